@@ -1,0 +1,185 @@
+"""The `evalkit` command: parse options, call one library function, print.
+
+Heavy libraries (litellm, pandas) are imported inside the commands that need them, so
+`evalkit --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+
+import click
+
+from evalkit import __version__
+from evalkit.errors import UsageError
+
+LOCAL_DEMO_LIMIT = 8
+"""Items per suite when no key is set and no limit given: the offline demo stays short."""
+
+
+def _fails_cleanly(command):
+    """Expected failures print one line and exit 2; Ctrl-C exits 130 without a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except UsageError as error:
+            click.echo(f"error: {error}", err=True)
+            sys.exit(2)
+        except KeyboardInterrupt:
+            click.echo("interrupted: completed calls are stored", err=True)
+            sys.exit(130)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="evalkit")
+def main() -> None:
+    """Which model should we buy? Accuracy, latency and cost on the same requests."""
+
+
+store_option = click.option(
+    "--store", envvar="EVALKIT_STORE", help="History database: a SQLAlchemy URL or SQLite path [default: results/evalkit.db]."
+)
+
+
+@main.command()
+@click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False), help="Benchmark YAML file.")
+@click.option("-m", "--model", "models", multiple=True, help="litellm model id (repeat for several).")
+@click.option("-s", "--suite", "suites", multiple=True, help="Built-in suite name or .jsonl/.csv file (repeat).")
+@click.option("--limit", type=int, help="At most this many items per suite.")
+@click.option("--temperature", type=float)
+@click.option("--max-tokens", type=int)
+@click.option("--timeout", type=float, help="Seconds per attempt.")
+@click.option("--retries", type=int, help="Retries after the first attempt.")
+@click.option("--seed", type=int, help="Seed for generated suites.")
+@click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
+@click.option("--by-suite", is_flag=True, help="Also print the per-suite table.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@store_option
+@_fails_cleanly
+def compare(config_path, models, suites, limit, temperature, max_tokens, timeout, retries, seed,
+            results_dir, by_suite, quiet, store) -> None:
+    """Run the suites against every model and print the verdict.
+
+    With no models named, runs one default model per provider whose API key is set,
+    plus the embedded local models.
+    """
+    from evalkit import compare as use_case
+    from evalkit.config import ModelConfig, RunConfig, apply_overrides, load_config, suite_from_option
+    from evalkit.lineup import all_key_names, default_models
+
+    config = load_config(config_path) if config_path else RunConfig(source="<options>")
+    model_configs = [ModelConfig(id=m) for m in models]
+    if not model_configs and not config.models:
+        model_configs, found = default_models()
+        if not found:
+            click.echo(
+                f"No provider API key set ({', '.join(all_key_names())}): running the embedded local models alone."
+            )
+            if limit is None and not config_path:
+                limit = LOCAL_DEMO_LIMIT
+    run_options = dict(limit=limit, temperature=temperature, max_tokens=max_tokens,
+                       timeout=timeout, retries=retries, seed=seed)
+    config = apply_overrides(
+        config, models=model_configs, suites=[suite_from_option(s) for s in suites], run_options=run_options
+    )
+    plan = use_case.prepare(config)
+    for warning in plan.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    _run_and_print(plan, store, results_dir, by_suite, quiet)
+
+
+def _run_and_print(plan, store_url, results_dir, by_suite, quiet) -> None:
+    from rich.console import Console
+
+    from evalkit import compare as use_case
+    from evalkit.report import terminal
+    from evalkit.report.progress import progress_bar
+    from evalkit.report.run_analysis import analyse_run
+    from evalkit.store import Store
+
+    store = Store(store_url)
+    console = Console()
+    with progress_bar(plan.total_calls, console, disabled=quiet) as on_record:
+        outcome = use_case.execute(plan, store, results_dir, on_record=on_record)
+    terminal.render(analyse_run(store, outcome.run_id), console, by_suite=by_suite)
+    console.print(f"\nRun {outcome.run_id}: {outcome.records} records in {store.url}; files in {outcome.run_dir}/")
+
+
+@main.command()
+@click.option("-n", "--limit", default=20, show_default=True, help="Most recent runs to list.")
+@store_option
+@_fails_cleanly
+def runs(limit, store) -> None:
+    """List the runs in the history database."""
+    from rich.console import Console
+
+    from evalkit.report.history import runs_table
+    from evalkit.store import Store
+
+    Console().print(runs_table(Store(store), limit))
+
+
+@main.command()
+@click.argument("run", default="last")
+@click.option("--by-suite", is_flag=True, help="Also print the per-suite table.")
+@store_option
+@_fails_cleanly
+def show(run, by_suite, store) -> None:
+    """Print a stored run's verdict again (RUN: id, unique prefix, or `last`)."""
+    from rich.console import Console
+
+    from evalkit.report import terminal
+    from evalkit.report.run_analysis import analyse_run
+    from evalkit.store import Store
+
+    terminal.render(analyse_run(Store(store), run), Console(), by_suite=by_suite)
+
+
+@main.command()
+@click.option("--seed", default=1234, show_default=True)
+@_fails_cleanly
+def suites(seed) -> None:
+    """List the built-in suites with a sample item."""
+    from rich.console import Console
+
+    from evalkit.report.catalog import suites_table
+
+    Console().print(suites_table(seed))
+
+
+@main.command()
+@click.option("--all", "show_all", is_flag=True, help="Every chat model in the price map, not just the defaults.")
+@click.option("--filter", "pattern", help="Only ids containing this text.")
+@_fails_cleanly
+def models(show_all, pattern) -> None:
+    """Known models with their prices (USD per 1M tokens)."""
+    from rich.console import Console
+
+    from evalkit.report.catalog import models_table
+
+    Console().print(models_table(show_all, pattern))
+
+
+@main.group()
+def local() -> None:
+    """The embedded local model."""
+
+
+@local.command("serve")
+@click.option("--variant", default="smollm2-135m-q4_1", show_default=True)
+@click.option("--port", type=int, default=8080, show_default=True)
+@_fails_cleanly
+def local_serve(variant, port) -> None:
+    """Serve the embedded local model on 127.0.0.1 until Ctrl-C."""
+    from evalkit.local import serve_forever
+
+    serve_forever(variant, "127.0.0.1", port)
+
+
+if __name__ == "__main__":
+    main()

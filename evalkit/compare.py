@@ -1,0 +1,195 @@
+"""The compare use case: config -> suites -> runner -> store -> analysis, as one library call.
+
+`prepare` does every check that can fail on bad input (suites, scorers, model ids, keys,
+prices) before anything is sent or written; `execute` then runs, committing each record
+as it arrives, and writes the run folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import os
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from evalkit import __version__, providers
+from evalkit.config import ModelConfig, RunConfig, SuiteConfig
+from evalkit.errors import UsageError
+from evalkit.lineup import resolve_api_key
+from evalkit.pricing import ModelPrice, resolve_price, snapshot
+from evalkit.records import CallRecord
+from evalkit.runner import Job, RetryPolicy, Runner, Target
+from evalkit.store import RecordWriter, Store
+from evalkit.suites import builtin_names, load_samples
+from evalkit.suites.base import Sample
+
+DEFAULT_RESULTS_DIR = "results"
+
+
+@dataclass
+class Plan:
+    """A validated run, ready to execute: nothing has been sent or written yet."""
+
+    config: RunConfig
+    samples: dict[str, list[Sample]]
+    prices: dict[str, ModelPrice]
+    keys: dict[str, str | None] = field(repr=False)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def total_calls(self) -> int:
+        return len(self.config.models) * sum(len(s) for s in self.samples.values())
+
+
+@dataclass
+class Outcome:
+    run_id: str
+    run_dir: Path
+    status: str
+    records: int
+
+
+def default_suites() -> list[SuiteConfig]:
+    return [SuiteConfig(name=name) for name in builtin_names()]
+
+
+def prepare(config: RunConfig) -> Plan:
+    """Validate everything that could fail before a paid call; raise UsageError on bad input."""
+    if not config.models:
+        raise UsageError("no models to compare; pass -m MODEL or a config with models")
+    suites = config.suites or default_suites()
+    config = config.model_copy(update={"suites": suites})
+    samples = {suite.name: load_samples(suite, config.run) for suite in suites}
+    for name, items in samples.items():
+        if not items:
+            raise UsageError(f"suite {name} has no items")
+    warnings: list[str] = []
+    prices, keys = {}, {}
+    for model in config.models:
+        _check_model_id(model)
+        keys[model.display] = resolve_api_key(model)
+        price = resolve_price(model)
+        if not price.known:
+            warnings.append(
+                f"price of {model.id} is unknown: its cost is reported as unknown, not $0 "
+                "(add price: {input: ..., output: ...} per 1M tokens to the model in the config)"
+            )
+        prices[model.display] = price
+    return Plan(config=config, samples=samples, prices=prices, keys=keys, warnings=warnings)
+
+
+def _check_model_id(model: ModelConfig) -> None:
+    if model.is_local:
+        from evalkit.local import LOCAL_VARIANTS
+
+        variant = model.id.removeprefix("local/")
+        if variant not in LOCAL_VARIANTS:
+            raise UsageError(f"unknown local model {model.id}; known: {', '.join('local/' + v for v in LOCAL_VARIANTS)}")
+        return
+    if providers.provider_of(model.id) is None:
+        import difflib
+
+        close = difflib.get_close_matches(model.id, providers.known_chat_models(), n=3, cutoff=0.6)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise UsageError(
+            f"unknown model id '{model.id}': litellm cannot tell its provider; write it as "
+            f"provider/model (e.g. deepseek/deepseek-chat, openai/gpt-4.1-mini).{hint} "
+            "`evalkit models` lists known models"
+        )
+    if model.api_base is None and model.api_key_env is None:
+        missing = providers.missing_keys(model.id)
+        if missing:
+            raise UsageError(f"model {model.id} needs {', '.join(missing)} set in the environment")
+
+
+def new_run_id(now: dt.datetime | None = None) -> str:
+    now = now or dt.datetime.now()
+    return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+
+
+def execute(
+    plan: Plan,
+    store: Store,
+    results_dir: str | Path = DEFAULT_RESULTS_DIR,
+    on_record: Callable[[CallRecord], None] | None = None,
+) -> Outcome:
+    """Run the plan: start local servers, send every job, commit records, write the run folder."""
+    config = plan.config
+    run_id = new_run_id()
+    stored_config = config.model_dump(mode="json")
+    store.start_run(run_id, stored_config, config.config_hash(), __version__, snapshot(list(plan.prices.values())))
+    writer = RecordWriter(store)
+
+    def sink(record: CallRecord) -> None:
+        writer.put(record)
+        if on_record:
+            on_record(record)
+
+    status = "failed"
+    try:
+        with _served_targets(plan) as targets:
+            runner = Runner(run_id, config.run.timeout, RetryPolicy(retries=config.run.retries), sink)
+            jobs = [Job(targets[m.display], s) for m in config.models for items in plan.samples.values() for s in items]
+            asyncio.run(runner.run(_interleave(jobs)))
+        status = "finished"
+    except KeyboardInterrupt:
+        status = "interrupted"
+        raise
+    finally:
+        writer.close()
+        store.finish_run(run_id, status)
+    run_dir = Path(results_dir) / run_id
+    from evalkit.report.run_folder import write_run_folder
+
+    write_run_folder(store, run_id, run_dir)
+    return Outcome(run_id=run_id, run_dir=run_dir, status=status, records=writer.written)
+
+
+def _interleave(jobs: list[Job]) -> list[Job]:
+    """Alternate models so that every model's calls see the same moments of the run."""
+    by_model: dict[str, list[Job]] = {}
+    for job in jobs:
+        by_model.setdefault(job.target.label, []).append(job)
+    queues = list(by_model.values())
+    return [queue[i] for i in range(max(map(len, queues))) for queue in queues if i < len(queue)]
+
+
+@contextlib.contextmanager
+def _served_targets(plan: Plan):
+    """Targets for every model, with the embedded local servers running while in use."""
+    config = plan.config
+    local = [m for m in config.models if m.is_local]
+    with contextlib.ExitStack() as stack:
+        servers = {}
+        if local:
+            from evalkit.local import LocalServer
+
+            threads = max(1, (os.cpu_count() or 1) // len(local))
+            for model in local:
+                variant = model.id.removeprefix("local/")
+                servers[model.display] = stack.enter_context(LocalServer(variant=variant, n_threads=threads))
+        yield {m.display: _target(m, plan, servers.get(m.display)) for m in config.models}
+
+
+def _target(model: ModelConfig, plan: Plan, server) -> Target:
+    options = plan.config.run
+    params = {"temperature": options.temperature, "max_tokens": options.max_tokens, "seed": options.seed}
+    params.update(model.params)
+    model_id, api_base, api_key = model.id, model.api_base, plan.keys[model.display]
+    if server is not None:
+        model_id, api_base, api_key = f"openai/{server.model_alias}", server.base_url, "local"
+    return Target(
+        label=model.display,
+        model_id=model_id,
+        config_id=model.id,
+        price=plan.prices[model.display],
+        params=params,
+        api_base=api_base,
+        api_key=api_key,
+        max_concurrency=model.max_concurrency,
+        requests_per_minute=model.requests_per_minute,
+    )

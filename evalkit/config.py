@@ -1,0 +1,197 @@
+"""Run configuration: pydantic models, YAML loading, and CLI-over-file precedence.
+
+A config names the models to compare, the suites to run and the run options. It comes
+from a YAML file (``benchmarks/*.yaml``), from CLI flags, or both: a flag replaces the
+file's value. Every validation error names the file and the field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from evalkit.errors import UsageError
+
+LOCAL_PREFIX = "local/"
+"""Model ids starting with this are served by evalkit itself (the embedded llama.cpp model)."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Price(Strict):
+    """A price override in US dollars per one million tokens."""
+
+    input: float = Field(ge=0, description="USD per 1M prompt tokens.")
+    output: float = Field(ge=0, description="USD per 1M completion tokens.")
+    cached_input: float | None = Field(
+        default=None, ge=0, description="USD per 1M cached prompt tokens; defaults to input."
+    )
+
+
+class ModelConfig(Strict):
+    """One candidate model."""
+
+    id: str = Field(description="litellm model id, e.g. deepseek/deepseek-chat, or local/<variant>.")
+    label: str | None = Field(default=None, description="Display name; defaults to the id.")
+    api_base: str | None = Field(default=None, description="Endpoint URL for self-hosted or proxied models.")
+    api_key_env: str | None = Field(
+        default=None, description="Environment variable holding the key; the key itself is never stored."
+    )
+    params: dict[str, Any] = Field(default_factory=dict, description="Extra request parameters.")
+    price: Price | None = Field(default=None, description="Overrides the price map.")
+    hourly_cost: float | None = Field(
+        default=None, ge=0, description="Self-hosted: USD per hour of the serving machine."
+    )
+    max_concurrency: int = Field(default=8, ge=1, description="Requests in flight at once.")
+    requests_per_minute: float | None = Field(default=None, gt=0, description="Rate limit.")
+
+    @property
+    def display(self) -> str:
+        return self.label or self.id
+
+    @property
+    def is_local(self) -> bool:
+        return self.id.startswith(LOCAL_PREFIX)
+
+    @model_validator(mode="after")
+    def _one_cost_source(self) -> ModelConfig:
+        if self.price is not None and self.hourly_cost is not None:
+            raise ValueError("give either price or hourly_cost, not both")
+        return self
+
+    @field_validator("params")
+    @classmethod
+    def _params_not_owned(cls, params: dict[str, Any]) -> dict[str, Any]:
+        owned = {"model", "messages", "stream", "api_key", "api_base"} & set(params)
+        if owned:
+            raise ValueError(f"evalkit sets {sorted(owned)} itself; remove them from params")
+        return params
+
+
+class SuiteConfig(Strict):
+    """One suite: a built-in generator by name, or a user file by path."""
+
+    name: str = Field(description="Built-in suite name, or a name for a file suite.")
+    path: str | None = Field(default=None, description="JSONL or CSV file; relative to the config file.")
+    size: int | None = Field(default=None, ge=1, description="Items to generate (built-in suites).")
+    difficulty: int | None = Field(default=None, ge=1, le=5, description="Built-in suites: 1 (easy) to 5.")
+    seed: int | None = Field(default=None, description="Overrides the run seed for this suite.")
+
+
+class RunOptions(Strict):
+    """How every request is made."""
+
+    temperature: float = Field(default=0.0, ge=0, le=2)
+    max_tokens: int = Field(default=512, ge=1)
+    timeout: float = Field(default=120.0, gt=0, description="Seconds per attempt.")
+    retries: int = Field(default=3, ge=0, le=20, description="Retries after the first attempt.")
+    limit: int | None = Field(default=None, ge=1, description="At most this many items per suite.")
+    seed: int = Field(default=1234, description="Seed for generated suites (and sent where supported).")
+
+
+class RunConfig(Strict):
+    """Everything a run needs; stored with the run (without any key)."""
+
+    models: list[ModelConfig] = Field(default_factory=list)
+    suites: list[SuiteConfig] = Field(default_factory=list)
+    run: RunOptions = Field(default_factory=RunOptions)
+    source: str | None = Field(default=None, description="The config file, for messages.")
+
+    @model_validator(mode="after")
+    def _unique_labels(self) -> RunConfig:
+        seen: set[str] = set()
+        for model in self.models:
+            if model.display in seen:
+                raise ValueError(f"two models are labelled {model.display!r}; give each a distinct label")
+            seen.add(model.display)
+        return self
+
+    def config_hash(self) -> str:
+        """A short hash of what determines the requests (not the file path)."""
+        payload = self.model_dump(mode="json", exclude={"source"})
+        blob = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """Read and validate a YAML config; errors name the file and the field."""
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"{path}: config file not found; check the path passed to -c")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise UsageError(f"{where}: invalid YAML: {problem}") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}: expected a mapping with models/suites/run at the top level")
+    config = validate_config(data, source=str(path))
+    return _resolve_suite_paths(config, path.parent)
+
+
+def validate_config(data: dict[str, Any], source: str = "<options>") -> RunConfig:
+    try:
+        return RunConfig.model_validate({**data, "source": source})
+    except ValidationError as exc:
+        raise UsageError(_describe_validation_error(exc, source)) from None
+
+
+def _describe_validation_error(exc: ValidationError, source: str) -> str:
+    lines = []
+    for error in exc.errors():
+        field = _field_path(error["loc"])
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown field (check the spelling; see the configuration reference in the README)"
+        lines.append(f"{source}: {field}: {message}" if field else f"{source}: {message}")
+    return "\n".join(lines)
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _resolve_suite_paths(config: RunConfig, base: Path) -> RunConfig:
+    for suite in config.suites:
+        if suite.path and not Path(suite.path).is_absolute():
+            suite.path = str((base / suite.path).resolve())
+    return config
+
+
+def apply_overrides(
+    config: RunConfig,
+    *,
+    models: list[ModelConfig] | None = None,
+    suites: list[SuiteConfig] | None = None,
+    run_options: dict[str, Any] | None = None,
+) -> RunConfig:
+    """CLI flags replace the file's values: -m replaces the models, -s the suites."""
+    data = config.model_dump()
+    if models:
+        data["models"] = [m.model_dump() for m in models]
+    if suites:
+        data["suites"] = [s.model_dump() for s in suites]
+    for key, value in (run_options or {}).items():
+        if value is not None:
+            data["run"][key] = value
+    return validate_config(data, source=config.source or "<options>")
+
+
+def suite_from_option(text: str) -> SuiteConfig:
+    """`-s NAME` names a built-in suite; `-s path/to/file.jsonl` a file suite."""
+    if text.endswith((".jsonl", ".csv")) or os.sep in text:
+        return SuiteConfig(name=Path(text).stem, path=str(Path(text).resolve()))
+    return SuiteConfig(name=text)

@@ -1,0 +1,291 @@
+"""The only module that imports litellm: one streamed attempt, timed, and the price map.
+
+Everything provider-specific lives here so that the transport can be tuned or bypassed
+without touching the runner. litellm is imported lazily (it takes seconds) and with its
+remote price-map fetch turned off.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import os
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+NEVER_RETRIED = {400, 401, 403, 404}
+
+
+@dataclass(frozen=True)
+class Request:
+    """What one attempt sends. The key is read from the environment by the caller."""
+
+    model_id: str
+    messages: tuple[dict[str, str], ...]
+    params: dict[str, Any]
+    """Sampling parameters and extras: temperature, max_tokens, seed, ..."""
+    timeout: float
+    api_base: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+
+
+@dataclass
+class Attempt:
+    """What one attempt measured. Times in seconds from the moment the request was sent."""
+
+    text: str = ""
+    reasoning: str = ""
+    ttft_s: float | None = None
+    reasoning_ttft_s: float | None = None
+    e2e_s: float | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    cached_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    usage_source: str | None = None
+    finish_reason: str | None = None
+    chunks: int = 0
+
+
+class CallError(Exception):
+    """A failed attempt, classified so the runner can decide whether to retry."""
+
+    def __init__(
+        self,
+        error_class: str,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+        attempt: Attempt | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.error_class = error_class
+        self.status = status
+        self.retry_after = retry_after
+        self.attempt = attempt
+
+    @property
+    def retryable(self) -> bool:
+        if self.status in NEVER_RETRIED:
+            return False
+        return self.error_class not in {"auth", "bad_request", "not_found", "permission", "config"}
+
+
+@lru_cache(maxsize=1)
+def _litellm():
+    import litellm
+
+    litellm.suppress_debug_info = True
+    litellm.drop_params = True  # a provider that lacks `seed` should not fail the call
+    return litellm
+
+
+async def complete(request: Request) -> Attempt:
+    """Send one streamed chat completion and time it; raise `CallError` on any failure."""
+    litellm = _litellm()
+    attempt = Attempt()
+    sent = time.perf_counter()
+    try:
+        stream = await litellm.acompletion(
+            model=request.model_id,
+            messages=list(request.messages),
+            stream=True,
+            stream_options={"include_usage": True},
+            api_base=request.api_base,
+            api_key=request.api_key,
+            timeout=request.timeout,
+            # evalkit owns the retry loop: the clients' own retries would stack under it
+            # and ignore Retry-After.
+            num_retries=0,
+            max_retries=0,
+            **request.params,
+        )
+        async for chunk in stream:
+            _absorb_chunk(attempt, chunk, time.perf_counter() - sent)
+    except CallError:
+        raise
+    except Exception as exc:  # litellm raises many types; classify them in one place
+        attempt.e2e_s = time.perf_counter() - sent
+        raise classify(exc, attempt) from exc
+    attempt.e2e_s = time.perf_counter() - sent
+    _check_complete(attempt)
+    return attempt
+
+
+def _absorb_chunk(attempt: Attempt, chunk: Any, elapsed: float) -> None:
+    attempt.chunks += 1
+    usage = getattr(chunk, "usage", None)
+    if usage is not None:
+        _take_usage(attempt, usage)
+    for choice in getattr(chunk, "choices", None) or []:
+        delta = getattr(choice, "delta", None)
+        content = getattr(delta, "content", None) if delta is not None else None
+        reasoning = getattr(delta, "reasoning_content", None) if delta is not None else None
+        if reasoning:
+            attempt.reasoning += reasoning
+            if attempt.reasoning_ttft_s is None:
+                attempt.reasoning_ttft_s = elapsed
+        if content:
+            attempt.text += content
+            if attempt.ttft_s is None:
+                attempt.ttft_s = elapsed
+        if getattr(choice, "finish_reason", None):
+            attempt.finish_reason = choice.finish_reason
+
+
+def _take_usage(attempt: Attempt, usage: Any) -> None:
+    prompt = getattr(usage, "prompt_tokens", None)
+    completion = getattr(usage, "completion_tokens", None)
+    if prompt is None and completion is None:
+        return
+    attempt.prompt_tokens = prompt
+    attempt.completion_tokens = completion
+    attempt.usage_source = "provider"
+    details = getattr(usage, "prompt_tokens_details", None)
+    attempt.cached_tokens = getattr(details, "cached_tokens", None) if details else None
+    completion_details = getattr(usage, "completion_tokens_details", None)
+    if completion_details is not None:
+        attempt.reasoning_tokens = getattr(completion_details, "reasoning_tokens", None)
+
+
+def _check_complete(attempt: Attempt) -> None:
+    """A stream that carried no answer is an error, not an empty answer scored as wrong."""
+    if attempt.chunks == 0:
+        raise CallError("malformed", "the response stream carried no chunks", attempt=attempt)
+    if not attempt.text and not attempt.reasoning and attempt.finish_reason != "length":
+        raise CallError("empty", "the response carried no content", attempt=attempt)
+
+
+def classify(exc: BaseException, attempt: Attempt | None = None) -> CallError:
+    """Map a litellm/openai/httpx exception to an error class, status and Retry-After."""
+    status = getattr(exc, "status_code", None)
+    status = status if isinstance(status, int) else None
+    name = type(exc).__name__
+    message = _one_line(str(exc))
+    if status == 401 or name == "AuthenticationError":
+        error_class = "auth"
+    elif status == 403 or name == "PermissionDeniedError":
+        error_class = "permission"
+    elif status == 404 or name == "NotFoundError":
+        error_class = "not_found"
+    elif status == 429 or name == "RateLimitError":
+        error_class = "rate_limit"
+    elif "Timeout" in name or status == 408:
+        error_class = "timeout"
+    elif status == 400 or name in {"BadRequestError", "ContextWindowExceededError", "UnsupportedParamsError"}:
+        error_class = "bad_request"
+    elif status is not None and status >= 500:
+        error_class = "server"
+    elif "Connection" in name or "connection" in message.lower():
+        error_class = "connection"
+    elif "JSON" in name or "json" in message.lower() or "decode" in message.lower():
+        error_class = "malformed"
+    else:
+        error_class = "unknown"
+    return CallError(
+        error_class, f"{name}: {message}", status=status, retry_after=retry_after_seconds(exc), attempt=attempt
+    )
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def retry_after_seconds(exc: BaseException) -> float | None:
+    """Seconds the server asked us to wait: retry-after-ms, Retry-After seconds or HTTP date."""
+    headers = _response_headers(exc)
+    if not headers:
+        return None
+    lowered = {str(k).lower(): str(v) for k, v in headers.items()}
+    if "retry-after-ms" in lowered:
+        try:
+            return max(0.0, float(lowered["retry-after-ms"]) / 1000)
+        except ValueError:
+            pass
+    value = lowered.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _response_headers(exc: BaseException) -> Any:
+    for candidate in (exc, getattr(exc, "__cause__", None), getattr(exc, "__context__", None)):
+        if candidate is None:
+            continue
+        response = getattr(candidate, "response", None)
+        headers = getattr(response, "headers", None)
+        if headers:
+            return headers
+        headers = getattr(candidate, "litellm_response_headers", None) or getattr(candidate, "headers", None)
+        if headers:
+            return headers
+    return None
+
+
+# --- model facts ---------------------------------------------------------------------
+
+
+def provider_of(model_id: str) -> str | None:
+    """The litellm provider name for a model id, or None if litellm cannot route it."""
+    try:
+        return _litellm().get_llm_provider(model_id)[1]
+    except Exception:
+        return None
+
+
+def price_map_entry(model_id: str) -> dict[str, Any] | None:
+    """The litellm price-map entry for a model id (local copy, no network)."""
+    cost = _litellm().model_cost
+    if model_id in cost:
+        return cost[model_id]
+    bare = model_id.split("/", 1)[1] if "/" in model_id else None
+    if bare and bare in cost and provider_of(model_id) == cost[bare].get("litellm_provider"):
+        return cost[bare]
+    return None
+
+
+def known_chat_models() -> list[str]:
+    return sorted(k for k, v in _litellm().model_cost.items() if v.get("mode") == "chat")
+
+
+def count_tokens(model_id: str, text: str) -> int:
+    """A tokenizer estimate, used only when the provider reported no usage."""
+    try:
+        return int(_litellm().token_counter(model=model_id, text=text))
+    except Exception:
+        # Rough but never zero for non-empty text: ~4 characters per token.
+        return max(1, len(text) // 4) if text else 0
+
+
+def price_map_version() -> str:
+    litellm = _litellm()
+    try:
+        from importlib.metadata import version
+
+        return f"litellm {version('litellm')} local price map"
+    except Exception:
+        return f"litellm {getattr(litellm, '__version__', '?')} local price map"
+
+
+def missing_keys(model_id: str) -> list[str]:
+    """Environment variables litellm would need for this model and cannot find."""
+    try:
+        result = _litellm().validate_environment(model=model_id)
+    except Exception:
+        return []
+    if result.get("keys_in_environment"):
+        return []
+    return list(result.get("missing_keys") or [])

@@ -1,0 +1,65 @@
+"""`CallRecord`: one call to one model for one sample, as measured and as stored."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+
+@dataclass
+class CallRecord:
+    """Everything evalkit knows about one (run, model, sample) outcome.
+
+    Times are in seconds, money in US dollars. A field that could not be measured is
+    ``None``, never 0: a missing price must not read as free, a failed call has no TTFT.
+    """
+
+    run_id: str
+    model: str
+    """Display label of the model (unique within a run)."""
+    model_id: str
+    """litellm model id the request was sent as, e.g. ``deepseek/deepseek-chat``."""
+    suite: str
+    sample_id: str
+    request_hash: str
+    """sha256 of model id, api base, messages and sampling parameters: what was asked."""
+    cluster: str | None = None
+    epoch: int = 0
+    """Which repetition of the sample this is (0 unless items are asked several times)."""
+    response_text: str | None = None
+    extracted: str | None = None
+    """What the scorer pulled out of the response (the number, the label, the JSON)."""
+    score: float = 0.0
+    """In [0, 1]; a failed call scores 0."""
+    score_detail: str | None = None
+    ttft_s: float | None = None
+    """Request sent -> first streamed chunk carrying content (or reasoning content)."""
+    reasoning_ttft_s: float | None = None
+    """Request sent -> first chunk carrying reasoning content, where the provider streams it."""
+    e2e_s: float | None = None
+    """Request sent -> last byte of the response."""
+    output_speed_tps: float | None = None
+    """completion_tokens / (e2e - ttft)."""
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    cached_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    usage_source: str | None = None
+    """``provider`` when the API reported usage, ``estimated`` when a tokenizer counted."""
+    cost_usd: float | None = None
+    """None when the model's price is unknown."""
+    error_class: str | None = None
+    """None on success; otherwise a short class such as ``rate_limit``, ``timeout``, ``auth``."""
+    error_message: str | None = None
+    attempts: int = 1
+    finish_reason: str | None = None
+    started_at: float = 0.0
+    """Unix time the first attempt was sent."""
+    finished_at: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]

@@ -1,0 +1,1 @@
+"""Reports: each format reads a `RunAnalysis`, never the store."""

@@ -1,0 +1,57 @@
+"""How numbers read in every report: one place, so the terminal and the files agree."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def pct(value: Any) -> str:
+    return "–" if _missing(value) else f"{100 * value:.1f}%"
+
+
+def accuracy_with_interval(row: Any) -> str:
+    if _missing(row["accuracy"]):
+        return "–"
+    return f"{100 * row['accuracy']:.1f}% [{100 * row['accuracy_low']:.0f}–{100 * row['accuracy_high']:.0f}]"
+
+
+def seconds(value: Any) -> str:
+    if _missing(value):
+        return "–"
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def speed(value: Any) -> str:
+    return "–" if _missing(value) else f"{value:.0f} tok/s"
+
+
+def usd(value: Any) -> str:
+    if _missing(value):
+        return "unknown"
+    if value == 0:
+        return "$0"
+    return f"${value:.4f}" if value < 0.01 else f"${value:,.2f}"
+
+
+SCORECARD = [
+    ("Model", lambda r: str(r["model"])),
+    ("n", lambda r: str(int(r["n"]))),
+    ("Accuracy [95% CI]", accuracy_with_interval),
+    ("TTFT p50", lambda r: seconds(r["ttft_p50"])),
+    ("E2E p50", lambda r: seconds(r["e2e_p50"])),
+    ("E2E p95", lambda r: seconds(r["e2e_p95"])),
+    ("Speed p50", lambda r: speed(r["speed_p50"])),
+    ("$ / 1k tasks", lambda r: usd(r["cost_per_1k_tasks"])),
+    ("$ / correct", lambda r: usd(r["cost_per_correct"])),
+    ("Errors", lambda r: pct(r["error_rate"])),
+]
+"""(header, cell) pairs of the scorecard every report shows, in order."""
+
+
+def scorecard_rows(frame: Any) -> list[list[str]]:
+    return [[cell(row) for _, cell in SCORECARD] for _, row in frame.iterrows()]

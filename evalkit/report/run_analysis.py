@@ -1,0 +1,28 @@
+"""`RunAnalysis`: one stored run with its records, summary and verdict, ready for any report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from evalkit.store import RunRow, Store
+
+
+@dataclass
+class RunAnalysis:
+    run: RunRow
+    records: Any
+    """pandas DataFrame of the run's per-call records."""
+    summary: Any
+    """`evalkit.analysis.Summary`."""
+    verdict: Any
+    """`evalkit.analysis.Verdict`."""
+
+
+def analyse_run(store: Store, ref: str) -> RunAnalysis:
+    from evalkit import analysis
+
+    run = store.run(ref)
+    records = store.records_frame(run.run_id)
+    summary = analysis.summarize(records)
+    return RunAnalysis(run=run, records=records, summary=summary, verdict=analysis.verdict(records, summary))

@@ -1,0 +1,235 @@
+"""Concurrency, rate limits and retries: turns (model, sample) jobs into `CallRecord`s.
+
+Provider details stay in `providers`; this module decides when to send, how often to
+retry and when to give up, and hands each finished record to a sink as soon as it exists
+(the store commits it there, so a finished call is never lost).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import random
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from evalkit import providers
+from evalkit.pricing import ModelPrice
+from evalkit.records import CallRecord
+from evalkit.scoring import score_sample
+from evalkit.suites.base import Sample
+
+
+@dataclass(frozen=True)
+class Target:
+    """A model as the runner sees it: where to send, with what, and how to cost it."""
+
+    label: str
+    model_id: str
+    """The id litellm routes on (a local model is `openai/<alias>` at its own api_base)."""
+    config_id: str
+    """The id as the user wrote it (e.g. `local/smollm2-135m-q4_1`), stored with each record."""
+    price: ModelPrice
+    params: dict
+    api_base: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    max_concurrency: int = 8
+    requests_per_minute: float | None = None
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded retries: never unlimited, and the server's Retry-After wins over backoff."""
+
+    retries: int = 3
+    base_delay: float = 1.0
+    max_delay: float = 60.0
+    max_total_wait: float = 300.0
+    """Give up on an item once its waits between attempts would exceed this many seconds."""
+
+    def backoff(self, attempt: int) -> float:
+        """Exponential backoff with full jitter, so many waiting calls do not retry in step."""
+        return random.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
+
+
+@dataclass(frozen=True)
+class Job:
+    target: Target
+    sample: Sample
+    epoch: int = 0
+
+
+class RateLimiter:
+    """Spaces requests evenly so that no more than `per_minute` start in any minute."""
+
+    def __init__(self, per_minute: float) -> None:
+        self.interval = 60.0 / per_minute
+        self.next_slot = 0.0
+        self.lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        async with self.lock:
+            now = time.monotonic()
+            slot = max(now, self.next_slot)
+            self.next_slot = slot + self.interval
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+
+class Runner:
+    """Runs jobs with a concurrency limit and optional rate limit per model."""
+
+    def __init__(
+        self,
+        run_id: str,
+        timeout: float,
+        retry: RetryPolicy,
+        sink: Callable[[CallRecord], None],
+    ) -> None:
+        self.run_id = run_id
+        self.timeout = timeout
+        self.retry = retry
+        self.sink = sink
+        self.semaphores: dict[str, asyncio.Semaphore] = {}
+        self.limiters: dict[str, RateLimiter] = {}
+        self.stopped: dict[str, str] = {}
+        """Models stopped after a failure no retry can fix (a bad key): label -> reason."""
+
+    async def run(self, jobs: Iterable[Job]) -> None:
+        jobs = list(jobs)
+        for job in jobs:
+            target = job.target
+            if target.label not in self.semaphores:
+                self.semaphores[target.label] = asyncio.Semaphore(target.max_concurrency)
+                if target.requests_per_minute:
+                    self.limiters[target.label] = RateLimiter(target.requests_per_minute)
+        await asyncio.gather(*(self._run_job(job) for job in jobs))
+
+    async def _run_job(self, job: Job) -> None:
+        record = await self.execute(job)
+        self.sink(record)
+
+    async def execute(self, job: Job) -> CallRecord:
+        """One job to one record: attempts until success, a final error, or the retry budget."""
+        target, sample = job.target, job.sample
+        request = providers.Request(
+            model_id=target.model_id,
+            messages=sample.messages,
+            params=target.params,
+            timeout=self.timeout,
+            api_base=target.api_base,
+            api_key=target.api_key,
+        )
+        record = _new_record(self.run_id, job, request)
+        waited = 0.0
+        for attempt_no in range(1, self.retry.retries + 2):
+            if target.label in self.stopped:
+                record.error_class, record.error_message = "skipped", self.stopped[target.label]
+                record.attempts = attempt_no - 1
+                break
+            record.attempts = attempt_no
+            try:
+                attempt = await self._attempt(target, request)
+            except providers.CallError as error:
+                delay = self._delay_before_retry(error, attempt_no, waited)
+                if delay is None:
+                    _fill_error(record, error)
+                    if error.error_class == "auth":
+                        self.stopped[target.label] = f"not sent: {target.label} failed authentication ({error})"
+                    break
+                waited += delay
+                await asyncio.sleep(delay)
+                continue
+            _fill_success(record, attempt, sample, target)
+            break
+        record.finished_at = time.time()
+        return record
+
+    async def _attempt(self, target: Target, request: providers.Request) -> providers.Attempt:
+        limiter = self.limiters.get(target.label)
+        if limiter:
+            await limiter.wait()
+        async with self.semaphores[target.label]:
+            return await providers.complete(request)
+
+    def _delay_before_retry(self, error: providers.CallError, attempt_no: int, waited: float) -> float | None:
+        """Seconds to wait before the next attempt, or None if this error is final."""
+        if not error.retryable or attempt_no > self.retry.retries:
+            return None
+        delay = error.retry_after if error.retry_after is not None else self.retry.backoff(attempt_no)
+        if waited + delay > self.retry.max_total_wait:
+            return None
+        return delay
+
+
+def request_hash(request: providers.Request) -> str:
+    """What was asked, for resume and caching: model, endpoint, messages and parameters."""
+    payload = {
+        "model": request.model_id,
+        "api_base": request.api_base,
+        "messages": list(request.messages),
+        "params": request.params,
+    }
+    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+def _new_record(run_id: str, job: Job, request: providers.Request) -> CallRecord:
+    return CallRecord(
+        run_id=run_id,
+        model=job.target.label,
+        model_id=job.target.config_id,
+        suite=job.sample.suite,
+        sample_id=job.sample.id,
+        cluster=job.sample.cluster,
+        epoch=job.epoch,
+        request_hash=request_hash(request),
+        started_at=time.time(),
+    )
+
+
+def _fill_error(record: CallRecord, error: providers.CallError) -> None:
+    record.error_class = error.error_class
+    record.error_message = str(error)
+    record.score = 0.0
+    partial = error.attempt
+    if partial is not None:
+        record.response_text = partial.text or None
+        record.ttft_s = partial.ttft_s
+        record.e2e_s = partial.e2e_s
+
+
+def _fill_success(record: CallRecord, attempt: providers.Attempt, sample: Sample, target: Target) -> None:
+    record.response_text = attempt.text
+    record.ttft_s = attempt.ttft_s
+    record.reasoning_ttft_s = attempt.reasoning_ttft_s
+    record.e2e_s = attempt.e2e_s
+    record.finish_reason = attempt.finish_reason
+    record.reasoning_tokens = attempt.reasoning_tokens
+    record.cached_tokens = attempt.cached_tokens
+    if attempt.usage_source == "provider":
+        record.prompt_tokens = attempt.prompt_tokens
+        record.completion_tokens = attempt.completion_tokens
+        record.usage_source = "provider"
+    else:
+        prompt_text = "\n".join(m.get("content", "") for m in sample.messages)
+        record.prompt_tokens = providers.count_tokens(target.model_id, prompt_text)
+        record.completion_tokens = providers.count_tokens(target.model_id, attempt.text + attempt.reasoning)
+        record.usage_source = "estimated"
+    record.output_speed_tps = _output_speed(record)
+    record.cost_usd = target.price.cost(
+        record.prompt_tokens, record.completion_tokens, record.cached_tokens, record.e2e_s
+    )
+    score = score_sample(attempt.text, sample)
+    record.score = score.value
+    record.extracted = score.extracted
+    record.score_detail = score.detail or None
+
+
+def _output_speed(record: CallRecord) -> float | None:
+    if not record.completion_tokens or record.e2e_s is None or record.ttft_s is None:
+        return None
+    generating = record.e2e_s - record.ttft_s
+    return record.completion_tokens / generating if generating > 0 else None

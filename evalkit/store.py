@@ -1,0 +1,265 @@
+"""The history database: schema, migrations, durable writes as results arrive, reads.
+
+SQLAlchemy Core over any URL; by default a SQLite file `results/evalkit.db`. Each record
+is committed on its own as its call finishes (from a writer thread, so the event loop
+that times calls never waits on the disk). The schema carries a version; migrations are
+append-only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from evalkit.errors import UsageError
+from evalkit.records import CallRecord
+
+DEFAULT_STORE = "results/evalkit.db"
+SCHEMA_VERSION = 1
+
+metadata = sa.MetaData()
+
+meta_table = sa.Table(
+    "evalkit_meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+runs_table = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("run_id", sa.String(64), primary_key=True),
+    sa.Column("started_at", sa.Float, nullable=False),
+    sa.Column("finished_at", sa.Float),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("config_json", sa.Text, nullable=False),
+    sa.Column("config_hash", sa.String(64), nullable=False),
+    sa.Column("evalkit_version", sa.String(32), nullable=False),
+    sa.Column("price_snapshot_json", sa.Text, nullable=False),
+    sa.Column("models", sa.Text, nullable=False),
+    sa.Column("suites", sa.Text, nullable=False),
+)
+
+_TEXT = {"response_text", "score_detail", "error_message", "extracted"}
+_FLOAT = {
+    "score", "ttft_s", "reasoning_ttft_s", "e2e_s", "output_speed_tps", "cost_usd", "started_at", "finished_at"
+}
+_INT = {"epoch", "prompt_tokens", "completion_tokens", "cached_tokens", "reasoning_tokens", "attempts"}
+
+
+def _record_column(name: str) -> sa.Column:
+    if name in _TEXT:
+        kind: Any = sa.Text
+    elif name in _FLOAT:
+        kind = sa.Float
+    elif name in _INT:
+        kind = sa.Integer
+    else:
+        kind = sa.String(255)
+    return sa.Column(name, kind)
+
+
+records_table = sa.Table(
+    "records",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    *(_record_column(name) for name in CallRecord.field_names()),
+    sa.Index("ix_records_run", "run_id", "model", "suite"),
+)
+
+
+@dataclass(frozen=True)
+class RunRow:
+    run_id: str
+    started_at: float
+    finished_at: float | None
+    status: str
+    config: dict
+    config_hash: str
+    evalkit_version: str
+    price_snapshot: dict
+    models: list[str]
+    suites: list[str]
+
+
+def store_url(store: str | None = None) -> str:
+    """A SQLAlchemy URL from --store, $EVALKIT_STORE, or the default SQLite file."""
+    value = store or os.environ.get("EVALKIT_STORE") or DEFAULT_STORE
+    if "://" in value:
+        return value
+    path = Path(value)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+class Store:
+    def __init__(self, url: str | None = None) -> None:
+        self.url = store_url(url)
+        try:
+            self.engine = sa.create_engine(self.url)
+        except Exception as exc:  # a malformed URL or a missing driver
+            raise UsageError(f"cannot open store {self.url!r}: {exc}") from None
+        if self.engine.dialect.name == "sqlite":
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        with self.engine.begin() as conn:
+            metadata.create_all(conn, tables=[meta_table])
+            row = conn.execute(sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")).first()
+            version = int(row[0]) if row else 0
+            if version > SCHEMA_VERSION:
+                raise UsageError(
+                    f"store {self.url} has schema version {version}, newer than this evalkit "
+                    f"({SCHEMA_VERSION}); upgrade evalkit"
+                )
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                MIGRATIONS[target](conn)
+            if version != SCHEMA_VERSION:
+                conn.execute(sa.delete(meta_table).where(meta_table.c.key == "schema_version"))
+                conn.execute(sa.insert(meta_table).values(key="schema_version", value=str(SCHEMA_VERSION)))
+
+    # --- writes ---
+
+    def start_run(self, run_id: str, config: dict, config_hash: str, version: str, prices: dict) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.insert(runs_table).values(
+                    run_id=run_id,
+                    started_at=time.time(),
+                    status="running",
+                    config_json=json.dumps(config, ensure_ascii=False),
+                    config_hash=config_hash,
+                    evalkit_version=version,
+                    price_snapshot_json=json.dumps(prices),
+                    models=json.dumps([m["label"] or m["id"] for m in config["models"]]),
+                    suites=json.dumps([s["name"] for s in config["suites"]]),
+                )
+            )
+
+    def finish_run(self, run_id: str, status: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.update(runs_table)
+                .where(runs_table.c.run_id == run_id)
+                .values(status=status, finished_at=time.time())
+            )
+
+    def add_record(self, record: CallRecord) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(sa.insert(records_table).values(**record.to_dict()))
+
+    # --- reads ---
+
+    def runs(self, limit: int | None = None) -> list[RunRow]:
+        query = sa.select(runs_table).order_by(runs_table.c.started_at.desc())
+        if limit:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            return [_run_row(row) for row in conn.execute(query)]
+
+    def run(self, ref: str) -> RunRow:
+        """A run by id, unique id prefix, or `last`."""
+        runs = self.runs()
+        if not runs:
+            raise UsageError(f"no runs in store {self.url}; run `evalkit compare` first")
+        if ref == "last":
+            return runs[0]
+        matches = [r for r in runs if r.run_id == ref] or [r for r in runs if r.run_id.startswith(ref)]
+        if len(matches) == 1:
+            return matches[0]
+        if not matches:
+            raise UsageError(f"no run {ref!r} in store {self.url}; `evalkit runs` lists them")
+        raise UsageError(f"run prefix {ref!r} matches {len(matches)} runs; give more of the id")
+
+    def record_count(self, run_id: str) -> int:
+        with self.engine.connect() as conn:
+            query = sa.select(sa.func.count()).select_from(records_table).where(records_table.c.run_id == run_id)
+            return int(conn.execute(query).scalar_one())
+
+    def records_frame(self, run_id: str):
+        import pandas as pd
+
+        query = sa.select(records_table).where(records_table.c.run_id == run_id).order_by(records_table.c.id)
+        with self.engine.connect() as conn:
+            frame = pd.read_sql(query, conn)
+        return frame.drop(columns=["id"])
+
+
+def _run_row(row: Any) -> RunRow:
+    return RunRow(
+        run_id=row.run_id,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        status=row.status,
+        config=json.loads(row.config_json),
+        config_hash=row.config_hash,
+        evalkit_version=row.evalkit_version,
+        price_snapshot=json.loads(row.price_snapshot_json),
+        models=json.loads(row.models),
+        suites=json.loads(row.suites),
+    )
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")  # readers (evalkit runs) never block the writer
+    cursor.execute("PRAGMA synchronous=NORMAL")  # with WAL: durable against process death
+    cursor.close()
+
+
+def _migration_1(conn: sa.Connection) -> None:
+    metadata.create_all(conn, tables=[runs_table, records_table])
+
+
+MIGRATIONS = {1: _migration_1}
+"""schema version -> the step that brings the previous version to it. Append only."""
+
+
+class RecordWriter:
+    """Commits records one by one from a background thread, in arrival order.
+
+    `put` never blocks the event loop on the disk; `close` waits until every record put so
+    far is committed, and re-raises the first write error.
+    """
+
+    _STOP = object()
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.queue: queue.Queue = queue.Queue()
+        self.error: BaseException | None = None
+        self.written = 0
+        self.thread = threading.Thread(target=self._loop, name="evalkit-record-writer", daemon=True)
+        self.thread.start()
+
+    def put(self, record: CallRecord) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put(record)
+
+    def _loop(self) -> None:
+        while True:
+            item = self.queue.get()
+            if item is self._STOP:
+                return
+            try:
+                self.store.add_record(item)
+                self.written += 1
+            except BaseException as exc:  # surfaced to the caller on the next put/close
+                self.error = exc
+
+    def close(self) -> None:
+        self.queue.put(self._STOP)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error

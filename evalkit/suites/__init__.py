@@ -1,0 +1,48 @@
+"""Suites: where samples come from. Built-in generators by name, or user files by path."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+from evalkit.config import RunOptions, SuiteConfig
+from evalkit.errors import UsageError
+from evalkit.suites.base import Sample
+
+DEFAULT_SUITE_SIZE = 25
+
+
+def builtin_names() -> list[str]:
+    from evalkit.suites.builtin import BUILTIN_SUITES
+
+    return list(BUILTIN_SUITES)
+
+
+def load_samples(suite: SuiteConfig, options: RunOptions) -> list[Sample]:
+    """The samples of one suite, generated or read, validated, cut to the run's limit."""
+    if suite.path:
+        from evalkit.suites.files import load_file_suite
+
+        if not Path(suite.path).is_file():
+            raise UsageError(f"suite {suite.name}: file {suite.path} not found")
+        samples = load_file_suite(suite.path, name=suite.name)
+    else:
+        samples = _generate(suite, options)
+    return samples[: options.limit] if options.limit else samples
+
+
+def _generate(suite: SuiteConfig, options: RunOptions) -> list[Sample]:
+    from evalkit.suites.builtin import BUILTIN_SUITES, generate_builtin
+
+    if suite.name not in BUILTIN_SUITES:
+        close = difflib.get_close_matches(suite.name, BUILTIN_SUITES, n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        raise UsageError(
+            f"unknown suite '{suite.name}'; {hint}built-in suites: {', '.join(BUILTIN_SUITES)} "
+            "(or pass a .jsonl/.csv file)"
+        )
+    size = suite.size or BUILTIN_SUITES[suite.name].default_size or DEFAULT_SUITE_SIZE
+    if options.limit:
+        size = min(size, options.limit)
+    seed = suite.seed if suite.seed is not None else options.seed
+    return generate_builtin(suite.name, size, seed, difficulty=suite.difficulty)

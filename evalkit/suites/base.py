@@ -1,0 +1,36 @@
+"""`Sample`, the unit of work every suite produces and every scorer checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One item of a suite: what to send, and how to check the answer."""
+
+    id: str
+    """Stable within its suite: the same seed and parameters give the same ids."""
+    suite: str
+    """Name of the suite that produced it (e.g. ``arithmetic`` or ``arithmetic-zh``)."""
+    messages: tuple[dict[str, str], ...]
+    """Chat messages sent as they are: ``({"role": "user", "content": "..."},)``."""
+    reference: Any
+    """Ground truth in the form the scorer expects (number, string, label, dict of fields, ...)."""
+    scorer: str
+    """Name of a scorer in ``evalkit.scoring.SCORERS``."""
+    scorer_options: dict[str, Any] = field(default_factory=dict)
+    """Keyword options for the scorer (tolerance, choices, pattern, ...)."""
+    cluster: str | None = None
+    """Items sharing a cluster id are correlated (same template, same document)."""
+    metadata: dict[str, Any] = field(default_factory=dict)
+    """Free facts for reports: difficulty, language, template."""
+
+    @property
+    def prompt_text(self) -> str:
+        """The content of the last user message, for reports."""
+        for message in reversed(self.messages):
+            if message.get("role") == "user":
+                return str(message.get("content", ""))
+        return ""
