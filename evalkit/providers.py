@@ -80,6 +80,9 @@ def _litellm():
     import litellm
 
     litellm.suppress_debug_info = True
+    # Without this litellm fills a missing usage report with its own unflagged estimate;
+    # with it, unreported usage reads 0/0 and evalkit flags its own estimate instead.
+    litellm.disable_token_counter = True
     litellm.drop_params = True  # a provider that lacks `seed` should not fail the call
     return litellm
 
@@ -110,10 +113,32 @@ async def complete(request: Request) -> Attempt:
         raise
     except Exception as exc:  # litellm raises many types; classify them in one place
         attempt.e2e_s = time.perf_counter() - sent
-        raise classify(exc, attempt) from exc
+        raise classify(exc, attempt, secret=request.api_key) from None
     attempt.e2e_s = time.perf_counter() - sent
     _check_complete(attempt)
     return attempt
+
+
+async def warm_up(model_ids: set[str]) -> None:
+    """Load litellm's lazily imported internals before the clock starts.
+
+    The first real call otherwise pays seconds of imports inside its TTFT. A mocked call
+    walks the same streaming path without touching the network.
+    """
+    litellm = _litellm()
+    for model_id in sorted(model_ids):
+        try:
+            stream = await litellm.acompletion(
+                model=model_id,
+                messages=[{"role": "user", "content": "warm-up"}],
+                mock_response="ok",
+                stream=True,
+                stream_options={"include_usage": True},
+            )
+            async for _ in stream:
+                pass
+        except Exception:  # warming is best effort; the real call reports real errors
+            pass
 
 
 def _absorb_chunk(attempt: Attempt, chunk: Any, elapsed: float) -> None:
@@ -140,8 +165,8 @@ def _absorb_chunk(attempt: Attempt, chunk: Any, elapsed: float) -> None:
 def _take_usage(attempt: Attempt, usage: Any) -> None:
     prompt = getattr(usage, "prompt_tokens", None)
     completion = getattr(usage, "completion_tokens", None)
-    if prompt is None and completion is None:
-        return
+    if not prompt and not completion:
+        return  # not reported (litellm's 0/0 stand-in)
     attempt.prompt_tokens = prompt
     attempt.completion_tokens = completion
     attempt.usage_source = "provider"
@@ -160,13 +185,21 @@ def _check_complete(attempt: Attempt) -> None:
         raise CallError("empty", "the response carried no content", attempt=attempt)
 
 
-def classify(exc: BaseException, attempt: Attempt | None = None) -> CallError:
-    """Map a litellm/openai/httpx exception to an error class, status and Retry-After."""
+def classify(exc: BaseException, attempt: Attempt | None = None, secret: str | None = None) -> CallError:
+    """Map a litellm/openai/httpx exception to an error class, status and Retry-After.
+
+    The message is cut to one line and any trace of the key is masked: providers echo
+    keys in their error texts, and these messages are stored.
+    """
     status = getattr(exc, "status_code", None)
     status = status if isinstance(status, int) else None
     name = type(exc).__name__
-    message = _one_line(str(exc))
-    if status == 401 or name == "AuthenticationError":
+    message = _mask(_one_line(str(exc)), secret)
+    if name == "MidStreamFallbackError":
+        # the stream broke after it started: a cut connection or a chunk that is not JSON
+        cause = exc.__context__
+        error_class = "malformed" if cause is not None and "JSON" in type(cause).__name__ else "stream_cut"
+    elif status == 401 or name == "AuthenticationError":
         error_class = "auth"
     elif status == 403 or name == "PermissionDeniedError":
         error_class = "permission"
@@ -189,6 +222,14 @@ def classify(exc: BaseException, attempt: Attempt | None = None) -> CallError:
     return CallError(
         error_class, f"{name}: {message}", status=status, retry_after=retry_after_seconds(exc), attempt=attempt
     )
+
+
+def _mask(text: str, secret: str | None) -> str:
+    if secret and len(secret) >= 4:
+        text = text.replace(secret, "***")
+        # Providers often echo a prefix and suffix of the key ("sk-ab***wxyz").
+        text = text.replace(secret[-4:], "***") if len(secret) >= 12 else text
+    return text
 
 
 def _one_line(text: str, limit: int = 300) -> str:
@@ -263,11 +304,15 @@ def known_chat_models() -> list[str]:
 
 def count_tokens(model_id: str, text: str) -> int:
     """A tokenizer estimate, used only when the provider reported no usage."""
+    litellm = _litellm()
+    litellm.disable_token_counter = False  # sync code: no call can interleave while it is off
     try:
-        return int(_litellm().token_counter(model=model_id, text=text))
+        return int(litellm.token_counter(model=model_id, text=text))
     except Exception:
         # Rough but never zero for non-empty text: ~4 characters per token.
         return max(1, len(text) // 4) if text else 0
+    finally:
+        litellm.disable_token_counter = True
 
 
 def price_map_version() -> str:

@@ -105,6 +105,7 @@ class Runner:
                 self.semaphores[target.label] = asyncio.Semaphore(target.max_concurrency)
                 if target.requests_per_minute:
                     self.limiters[target.label] = RateLimiter(target.requests_per_minute)
+        await providers.warm_up({job.target.model_id for job in jobs})
         await asyncio.gather(*(self._run_job(job) for job in jobs))
 
     async def _run_job(self, job: Job) -> None:
@@ -125,17 +126,18 @@ class Runner:
         record = _new_record(self.run_id, job, request)
         waited = 0.0
         for attempt_no in range(1, self.retry.retries + 2):
-            if target.label in self.stopped:
-                record.error_class, record.error_message = "skipped", self.stopped[target.label]
-                record.attempts = attempt_no - 1
-                break
             record.attempts = attempt_no
             try:
                 attempt = await self._attempt(target, request)
+            except _ModelStopped as stop:
+                record.error_class, record.error_message = "skipped", str(stop)
+                record.attempts = attempt_no - 1
+                record.cost_usd = 0.0 if target.price.known else None
+                break
             except providers.CallError as error:
                 delay = self._delay_before_retry(error, attempt_no, waited)
                 if delay is None:
-                    _fill_error(record, error)
+                    _fill_error(record, error, target.price)
                     if error.error_class == "auth":
                         self.stopped[target.label] = f"not sent: {target.label} failed authentication ({error})"
                     break
@@ -152,6 +154,9 @@ class Runner:
         if limiter:
             await limiter.wait()
         async with self.semaphores[target.label]:
+            # Checked once a slot is free: calls queued behind a failed one must not go out.
+            if target.label in self.stopped:
+                raise _ModelStopped(self.stopped[target.label])
             return await providers.complete(request)
 
     def _delay_before_retry(self, error: providers.CallError, attempt_no: int, waited: float) -> float | None:
@@ -162,6 +167,10 @@ class Runner:
         if waited + delay > self.retry.max_total_wait:
             return None
         return delay
+
+
+class _ModelStopped(Exception):
+    """The model was stopped by an earlier failure that no retry can fix."""
 
 
 def request_hash(request: providers.Request) -> str:
@@ -190,7 +199,7 @@ def _new_record(run_id: str, job: Job, request: providers.Request) -> CallRecord
     )
 
 
-def _fill_error(record: CallRecord, error: providers.CallError) -> None:
+def _fill_error(record: CallRecord, error: providers.CallError, price: ModelPrice) -> None:
     record.error_class = error.error_class
     record.error_message = str(error)
     record.score = 0.0
@@ -199,6 +208,9 @@ def _fill_error(record: CallRecord, error: providers.CallError) -> None:
         record.response_text = partial.text or None
         record.ttft_s = partial.ttft_s
         record.e2e_s = partial.e2e_s
+    # APIs do not bill a failed call, so with a known price it costs 0 (an unknown price
+    # stays unknown); a self-hosted machine was busy for the time the call took.
+    record.cost_usd = price.cost(0, 0, 0, record.e2e_s or 0.0) if price.known else None
 
 
 def _fill_success(record: CallRecord, attempt: providers.Attempt, sample: Sample, target: Target) -> None:

@@ -1,0 +1,676 @@
+"""Analysis: per-model aggregates, accuracy intervals, paired tests, Pareto frontiers, verdict.
+
+Input is a DataFrame of per-call records with the columns of `evalkit.records.CallRecord`;
+output is plain data (DataFrames and dataclasses) that reports render. Definitions follow
+the design notes:
+
+- A failed call (``error_class`` set) counts in ``n``, scores 0 and appears in the error rate.
+- Latency percentiles use successful calls only and carry their n.
+- An unknown price is NaN, never $0: one record of a model with unknown cost makes that
+  model's cost figures NaN.
+- Accuracy intervals are 95%: Wilson for 0/1 scores, percentile bootstrap otherwise.
+  Records that share a cluster id (or repeat a sample over epochs) are not independent, so
+  the interval is widened: for 0/1 scores Wilson with the effective n = n / design effect
+  (from the intraclass correlation); otherwise a bootstrap that resamples whole clusters.
+
+Everything is deterministic: every bootstrap starts from the same seed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+Z95 = 1.959963984540054
+"""Two-sided 95% standard-normal quantile."""
+ALPHA = 0.05
+"""Significance level of the paired tests behind the verdict."""
+BOOTSTRAP_B = 2000
+"""Bootstrap replicates."""
+SEED = 20_240_917
+"""Seed of every bootstrap, so the same records always give the same numbers."""
+
+# Bootstrap cost control. Resampling N units B times costs B*N draws; when the units take
+# few distinct values (0/1 scores, partial credit in steps, equal clusters) drawing
+# multinomial counts over the distinct values is the same distribution for B*K draws.
+_MULTINOMIAL_MAX_K = 64
+_RESAMPLE_MAX_CELLS = 20_000_000
+_RESAMPLE_CHUNK_CELLS = 2_000_000
+
+_REQUIRED = ("model", "suite", "sample_id", "score")
+_OPTIONAL_DEFAULTS: dict[str, Any] = {
+    "cluster": None, "epoch": 0, "error_class": None, "ttft_s": np.nan, "e2e_s": np.nan,
+    "output_speed_tps": np.nan, "prompt_tokens": np.nan, "completion_tokens": np.nan,
+    "cost_usd": np.nan,
+}
+
+
+# ---------------------------------------------------------------------------- data types
+
+
+@dataclass
+class Summary:
+    """Aggregates per model, overall and per suite.
+
+    Both frames have the columns ``n, accuracy, accuracy_low, accuracy_high, ttft_p50,
+    ttft_p95, e2e_p50, e2e_p95, latency_n, speed_p50, prompt_tokens, completion_tokens,
+    cost_total, cost_per_1k_tasks, cost_per_correct, error_rate, errors`` plus
+    ``accuracy_method`` (how the interval was made), ``ttft_n`` (calls with a TTFT) and
+    ``cost_unknown`` (records without a price). Rows are sorted by model (then suite).
+    """
+
+    by_model: pd.DataFrame
+    """One row per model across all its suites. Accuracy is the mean over all its records,
+    so suites weigh by their size."""
+    by_model_suite: pd.DataFrame
+    """One row per model x suite, with a ``suite`` column after ``model``."""
+
+
+@dataclass(frozen=True)
+class PairedResult:
+    """Model A minus model B on the samples both answered (same suite, sample id, epoch)."""
+
+    n: int
+    """Number of matched (suite, sample_id, epoch) pairs."""
+    mean_diff: float
+    """Mean score of A minus mean score of B over the pairs (0.015 = 1.5 points)."""
+    low: float
+    """Lower end of the 95% interval for ``mean_diff``."""
+    high: float
+    """Upper end of the 95% interval for ``mean_diff``."""
+    p_value: float
+    """Two-sided p-value for "no difference"; NaN when there are no pairs."""
+    method: str
+    """``mcnemar-exact`` (0/1 scores, independent pairs; interval: Newcombe's hybrid score),
+    ``bootstrap``, ``cluster-bootstrap`` or ``normal`` (very many distinct units)."""
+
+
+@dataclass
+class VerdictLine:
+    """One line of the verdict: the pick, a sentence to print, the numbers behind it."""
+
+    model: str | None
+    """The model picked, or None when the data cannot decide (e.g. all prices unknown)."""
+    sentence: str
+    """Plain English with the numbers, ready to print."""
+    numbers: dict[str, Any] = field(default_factory=dict)
+    """The figures quoted in the sentence, unrounded, for reports that format their own."""
+
+
+@dataclass
+class Verdict:
+    """Which model is good, fast, cheap and the best value, and the frontiers behind it."""
+
+    good: VerdictLine
+    """Highest accuracy."""
+    fast: VerdictLine
+    """Lowest median end-to-end latency among models not significantly less accurate than
+    the best."""
+    cheap: VerdictLine
+    """Lowest cost per 1,000 tasks among models not significantly less accurate than the
+    best."""
+    best_value: VerdictLine
+    """Lowest cost per correct answer among models with a known price."""
+    frontier_cost: list[str]
+    """Pareto frontier of cost per 1,000 tasks vs accuracy, cheapest first."""
+    frontier_latency: list[str]
+    """Pareto frontier of median end-to-end latency vs accuracy, fastest first."""
+    indistinguishable: dict[str, list[str]]
+    """``{best model: [models whose accuracy is not significantly below it]}``."""
+    comparisons: dict[str, PairedResult] = field(default_factory=dict)
+    """Paired test of each other model against the best (other minus best)."""
+
+
+# ---------------------------------------------------------------------------- preparation
+
+
+def _prepare(records: pd.DataFrame) -> pd.DataFrame:
+    """Normalise the columns analysis needs; enforce "a failed call scores 0"."""
+    missing = [c for c in _REQUIRED if c not in records.columns]
+    if missing:
+        raise ValueError(
+            f"records lack column(s) {', '.join(missing)}; pass a frame with the "
+            "CallRecord columns (e.g. from the store)"
+        )
+    # Categorical keys: every later groupby then works on integer codes, not strings.
+    out = pd.DataFrame({name: records[name].astype(str).astype("category")
+                        for name in ("model", "suite", "sample_id")})
+    for name, default in _OPTIONAL_DEFAULTS.items():
+        out[name] = records[name].to_numpy() if name in records.columns else default
+    out["is_error"] = out["error_class"].notna()
+    score = pd.to_numeric(records["score"], errors="coerce").fillna(0.0).to_numpy(float)
+    # The contract says a failed call scores 0; enforce it so no scorer slip credits one.
+    out["score"] = np.where(out["is_error"].to_numpy(), 0.0, score)
+    for name in ("ttft_s", "e2e_s", "output_speed_tps", "prompt_tokens",
+                 "completion_tokens", "cost_usd"):
+        out[name] = pd.to_numeric(out[name], errors="coerce").astype(float)
+    out["epoch"] = pd.to_numeric(out["epoch"], errors="coerce").fillna(0).astype(np.int64)
+    out["unit"] = _unit_codes(out)
+    out["nonbinary"] = ~np.isin(out["score"].to_numpy(), (0.0, 1.0))
+    return out
+
+
+def _unit_codes(prep: pd.DataFrame) -> np.ndarray:
+    """Integer id of each record's independent unit (grouped with its suite later).
+
+    The unit is the record's cluster when it has one, else its sample, which also holds
+    the sample's epochs: repeated answers to one item are not independent evidence.
+    """
+    cluster_codes, clusters = pd.factorize(prep["cluster"], use_na_sentinel=True)
+    sample_codes = prep["sample_id"].cat.codes.to_numpy(np.int64)
+    # Sample units are numbered after all clusters so the two can never collide.
+    return np.where(cluster_codes >= 0, cluster_codes, len(clusters) + sample_codes)
+
+
+# ---------------------------------------------------------------------------- intervals
+
+
+def _wilson(p: float, n: float, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval; ``n`` may be fractional (an effective sample size)."""
+    if n <= 0:
+        return (math.nan, math.nan)
+    z2 = z * z
+    denom = 1.0 + z2 / n
+    centre = (p + z2 / (2 * n)) / denom
+    half = z * math.sqrt(max(p * (1 - p) / n + z2 / (4 * n * n), 0.0)) / denom
+    # At p = 0 or 1 the bound is exactly 0 or 1; say so rather than print 5e-17.
+    low = 0.0 if p <= 0 else max(0.0, centre - half)
+    high = 1.0 if p >= 1 else min(1.0, centre + half)
+    return (low, high)
+
+
+def _design_effect(sizes: np.ndarray, sums: np.ndarray, sumsq: np.ndarray) -> float:
+    """Kish design effect 1 + (m - 1) * ICC for a mean over clusters.
+
+    ICC is the one-way ANOVA estimator (unequal cluster sizes handled through n0);
+    m = sum(size^2) / N is the size-weighted mean cluster size. ICC is clipped to
+    [0, 1]: a negative estimate would narrow the interval below the independent one,
+    which clustering cannot justify. A single cluster gives no between-cluster
+    information, so it counts as one observation.
+    """
+    total, k = float(sizes.sum()), len(sizes)
+    if k == total:  # every unit is a single record: nothing to correct
+        return 1.0
+    if k < 2:
+        return total
+    grand = sums.sum() / total
+    between = float(np.sum(sums**2 / sizes) - total * grand**2)
+    within = float(np.sum(sumsq - sums**2 / sizes))
+    msb, msw = between / (k - 1), within / (total - k)
+    n0 = (total - np.sum(sizes**2) / total) / (k - 1)
+    denom = msb + (n0 - 1) * msw
+    icc = 0.0 if denom <= 0 else min(max((msb - msw) / denom, 0.0), 1.0)
+    m = float(np.sum(sizes**2) / total)
+    return 1.0 + (m - 1.0) * icc
+
+
+def _bootstrap_ratios(sums: np.ndarray, sizes: np.ndarray, seed: int = SEED) -> np.ndarray | None:
+    """B bootstrap replicates of sum(sums) / sum(sizes), resampling units with replacement.
+
+    Returns None when the resampling would be too large to be quick (many thousands of
+    distinct units); the caller then uses the normal approximation, which the bootstrap
+    matches closely at that size.
+    """
+    rng = np.random.default_rng(seed)
+    # Hash-based distinct (sum, size) pairs; np.unique(axis=0) sorts and is far slower.
+    tally = pd.DataFrame({"sum": sums, "size": sizes}).value_counts(sort=False)
+    distinct = tally.index.to_frame().to_numpy(float)
+    counts = tally.to_numpy(float)
+    n_units = len(sums)
+    if len(distinct) <= _MULTINOMIAL_MAX_K:
+        draws = rng.multinomial(n_units, counts / n_units, size=BOOTSTRAP_B).astype(float)
+        return (draws @ distinct[:, 0]) / (draws @ distinct[:, 1])
+    if n_units * BOOTSTRAP_B > _RESAMPLE_MAX_CELLS:
+        return None
+    rows = max(1, _RESAMPLE_CHUNK_CELLS // n_units)
+    out = np.empty(BOOTSTRAP_B)
+    for start in range(0, BOOTSTRAP_B, rows):
+        stop = min(start + rows, BOOTSTRAP_B)
+        idx = rng.integers(0, n_units, size=(stop - start, n_units))
+        out[start:stop] = sums[idx].sum(axis=1) / sizes[idx].sum(axis=1)
+    return out
+
+
+def _normal_ratio_interval(sums: np.ndarray, sizes: np.ndarray) -> tuple[float, float]:
+    """Normal interval for a ratio mean with the cluster-robust (linearised) variance."""
+    total, k = sizes.sum(), len(sizes)
+    mean = sums.sum() / total
+    if k < 2:
+        return (math.nan, math.nan)
+    var = k / (k - 1) * np.sum((sums - mean * sizes) ** 2) / total**2
+    half = Z95 * math.sqrt(var)
+    return (mean - half, mean + half)
+
+
+def _bootstrap_interval(sums: np.ndarray, sizes: np.ndarray) -> tuple[float, float, str]:
+    """Percentile bootstrap interval of a mean over units; ``normal`` when too large."""
+    clustered = bool(np.any(sizes > 1))
+    draws = _bootstrap_ratios(sums, sizes)
+    if draws is None:
+        return (*_normal_ratio_interval(sums, sizes), "normal")
+    low, high = np.percentile(draws, [2.5, 97.5])
+    return (float(low), float(high), "cluster-bootstrap" if clustered else "bootstrap")
+
+
+def _accuracy_interval(units: pd.DataFrame) -> tuple[float, float, str]:
+    """95% interval of mean score for one group, from its per-unit sums."""
+    sizes = units["size"].to_numpy(float)
+    sums = units["sum"].to_numpy(float)
+    if sizes.sum() == 0:
+        return (math.nan, math.nan, "none")
+    if units["nonbinary"].sum() == 0:
+        deff = _design_effect(sizes, sums, units["sumsq"].to_numpy(float))
+        low, high = _wilson(sums.sum() / sizes.sum(), sizes.sum() / deff)
+        return (low, high, "wilson" if np.all(sizes == 1) else "wilson-design-effect")
+    return _bootstrap_interval(sums, sizes)
+
+
+def _unit_table(prep: pd.DataFrame) -> pd.DataFrame:
+    """Per (model, suite, unit): record count, score sum, sum of squares, non-0/1 count."""
+    return (
+        prep.assign(sq=prep["score"] ** 2)
+        .groupby(["model", "suite", "unit"], sort=False, observed=True)
+        .agg(size=("score", "size"), sum=("score", "sum"), sumsq=("sq", "sum"),
+             nonbinary=("nonbinary", "sum"))
+        .reset_index()
+    )
+
+
+def _intervals(units: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """accuracy_low / accuracy_high / accuracy_method per group of ``keys``."""
+    rows = []
+    for key, group in units.groupby(keys, sort=True, observed=True):
+        low, high, method = _accuracy_interval(group)
+        rows.append((*(key if isinstance(key, tuple) else (key,)), low, high, method))
+    return pd.DataFrame(rows, columns=[*keys, "accuracy_low", "accuracy_high", "accuracy_method"])
+
+
+# ---------------------------------------------------------------------------- summary
+
+
+def _totals(prep: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Counts, accuracy, tokens, cost and errors per group."""
+    frame = prep.assign(cost_unknown=prep["cost_usd"].isna())
+    g = frame.groupby(keys, sort=True, observed=True)
+    out = g.agg(
+        n=("score", "size"), correct=("score", "sum"), errors=("is_error", "sum"),
+        prompt_tokens=("prompt_tokens", "sum"), completion_tokens=("completion_tokens", "sum"),
+        prompt_n=("prompt_tokens", "count"), completion_n=("completion_tokens", "count"),
+        cost_known=("cost_usd", "sum"), cost_unknown=("cost_unknown", "sum"),
+    ).reset_index()
+    # A total over no reported usage is unknown, not 0 tokens.
+    out["prompt_tokens"] = out["prompt_tokens"].where(out["prompt_n"] > 0)
+    out["completion_tokens"] = out["completion_tokens"].where(out["completion_n"] > 0)
+    out["accuracy"] = out["correct"] / out["n"]
+    out["error_rate"] = out["errors"] / out["n"]
+    # Unknown never reads as $0: any unpriced record makes the model's cost unknown.
+    out["cost_total"] = out["cost_known"].where(out["cost_unknown"] == 0, np.nan)
+    out["cost_per_1k_tasks"] = 1000.0 * out["cost_total"] / out["n"]
+    out["cost_per_correct"] = out["cost_total"] / out["correct"].where(out["correct"] > 0)
+    return out
+
+
+def _latencies(prep: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Latency percentiles and median output speed over successful calls."""
+    ok = prep.loc[~prep["is_error"], [*keys, "ttft_s", "e2e_s", "output_speed_tps"]]
+    g = ok.groupby(keys, sort=True, observed=True)
+    parts = {
+        f"{name}_p{round(100 * q)}": g[column].quantile(q)
+        for column, name in (("ttft_s", "ttft"), ("e2e_s", "e2e")) for q in (0.5, 0.95)
+    }
+    parts["speed_p50"] = g["output_speed_tps"].median()
+    parts["latency_n"] = g["e2e_s"].count()
+    parts["ttft_n"] = g["ttft_s"].count()
+    return pd.DataFrame(parts).reset_index()
+
+
+_COLUMNS = [
+    "n", "accuracy", "accuracy_low", "accuracy_high", "ttft_p50", "ttft_p95", "e2e_p50",
+    "e2e_p95", "latency_n", "speed_p50", "prompt_tokens", "completion_tokens", "cost_total",
+    "cost_per_1k_tasks", "cost_per_correct", "error_rate", "errors", "accuracy_method",
+    "ttft_n", "cost_unknown",
+]
+
+
+def _summarize_level(prep: pd.DataFrame, units: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    out = _totals(prep, keys).merge(_intervals(units, keys), on=keys, how="left")
+    out = out.merge(_latencies(prep, keys), on=keys, how="left")
+    for name in ("latency_n", "ttft_n"):
+        out[name] = out[name].fillna(0).astype(np.int64)
+    for name in ("ttft_p50", "ttft_p95", "e2e_p50", "e2e_p95", "speed_p50"):
+        out[name] = out[name].astype(float)
+    return out[[*keys, *_COLUMNS]].reset_index(drop=True)
+
+
+def summarize(records: pd.DataFrame) -> Summary:
+    """Aggregate per-call records per model and per model x suite.
+
+    Accuracy is the mean score over all records (failed calls score 0), so overall accuracy
+    weighs suites by their size. Its 95% interval:
+
+    - 0/1 scores: Wilson score interval. When records share a cluster id, or a sample is
+      asked over several epochs, the n in Wilson is the effective n = n / design effect,
+      with design effect 1 + (m - 1) * ICC (ICC: one-way ANOVA estimator over clusters,
+      clipped to [0, 1]; m: size-weighted mean cluster size). Records without a cluster
+      id are their own cluster (one per sample, holding its epochs).
+    - other scores: percentile bootstrap (B=2000, fixed seed) resampling records, or whole
+      clusters when there are clusters. With tens of thousands of distinct values it
+      falls back to the normal interval with a cluster-robust variance (method ``normal``).
+
+    Latency percentiles (linear interpolation) cover successful calls only; ``latency_n``
+    counts those with an end-to-end time, ``ttft_n`` those with a TTFT.
+    """
+    prep = _prepare(records)
+    units = _unit_table(prep)
+    by_model = _summarize_level(prep, units, ["model"])
+    by_model_suite = _summarize_level(prep, units, ["model", "suite"])
+    for frame in (by_model, by_model_suite):  # plain strings out, categories stay inside
+        for key in ("model", "suite"):
+            if key in frame:
+                frame[key] = frame[key].astype(str)
+    return Summary(by_model=by_model, by_model_suite=by_model_suite)
+
+
+# ---------------------------------------------------------------------------- paired test
+
+
+def _paired_frame(prep: pd.DataFrame, model_a: str, model_b: str) -> pd.DataFrame:
+    """One row per (suite, sample_id, epoch) both models answered: score_a, score_b, unit."""
+    key = ["suite", "sample_id", "epoch"]
+
+    def side(model: str) -> pd.DataFrame:
+        # A repeated key (e.g. two runs merged) is averaged rather than multiplying pairs.
+        rows = prep.loc[prep["model"] == model]
+        return rows.groupby(key, sort=True, observed=True).agg(
+            score=("score", "mean"), unit=("unit", "first"))
+
+    joined = side(model_a).merge(side(model_b), how="inner", left_index=True,
+                                 right_index=True, suffixes=("_a", "_b"))
+    return joined.reset_index()
+
+
+def _binom_cdf_half(k: int, m: int) -> float:
+    """P(X <= k) for X ~ Binomial(m, 1/2), summed in log space so large m cannot overflow."""
+    if k < 0:
+        return 0.0
+    if k >= m:
+        return 1.0
+    i = np.arange(1, k + 1, dtype=float)
+    log_terms = np.concatenate([[0.0], np.cumsum(np.log(m - i + 1) - np.log(i))]) - m * math.log(2)
+    top = log_terms.max()
+    return float(min(1.0, math.exp(top) * np.exp(log_terms - top).sum()))
+
+
+def mcnemar_exact_p(b: int, c: int) -> float:
+    """Exact two-sided McNemar p-value: binomial test of b vs c discordant pairs at 1/2."""
+    if b + c == 0:
+        return 1.0
+    return min(1.0, 2.0 * _binom_cdf_half(min(b, c), b + c))
+
+
+def _newcombe_paired(a: int, b: int, c: int, d: int) -> tuple[float, float]:
+    """Newcombe (1998) method 10 interval for p1 - p2 from a paired 2x2 table.
+
+    ``a``: both right, ``b``: only A right, ``c``: only B right, ``d``: both wrong.
+    Combines the Wilson intervals of both margins with their correlation phi ("square and
+    add"), so the interval stays inside [-1, 1] and agrees with McNemar far better than
+    Wald does.
+    """
+    n = a + b + c + d
+    p1, p2 = (a + b) / n, (a + c) / n
+    l1, u1 = _wilson(p1, n)
+    l2, u2 = _wilson(p2, n)
+    margins = (a + b) * (c + d) * (a + c) * (b + d)
+    # Newcombe's phi: a positive cross-product difference is shrunk by n/2 (a continuity
+    # correction that keeps the interval from being too narrow in small tables).
+    cross = a * d - b * c
+    if margins == 0 or 0 <= cross <= n / 2:
+        phi = 0.0
+    else:
+        phi = (cross - n / 2 if cross > 0 else cross) / math.sqrt(margins)
+    delta = math.sqrt(max((p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2, 0.0))
+    eps = math.sqrt(max((u1 - p1) ** 2 - 2 * phi * (u1 - p1) * (p2 - l2) + (p2 - l2) ** 2, 0.0))
+    diff = p1 - p2
+    return (max(-1.0, diff - delta), min(1.0, diff + eps))
+
+
+def _mcnemar_result(sa: np.ndarray, sb: np.ndarray) -> PairedResult:
+    a = int(np.sum((sa == 1) & (sb == 1)))
+    b = int(np.sum((sa == 1) & (sb == 0)))
+    c = int(np.sum((sa == 0) & (sb == 1)))
+    d = len(sa) - a - b - c
+    low, high = _newcombe_paired(a, b, c, d)
+    p_value = mcnemar_exact_p(b, c)
+    return PairedResult(len(sa), (b - c) / len(sa), low, high, p_value, "mcnemar-exact")
+
+
+def _bootstrap_paired(pairs: pd.DataFrame) -> PairedResult:
+    """Paired bootstrap of the mean difference, resampling units (clusters or samples)."""
+    diff = pairs["score_a"] - pairs["score_b"]
+    units = diff.groupby([pairs["suite"], pairs["unit_a"]], sort=False, observed=True)
+    sums = units.sum().to_numpy(float)
+    sizes = units.size().to_numpy(float)
+    mean = float(diff.mean())
+    clustered = bool(np.any(sizes > 1))
+    draws = _bootstrap_ratios(sums, sizes)
+    if draws is None:
+        low, high = _normal_ratio_interval(sums, sizes)
+        se = (high - low) / (2 * Z95)
+        p = 1.0 if se == 0 else math.erfc(abs(mean) / se / math.sqrt(2))
+        return PairedResult(len(pairs), mean, low, high, p, "normal")
+    low, high = (float(v) for v in np.percentile(draws, [2.5, 97.5]))
+    # Share of replicates on each side of 0, with the observed statistic counted once
+    # (the +1), so a finite bootstrap never reports p = 0.
+    below = (np.sum(draws <= 0) + 1) / (len(draws) + 1)
+    above = (np.sum(draws >= 0) + 1) / (len(draws) + 1)
+    p = min(1.0, 2 * min(below, above))
+    method = "cluster-bootstrap" if clustered else "bootstrap"
+    return PairedResult(len(pairs), mean, low, high, p, method)
+
+
+def paired_test(records: pd.DataFrame, model_a: str, model_b: str) -> PairedResult:
+    """Compare two models on the very same samples: A minus B.
+
+    Pairs are joined on (suite, sample_id, epoch). With 0/1 scores and independent pairs
+    (no cluster ids, one epoch per sample): exact two-sided McNemar test with Newcombe's
+    hybrid score interval. Otherwise a paired bootstrap (B=2000, fixed seed) of the mean
+    difference that resamples clusters (or samples, which hold their epochs); its p-value
+    is twice the smaller share of replicates on either side of 0.
+    """
+    return _paired(_prepare(records), model_a, model_b)
+
+
+def _paired(prep: pd.DataFrame, model_a: str, model_b: str) -> PairedResult:
+    """`paired_test` on prepared records (the verdict prepares them once for all pairs)."""
+    pairs = _paired_frame(prep, model_a, model_b)
+    if pairs.empty:
+        return PairedResult(0, math.nan, math.nan, math.nan, math.nan, "no shared samples")
+    sa, sb = pairs["score_a"].to_numpy(float), pairs["score_b"].to_numpy(float)
+    binary = bool(np.isin(sa, (0.0, 1.0)).all() and np.isin(sb, (0.0, 1.0)).all())
+    independent = not pairs.duplicated(["suite", "unit_a"]).any()
+    if binary and independent:
+        return _mcnemar_result(sa, sb)
+    return _bootstrap_paired(pairs)
+
+
+# ---------------------------------------------------------------------------- frontier
+
+
+def frontier(by_model: pd.DataFrame, x: str, y: str = "accuracy",
+             lower_x_is_better: bool = True) -> list[str]:
+    """Models on the Pareto frontier of ``x`` against ``y`` (higher ``y`` is better).
+
+    A model is on it when no other model is at least as good on both and strictly better
+    on one. Models with NaN ``x`` or ``y`` are left out. Ordered best ``x`` first.
+    """
+    data = by_model[["model", x, y]].dropna()
+    xs = data[x].to_numpy(float) * (1.0 if lower_x_is_better else -1.0)
+    ys = data[y].to_numpy(float)
+    # Pairwise: dominated[i] if some j is <= on x, >= on y and strictly better on one.
+    no_worse = (xs[None, :] <= xs[:, None]) & (ys[None, :] >= ys[:, None])
+    better = (xs[None, :] < xs[:, None]) | (ys[None, :] > ys[:, None])
+    dominated = (no_worse & better).any(axis=1)
+    keep = data.loc[~dominated].assign(_x=xs[~dominated], _y=-ys[~dominated])
+    return keep.sort_values(["_x", "_y", "model"])["model"].astype(str).tolist()
+
+
+# ---------------------------------------------------------------------------- verdict
+
+
+def _pct(v: float) -> str:
+    return f"{100 * v:.1f}%"
+
+
+def _pts(diff: float) -> str:
+    """Signed percentage points with a true minus sign."""
+    text = f"{abs(100 * diff):.1f}"
+    if text == "0.0":
+        return "±0.0 pts"
+    return f"{'−' if diff < 0 else '+'}{text} pts"
+
+
+def _p(p: float) -> str:
+    if p < 0.001:
+        return "p<0.001"
+    return f"p={p:.2f}" if p >= 0.1 else f"p={p:.2g}"
+
+
+def _money(v: float) -> str:
+    """Dollars with cents, or three significant digits below a cent."""
+    if v == 0 or abs(v) >= 0.01:
+        return f"${v:,.2f}"
+    decimals = -math.floor(math.log10(abs(v))) + 2
+    return f"${v:.{decimals}f}"
+
+
+def _seconds(v: float) -> str:
+    return f"{v:.2f} s" if v < 10 else f"{v:.1f} s"
+
+
+def _rank_best(by_model: pd.DataFrame) -> str:
+    """Highest accuracy; ties go to the cheaper, then the alphabetically first model."""
+    order = by_model.sort_values(
+        ["accuracy", "cost_per_1k_tasks", "model"], ascending=[False, True, True],
+        na_position="last")
+    return str(order.iloc[0]["model"])
+
+
+def _tied_with_best(prep: pd.DataFrame, by_model: pd.DataFrame, best: str
+                    ) -> tuple[list[str], dict[str, PairedResult]]:
+    """Models whose accuracy is not significantly below the best's (paired test)."""
+    best_acc = float(by_model.loc[by_model["model"] == best, "accuracy"].iloc[0])
+    tied, tests = [], {}
+    for other in by_model["model"]:
+        if other == best:
+            continue
+        result = _paired(prep, other, best)
+        tests[other] = result
+        acc = float(by_model.loc[by_model["model"] == other, "accuracy"].iloc[0])
+        if acc >= best_acc or result.p_value >= ALPHA or result.mean_diff >= 0:
+            tied.append(other)
+    return tied, tests
+
+
+def _good_line(row: pd.Series) -> VerdictLine:
+    numbers = {k: row[k] for k in ("accuracy", "accuracy_low", "accuracy_high", "n")}
+    sentence = (f"good: {row['model']} — {_pct(row['accuracy'])} accuracy "
+                f"(95% CI {100 * row['accuracy_low']:.1f}–{_pct(row['accuracy_high'])}, "
+                f"n={int(row['n']):,})")
+    return VerdictLine(str(row["model"]), sentence, numbers)
+
+
+def _versus_best(model: str, best: str, tests: dict[str, PairedResult], single: bool) -> str:
+    """The significance clause of a cheap/fast line."""
+    if single:
+        return "the only model compared"
+    if model == best:
+        return "the most accurate model"
+    t = tests[model]
+    return f"accuracy not significantly below {best} ({_pts(t.mean_diff)}, {_p(t.p_value)})"
+
+
+def _pick_lowest(by_model: pd.DataFrame, models: Sequence[str], column: str) -> pd.Series | None:
+    rows = by_model[by_model["model"].isin(models)].dropna(subset=[column])
+    if rows.empty:
+        return None
+    return rows.sort_values([column, "accuracy", "model"], ascending=[True, False, True]).iloc[0]
+
+
+def _cheap_line(by_model: pd.DataFrame, pool: list[str], best: str,
+                tests: dict[str, PairedResult]) -> VerdictLine:
+    row = _pick_lowest(by_model, pool, "cost_per_1k_tasks")
+    if row is None:
+        if by_model["cost_per_1k_tasks"].isna().all():
+            return VerdictLine(None, "cheap: undecided — prices are unknown for every model, "
+                                     "so cost cannot be compared")
+        return VerdictLine(None, "cheap: undecided — prices are unknown for every model as "
+                                 f"accurate as {best} ({', '.join(pool)})")
+    model = str(row["model"])
+    clause = _versus_best(model, best, tests, single=len(by_model) == 1)
+    numbers = {"cost_per_1k_tasks": row["cost_per_1k_tasks"], "accuracy": row["accuracy"]}
+    if model in tests:
+        numbers.update(diff_vs_best=tests[model].mean_diff, p_value=tests[model].p_value)
+    sentence = f"cheap: {model} — {_money(row['cost_per_1k_tasks'])} per 1,000 tasks, {clause}"
+    return VerdictLine(model, sentence, numbers)
+
+
+def _fast_line(by_model: pd.DataFrame, pool: list[str], best: str,
+               tests: dict[str, PairedResult]) -> VerdictLine:
+    row = _pick_lowest(by_model, pool, "e2e_p50")
+    if row is None:
+        return VerdictLine(None, "fast: undecided — no successful call measured an "
+                                 "end-to-end latency")
+    model = str(row["model"])
+    clause = _versus_best(model, best, tests, single=len(by_model) == 1)
+    numbers = {k: row[k] for k in ("e2e_p50", "e2e_p95", "latency_n", "accuracy")}
+    if model in tests:
+        numbers.update(diff_vs_best=tests[model].mean_diff, p_value=tests[model].p_value)
+    sentence = (f"fast: {model} — {_seconds(row['e2e_p50'])} median end-to-end "
+                f"(p95 {_seconds(row['e2e_p95'])}, n={int(row['latency_n']):,}), {clause}")
+    return VerdictLine(model, sentence, numbers)
+
+
+def _value_line(by_model: pd.DataFrame) -> VerdictLine:
+    if by_model["cost_total"].isna().all():
+        return VerdictLine(None, "best value: undecided — prices are unknown for every model, "
+                                 "so cost per correct answer cannot be compared")
+    row = _pick_lowest(by_model, list(by_model["model"]), "cost_per_correct")
+    if row is None:
+        return VerdictLine(None, "best value: undecided — no priced model answered correctly")
+    numbers = {k: row[k] for k in ("cost_per_correct", "accuracy", "cost_per_1k_tasks")}
+    sentence = (f"best value: {row['model']} — {_money(row['cost_per_correct'])} per correct "
+                f"answer ({_pct(row['accuracy'])} accuracy, "
+                f"{_money(row['cost_per_1k_tasks'])} per 1,000 tasks)")
+    return VerdictLine(str(row["model"]), sentence, numbers)
+
+
+def verdict(records: pd.DataFrame, summary: Summary) -> Verdict:
+    """Name the good, fast, cheap and best-value models, with the evidence.
+
+    good: highest accuracy. cheap / fast: lowest cost per 1,000 tasks / lowest median
+    end-to-end latency among the best model and those whose accuracy is not significantly
+    below it (paired test against the best, p >= 0.05, or not lower). best value: lowest
+    cost per correct answer among models with a known price, whatever their accuracy.
+    """
+    by_model = summary.by_model
+    if by_model.empty:
+        empty = VerdictLine(None, "no records to judge")
+        return Verdict(empty, empty, empty, empty, [], [], {})
+    best = _rank_best(by_model)
+    tied, tests = _tied_with_best(_prepare(records), by_model, best)
+    pool = [best, *tied]
+    return Verdict(
+        good=_good_line(by_model.loc[by_model["model"] == best].iloc[0]),
+        fast=_fast_line(by_model, pool, best, tests),
+        cheap=_cheap_line(by_model, pool, best, tests),
+        best_value=_value_line(by_model),
+        frontier_cost=frontier(by_model, "cost_per_1k_tasks"),
+        frontier_latency=frontier(by_model, "e2e_p50"),
+        indistinguishable={best: tied},
+        comparisons=tests,
+    )

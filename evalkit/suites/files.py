@@ -1,0 +1,340 @@
+"""File suites: samples written by users as JSONL or CSV, checked in full before any call.
+
+This module owns the suite file format (one sample per JSONL line or CSV row), turning
+rows into `Sample`s, and reporting every malformed row at once, each as
+``path:line: what is wrong (how to fix it)``, in a single `UsageError`.
+
+Fields of a row: ``id`` (required, unique in the file); ``prompt`` (a string) or
+``messages`` (a list of ``{"role", "content"}``, the last one from the user), exactly one;
+``reference`` (required); ``scorer`` (default ``exact``); ``scorer_options`` (object);
+``cluster``; ``metadata`` (object). In CSV, ``messages``, ``scorer_options`` and
+``metadata`` cells hold JSON, and a ``reference`` cell that looks like JSON (``{...}``,
+``[...]`` or a number) is parsed as JSON; an empty cell means the field is absent.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import json
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Callable, Iterator, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from evalkit.errors import UsageError
+from evalkit.scoring import check_reference
+from evalkit.suites.base import Sample
+
+MAX_ERRORS = 20
+"""Errors listed in one report; the rest are counted, since the first few show the pattern."""
+
+
+def _id_to_str(value: Any) -> Any:
+    # Numbered ids ({"id": 7}) are common in JSONL; a bool is never meant as an id.
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+_Id = Annotated[str, BeforeValidator(_id_to_str)]
+
+
+class Message(BaseModel):
+    """One chat message of a ``messages`` field."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class SampleRow(BaseModel):
+    """One sample as written in a suite file, before it becomes a `Sample`."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    id: _Id
+    """Unique within the file; numbers are accepted and kept as text."""
+    prompt: str | None = None
+    """The user message to send; give this or ``messages``."""
+    messages: list[Message] | None = None
+    """A whole conversation to send; the last message must be from the user."""
+    reference: Any
+    """The expected answer, in the form the scorer expects."""
+    scorer: str = "exact"
+    """Name of a scorer in ``evalkit.scoring.SCORERS``."""
+    scorer_options: dict[str, Any] = Field(default_factory=dict)
+    """Keyword options for the scorer."""
+    cluster: _Id | None = None
+    """Samples sharing a cluster are correlated (same document, same template)."""
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    """Free facts for reports (difficulty, language, ...)."""
+
+
+FIELDS = list(SampleRow.model_fields)
+_MISSING_HINTS = {"id": "give each sample a unique id", "reference": "give the expected answer"}
+
+Problem = tuple[int, str]
+"""(line number, what is wrong there)."""
+
+
+# ---------------------------------------------------------------------------
+# Public entry point
+
+
+def load_file_suite(path: str | Path, name: str | None = None) -> list[Sample]:
+    """Load and validate a JSONL or CSV suite file; the suite is named `name` or the file stem.
+
+    Raises `UsageError` listing every problem in the file, one per line.
+    """
+    shown = os.fspath(path)
+    path = Path(path)
+    read_rows = _READERS.get(path.suffix.lower())
+    if read_rows is None:
+        kinds = ", ".join(_READERS)
+        raise UsageError(f"{shown}: unsupported suite file type {path.suffix or '(none)'!r}; use one of {kinds}")
+    samples, problems = _samples(read_rows(_read_text(path, shown)), name or path.stem)
+    if not samples and not problems:
+        problems.append((0, "no samples found; write one sample per line (JSONL) or per row under a header (CSV)"))
+    if problems:
+        raise UsageError(_report(shown, problems))
+    return samples
+
+
+def _read_text(path: Path, shown: str) -> str:
+    try:
+        # utf-8-sig: spreadsheet programs put a byte-order mark in front of CSV exports.
+        return path.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise UsageError(f"{shown}: no such suite file; check the path") from None
+    except IsADirectoryError:
+        raise UsageError(f"{shown}: is a directory; give the path of a .jsonl or .csv file") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{shown}: not UTF-8 text (bad byte at offset {exc.start}); save it as UTF-8") from None
+
+
+def _report(shown: str, problems: list[Problem]) -> str:
+    lines = [f"{shown}:{line}: {what}" if line else f"{shown}: {what}" for line, what in problems]
+    if len(lines) > MAX_ERRORS:
+        lines = lines[:MAX_ERRORS] + [f"and {len(lines) - MAX_ERRORS} more errors in {shown}"]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------
+# Rows -> samples (shared by both formats)
+
+
+def _samples(rows: Iterator[tuple[int, dict[str, Any] | str]], suite: str) -> tuple[list[Sample], list[Problem]]:
+    samples: list[Sample] = []
+    problems: list[Problem] = []
+    first_line: dict[str, int] = {}
+    for line, raw in rows:
+        if isinstance(raw, str):
+            problems.append((line, raw))
+            continue
+        row, row_problems = _validate(raw)
+        problems += [(line, what) for what in row_problems]
+        if row is None:
+            continue
+        if row.id in first_line:
+            where = f"first used on line {first_line[row.id]}"
+            problems.append((line, f"duplicate id {row.id!r} ({where}); ids must be unique within a file"))
+            continue
+        first_line[row.id] = line
+        if not row_problems:
+            samples.append(_to_sample(row, suite))
+    return samples, problems
+
+
+def _validate(raw: dict[str, Any]) -> tuple[SampleRow | None, list[str]]:
+    """The row and what is wrong with it; the row is None when its fields are malformed."""
+    try:
+        row = SampleRow.model_validate(raw)
+    except ValidationError as exc:
+        problems = [_describe(error) for error in exc.errors()]
+        # Still check the scorer when its own fields are well-formed, so one pass shows all.
+        if not {error["loc"][0] for error in exc.errors()} & {"scorer", "scorer_options", "reference"}:
+            problems += _scorer_problems(raw.get("scorer", "exact"), raw.get("scorer_options", {}), raw["reference"])
+        return None, problems
+    problems = _shape_problems(row) + _scorer_problems(row.scorer, row.scorer_options, row.reference)
+    return row, problems
+
+
+def _scorer_problems(scorer: str, options: dict[str, Any], reference: Any) -> list[str]:
+    if reference is None:
+        return []  # reported as a null reference; the scorer's complaint would repeat it
+    try:
+        check_reference(scorer, reference, options)
+    except UsageError as exc:
+        return [str(exc)]
+    return []
+
+
+def _shape_problems(row: SampleRow) -> list[str]:
+    problems = []
+    if not row.id.strip():
+        problems.append("'id' is empty; give each sample a unique id")
+    if row.prompt is not None and row.messages is not None:
+        problems.append("both 'prompt' and 'messages' given; keep one of them")
+    elif row.prompt is None and row.messages is None:
+        problems.append("missing 'prompt' (or 'messages'); give the text to send")
+    elif row.prompt is not None and not row.prompt.strip():
+        problems.append("'prompt' is empty; give the text to send")
+    elif row.messages is not None and not row.messages:
+        problems.append("'messages' is empty; give at least one user message")
+    elif row.messages is not None and row.messages[-1].role != "user":
+        problems.append(f"the last message has role {row.messages[-1].role!r}; end 'messages' with a 'user' message")
+    if row.reference is None:
+        problems.append("'reference' is null; give the expected answer")
+    return problems
+
+
+def _describe(error: Any) -> str:
+    """One pydantic error as a sentence a suite author can act on."""
+    where = ".".join(str(part) for part in error["loc"])
+    if error["type"] == "missing":
+        return f"missing {where!r}; {_MISSING_HINTS.get(where, 'add it')}"
+    if error["type"] == "extra_forbidden" and error["loc"][0] == "messages":
+        return f"unknown field {where!r}; a message has only 'role' and 'content'"
+    if error["type"] == "extra_forbidden":
+        return f"unknown field {where!r}{_suggest(where, FIELDS)}; put other facts in 'metadata'"
+    got = repr(error["input"])
+    got = got if len(got) <= 60 else got[:57] + "..."
+    return f"{where!r}: {error['msg'][0].lower()}{error['msg'][1:]}, got {got}"
+
+
+def _suggest(word: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(word.casefold(), known, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(known)})"
+
+
+def _to_sample(row: SampleRow, suite: str) -> Sample:
+    if row.messages is not None:
+        messages = tuple(message.model_dump() for message in row.messages)
+    else:
+        messages = ({"role": "user", "content": row.prompt or ""},)
+    return Sample(
+        id=row.id,
+        suite=suite,
+        messages=messages,
+        reference=row.reference,
+        scorer=row.scorer,
+        scorer_options=row.scorer_options,
+        cluster=row.cluster,
+        metadata=row.metadata,
+    )
+
+
+# ---------------------------------------------------------------------------
+# JSONL
+
+_JSON_TYPES = {dict: "an object", list: "an array", str: "a string", bool: "true/false", type(None): "null"}
+
+
+def _jsonl_rows(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    # Split on "\n" only: str.splitlines would also break at U+2028 inside a JSON string.
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield number, f"invalid JSON: {exc.msg} at column {exc.colno} (each line must be one complete JSON object)"
+            continue
+        if not isinstance(value, dict):
+            kind = _JSON_TYPES.get(type(value), "a number")
+            yield number, f"expected a JSON object {{...}}, got {kind}; write one sample object per line"
+            continue
+        yield number, value
+
+
+# ---------------------------------------------------------------------------
+# CSV
+
+_JSON_COLUMNS = {"messages", "scorer_options", "metadata"}
+_TRIMMED_COLUMNS = {"id", "scorer", "cluster"}
+_JSON_NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?")
+# These scorers compare text, so a reference such as "1.50" or "007" must stay as written.
+_TEXT_SCORERS = {"exact", "regex", "choice", "label", "contains"}
+
+
+def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, None)
+    if header is None:
+        return
+    columns = [column.strip() for column in header]
+    header_problems = _header_problems(columns)
+    if header_problems:
+        yield from ((1, what) for what in header_problems)
+        return
+    previous = reader.line_num
+    for cells in reader:
+        # line_num is where the row ends; a quoted cell can span lines, so report where it starts.
+        start, previous = previous + 1, reader.line_num
+        if not any(cell.strip() for cell in cells):
+            continue
+        if len(cells) != len(columns):
+            count = f"{len(cells)} cells but the header has {len(columns)} columns"
+            yield start, f"{count}; quote cells that contain commas or line breaks"
+            continue
+        row, problems = _csv_row(dict(zip(columns, cells)))
+        yield from ((start, what) for what in problems)
+        if not problems:
+            yield start, row
+
+
+def _header_problems(columns: list[str]) -> list[str]:
+    required = [column for column in ("id", "reference") if column not in columns]
+    problems = [f"CSV header lacks a {column!r} column; add it" for column in required]
+    if "prompt" not in columns and "messages" not in columns:
+        problems.append("CSV header lacks a 'prompt' (or 'messages') column; add it")
+    for column in dict.fromkeys(columns):
+        if columns.count(column) > 1:
+            problems.append(f"CSV header repeats column {column!r}; keep one")
+        elif column not in FIELDS:
+            hint = _suggest(column, FIELDS)
+            problems.append(f"CSV header has unknown column {column!r}{hint}; put other facts in 'metadata'")
+    return problems
+
+
+def _csv_row(cells: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
+    row: dict[str, Any] = {}
+    problems: list[str] = []
+    for column, cell in cells.items():
+        if not cell.strip():
+            continue  # an empty cell is an absent field, so defaults apply
+        if column in _JSON_COLUMNS:
+            _parse_json_cell(column, cell, row, problems)
+        else:
+            row[column] = cell.strip() if column in _TRIMMED_COLUMNS else cell
+    if "reference" in row:
+        _parse_reference_cell(row, problems)
+    return row, problems
+
+
+def _parse_json_cell(column: str, cell: str, row: dict[str, Any], problems: list[str]) -> None:
+    try:
+        row[column] = json.loads(cell)
+    except json.JSONDecodeError as exc:
+        example = '[{"role": "user", "content": "..."}]' if column == "messages" else '{"key": "value"}'
+        problems.append(f"column {column!r} is not valid JSON ({exc.msg}); write it like {example}")
+
+
+def _parse_reference_cell(row: dict[str, Any], problems: list[str]) -> None:
+    cell = row["reference"].strip()
+    if cell[:1] in ("{", "["):
+        try:
+            row["reference"] = json.loads(cell)
+        except json.JSONDecodeError as exc:
+            problems.append(f"column 'reference' starts like JSON but is not valid JSON ({exc.msg}); fix the JSON")
+    elif _JSON_NUMBER.fullmatch(cell) and row.get("scorer", "exact") not in _TEXT_SCORERS:
+        row["reference"] = json.loads(cell)
+
+
+_READERS: dict[str, Callable[[str], Iterator[tuple[int, dict[str, Any] | str]]]] = {
+    ".jsonl": _jsonl_rows,
+    ".csv": _csv_rows,
+}

@@ -1,0 +1,111 @@
+"""Config files: validation errors name the file and the field; flags override the file."""
+
+from __future__ import annotations
+
+import pytest
+
+from evalkit.config import ModelConfig, SuiteConfig, apply_overrides, load_config, suite_from_option
+from evalkit.errors import UsageError
+
+
+def write(tmp_path, text, name="bench.yaml"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_full_config_loads_with_every_field(tmp_path):
+    path = write(tmp_path, """
+models:
+  - id: deepseek/deepseek-chat
+    label: DeepSeek
+    api_key_env: MY_DEEPSEEK_KEY
+    params: {top_p: 0.9}
+    price: {input: 0.28, output: 0.42, cached_input: 0.028}
+    max_concurrency: 4
+    requests_per_minute: 120
+  - id: hosted_vllm/Qwen/Qwen3-8B
+    api_base: http://gpu-box:8000/v1
+    hourly_cost: 2.5
+suites:
+  - name: arithmetic
+    size: 40
+    difficulty: 3
+  - name: mine
+    path: items.jsonl
+run: {temperature: 0.2, max_tokens: 256, timeout: 30, retries: 2, limit: 10, seed: 7}
+""")
+    config = load_config(path)
+    assert [m.display for m in config.models] == ["DeepSeek", "hosted_vllm/Qwen/Qwen3-8B"]
+    assert config.models[0].price.cached_input == 0.028
+    assert config.models[1].hourly_cost == 2.5
+    assert config.suites[1].path == str(tmp_path / "items.jsonl")
+    assert config.run.seed == 7 and config.run.limit == 10
+
+
+def test_wrong_type_names_file_and_field(tmp_path):
+    path = write(tmp_path, "models:\n  - id: openai/gpt-4.1-mini\n    max_concurrency: lots\n")
+    with pytest.raises(UsageError) as error:
+        load_config(path)
+    assert str(error.value).startswith(f"{path}: models[0].max_concurrency:")
+
+
+def test_unknown_field_is_an_error_not_ignored(tmp_path):
+    path = write(tmp_path, "models:\n  - id: openai/gpt-4.1-mini\n    temprature: 0\n")
+    with pytest.raises(UsageError, match=r"models\[0\]\.temprature: unknown field"):
+        load_config(path)
+
+
+def test_yaml_syntax_error_names_line(tmp_path):
+    path = write(tmp_path, "models:\n  - id: [unclosed\n")
+    with pytest.raises(UsageError, match=rf"{path}:\d+:\d+: invalid YAML"):
+        load_config(path)
+
+
+def test_price_and_hourly_cost_are_exclusive(tmp_path):
+    path = write(tmp_path, "models:\n  - id: a/b\n    hourly_cost: 1\n    price: {input: 1, output: 2}\n")
+    with pytest.raises(UsageError, match="either price or hourly_cost"):
+        load_config(path)
+
+
+def test_duplicate_labels_rejected(tmp_path):
+    path = write(tmp_path, "models:\n  - id: openai/gpt-4.1-mini\n  - id: openai/gpt-4.1-mini\n")
+    with pytest.raises(UsageError, match="two models are labelled"):
+        load_config(path)
+
+
+def test_missing_file():
+    with pytest.raises(UsageError, match="config file not found"):
+        load_config("no/such.yaml")
+
+
+def test_flags_override_file(tmp_path):
+    path = write(tmp_path, "models:\n  - id: openai/gpt-4.1-mini\nsuites:\n  - name: arithmetic\nrun: {limit: 5, seed: 1}\n")
+    config = apply_overrides(
+        load_config(path),
+        models=[ModelConfig(id="deepseek/deepseek-chat")],
+        suites=[suite_from_option("extraction")],
+        run_options={"limit": 50, "seed": None},
+    )
+    assert [m.id for m in config.models] == ["deepseek/deepseek-chat"]
+    assert [s.name for s in config.suites] == ["extraction"]
+    assert config.run.limit == 50 and config.run.seed == 1  # None leaves the file's value
+
+
+def test_override_is_validated_too(tmp_path):
+    path = write(tmp_path, "models:\n  - id: openai/gpt-4.1-mini\n")
+    with pytest.raises(UsageError, match=r"run\.limit"):
+        apply_overrides(load_config(path), run_options={"limit": 0})
+
+
+def test_suite_option_file_or_name(tmp_path):
+    assert suite_from_option("arithmetic") == SuiteConfig(name="arithmetic")
+    file_suite = suite_from_option("my/items.jsonl")
+    assert file_suite.name == "items" and file_suite.path.endswith("my/items.jsonl")
+
+
+def test_config_hash_ignores_source_but_not_content(tmp_path):
+    a = load_config(write(tmp_path, "models:\n  - id: openai/gpt-4.1-mini\n", "a.yaml"))
+    b = load_config(write(tmp_path, "models:\n  - id: openai/gpt-4.1-mini\n", "b.yaml"))
+    c = load_config(write(tmp_path, "models:\n  - id: openai/gpt-4.1-nano\n", "c.yaml"))
+    assert a.config_hash() == b.config_hash() != c.config_hash()
