@@ -94,6 +94,7 @@ class Runner:
         self.sink = sink
         self.semaphores: dict[str, asyncio.Semaphore] = {}
         self.limiters: dict[str, RateLimiter] = {}
+        self.gates: dict[str, _Gate] = {}
         self.stopped: dict[str, str] = {}
         """Models stopped after a failure no retry can fix (a bad key): label -> reason."""
 
@@ -103,6 +104,7 @@ class Runner:
             target = job.target
             if target.label not in self.semaphores:
                 self.semaphores[target.label] = asyncio.Semaphore(target.max_concurrency)
+                self.gates[target.label] = _Gate()
                 if target.requests_per_minute:
                     self.limiters[target.label] = RateLimiter(target.requests_per_minute)
         await providers.warm_up({job.target.model_id for job in jobs})
@@ -150,6 +152,20 @@ class Runner:
         return record
 
     async def _attempt(self, target: Target, request: providers.Request) -> providers.Attempt:
+        gate = self.gates[target.label]
+        if gate.probing and not gate.opened.is_set():
+            await gate.opened.wait()
+        elif not gate.probing:
+            # The model's first call goes alone: a bad key or a wrong endpoint then costs
+            # one refused call, not one per concurrency slot.
+            gate.probing = True
+            try:
+                return await self._send(target, request)
+            finally:
+                gate.opened.set()
+        return await self._send(target, request)
+
+    async def _send(self, target: Target, request: providers.Request) -> providers.Attempt:
         limiter = self.limiters.get(target.label)
         if limiter:
             await limiter.wait()
@@ -167,6 +183,14 @@ class Runner:
         if waited + delay > self.retry.max_total_wait:
             return None
         return delay
+
+
+@dataclass
+class _Gate:
+    """Holds a model's calls until its first one has come back."""
+
+    probing: bool = False
+    opened: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class _ModelStopped(Exception):

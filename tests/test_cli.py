@@ -1,0 +1,180 @@
+"""`evalkit compare`, `runs` and `show` at the CLI seam, against the scripted loopback server.
+
+The numbers in the table must trace back to the stored per-call records, bad input must
+exit 2 before any call with nothing written, and no key may reach a file.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from evalkit.cli import main
+from evalkit.testing.scripted_server import Reply, ScriptedServer
+
+SECRET = "sk-test-0123456789abcdefghijklmnop"
+
+
+@pytest.fixture
+def suite_file(tmp_path):
+    path = tmp_path / "math.jsonl"
+    rows = [
+        {"id": "a", "prompt": "2+2?", "reference": 4, "scorer": "numeric"},
+        {"id": "b", "prompt": "3*3?", "reference": 9, "scorer": "numeric"},
+        {"id": "c", "prompt": "10-7?", "reference": 3, "scorer": "numeric"},
+        {"id": "d", "prompt": "Capital of France?", "reference": "Paris", "scorer": "exact"},
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def server():
+    # "strong" answers all four right, "weak" two of four; tokens are fixed per reply.
+    def answer(request):
+        strong = request.body["model"] == "strong"
+        right = {"2+2?": "4", "3*3?": "9", "10-7?": "3", "Capital of France?": "Paris"}[request.prompt]
+        wrong = {"2+2?": "4", "3*3?": "6", "10-7?": "3", "Capital of France?": "Lyon"}[request.prompt]
+        return Reply(f"Answer: {right if strong else wrong}", ttft=0.01, prompt_tokens=100, completion_tokens=10)
+
+    with ScriptedServer(answer, api_key=SECRET) as running:
+        yield running
+
+
+def config_file(tmp_path, server, suite_file):
+    path = tmp_path / "bench.yaml"
+    path.write_text(
+        f"""
+models:
+  - id: openai/strong
+    label: strong
+    api_base: {server.base_url}
+    api_key_env: EVALKIT_TEST_KEY
+    price: {{input: 1.0, output: 2.0}}
+  - id: openai/weak
+    label: weak
+    api_base: {server.base_url}
+    api_key_env: EVALKIT_TEST_KEY
+    price: {{input: 0.1, output: 0.2}}
+suites:
+  - name: math
+    path: {suite_file.name}
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def invoke(*args):
+    # a wide terminal, so table cells are not wrapped
+    return CliRunner().invoke(main, list(args), catch_exceptions=False, env={"COLUMNS": "250"})
+
+
+def test_compare_end_to_end_traces_to_records(tmp_path, server, suite_file, monkeypatch):
+    monkeypatch.setenv("EVALKIT_TEST_KEY", SECRET)
+    store = tmp_path / "history.db"
+    result = invoke("compare", "-c", str(config_file(tmp_path, server, suite_file)),
+                    "--store", str(store), "--results-dir", str(tmp_path / "results"), "-q")
+    assert result.exit_code == 0, result.output
+    assert "good: strong" in result.output
+
+    with sqlite3.connect(store) as db:
+        (run_id, status, config_json), = db.execute("select run_id, status, config_json from runs")
+        rows = db.execute("select model, score, prompt_tokens, completion_tokens, cost_usd from records").fetchall()
+    assert status == "finished"
+    assert len(rows) == 8
+    strong = [r for r in rows if r[0] == "strong"]
+    weak = [r for r in rows if r[0] == "weak"]
+    assert sum(r[1] for r in strong) == 4 and sum(r[1] for r in weak) == 2
+    assert all(r[4] == pytest.approx(100 * 1e-6 + 10 * 2e-6) for r in strong)
+
+    run_dir = tmp_path / "results" / run_id
+    records = [json.loads(line) for line in (run_dir / "records.jsonl").read_text().splitlines()]
+    assert len(records) == 8
+    summary = (run_dir / "summary.csv").read_text()
+    assert "strong,ALL,4,1.0," in summary and "weak,ALL,4,0.5," in summary
+    report = (run_dir / "report.md").read_text()
+    assert "## Verdict" in report and "strong" in report
+    # $ per 1k tasks for strong: 1000 * 4 calls * $0.00012 / 4 tasks = $0.12
+    assert "$0.12" in result.output
+
+    # the key never reaches a file, and the config records only the variable's name
+    assert SECRET not in store.read_bytes().decode("latin-1")
+    assert all(SECRET not in p.read_text() for p in run_dir.iterdir())
+    assert "EVALKIT_TEST_KEY" in config_json
+
+
+def test_runs_and_show_read_the_history(tmp_path, server, suite_file, monkeypatch):
+    monkeypatch.setenv("EVALKIT_TEST_KEY", SECRET)
+    store = str(tmp_path / "history.db")
+    invoke("compare", "-c", str(config_file(tmp_path, server, suite_file)), "--store", store,
+           "--results-dir", str(tmp_path / "results"), "-q")
+    listing = invoke("runs", "--store", store)
+    assert listing.exit_code == 0 and "finished" in listing.output and "strong, weak" in listing.output
+    shown = invoke("show", "last", "--store", store, "--by-suite")
+    assert shown.exit_code == 0 and "good: strong" in shown.output and "By suite" in shown.output
+
+
+def test_wrong_key_stops_model_and_run_finishes(tmp_path, server, suite_file, monkeypatch):
+    monkeypatch.setenv("EVALKIT_TEST_KEY", "sk-wrong-key-0000000000000000")
+    store = tmp_path / "history.db"
+    result = invoke("compare", "-c", str(config_file(tmp_path, server, suite_file)),
+                    "--store", str(store), "--results-dir", str(tmp_path / "results"), "-q")
+    assert result.exit_code == 0
+    refused = [r for r in server.requests if r.path.endswith("/chat/completions")]
+    assert len(refused) == 2  # one per model, not one per item
+    with sqlite3.connect(store) as db:
+        classes = sorted({row[0] for row in db.execute("select error_class from records")})
+    assert classes == ["auth", "skipped"]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["-m", "openai/gpt-4.1-mini", "-s", "arithmetc"], "unknown suite 'arithmetc'; did you mean 'arithmetic'?"),
+        (["-m", "foo-model-that-does-not-exist", "-s", "arithmetic"], "unknown model id"),
+        (["-m", "deepseek/deepseek-chat", "-s", "arithmetic"], "DEEPSEEK_API_KEY"),
+    ],
+)
+def test_bad_input_exits_2_before_any_call_and_writes_nothing(tmp_path, monkeypatch, args, message):
+    monkeypatch.delenv("DEEPSEEK_API_KEY", raising=False)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-unused-000000000000000000")
+    store = tmp_path / "history.db"
+    result = CliRunner().invoke(main, ["compare", *args, "--store", str(store), "-q"])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert not store.exists()
+
+
+def test_malformed_suite_file_names_file_and_line(tmp_path):
+    bad = tmp_path / "items.jsonl"
+    bad.write_text('{"id": "a", "prompt": "x", "reference": 1}\n{"id": "b", "prompt": \n', encoding="utf-8")
+    store = tmp_path / "history.db"
+    result = CliRunner().invoke(main, ["compare", "-m", "openai/x", "-s", str(bad), "--store", str(store)])
+    assert result.exit_code == 2
+    assert f"{bad}:2:" in result.output
+    assert not store.exists()
+
+
+def test_malformed_yaml_exits_2_as_a_real_process(tmp_path):
+    config = tmp_path / "bad.yaml"
+    config.write_text("models:\n  - id: [unclosed\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "evalkit", "compare", "-c", str(config)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"error: {config}:") and "invalid YAML" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_help_does_not_import_litellm_or_pandas():
+    code = ("import sys; from click.testing import CliRunner; from evalkit.cli import main; "
+            "CliRunner().invoke(main, ['--help']); CliRunner().invoke(main, ['compare', '--help']); "
+            "print(sorted(m for m in ('litellm', 'pandas') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "[]"
