@@ -14,8 +14,8 @@ import click
 from evalkit import __version__
 from evalkit.errors import UsageError
 
-LOCAL_DEMO_LIMIT = 8
-"""Items per suite when no key is set and no limit given: the offline demo stays short."""
+LOCAL_DEMO = {"limit": 3, "max_tokens": 96}
+"""Run options of the offline demo (no key set, nothing named): a couple of minutes on 2 cores."""
 
 
 def _fails_cleanly(command):
@@ -78,10 +78,12 @@ def compare(config_path, models, suites, limit, temperature, max_tokens, timeout
         model_configs, found = default_models()
         if not found:
             click.echo(
-                f"No provider API key set ({', '.join(all_key_names())}): running the embedded local models alone."
+                f"No provider API key set ({', '.join(all_key_names())}): running the embedded "
+                f"local models alone, {LOCAL_DEMO['limit']} items per suite."
             )
-            if limit is None and not config_path:
-                limit = LOCAL_DEMO_LIMIT
+            if not config_path:
+                limit = limit or LOCAL_DEMO["limit"]
+                max_tokens = max_tokens or LOCAL_DEMO["max_tokens"]
     run_options = dict(limit=limit, temperature=temperature, max_tokens=max_tokens,
                        timeout=timeout, retries=retries, seed=seed)
     config = apply_overrides(

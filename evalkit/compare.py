@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -168,7 +167,9 @@ def _served_targets(plan: Plan):
         if local:
             from evalkit.local import LocalServer
 
-            threads = max(1, (os.cpu_count() or 1) // len(local))
+            from evalkit.local import threads_per_server
+
+            threads = threads_per_server(len(local))
             for model in local:
                 variant = model.id.removeprefix("local/")
                 servers[model.display] = stack.enter_context(LocalServer(variant=variant, n_threads=threads))
@@ -180,8 +181,12 @@ def _target(model: ModelConfig, plan: Plan, server) -> Target:
     params = {"temperature": options.temperature, "max_tokens": options.max_tokens, "seed": options.seed}
     params.update(model.params)
     model_id, api_base, api_key = model.id, model.api_base, plan.keys[model.display]
+    token_counter = None
     if server is not None:
-        model_id, api_base, api_key = f"openai/{server.model_alias}", server.base_url, "local"
+        from evalkit.local import token_counter as local_token_counter
+
+        model_id, api_base, api_key = server.litellm_model, server.base_url, "local"
+        token_counter = local_token_counter(server.model_alias)
     return Target(
         label=model.display,
         model_id=model_id,
@@ -192,4 +197,5 @@ def _target(model: ModelConfig, plan: Plan, server) -> Target:
         api_key=api_key,
         max_concurrency=model.max_concurrency,
         requests_per_minute=model.requests_per_minute,
+        token_counter=token_counter,
     )

@@ -8,6 +8,7 @@ retry and when to give up, and hands each finished record to a sink as soon as i
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import random
@@ -37,6 +38,8 @@ class Target:
     api_key: str | None = field(default=None, repr=False)
     max_concurrency: int = 8
     requests_per_minute: float | None = None
+    token_counter: Callable[[str], int] | None = field(default=None, repr=False, compare=False)
+    """Counts tokens when the provider reports no usage; default: litellm's tokenizer for the model."""
 
 
 @dataclass(frozen=True)
@@ -250,9 +253,10 @@ def _fill_success(record: CallRecord, attempt: providers.Attempt, sample: Sample
         record.completion_tokens = attempt.completion_tokens
         record.usage_source = "provider"
     else:
+        count = target.token_counter or functools.partial(providers.count_tokens, target.model_id)
         prompt_text = "\n".join(m.get("content", "") for m in sample.messages)
-        record.prompt_tokens = providers.count_tokens(target.model_id, prompt_text)
-        record.completion_tokens = providers.count_tokens(target.model_id, attempt.text + attempt.reasoning)
+        record.prompt_tokens = count(prompt_text)
+        record.completion_tokens = count(attempt.text + attempt.reasoning)
         record.usage_source = "estimated"
     record.output_speed_tps = _output_speed(record)
     record.cost_usd = target.price.cost(
