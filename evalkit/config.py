@@ -21,6 +21,9 @@ from evalkit.errors import UsageError
 LOCAL_PREFIX = "local/"
 """Model ids starting with this are served by evalkit itself (the embedded llama.cpp model)."""
 
+LOCAL_MACHINE_HOURLY_USD = 0.10
+"""Default price of the machine serving the local models: a small 2-vCPU cloud instance."""
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -65,6 +68,17 @@ class ModelConfig(Strict):
     def _one_cost_source(self) -> ModelConfig:
         if self.price is not None and self.hourly_cost is not None:
             raise ValueError("give either price or hourly_cost, not both")
+        return self
+
+    @model_validator(mode="after")
+    def _local_defaults(self) -> ModelConfig:
+        if self.is_local:
+            if self.price is None and self.hourly_cost is None:
+                self.hourly_cost = LOCAL_MACHINE_HOURLY_USD
+            if "max_concurrency" not in self.model_fields_set:
+                # llama.cpp's server answers one request at a time: more would only
+                # measure time spent queueing there.
+                self.max_concurrency = 1
         return self
 
     @field_validator("params")

@@ -18,9 +18,6 @@ import yaml
 from evalkit.config import LOCAL_PREFIX, ModelConfig
 from evalkit.errors import UsageError
 
-LOCAL_MACHINE_HOURLY_USD = 0.10
-"""Default price of the machine serving the local models: a small 2-vCPU cloud instance."""
-
 DEFAULT_LOCAL_VARIANTS = ("smollm2-135m-q4_1", "smollm2-135m-q4_0")
 
 NO_KEY_PLACEHOLDER = "no-key"
@@ -49,15 +46,7 @@ def provider_defaults() -> tuple[ProviderDefault, ...]:
 
 
 def local_models(variants: tuple[str, ...] = DEFAULT_LOCAL_VARIANTS) -> list[ModelConfig]:
-    return [
-        ModelConfig(
-            id=f"{LOCAL_PREFIX}{variant}",
-            label=variant,
-            hourly_cost=LOCAL_MACHINE_HOURLY_USD,
-            max_concurrency=1,  # llama.cpp's server answers one request at a time
-        )
-        for variant in variants
-    ]
+    return [ModelConfig(id=f"{LOCAL_PREFIX}{variant}", label=variant) for variant in variants]
 
 
 def default_models(env: Mapping[str, str] = os.environ) -> tuple[list[ModelConfig], list[str]]:
