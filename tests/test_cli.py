@@ -178,3 +178,20 @@ def test_help_does_not_import_litellm_or_pandas():
             "print(sorted(m for m in ('litellm', 'pandas') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "[]"
+
+
+def test_suites_lists_every_builtin_with_a_sample_and_its_reference():
+    result = invoke("suites")
+    assert result.exit_code == 0
+    for name in ("arithmetic", "arithmetic-zh", "extraction", "extraction-zh",
+                 "classification", "classification-zh", "instructions", "instructions-zh"):
+        assert name in result.output
+    assert "→" in result.output
+
+
+def test_models_shows_prices_per_million_and_unknown_never_zero():
+    result = invoke("models", "--all", "--filter", "deepseek/deepseek-v4-flash")
+    assert result.exit_code == 0 and "$0.300" in result.output and "$1.200" in result.output
+    defaults = invoke("models")
+    assert "openrouter/qwen/qwen3-235b-a22b-2507" in defaults.output and "unknown" in defaults.output
+    assert "local/smollm2-135m-q4_1" in defaults.output

@@ -39,5 +39,19 @@ def _render_suites(analysis: RunAnalysis, console: Console) -> None:
 
 
 def verdict_lines(analysis: RunAnalysis) -> list[str]:
+    """The verdict sentences, then the frontiers they come from."""
     verdict = analysis.verdict
-    return [line.sentence for line in (verdict.good, verdict.fast, verdict.cheap, verdict.best_value)]
+    lines = [line.sentence for line in (verdict.good, verdict.fast, verdict.cheap, verdict.best_value)]
+    models = list(analysis.summary.by_model["model"])
+    if len(models) > 1:
+        lines.append(_frontier("quality vs cost", verdict.frontier_cost, "cheapest first", models))
+        lines.append(_frontier("quality vs latency", verdict.frontier_latency, "fastest first", models))
+    return lines
+
+
+def _frontier(name: str, frontier: list[str], order: str, models: list[str]) -> str:
+    if not frontier:
+        return f"frontier, {name}: not known (missing prices or latencies)"
+    dominated = [m for m in models if m not in frontier]
+    tail = f"; dominated: {', '.join(dominated)}" if dominated else ""
+    return f"frontier, {name} ({order}): {' → '.join(frontier)}{tail}"
