@@ -35,7 +35,10 @@ def usd(value: Any) -> str:
         return "unknown"
     if value == 0:
         return "$0"
-    return f"${value:.4f}" if value < 0.01 else f"${value:,.2f}"
+    if value >= 0.01:
+        return f"${value:,.2f}"
+    # small amounts keep two significant digits: $0.00076, not $0.0008
+    return f"${value:.{1 - math.floor(math.log10(value))}f}"
 
 
 SCORECARD = [

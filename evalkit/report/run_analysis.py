@@ -25,4 +25,9 @@ def analyse_run(store: Store, ref: str) -> RunAnalysis:
     run = store.run(ref)
     records = store.records_frame(run.run_id)
     summary = analysis.summarize(records)
+    # reports list the most accurate first
+    summary.by_model = summary.by_model.sort_values(["accuracy", "model"], ascending=[False, True])
+    summary.by_model_suite = summary.by_model_suite.sort_values(
+        ["suite", "accuracy", "model"], ascending=[True, False, True]
+    )
     return RunAnalysis(run=run, records=records, summary=summary, verdict=analysis.verdict(records, summary))
