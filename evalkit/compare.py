@@ -131,7 +131,7 @@ def execute(
     status = "failed"
     try:
         with _served_targets(plan) as targets:
-            runner = Runner(run_id, config.run.timeout, RetryPolicy(retries=config.run.retries), sink)
+            runner = Runner(run_id, config.run.timeout, RetryPolicy(retries=config.run.retries, max_total_wait=config.run.max_retry_wait), sink)
             jobs = [Job(targets[m.display], s) for m in config.models for items in plan.samples.values() for s in items]
             asyncio.run(runner.run(_interleave(jobs)))
         status = "finished"

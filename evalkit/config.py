@@ -107,6 +107,9 @@ class RunOptions(Strict):
     max_tokens: int = Field(default=512, ge=1)
     timeout: float = Field(default=120.0, gt=0, description="Seconds per attempt.")
     retries: int = Field(default=3, ge=0, le=20, description="Retries after the first attempt.")
+    max_retry_wait: float = Field(
+        default=300.0, ge=0, description="Seconds an item may spend waiting between attempts, in all."
+    )
     limit: int | None = Field(default=None, ge=1, description="At most this many items per suite.")
     seed: int = Field(default=1234, description="Seed for generated suites (and sent where supported).")
 

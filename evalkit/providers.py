@@ -183,6 +183,9 @@ def _check_complete(attempt: Attempt) -> None:
         raise CallError("malformed", "the response stream carried no chunks", attempt=attempt)
     if not attempt.text and not attempt.reasoning and attempt.finish_reason != "length":
         raise CallError("empty", "the response carried no content", attempt=attempt)
+    if attempt.finish_reason is None:
+        # A stream that stops without saying why was cut: its answer may be truncated.
+        raise CallError("stream_cut", "the stream ended without a finish_reason", attempt=attempt)
 
 
 def classify(exc: BaseException, attempt: Attempt | None = None, secret: str | None = None) -> CallError:
