@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import sys
+from pathlib import Path
 
 import click
 
@@ -46,29 +47,27 @@ store_option = click.option(
 )
 
 
-@main.command()
-@click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False), help="Benchmark YAML file.")
-@click.option("-m", "--model", "models", multiple=True, help="litellm model id (repeat for several).")
-@click.option("-s", "--suite", "suites", multiple=True, help="Built-in suite name or .jsonl/.csv file (repeat).")
-@click.option("--limit", type=int, help="At most this many items per suite.")
-@click.option("--temperature", type=float)
-@click.option("--max-tokens", type=int)
-@click.option("--timeout", type=float, help="Seconds per attempt.")
-@click.option("--retries", type=int, help="Retries after the first attempt.")
-@click.option("--seed", type=int, help="Seed for generated suites.")
-@click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
-@click.option("--by-suite", is_flag=True, help="Also print the per-suite table.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-@store_option
-@_fails_cleanly
-def compare(config_path, models, suites, limit, temperature, max_tokens, timeout, retries, seed,
-            results_dir, by_suite, quiet, store) -> None:
-    """Run the suites against every model and print the verdict.
+def selection_options(command):
+    """The options that say what to run: shared by compare and estimate."""
+    options = [
+        click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False), help="Benchmark YAML file."),
+        click.option("-m", "--model", "models", multiple=True, help="litellm model id (repeat for several)."),
+        click.option("-s", "--suite", "suites", multiple=True,
+                     help="Built-in suite name or .jsonl/.csv file (repeat)."),
+        click.option("--limit", type=int, help="At most this many items per suite."),
+        click.option("--temperature", type=float),
+        click.option("--max-tokens", type=int),
+        click.option("--timeout", type=float, help="Seconds per attempt."),
+        click.option("--retries", type=int, help="Retries after the first attempt."),
+        click.option("--seed", type=int, help="Seed for generated suites."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
 
-    With no models named, runs one default model per provider whose API key is set,
-    plus the embedded local models.
-    """
-    from evalkit import compare as use_case
+
+def _build_config(config_path, models, suites, **run_options):
+    """Config file, then flags over it; with no models named, the default lineup."""
     from evalkit.config import ModelConfig, RunConfig, apply_overrides, load_config, suite_from_option
     from evalkit.lineup import all_key_names, default_models
 
@@ -82,34 +81,128 @@ def compare(config_path, models, suites, limit, temperature, max_tokens, timeout
                 f"local models alone, {LOCAL_DEMO['limit']} items per suite."
             )
             if not config_path:
-                limit = limit or LOCAL_DEMO["limit"]
-                max_tokens = max_tokens or LOCAL_DEMO["max_tokens"]
-    run_options = dict(limit=limit, temperature=temperature, max_tokens=max_tokens,
-                       timeout=timeout, retries=retries, seed=seed)
-    config = apply_overrides(
+                for name, value in LOCAL_DEMO.items():
+                    run_options[name] = run_options.get(name) or value
+    return apply_overrides(
         config, models=model_configs, suites=[suite_from_option(s) for s in suites], run_options=run_options
     )
-    plan = use_case.prepare(config)
+
+
+@main.command()
+@selection_options
+@click.option("--resume", "resume_ref", metavar="RUN", help="Continue an interrupted run; done calls are not repeated.")
+@click.option("--max-cost", type=float, metavar="USD", help="Hard budget for the run, in US dollars.")
+@click.option("--cache", "use_cache", is_flag=True, help="Development: replay earlier successful answers.")
+@click.option("--dry-run", is_flag=True, help="Print the cost estimate and stop; nothing is sent.")
+@click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
+@click.option("--by-suite", is_flag=True, help="Also print the per-suite table.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@store_option
+@_fails_cleanly
+def compare(config_path, models, suites, resume_ref, max_cost, use_cache, dry_run,
+            results_dir, by_suite, quiet, store, **run_options) -> None:
+    """Run the suites against every model and print the verdict.
+
+    With no models named, runs one default model per provider whose API key is set,
+    plus the embedded local models.
+    """
+    from evalkit import compare as use_case
+    from evalkit.store import Store
+
+    if resume_ref:
+        history = Store(store)
+        resume = history.run(resume_ref)
+        plan = (use_case.prepare(_build_config(config_path, models, suites, **run_options))
+                if config_path or models or suites else use_case.plan_for_resume(resume))
+        use_case.check_resumable(plan, resume)
+    else:
+        plan = use_case.prepare(_build_config(config_path, models, suites, **run_options))
+        resume = None
     for warning in plan.warnings:
         click.echo(f"warning: {warning}", err=True)
-    _run_and_print(plan, store, results_dir, by_suite, quiet)
+    if max_cost is not None:
+        unknown = [label for label, price in plan.prices.items() if not price.known]
+        if unknown:
+            raise UsageError(f"--max-cost needs every price; unknown for {', '.join(unknown)} "
+                             "(give them a price in the config)")
+    if dry_run:
+        _print_estimate(plan)
+        return
+    history = Store(store)
+    if resume is None:
+        resume = _offer_resume(use_case, plan, history)
+    cache = None
+    if use_cache:
+        from evalkit.cache import ResponseCache
+
+        cache = ResponseCache(Path(results_dir) / "response-cache.db")
+    options = use_case.RunOptions(resume=resume, max_cost=max_cost, cache=cache)
+    _run_and_print(plan, history, results_dir, by_suite, quiet, options)
 
 
-def _run_and_print(plan, store_url, results_dir, by_suite, quiet) -> None:
+def _offer_resume(use_case, plan, history):
+    """A plain re-run of an interrupted config offers to continue it instead."""
+    earlier = use_case.find_resumable(plan, history)
+    if earlier is None:
+        return None
+    done = history.record_count(earlier.run_id)
+    message = f"Run {earlier.run_id} of this same config stopped ({earlier.status}) with {done} calls stored."
+    if sys.stdin.isatty() and click.confirm(f"{message} Resume it?", default=True):
+        return earlier
+    click.echo(f"{message} Starting a new run; to continue that one: evalkit compare --resume {earlier.run_id}")
+    return None
+
+
+@main.command()
+@selection_options
+@_fails_cleanly
+def estimate(config_path, models, suites, **run_options) -> None:
+    """Expected tokens and cost per model, before any call (nothing is sent)."""
+    from evalkit import compare as use_case
+
+    config = _build_config(config_path, models, suites, **run_options)
+    _print_estimate(use_case.prepare(config, require_keys=False))
+
+
+def _print_estimate(plan) -> None:
+    from rich.console import Console
+
+    from evalkit.report.estimate_table import estimate_table
+
+    Console().print(estimate_table(plan))
+
+
+def _run_and_print(plan, store, results_dir, by_suite, quiet, options) -> None:
     from rich.console import Console
 
     from evalkit import compare as use_case
     from evalkit.report import terminal
     from evalkit.report.progress import progress_bar
     from evalkit.report.run_analysis import analyse_run
-    from evalkit.store import Store
 
-    store = Store(store_url)
     console = Console()
     with progress_bar(plan.total_calls, console, disabled=quiet) as on_record:
-        outcome = use_case.execute(plan, store, results_dir, on_record=on_record)
+        outcome = use_case.execute(plan, store, results_dir, on_record=on_record, options=options)
     terminal.render(analyse_run(store, outcome.run_id), console, by_suite=by_suite)
-    console.print(f"\nRun {outcome.run_id}: {outcome.records} records in {store.url}; files in {outcome.run_dir}/")
+    console.print()
+    for line in outcome_lines(outcome, options):
+        console.print(line, highlight=False)
+    console.print(f"Run {outcome.run_id}: {outcome.records} records in {store.url}; files in {outcome.run_dir}/")
+
+
+def outcome_lines(outcome, options) -> list[str]:
+    lines = []
+    if options.resume is not None:
+        lines.append(f"Resumed: {outcome.already_done} calls were already done and not sent again; "
+                     f"{outcome.repeated} were in flight when it stopped and were sent again.")
+    if options.max_cost is not None:
+        lines.append(f"Spent ${outcome.spent:.4f} of the ${options.max_cost:.2f} budget.")
+    if outcome.unsent:
+        lines.append(f"Stopped on the budget: {outcome.unsent} calls not sent; "
+                     f"continue with: evalkit compare --resume {outcome.run_id} --max-cost <more>")
+    if options.cache is not None:
+        lines.append(f"Cache: {options.cache.hits} answers replayed (development only: their timings are old).")
+    return lines
 
 
 @main.command()

@@ -16,13 +16,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from evalkit import __version__, providers
-from evalkit.config import ModelConfig, RunConfig, SuiteConfig
+from evalkit.budget import Budget
+from evalkit.cache import ResponseCache
+from evalkit.config import ModelConfig, RunConfig, SuiteConfig, validate_config
+from evalkit.estimate import worst_case_cost
+from evalkit.fingerprint import describe_changes, fingerprint
 from evalkit.errors import UsageError
 from evalkit.lineup import resolve_api_key
 from evalkit.pricing import ModelPrice, resolve_price, snapshot
 from evalkit.records import CallRecord
 from evalkit.runner import Job, RetryPolicy, Runner, Target
-from evalkit.store import RecordWriter, Store
+from evalkit.store import RecordWriter, RunRow, Store
 from evalkit.suites import builtin_names, load_samples
 from evalkit.suites.base import Sample
 
@@ -44,20 +48,15 @@ class Plan:
         return len(self.config.models) * sum(len(s) for s in self.samples.values())
 
 
-@dataclass
-class Outcome:
-    run_id: str
-    run_dir: Path
-    status: str
-    records: int
-
-
 def default_suites() -> list[SuiteConfig]:
     return [SuiteConfig(name=name) for name in builtin_names()]
 
 
-def prepare(config: RunConfig) -> Plan:
-    """Validate everything that could fail before a paid call; raise UsageError on bad input."""
+def prepare(config: RunConfig, require_keys: bool = True) -> Plan:
+    """Validate everything that could fail before a paid call; raise UsageError on bad input.
+
+    An estimate needs no keys: `require_keys=False` skips that check (nothing is sent).
+    """
     if not config.models:
         raise UsageError("no models to compare; pass -m MODEL or a config with models")
     suites = config.suites or default_suites()
@@ -69,8 +68,8 @@ def prepare(config: RunConfig) -> Plan:
     warnings: list[str] = []
     prices, keys = {}, {}
     for model in config.models:
-        _check_model_id(model)
-        keys[model.display] = resolve_api_key(model)
+        _check_model_id(model, require_keys)
+        keys[model.display] = resolve_api_key(model) if require_keys else None
         price = resolve_price(model)
         if not price.known:
             warnings.append(
@@ -81,7 +80,7 @@ def prepare(config: RunConfig) -> Plan:
     return Plan(config=config, samples=samples, prices=prices, keys=keys, warnings=warnings)
 
 
-def _check_model_id(model: ModelConfig) -> None:
+def _check_model_id(model: ModelConfig, require_keys: bool = True) -> None:
     if model.is_local:
         from evalkit.local import LOCAL_VARIANTS
 
@@ -99,7 +98,7 @@ def _check_model_id(model: ModelConfig) -> None:
             f"provider/model (e.g. deepseek/deepseek-chat, openai/gpt-4.1-mini).{hint} "
             "`evalkit models` lists known models"
         )
-    if model.api_base is None and model.api_key_env is None:
+    if require_keys and model.api_base is None and model.api_key_env is None:
         missing = providers.missing_keys(model.id)
         if missing:
             raise UsageError(f"model {model.id} needs {', '.join(missing)} set in the environment")
@@ -110,31 +109,61 @@ def new_run_id(now: dt.datetime | None = None) -> str:
     return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """How to execute a plan, beyond the config: resume, budget, cache."""
+
+    resume: RunRow | None = None
+    """An earlier run of the same plan to continue: its successful calls are not repeated."""
+    max_cost: float | None = None
+    """USD the whole run may spend; calls that could exceed it are not sent."""
+    cache: ResponseCache | None = None
+
+
+@dataclass
+class Outcome:
+    run_id: str
+    run_dir: Path
+    status: str
+    records: int
+    already_done: int = 0
+    """Resume: calls of the earlier attempt that were kept and not sent again."""
+    repeated: int = 0
+    """Resume: calls that were in flight when the earlier attempt stopped, sent again."""
+    unsent: int = 0
+    """Calls held back by the budget."""
+    spent: float | None = None
+
+
 def execute(
     plan: Plan,
     store: Store,
     results_dir: str | Path = DEFAULT_RESULTS_DIR,
     on_record: Callable[[CallRecord], None] | None = None,
+    options: RunOptions = RunOptions(),
 ) -> Outcome:
     """Run the plan: start local servers, send every job, commit records, write the run folder."""
     config = plan.config
-    run_id = new_run_id()
-    stored_config = config.model_dump(mode="json")
-    store.start_run(run_id, stored_config, config.config_hash(), __version__, snapshot(list(plan.prices.values())))
+    run_id, done, repeated = _open_run(plan, store, options.resume)
     writer = RecordWriter(store)
+    budget = Budget(options.max_cost, spent=store.spent(run_id)) if options.max_cost is not None else None
 
     def sink(record: CallRecord) -> None:
         writer.put(record)
         if on_record:
             on_record(record)
 
+    async def journal(job: Job) -> None:
+        await asyncio.wrap_future(writer.mark_sent(run_id, job.key))
+
+    retry = RetryPolicy(retries=config.run.retries, max_total_wait=config.run.max_retry_wait)
+    runner = Runner(run_id, config.run.timeout, retry, sink, journal=journal, budget=budget, cache=options.cache)
     status = "failed"
     try:
         with _served_targets(plan) as targets:
-            runner = Runner(run_id, config.run.timeout, RetryPolicy(retries=config.run.retries, max_total_wait=config.run.max_retry_wait), sink)
-            jobs = [Job(targets[m.display], s) for m in config.models for items in plan.samples.values() for s in items]
+            jobs = [job for job in _jobs(plan, targets, budget is not None) if job.key not in done]
             asyncio.run(runner.run(_interleave(jobs)))
-        status = "finished"
+        status = "stopped: budget" if runner.unsent else "finished"
     except KeyboardInterrupt:
         status = "interrupted"
         raise
@@ -145,7 +174,61 @@ def execute(
     from evalkit.report.run_folder import write_run_folder
 
     write_run_folder(store, run_id, run_dir)
-    return Outcome(run_id=run_id, run_dir=run_dir, status=status, records=writer.written)
+    return Outcome(run_id=run_id, run_dir=run_dir, status=status, records=writer.written,
+                   already_done=len(done), repeated=repeated, unsent=runner.unsent,
+                   spent=budget.spent if budget else None)
+
+
+def _open_run(plan: Plan, store: Store, resume: RunRow | None) -> tuple[str, set, int]:
+    """A new run row, or the resumed one: its id, the calls already done, calls to repeat."""
+    if resume is None:
+        run_id = new_run_id()
+        store.start_run(run_id, plan.config.model_dump(mode="json"), plan.config.config_hash(), __version__,
+                        snapshot(list(plan.prices.values())), fingerprint(plan))
+        return run_id, set(), 0
+    repeated = store.inflight_count(resume.run_id)
+    store.reopen_run(resume.run_id)
+    return resume.run_id, store.completed_keys(resume.run_id), repeated
+
+
+def _jobs(plan: Plan, targets: dict[str, Target], with_worst_case: bool) -> list[Job]:
+    run = plan.config.run
+    jobs = []
+    for model in plan.config.models:
+        price = plan.prices[model.display]
+        for items in plan.samples.values():
+            for sample in items:
+                # counting every prompt's tokens is only worth it when a budget needs it
+                worst = worst_case_cost(model, price, sample, run.max_tokens, run.timeout) if with_worst_case else 0.0
+                jobs.append(Job(targets[model.display], sample, max_cost=worst))
+    return jobs
+
+
+def check_resumable(plan: Plan, run: RunRow) -> None:
+    """Refuse to resume a run whose requests would differ, saying what changed."""
+    if run.fingerprint is None:
+        raise UsageError(f"run {run.run_id} was stored without a fingerprint and cannot be resumed")
+    changes = describe_changes(run.fingerprint, fingerprint(plan))
+    if changes:
+        raise UsageError(
+            f"cannot resume {run.run_id}: the config changed ({'; '.join(changes)}); "
+            "run it as a new comparison instead"
+        )
+
+
+def find_resumable(plan: Plan, store: Store) -> RunRow | None:
+    """The latest unfinished run of exactly this plan, if any."""
+    current = fingerprint(plan)
+    for run in store.runs():
+        if run.status != "finished" and run.fingerprint == current:
+            return run
+    return None
+
+
+def plan_for_resume(run: RunRow) -> Plan:
+    """The plan of a stored run, from its stored config (keys come from the environment)."""
+    config = validate_config(run.config, source=f"<config stored with run {run.run_id}>")
+    return prepare(config)
 
 
 def _interleave(jobs: list[Job]) -> list[Job]:
@@ -191,6 +274,7 @@ def _target(model: ModelConfig, plan: Plan, server) -> Target:
         label=model.display,
         model_id=model_id,
         config_id=model.id,
+        endpoint=model.api_base,
         price=plan.prices[model.display],
         params=params,
         api_base=api_base,

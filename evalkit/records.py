@@ -53,6 +53,8 @@ class CallRecord:
     error_message: str | None = None
     attempts: int = 1
     finish_reason: str | None = None
+    from_cache: bool = False
+    """Replayed from the development response cache (`--cache`): timings are the first call's."""
     started_at: float = 0.0
     """Unix time the first attempt was sent."""
     finished_at: float = 0.0

@@ -13,10 +13,12 @@ import hashlib
 import json
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 from evalkit import providers
+from evalkit.budget import Budget
+from evalkit.cache import ResponseCache
 from evalkit.pricing import ModelPrice
 from evalkit.records import CallRecord
 from evalkit.scoring import score_sample
@@ -36,6 +38,9 @@ class Target:
     params: dict
     api_base: str | None = None
     api_key: str | None = field(default=None, repr=False)
+    endpoint: str | None = None
+    """The api_base as configured (None for a provider's own API or the local model, whose
+    port changes each run): part of what identifies a request."""
     max_concurrency: int = 8
     requests_per_minute: float | None = None
     token_counter: Callable[[str], int] | None = field(default=None, repr=False, compare=False)
@@ -62,6 +67,12 @@ class Job:
     target: Target
     sample: Sample
     epoch: int = 0
+    max_cost: float = 0.0
+    """Worst-case cost of the call (full prompt, max_tokens of output): what a budget reserves."""
+
+    @property
+    def key(self) -> tuple[str, str, str, int]:
+        return (self.target.label, self.sample.suite, self.sample.id, self.epoch)
 
 
 class RateLimiter:
@@ -82,7 +93,13 @@ class RateLimiter:
 
 
 class Runner:
-    """Runs jobs with a concurrency limit and optional rate limit per model."""
+    """Runs jobs with a concurrency limit and optional rate limit per model.
+
+    Optional collaborators: `journal` is awaited once per job right before its first call
+    goes out (so a crash can tell which calls were in flight); `budget` reserves each
+    job's worst-case cost before sending and stops the run when the next call could
+    exceed it; `cache` replays earlier successful answers (development only).
+    """
 
     def __init__(
         self,
@@ -90,16 +107,25 @@ class Runner:
         timeout: float,
         retry: RetryPolicy,
         sink: Callable[[CallRecord], None],
+        *,
+        journal: Callable[[Job], Awaitable[None]] | None = None,
+        budget: Budget | None = None,
+        cache: ResponseCache | None = None,
     ) -> None:
         self.run_id = run_id
         self.timeout = timeout
         self.retry = retry
         self.sink = sink
+        self.journal = journal
+        self.budget = budget
+        self.cache = cache
         self.semaphores: dict[str, asyncio.Semaphore] = {}
         self.limiters: dict[str, RateLimiter] = {}
         self.gates: dict[str, _Gate] = {}
         self.stopped: dict[str, str] = {}
         """Models stopped after a failure no retry can fix (a bad key): label -> reason."""
+        self.unsent = 0
+        """Jobs not sent because the budget would have been exceeded."""
 
     async def run(self, jobs: Iterable[Job]) -> None:
         jobs = list(jobs)
@@ -115,10 +141,14 @@ class Runner:
 
     async def _run_job(self, job: Job) -> None:
         record = await self.execute(job)
-        self.sink(record)
+        if record is not None:
+            self.sink(record)
 
-    async def execute(self, job: Job) -> CallRecord:
-        """One job to one record: attempts until success, a final error, or the retry budget."""
+    async def execute(self, job: Job) -> CallRecord | None:
+        """One job to one record: attempts until success, a final error, or the retry budget.
+
+        None when the job was never sent because the budget ran out: it stays to be done.
+        """
         target, sample = job.target, job.sample
         request = providers.Request(
             model_id=target.model_id,
@@ -128,34 +158,54 @@ class Runner:
             api_base=target.api_base,
             api_key=target.api_key,
         )
-        record = _new_record(self.run_id, job, request)
+        record = _new_record(self.run_id, job)
+        cached = self.cache.get(record.request_hash, job) if self.cache else None
+        if cached is not None:
+            _fill_success(record, cached, sample, target)
+            record.from_cache, record.attempts = True, 0
+            record.finished_at = time.time()
+            return record
+        state = _JobState()
+        try:
+            await self._attempts(job, request, record, state)
+        except _BudgetExhausted:
+            self.unsent += 1
+            return None
+        finally:
+            if self.budget and state.reserved is not None:
+                self.budget.settle(state.reserved, record.cost_usd)
+        record.finished_at = time.time()
+        if self.cache and record.error_class is None and state.attempt is not None:
+            self.cache.put(record.request_hash, job, state.attempt)
+        return record
+
+    async def _attempts(self, job: Job, request: providers.Request, record: CallRecord, state: _JobState) -> None:
+        target = job.target
         waited = 0.0
         for attempt_no in range(1, self.retry.retries + 2):
             record.attempts = attempt_no
             try:
-                attempt = await self._attempt(target, request)
+                state.attempt = await self._attempt(job, request, state)
             except _ModelStopped as stop:
                 record.error_class, record.error_message = "skipped", str(stop)
                 record.attempts = attempt_no - 1
                 record.cost_usd = 0.0 if target.price.known else None
-                break
+                return
             except providers.CallError as error:
                 delay = self._delay_before_retry(error, attempt_no, waited)
                 if delay is None:
                     _fill_error(record, error, target.price)
                     if error.error_class == "auth":
                         self.stopped[target.label] = f"not sent: {target.label} failed authentication ({error})"
-                    break
+                    return
                 waited += delay
                 await asyncio.sleep(delay)
                 continue
-            _fill_success(record, attempt, sample, target)
-            break
-        record.finished_at = time.time()
-        return record
+            _fill_success(record, state.attempt, job.sample, target)
+            return
 
-    async def _attempt(self, target: Target, request: providers.Request) -> providers.Attempt:
-        gate = self.gates[target.label]
+    async def _attempt(self, job: Job, request: providers.Request, state: _JobState) -> providers.Attempt:
+        gate = self.gates[job.target.label]
         if gate.probing and not gate.opened.is_set():
             await gate.opened.wait()
         elif not gate.probing:
@@ -163,12 +213,13 @@ class Runner:
             # one refused call, not one per concurrency slot.
             gate.probing = True
             try:
-                return await self._send(target, request)
+                return await self._send(job, request, state)
             finally:
                 gate.opened.set()
-        return await self._send(target, request)
+        return await self._send(job, request, state)
 
-    async def _send(self, target: Target, request: providers.Request) -> providers.Attempt:
+    async def _send(self, job: Job, request: providers.Request, state: _JobState) -> providers.Attempt:
+        target = job.target
         limiter = self.limiters.get(target.label)
         if limiter:
             await limiter.wait()
@@ -176,7 +227,18 @@ class Runner:
             # Checked once a slot is free: calls queued behind a failed one must not go out.
             if target.label in self.stopped:
                 raise _ModelStopped(self.stopped[target.label])
+            if not state.sent:
+                await self._before_first_send(job, state)
             return await providers.complete(request)
+
+    async def _before_first_send(self, job: Job, state: _JobState) -> None:
+        if self.budget is not None:
+            if not self.budget.try_reserve(job.max_cost):
+                raise _BudgetExhausted()
+            state.reserved = job.max_cost
+        if self.journal is not None:
+            await self.journal(job)
+        state.sent = True
 
     def _delay_before_retry(self, error: providers.CallError, attempt_no: int, waited: float) -> float | None:
         """Seconds to wait before the next attempt, or None if this error is final."""
@@ -186,6 +248,17 @@ class Runner:
         if waited + delay > self.retry.max_total_wait:
             return None
         return delay
+
+
+@dataclass
+class _JobState:
+    sent: bool = False
+    reserved: float | None = None
+    attempt: providers.Attempt | None = None
+
+
+class _BudgetExhausted(Exception):
+    """The next call could take the run over its budget."""
 
 
 @dataclass
@@ -200,19 +273,19 @@ class _ModelStopped(Exception):
     """The model was stopped by an earlier failure that no retry can fix."""
 
 
-def request_hash(request: providers.Request) -> str:
-    """What was asked, for resume and caching: model, endpoint, messages and parameters."""
+def request_hash(target: Target, messages: tuple[dict[str, str], ...]) -> str:
+    """What was asked, in the user's terms: model, endpoint, messages and parameters."""
     payload = {
-        "model": request.model_id,
-        "api_base": request.api_base,
-        "messages": list(request.messages),
-        "params": request.params,
+        "model": target.config_id,
+        "api_base": target.endpoint,
+        "messages": list(messages),
+        "params": target.params,
     }
     blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode()
     return hashlib.sha256(blob).hexdigest()
 
 
-def _new_record(run_id: str, job: Job, request: providers.Request) -> CallRecord:
+def _new_record(run_id: str, job: Job) -> CallRecord:
     return CallRecord(
         run_id=run_id,
         model=job.target.label,
@@ -221,7 +294,7 @@ def _new_record(run_id: str, job: Job, request: providers.Request) -> CallRecord
         sample_id=job.sample.id,
         cluster=job.sample.cluster,
         epoch=job.epoch,
-        request_hash=request_hash(request),
+        request_hash=request_hash(job.target, job.sample.messages),
         started_at=time.time(),
     )
 

@@ -8,6 +8,7 @@ append-only.
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import queue
@@ -23,7 +24,7 @@ from evalkit.errors import UsageError
 from evalkit.records import CallRecord
 
 DEFAULT_STORE = "results/evalkit.db"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 metadata = sa.MetaData()
 
@@ -47,13 +48,28 @@ runs_table = sa.Table(
     sa.Column("price_snapshot_json", sa.Text, nullable=False),
     sa.Column("models", sa.Text, nullable=False),
     sa.Column("suites", sa.Text, nullable=False),
+    sa.Column("fingerprint_json", sa.Text),
 )
+
+inflight_table = sa.Table(
+    "inflight",
+    metadata,
+    sa.Column("run_id", sa.String(64), nullable=False),
+    sa.Column("model", sa.String(255), nullable=False),
+    sa.Column("suite", sa.String(255), nullable=False),
+    sa.Column("sample_id", sa.String(255), nullable=False),
+    sa.Column("epoch", sa.Integer, nullable=False),
+    sa.Column("sent_at", sa.Float, nullable=False),
+    sa.Index("ix_inflight_run", "run_id"),
+)
+"""Calls sent whose record has not landed yet: after a crash, the calls that may repeat."""
 
 _TEXT = {"response_text", "score_detail", "error_message", "extracted"}
 _FLOAT = {
     "score", "ttft_s", "reasoning_ttft_s", "e2e_s", "output_speed_tps", "cost_usd", "started_at", "finished_at"
 }
 _INT = {"epoch", "prompt_tokens", "completion_tokens", "cached_tokens", "reasoning_tokens", "attempts"}
+_BOOL = {"from_cache"}
 
 
 def _record_column(name: str) -> sa.Column:
@@ -63,6 +79,8 @@ def _record_column(name: str) -> sa.Column:
         kind = sa.Float
     elif name in _INT:
         kind = sa.Integer
+    elif name in _BOOL:
+        kind = sa.Boolean
     else:
         kind = sa.String(255)
     return sa.Column(name, kind)
@@ -89,6 +107,8 @@ class RunRow:
     price_snapshot: dict
     models: list[str]
     suites: list[str]
+    fingerprint: dict | None = None
+    """What determined the requests (see `evalkit.fingerprint`); resume compares it."""
 
 
 def store_url(store: str | None = None) -> str:
@@ -122,7 +142,9 @@ class Store:
                     f"store {self.url} has schema version {version}, newer than this evalkit "
                     f"({SCHEMA_VERSION}); upgrade evalkit"
                 )
-            for target in range(version + 1, SCHEMA_VERSION + 1):
+            if version == 0:
+                metadata.create_all(conn)  # a new store gets the current schema at once
+            for target in range(version + 1, SCHEMA_VERSION + 1) if version else ():
                 MIGRATIONS[target](conn)
             if version != SCHEMA_VERSION:
                 conn.execute(sa.delete(meta_table).where(meta_table.c.key == "schema_version"))
@@ -130,10 +152,13 @@ class Store:
 
     # --- writes ---
 
-    def start_run(self, run_id: str, config: dict, config_hash: str, version: str, prices: dict) -> None:
+    def start_run(
+        self, run_id: str, config: dict, config_hash: str, version: str, prices: dict, fingerprint: dict | None = None
+    ) -> None:
         with self.engine.begin() as conn:
             conn.execute(
                 sa.insert(runs_table).values(
+                    fingerprint_json=json.dumps(fingerprint, ensure_ascii=False) if fingerprint else None,
                     run_id=run_id,
                     started_at=time.time(),
                     status="running",
@@ -154,9 +179,31 @@ class Store:
                 .values(status=status, finished_at=time.time())
             )
 
+    def reopen_run(self, run_id: str) -> None:
+        """A resumed run is running again; its failed records will be redone, so they go."""
+        with self.engine.begin() as conn:
+            conn.execute(sa.update(runs_table).where(runs_table.c.run_id == run_id).values(status="running"))
+            conn.execute(
+                sa.delete(records_table).where(
+                    records_table.c.run_id == run_id, records_table.c.error_class.is_not(None)
+                )
+            )
+            conn.execute(sa.delete(inflight_table).where(inflight_table.c.run_id == run_id))
+
     def add_record(self, record: CallRecord) -> None:
+        """Commit one record, and clear its sent-call mark in the same transaction."""
         with self.engine.begin() as conn:
             conn.execute(sa.insert(records_table).values(**record.to_dict()))
+            conn.execute(sa.delete(inflight_table).where(*_key_clause(inflight_table, record.run_id, _key(record))))
+
+    def mark_sent(self, run_id: str, key: tuple[str, str, str, int]) -> None:
+        model, suite, sample_id, epoch = key
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.insert(inflight_table).values(
+                    run_id=run_id, model=model, suite=suite, sample_id=sample_id, epoch=epoch, sent_at=time.time()
+                )
+            )
 
     # --- reads ---
 
@@ -186,6 +233,26 @@ class Store:
             query = sa.select(sa.func.count()).select_from(records_table).where(records_table.c.run_id == run_id)
             return int(conn.execute(query).scalar_one())
 
+    def completed_keys(self, run_id: str) -> set[tuple[str, str, str, int]]:
+        """(model, suite, sample_id, epoch) of the calls that finished successfully."""
+        columns = [records_table.c.model, records_table.c.suite, records_table.c.sample_id, records_table.c.epoch]
+        query = sa.select(*columns).where(records_table.c.run_id == run_id, records_table.c.error_class.is_(None))
+        with self.engine.connect() as conn:
+            return {tuple(row) for row in conn.execute(query)}
+
+    def inflight_count(self, run_id: str) -> int:
+        """Calls sent but never recorded: in flight when the run stopped."""
+        query = sa.select(sa.func.count()).select_from(inflight_table).where(inflight_table.c.run_id == run_id)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def spent(self, run_id: str) -> float:
+        query = sa.select(sa.func.coalesce(sa.func.sum(records_table.c.cost_usd), 0.0)).where(
+            records_table.c.run_id == run_id
+        )
+        with self.engine.connect() as conn:
+            return float(conn.execute(query).scalar_one())
+
     def records_frame(self, run_id: str):
         import pandas as pd
 
@@ -207,7 +274,23 @@ def _run_row(row: Any) -> RunRow:
         price_snapshot=json.loads(row.price_snapshot_json),
         models=json.loads(row.models),
         suites=json.loads(row.suites),
+        fingerprint=json.loads(row.fingerprint_json) if row.fingerprint_json else None,
     )
+
+
+def _key(record: CallRecord) -> tuple[str, str, str, int]:
+    return (record.model, record.suite, record.sample_id, record.epoch)
+
+
+def _key_clause(table: sa.Table, run_id: str, key: tuple[str, str, str, int]) -> list:
+    model, suite, sample_id, epoch = key
+    return [
+        table.c.run_id == run_id,
+        table.c.model == model,
+        table.c.suite == suite,
+        table.c.sample_id == sample_id,
+        table.c.epoch == epoch,
+    ]
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -217,12 +300,16 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _migration_1(conn: sa.Connection) -> None:
-    metadata.create_all(conn, tables=[runs_table, records_table])
+def _migration_2(conn: sa.Connection) -> None:
+    """Resume and the response cache: run fingerprints, sent-call journal, cache flag."""
+    conn.execute(sa.text("ALTER TABLE runs ADD COLUMN fingerprint_json TEXT"))
+    conn.execute(sa.text("ALTER TABLE records ADD COLUMN from_cache BOOLEAN"))
+    metadata.create_all(conn, tables=[inflight_table])
 
 
-MIGRATIONS = {1: _migration_1}
-"""schema version -> the step that brings the previous version to it. Append only."""
+MIGRATIONS = {2: _migration_2}
+"""schema version -> the step that brings a store of the previous version to it. Append
+only. A new store is created at the current version directly."""
 
 
 class RecordWriter:
@@ -247,16 +334,32 @@ class RecordWriter:
             raise self.error
         self.queue.put(record)
 
+    def mark_sent(self, run_id: str, key: tuple[str, str, str, int]) -> concurrent.futures.Future:
+        """Journal a call before it is sent; the future resolves once that is committed."""
+        done: concurrent.futures.Future = concurrent.futures.Future()
+        self.queue.put((run_id, key, done))
+        return done
+
     def _loop(self) -> None:
         while True:
             item = self.queue.get()
             if item is self._STOP:
                 return
+            if isinstance(item, tuple):
+                self._mark(*item)
+                continue
             try:
                 self.store.add_record(item)
                 self.written += 1
             except BaseException as exc:  # surfaced to the caller on the next put/close
                 self.error = exc
+
+    def _mark(self, run_id: str, key: tuple[str, str, str, int], done: concurrent.futures.Future) -> None:
+        try:
+            self.store.mark_sent(run_id, key)
+            done.set_result(None)
+        except BaseException as exc:
+            done.set_exception(exc)
 
     def close(self) -> None:
         self.queue.put(self._STOP)
