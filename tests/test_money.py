@@ -1,0 +1,147 @@
+"""Money: the budget is a hard limit, the estimate comes before any call, the cache never
+serves one model's answers to another."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from click.testing import CliRunner
+
+from evalkit.budget import Budget
+from evalkit.cli import main
+from evalkit.testing.scripted_server import Reply, ScriptedServer
+
+ITEMS = 20
+
+
+def suite_file(tmp_path):
+    path = tmp_path / "items.jsonl"
+    path.write_text("".join(json.dumps({"id": f"i{i}", "prompt": f"item {i}", "reference": "ok"}) + "\n"
+                            for i in range(ITEMS)), encoding="utf-8")
+    return path
+
+
+def config(tmp_path, server, models=("a",), input_price=1000.0, output_price=1000.0):
+    """Prices per 1M tokens chosen so that cents add up quickly."""
+    entries = "".join(f"""
+  - id: openai/{name}
+    label: {name}
+    api_base: {server.base_url}
+    price: {{input: {input_price}, output: {output_price}}}
+    max_concurrency: 4
+""" for name in models)
+    path = tmp_path / "bench.yaml"
+    path.write_text(f"models:{entries}\nsuites:\n  - name: items\n    path: {suite_file(tmp_path)}\n"
+                    "run: {max_tokens: 20}\n", encoding="utf-8")
+    return path
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False, env={"COLUMNS": "250"})
+
+
+def test_budget_is_never_exceeded_and_the_run_stops_cleanly(tmp_path):
+    # each call: 10 prompt + 5 completion tokens at $1000/1M = $0.015; worst case reserved
+    # per call is the whole prompt and 20 answer tokens
+    with ScriptedServer(Reply("ok", prompt_tokens=10, completion_tokens=5, ttft=0.02)) as server:
+        db = tmp_path / "h.db"
+        result = invoke("compare", "-c", str(config(tmp_path, server)), "--max-cost", "0.15",
+                        "--store", str(db), "--results-dir", str(tmp_path / "r"), "-q")
+        sent = len(server.chat_requests())
+    assert result.exit_code == 0, result.output
+    with sqlite3.connect(db) as con:
+        spent, stored = con.execute("select sum(cost_usd), count(*) from records").fetchone()
+        status, = con.execute("select status from runs").fetchone()
+    assert spent <= 0.15
+    assert 0 < stored == sent < ITEMS
+    assert status == "stopped: budget"
+    assert "Stopped on the budget" in result.output and "--resume" in result.output
+
+
+def test_budget_resume_with_more_money_finishes_the_rest(tmp_path):
+    with ScriptedServer(Reply("ok", prompt_tokens=10, completion_tokens=5)) as server:
+        db = tmp_path / "h.db"
+        common = ["--store", str(db), "--results-dir", str(tmp_path / "r"), "-q"]
+        invoke("compare", "-c", str(config(tmp_path, server)), "--max-cost", "0.1", *common)
+        with sqlite3.connect(db) as con:
+            (run_id,), = con.execute("select run_id from runs").fetchall()
+        result = invoke("compare", "--resume", run_id, "--max-cost", "10", *common)
+        assert result.exit_code == 0, result.output
+        assert len(server.chat_requests()) == ITEMS  # nothing asked twice
+    with sqlite3.connect(db) as con:
+        assert con.execute("select count(*) from records").fetchone() == (ITEMS,)
+
+
+def test_budget_needs_known_prices(tmp_path):
+    items = suite_file(tmp_path)
+    result = CliRunner().invoke(main, ["compare", "-m", "openai/no-such-price-model", "-s", str(items),
+                                       "--max-cost", "1", "--store", str(tmp_path / "h.db")],
+                                env={"OPENAI_API_KEY": "sk-test-000000000000000000000"})
+    assert result.exit_code == 2 and "--max-cost needs every price" in result.output
+    assert not (tmp_path / "h.db").exists()
+
+
+def test_budget_reserves_worst_case_for_calls_in_flight():
+    budget = Budget(limit=1.0)
+    assert budget.try_reserve(0.4) and budget.try_reserve(0.4)
+    assert not budget.try_reserve(0.4)  # 0.8 reserved: a third could exceed the limit
+    budget.settle(0.4, 0.1)
+    assert budget.spent == 0.1 and budget.reserved == 0.4
+    assert not budget.try_reserve(0.1)  # once refused, the run stops: no piecemeal calls
+
+
+def test_estimate_and_dry_run_send_nothing_and_need_no_key(tmp_path):
+    with ScriptedServer(Reply("ok")) as server:
+        est = invoke("estimate", "-c", str(config(tmp_path, server, models=("a", "b"))))
+        dry = invoke("compare", "-c", str(config(tmp_path, server, models=("a", "b"))), "--dry-run",
+                     "--store", str(tmp_path / "h.db"))
+        sent = len(server.chat_requests())
+    assert est.exit_code == 0 and dry.exit_code == 0
+    assert sent == 0 and not (tmp_path / "h.db").exists()
+    for output in (est.output, dry.output):
+        assert "Estimate before any call: 20 items × 2 models" in output
+        assert "All models" in output and "$" in output
+    est_keys = invoke("estimate", "-m", "openai/gpt-4.1-mini", "-s", "arithmetic", "--limit", "5")
+    assert est_keys.exit_code == 0 and "openai/gpt-4.1-mini" in est_keys.output
+
+
+def test_cache_replays_answers_but_never_across_models(tmp_path):
+    def answer(request):
+        return Reply(f"answer of {request.body['model']}")
+
+    with ScriptedServer(answer) as server:
+        path = config(tmp_path, server, models=("a", "b"))
+        db = tmp_path / "h.db"
+        common = ["--store", str(db), "--results-dir", str(tmp_path / "r"), "-q", "--cache"]
+        invoke("compare", "-c", str(path), *common)
+        first = len(server.chat_requests())
+        replay = invoke("compare", "-c", str(path), *common)
+        second = len(server.chat_requests()) - first
+    assert first == 2 * ITEMS and second == 0
+    assert f"Cache: {2 * ITEMS} answers replayed" in replay.output
+    with sqlite3.connect(db) as con:
+        rows = con.execute("select model, response_text, from_cache from records").fetchall()
+    assert all(text == f"answer of {model}" for model, text, _ in rows)
+    assert sum(cached for _, _, cached in rows) == 2 * ITEMS
+
+
+def test_cache_never_stores_errors(tmp_path):
+    with ScriptedServer(Reply(status=500)) as server:
+        path = config(tmp_path, server)
+        common = ["--store", str(tmp_path / "h.db"), "--results-dir", str(tmp_path / "r"), "-q", "--cache",
+                  "--retries", "0"]
+        invoke("compare", "-c", str(path), *common)
+        server.script = Reply("ok")
+        invoke("compare", "-c", str(path), *common)
+        assert len(server.chat_requests()) == 2 * ITEMS  # the errors were asked again
+
+
+def test_a_plain_rerun_of_an_unfinished_config_offers_resume(tmp_path):
+    with ScriptedServer(Reply("ok", prompt_tokens=10, completion_tokens=5)) as server:
+        path = config(tmp_path, server)
+        common = ["--store", str(tmp_path / "h.db"), "--results-dir", str(tmp_path / "r"), "-q"]
+        invoke("compare", "-c", str(path), "--max-cost", "0.1", *common)
+        again = invoke("compare", "-c", str(path), "--max-cost", "0.1", *common)
+    assert "of this same config stopped (stopped: budget)" in again.output
+    assert "evalkit compare --resume" in again.output
