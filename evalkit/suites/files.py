@@ -105,14 +105,22 @@ def load_file_suite(path: str | Path, name: str | None = None) -> list[Sample]:
 
 def _read_text(path: Path, shown: str) -> str:
     try:
-        # utf-8-sig: spreadsheet programs put a byte-order mark in front of CSV exports.
-        return path.read_bytes().decode("utf-8-sig")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise UsageError(f"{shown}: no such suite file; check the path") from None
     except IsADirectoryError:
         raise UsageError(f"{shown}: is a directory; give the path of a .jsonl or .csv file") from None
+    if b"\x00" in data[:8192]:
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        raise UsageError(f"{shown}:{line}: binary data (a NUL byte), not a text file; give a .jsonl or .csv file")
+    try:
+        # utf-8-sig: spreadsheet programs put a byte-order mark in front of CSV exports.
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise UsageError(f"{shown}: not UTF-8 text (bad byte at offset {exc.start}); save it as UTF-8") from None
+        line = data[: exc.start].count(b"\n") + 1
+        raise UsageError(
+            f"{shown}:{line}: not UTF-8 text (bad byte 0x{data[exc.start]:02x}); save the file as UTF-8"
+        ) from None
 
 
 def _report(shown: str, problems: list[Problem]) -> str:
