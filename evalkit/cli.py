@@ -7,12 +7,13 @@ Heavy libraries (litellm, pandas) are imported inside the commands that need the
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from pathlib import Path
 
 import click
 
-from evalkit import __version__
+from evalkit import __version__, redaction
 from evalkit.errors import UsageError
 
 LOCAL_DEMO = {"limit": 3, "max_tokens": 96}
@@ -20,18 +21,29 @@ LOCAL_DEMO = {"limit": 3, "max_tokens": 96}
 
 
 def _fails_cleanly(command):
-    """Expected failures print one line and exit 2; Ctrl-C exits 130 without a traceback."""
+    """Bad input prints one line and exits 2; Ctrl-C exits 130; anything else exits 1.
+
+    Every message is redacted first, and an unexpected error prints no traceback (which
+    could carry a key) unless EVALKIT_DEBUG is set.
+    """
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
+        redaction.remember_environment()
         try:
             return command(*args, **kwargs)
         except UsageError as error:
-            click.echo(f"error: {error}", err=True)
+            click.echo(f"error: {redaction.redact(str(error))}", err=True)
             sys.exit(2)
         except KeyboardInterrupt:
             click.echo("interrupted: completed calls are stored", err=True)
             sys.exit(130)
+        except Exception as error:
+            if os.environ.get("EVALKIT_DEBUG"):
+                raise
+            click.echo(f"error: unexpected {type(error).__name__}: {redaction.redact(str(error))} "
+                       "(set EVALKIT_DEBUG=1 to see the traceback)", err=True)
+            sys.exit(1)
 
     return wrapper
 
@@ -187,7 +199,7 @@ def _run_and_print(plan, store, results_dir, by_suite, quiet, options) -> None:
     console.print()
     for line in outcome_lines(outcome, options):
         console.print(line, highlight=False)
-    console.print(f"Run {outcome.run_id}: {outcome.records} records in {store.url}; files in {outcome.run_dir}/")
+    console.print(f"Run {outcome.run_id}: {outcome.records} records in {store.shown_url}; files in {outcome.run_dir}/")
 
 
 def outcome_lines(outcome, options) -> list[str]:

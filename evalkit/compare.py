@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from evalkit import __version__, providers
+from evalkit import __version__, providers, redaction
 from evalkit.budget import Budget
 from evalkit.cache import ResponseCache
 from evalkit.config import ModelConfig, RunConfig, SuiteConfig, validate_config
@@ -68,6 +68,7 @@ def prepare(config: RunConfig, require_keys: bool = True) -> Plan:
     warnings: list[str] = []
     prices, keys = {}, {}
     for model in config.models:
+        redaction.remember_url(model.api_base)
         _check_model_id(model, require_keys)
         keys[model.display] = resolve_api_key(model) if require_keys else None
         price = resolve_price(model)
@@ -149,7 +150,7 @@ def execute(
     budget = Budget(options.max_cost, spent=store.spent(run_id)) if options.max_cost is not None else None
 
     def sink(record: CallRecord) -> None:
-        writer.put(record)
+        writer.put(redaction.redact_record(record))
         if on_record:
             on_record(record)
 
@@ -183,12 +184,20 @@ def _open_run(plan: Plan, store: Store, resume: RunRow | None) -> tuple[str, set
     """A new run row, or the resumed one: its id, the calls already done, calls to repeat."""
     if resume is None:
         run_id = new_run_id()
-        store.start_run(run_id, plan.config.model_dump(mode="json"), plan.config.config_hash(), __version__,
+        store.start_run(run_id, _storable_config(plan.config), plan.config.config_hash(), __version__,
                         snapshot(list(plan.prices.values())), fingerprint(plan))
         return run_id, set(), 0
     repeated = store.inflight_count(resume.run_id)
     store.reopen_run(resume.run_id)
     return resume.run_id, store.completed_keys(resume.run_id), repeated
+
+
+def _storable_config(config: RunConfig) -> dict:
+    """The config as stored with the run: endpoints lose any credentials written into them."""
+    data = config.model_dump(mode="json")
+    for model in data["models"]:
+        model["api_base"] = redaction.redact_url(model["api_base"])
+    return data
 
 
 def _jobs(plan: Plan, targets: dict[str, Target], with_worst_case: bool) -> list[Job]:
@@ -228,6 +237,11 @@ def find_resumable(plan: Plan, store: Store) -> RunRow | None:
 def plan_for_resume(run: RunRow) -> Plan:
     """The plan of a stored run, from its stored config (keys come from the environment)."""
     config = validate_config(run.config, source=f"<config stored with run {run.run_id}>")
+    if any(redaction.has_redactions(m.api_base) for m in config.models):
+        raise UsageError(
+            f"run {run.run_id} used an endpoint with credentials, which are never stored; "
+            "resume it with the same config: evalkit compare --resume RUN -c CONFIG"
+        )
     return prepare(config)
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import hashlib
 import json
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 from evalkit import __version__
+from evalkit.redaction import redact_url
 
 if TYPE_CHECKING:
     from evalkit.compare import Plan
@@ -67,25 +67,3 @@ def _model_change(name: str, old: dict, new: dict) -> list[str]:
         if old_params.get(key) != new_params.get(key):
             lines.append(f"model {name}: {key} {old_params.get(key)!r} → {new_params.get(key)!r}")
     return lines
-
-
-def redact_url(url: str | None) -> str | None:
-    """An endpoint without the credentials some users put in it (user:pass@, ?key=)."""
-    if not url:
-        return url
-    parts = urlsplit(url)
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc += f":{parts.port}"
-    if parts.username or parts.password:
-        netloc = "***@" + netloc
-    query = "&".join(
-        f"{k}=***" if _looks_secret(k) else f"{k}={v}" if v else k
-        for k, _, v in (item.partition("=") for item in parts.query.split("&") if item)
-    )
-    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
-
-
-def _looks_secret(name: str) -> bool:
-    name = name.lower()
-    return any(word in name for word in ("key", "token", "secret", "password", "sig", "auth"))

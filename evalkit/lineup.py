@@ -16,6 +16,7 @@ from collections.abc import Mapping
 import yaml
 
 from evalkit.config import LOCAL_PREFIX, ModelConfig
+from evalkit import redaction
 from evalkit.errors import UsageError
 
 DEFAULT_LOCAL_VARIANTS = ("smollm2-135m-q4_1", "smollm2-135m-q4_0")
@@ -81,6 +82,7 @@ def resolve_api_key(model: ModelConfig, env: Mapping[str, str] = os.environ) -> 
     if name is None:
         return NO_KEY_PLACEHOLDER if model.api_base else None
     value = env.get(name)
+    redaction.remember(value)
     if not value:
         raise UsageError(
             f"model {model.id} needs an API key: set the {name} environment variable "

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from evalkit import redaction
+
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 NEVER_RETRIED = {400, 401, 403, 404}
@@ -113,7 +115,8 @@ async def complete(request: Request) -> Attempt:
         raise
     except Exception as exc:  # litellm raises many types; classify them in one place
         attempt.e2e_s = time.perf_counter() - sent
-        raise classify(exc, attempt, secret=request.api_key) from None
+        redaction.remember(request.api_key)
+        raise classify(exc, attempt) from None
     attempt.e2e_s = time.perf_counter() - sent
     _check_complete(attempt)
     return attempt
@@ -188,7 +191,7 @@ def _check_complete(attempt: Attempt) -> None:
         raise CallError("stream_cut", "the stream ended without a finish_reason", attempt=attempt)
 
 
-def classify(exc: BaseException, attempt: Attempt | None = None, secret: str | None = None) -> CallError:
+def classify(exc: BaseException, attempt: Attempt | None = None) -> CallError:
     """Map a litellm/openai/httpx exception to an error class, status and Retry-After.
 
     The message is cut to one line and any trace of the key is masked: providers echo
@@ -197,7 +200,7 @@ def classify(exc: BaseException, attempt: Attempt | None = None, secret: str | N
     status = getattr(exc, "status_code", None)
     status = status if isinstance(status, int) else None
     name = type(exc).__name__
-    message = _mask(_one_line(str(exc)), secret)
+    message = redaction.redact(_one_line(str(exc)))
     if name == "MidStreamFallbackError":
         # the stream broke after it started: a cut connection or a chunk that is not JSON
         cause = exc.__context__
@@ -225,14 +228,6 @@ def classify(exc: BaseException, attempt: Attempt | None = None, secret: str | N
     return CallError(
         error_class, f"{name}: {message}", status=status, retry_after=retry_after_seconds(exc), attempt=attempt
     )
-
-
-def _mask(text: str, secret: str | None) -> str:
-    if secret and len(secret) >= 4:
-        text = text.replace(secret, "***")
-        # Providers often echo a prefix and suffix of the key ("sk-ab***wxyz").
-        text = text.replace(secret[-4:], "***") if len(secret) >= 12 else text
-    return text
 
 
 def _one_line(text: str, limit: int = 300) -> str:

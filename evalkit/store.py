@@ -20,6 +20,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from evalkit import redaction
 from evalkit.errors import UsageError
 from evalkit.records import CallRecord
 
@@ -124,10 +125,13 @@ def store_url(store: str | None = None) -> str:
 class Store:
     def __init__(self, url: str | None = None) -> None:
         self.url = store_url(url)
+        redaction.remember_url(self.url)
+        self.shown_url = _without_password(self.url)
+        """The URL to print: a database password never reaches the terminal."""
         try:
             self.engine = sa.create_engine(self.url)
         except Exception as exc:  # a malformed URL or a missing driver
-            raise UsageError(f"cannot open store {self.url!r}: {exc}") from None
+            raise UsageError(f"cannot open store {self.shown_url}: {exc}") from None
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         self._migrate()
@@ -139,7 +143,7 @@ class Store:
             version = int(row[0]) if row else 0
             if version > SCHEMA_VERSION:
                 raise UsageError(
-                    f"store {self.url} has schema version {version}, newer than this evalkit "
+                    f"store {self.shown_url} has schema version {version}, newer than this evalkit "
                     f"({SCHEMA_VERSION}); upgrade evalkit"
                 )
             if version == 0:
@@ -218,14 +222,14 @@ class Store:
         """A run by id, unique id prefix, or `last`."""
         runs = self.runs()
         if not runs:
-            raise UsageError(f"no runs in store {self.url}; run `evalkit compare` first")
+            raise UsageError(f"no runs in store {self.shown_url}; run `evalkit compare` first")
         if ref == "last":
             return runs[0]
         matches = [r for r in runs if r.run_id == ref] or [r for r in runs if r.run_id.startswith(ref)]
         if len(matches) == 1:
             return matches[0]
         if not matches:
-            raise UsageError(f"no run {ref!r} in store {self.url}; `evalkit runs` lists them")
+            raise UsageError(f"no run {ref!r} in store {self.shown_url}; `evalkit runs` lists them")
         raise UsageError(f"run prefix {ref!r} matches {len(matches)} runs; give more of the id")
 
     def record_count(self, run_id: str) -> int:
@@ -260,6 +264,13 @@ class Store:
         with self.engine.connect() as conn:
             frame = pd.read_sql(query, conn)
         return frame.drop(columns=["id"])
+
+
+def _without_password(url: str) -> str:
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not parseable: print nothing of it that could be a secret
+        return url.split("://", 1)[0] + "://…"
 
 
 def _run_row(row: Any) -> RunRow:

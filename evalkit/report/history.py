@@ -12,8 +12,8 @@ from evalkit.store import Store
 def runs_table(store: Store, limit: int) -> Table | str:
     runs = store.runs(limit)
     if not runs:
-        return f"No runs in {store.url} yet: `evalkit compare` makes one."
-    table = Table(title=f"Runs in {store.url}", title_justify="left")
+        return f"No runs in {store.shown_url} yet: `evalkit compare` makes one."
+    table = Table(title=f"Runs in {store.shown_url}", title_justify="left")
     for header in ("Run", "Started", "Status", "Records", "Models", "Suites", "Config"):
         table.add_column(header)
     for run in runs:
