@@ -22,6 +22,7 @@ from evalkit.lineup import resolve_api_key
 from evalkit.pricing import ModelPrice, resolve_price, snapshot
 from evalkit.records import CallRecord
 from evalkit.runner import Job, RetryPolicy, Runner, Target
+from evalkit.sharding import Shard
 from evalkit.store import RecordWriter, Store
 from evalkit.suites import builtin_names, load_samples
 from evalkit.suites.base import Sample
@@ -38,10 +39,12 @@ class Plan:
     prices: dict[str, ModelPrice]
     keys: dict[str, str | None] = field(repr=False)
     warnings: list[str] = field(default_factory=list)
+    shard: Shard | None = None
+    """This machine's share of the items (``--shard I/N``); None runs them all."""
 
     @property
     def total_calls(self) -> int:
-        return len(self.config.models) * sum(len(s) for s in self.samples.values())
+        return len(self.config.models) * sum(len(s) for s in self.samples.values()) * self.config.run.epochs
 
 
 @dataclass
@@ -50,13 +53,15 @@ class Outcome:
     run_dir: Path
     status: str
     records: int
+    complete: bool = True
+    """False while other shards of the run have not reported yet."""
 
 
 def default_suites() -> list[SuiteConfig]:
     return [SuiteConfig(name=name) for name in builtin_names()]
 
 
-def prepare(config: RunConfig) -> Plan:
+def prepare(config: RunConfig, shard: Shard | None = None) -> Plan:
     """Validate everything that could fail before a paid call; raise UsageError on bad input."""
     if not config.models:
         raise UsageError("no models to compare; pass -m MODEL or a config with models")
@@ -78,7 +83,9 @@ def prepare(config: RunConfig) -> Plan:
                 "(add price: {input: ..., output: ...} per 1M tokens to the model in the config)"
             )
         prices[model.display] = price
-    return Plan(config=config, samples=samples, prices=prices, keys=keys, warnings=warnings)
+    if shard is not None:
+        samples = shard.select(samples)
+    return Plan(config=config, samples=samples, prices=prices, keys=keys, warnings=warnings, shard=shard)
 
 
 def _check_model_id(model: ModelConfig) -> None:
@@ -115,12 +122,26 @@ def execute(
     store: Store,
     results_dir: str | Path = DEFAULT_RESULTS_DIR,
     on_record: Callable[[CallRecord], None] | None = None,
+    *,
+    run_id: str | None = None,
+    tag: str | None = None,
 ) -> Outcome:
-    """Run the plan: start local servers, send every job, commit records, write the run folder."""
+    """Run the plan: start local servers, send every job, commit records, write the run folder.
+
+    A sharded plan joins run ``run_id`` (required) with its share of the items; the run
+    is finished when the last of its shards ends.
+    """
     config = plan.config
-    run_id = new_run_id()
+    if plan.shard is not None and not run_id:
+        raise UsageError("--shard needs --run-id: every shard must name the same run")
+    run_id = run_id or new_run_id()
     stored_config = config.model_dump(mode="json")
-    store.start_run(run_id, stored_config, config.config_hash(), __version__, snapshot(list(plan.prices.values())))
+    start = (config.config_hash(), __version__, snapshot(list(plan.prices.values())))
+    if plan.shard is None:
+        store.start_run(run_id, stored_config, *start, tag=tag)
+    else:
+        store.join_run(run_id, stored_config, *start, shard=plan.shard.index,
+                       shard_count=plan.shard.count, tag=tag)
     writer = RecordWriter(store)
 
     def sink(record: CallRecord) -> None:
@@ -132,7 +153,8 @@ def execute(
     try:
         with _served_targets(plan) as targets:
             runner = Runner(run_id, config.run.timeout, RetryPolicy(retries=config.run.retries), sink)
-            jobs = [Job(targets[m.display], s) for m in config.models for items in plan.samples.values() for s in items]
+            jobs = [Job(targets[m.display], s, epoch) for epoch in range(config.run.epochs)
+                    for m in config.models for items in plan.samples.values() for s in items]
             asyncio.run(runner.run(_interleave(jobs)))
         status = "finished"
     except KeyboardInterrupt:
@@ -140,11 +162,16 @@ def execute(
         raise
     finally:
         writer.close()
-        store.finish_run(run_id, status)
+        if plan.shard is None:
+            store.finish_run(run_id, status)
+        else:
+            complete = store.finish_shard(run_id, plan.shard.index, status)
     run_dir = Path(results_dir) / run_id
     from evalkit.report.run_folder import write_run_folder
 
     write_run_folder(store, run_id, run_dir)
+    if plan.shard is not None and not complete:
+        return Outcome(run_id, run_dir, status, writer.written, complete=False)
     return Outcome(run_id=run_id, run_dir=run_dir, status=status, records=writer.written)
 
 

@@ -1,9 +1,14 @@
 """The history database: schema, migrations, durable writes as results arrive, reads.
 
-SQLAlchemy Core over any URL; by default a SQLite file `results/evalkit.db`. Each record
-is committed on its own as its call finishes (from a writer thread, so the event loop
-that times calls never waits on the disk). The schema carries a version; migrations are
-append-only.
+SQLAlchemy Core over any URL; by default a SQLite file `results/evalkit.db`, or a
+PostgreSQL server a team shares (`postgresql://user:pass@host/db`, through psycopg 3).
+Each record is committed on its own as its call finishes (from a writer thread, so the
+event loop that times calls never waits on the disk). The schema carries a version;
+migrations are append-only.
+
+A run may be split into shards (`--shard I/N`) run by several machines: every shard
+joins the same run row, registers itself in `run_shards`, and the run is finished once
+every shard has reported.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from evalkit.errors import UsageError
 from evalkit.records import CallRecord
 
 DEFAULT_STORE = "results/evalkit.db"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 metadata = sa.MetaData()
 
@@ -47,7 +52,24 @@ runs_table = sa.Table(
     sa.Column("price_snapshot_json", sa.Text, nullable=False),
     sa.Column("models", sa.Text, nullable=False),
     sa.Column("suites", sa.Text, nullable=False),
+    # schema 2
+    sa.Column("tag", sa.String(64)),
+    sa.Column("shard_count", sa.Integer),
 )
+
+shards_table = sa.Table(
+    "run_shards",
+    metadata,
+    sa.Column("run_id", sa.String(64), primary_key=True),
+    sa.Column("shard", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("shard_count", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("started_at", sa.Float, nullable=False),
+    sa.Column("finished_at", sa.Float),
+)
+"""One row per shard of a sharded run (schema 2); shards are numbered 1..shard_count."""
+
+_SHARD_REPORTED = ("finished", "failed", "interrupted")
 
 _TEXT = {"response_text", "score_detail", "error_message", "extracted"}
 _FLOAT = {
@@ -89,12 +111,20 @@ class RunRow:
     price_snapshot: dict
     models: list[str]
     suites: list[str]
+    tag: str | None = None
+    """A label shared by a series of runs (e.g. ``nightly``); ``last:nightly`` finds the latest."""
+    shard_count: int | None = None
+    """N for a run split with ``--shard I/N``; None for an unsharded run."""
 
 
 def store_url(store: str | None = None) -> str:
     """A SQLAlchemy URL from --store, $EVALKIT_STORE, or the default SQLite file."""
     value = store or os.environ.get("EVALKIT_STORE") or DEFAULT_STORE
     if "://" in value:
+        # A bare postgresql:// means psycopg 3, the driver evalkit installs.
+        for prefix in ("postgresql://", "postgres://"):
+            if value.startswith(prefix):
+                return "postgresql+psycopg://" + value[len(prefix):]
         return value
     path = Path(value)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -103,17 +133,26 @@ def store_url(store: str | None = None) -> str:
 
 class Store:
     def __init__(self, url: str | None = None) -> None:
-        self.url = store_url(url)
+        full_url = store_url(url)
         try:
-            self.engine = sa.create_engine(self.url)
+            self.engine = sa.create_engine(full_url, pool_pre_ping=True)
         except Exception as exc:  # a malformed URL or a missing driver
-            raise UsageError(f"cannot open store {self.url!r}: {exc}") from None
+            raise UsageError(f"cannot open store {_hide_password(full_url)!r}: {exc}") from None
+        self.url = _hide_password(full_url)
+        """The URL for messages: a password in it is shown as ***."""
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
-        self._migrate()
+        try:
+            self._migrate()
+        except sa.exc.OperationalError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise UsageError(f"cannot open store {self.url}: {reason}") from None
 
     def _migrate(self) -> None:
         with self.engine.begin() as conn:
+            if self.engine.dialect.name == "postgresql":
+                # Several shards may open a fresh shared store at once: migrate one at a time.
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(20240917)"))
             metadata.create_all(conn, tables=[meta_table])
             row = conn.execute(sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")).first()
             version = int(row[0]) if row else 0
@@ -130,10 +169,13 @@ class Store:
 
     # --- writes ---
 
-    def start_run(self, run_id: str, config: dict, config_hash: str, version: str, prices: dict) -> None:
+    def start_run(self, run_id: str, config: dict, config_hash: str, version: str, prices: dict,
+                  tag: str | None = None) -> None:
         with self.engine.begin() as conn:
-            conn.execute(
-                sa.insert(runs_table).values(
+            conn.execute(self._run_insert(run_id, config, config_hash, version, prices, tag, None))
+
+    def _run_insert(self, run_id, config, config_hash, version, prices, tag, shard_count):
+        return sa.insert(runs_table).values(
                     run_id=run_id,
                     started_at=time.time(),
                     status="running",
@@ -143,8 +185,67 @@ class Store:
                     price_snapshot_json=json.dumps(prices),
                     models=json.dumps([m["label"] or m["id"] for m in config["models"]]),
                     suites=json.dumps([s["name"] for s in config["suites"]]),
+                    tag=tag,
+                    shard_count=shard_count,
                 )
-            )
+
+    def join_run(self, run_id: str, config: dict, config_hash: str, version: str, prices: dict,
+                 shard: int, shard_count: int, tag: str | None = None) -> None:
+        """Register shard ``shard`` of ``shard_count`` in run ``run_id``, creating the run
+        if this is the first shard to arrive. Refuses a shard whose config differs from
+        the run's, a different shard count, and a shard that already started (its records
+        would be doubled)."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(self._run_insert(run_id, config, config_hash, version, prices, tag, shard_count))
+        except sa.exc.IntegrityError:
+            pass  # another shard created it first
+        run = self.run(run_id)
+        if run.run_id != run_id:
+            raise UsageError(f"run id {run_id!r} is a prefix of run {run.run_id}; choose another --run-id")
+        if run.config_hash != config_hash:
+            raise UsageError(
+                f"run {run_id} was started with config {run.config_hash}, this shard has {config_hash}; "
+                "every shard must run the same benchmark with the same options")
+        if run.shard_count != shard_count:
+            raise UsageError(f"run {run_id} is split into {run.shard_count or 1} shard(s), not {shard_count}")
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(sa.insert(shards_table).values(
+                    run_id=run_id, shard=shard, shard_count=shard_count, status="running",
+                    started_at=time.time()))
+        except sa.exc.IntegrityError:
+            raise UsageError(
+                f"shard {shard}/{shard_count} of run {run_id} has already started; "
+                "running it again would store its items twice") from None
+
+    def finish_shard(self, run_id: str, shard: int, status: str) -> bool:
+        """Record that a shard ended; finish the run once every shard has reported.
+
+        Returns True when this call completed the run (or it was already complete).
+        """
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.update(shards_table)
+                .where((shards_table.c.run_id == run_id) & (shards_table.c.shard == shard))
+                .values(status=status, finished_at=time.time()))
+        # A separate transaction: the last shard to commit sees every other shard's report.
+        reported, total, statuses = self.shard_progress(run_id)
+        if reported < total:
+            return False
+        overall = next((s for s in ("failed", "interrupted") if s in statuses), "finished")
+        self.finish_run(run_id, overall)
+        return True
+
+    def shard_progress(self, run_id: str) -> tuple[int, int, list[str]]:
+        """(shards reported, shards in the run, their statuses) of a sharded run."""
+        with self.engine.connect() as conn:
+            total = conn.execute(
+                sa.select(runs_table.c.shard_count).where(runs_table.c.run_id == run_id)).scalar()
+            statuses = [row[0] for row in conn.execute(
+                sa.select(shards_table.c.status).where(shards_table.c.run_id == run_id))]
+        reported = sum(status in _SHARD_REPORTED for status in statuses)
+        return reported, int(total or 1), statuses
 
     def finish_run(self, run_id: str, status: str) -> None:
         with self.engine.begin() as conn:
@@ -160,15 +261,24 @@ class Store:
 
     # --- reads ---
 
-    def runs(self, limit: int | None = None) -> list[RunRow]:
+    def runs(self, limit: int | None = None, tag: str | None = None) -> list[RunRow]:
+        """Runs, newest first; only those labelled ``tag`` if given."""
         query = sa.select(runs_table).order_by(runs_table.c.started_at.desc())
+        if tag is not None:
+            query = query.where(runs_table.c.tag == tag)
         if limit:
             query = query.limit(limit)
         with self.engine.connect() as conn:
             return [_run_row(row) for row in conn.execute(query)]
 
     def run(self, ref: str) -> RunRow:
-        """A run by id, unique id prefix, or `last`."""
+        """A run by id, unique id prefix, `last`, or `last:TAG` (the newest finished run
+        labelled TAG)."""
+        if ref.startswith("last:"):
+            found = self.last_tagged(ref.removeprefix("last:"))
+            if found is None:
+                raise UsageError(f"no finished run tagged {ref.removeprefix('last:')!r} in store {self.url}")
+            return found
         runs = self.runs()
         if not runs:
             raise UsageError(f"no runs in store {self.url}; run `evalkit compare` first")
@@ -181,18 +291,28 @@ class Store:
             raise UsageError(f"no run {ref!r} in store {self.url}; `evalkit runs` lists them")
         raise UsageError(f"run prefix {ref!r} matches {len(matches)} runs; give more of the id")
 
+    def last_tagged(self, tag: str, before: str | None = None) -> RunRow | None:
+        """The newest finished run labelled ``tag`` (other than run ``before``), or None."""
+        for run in self.runs(tag=tag):
+            if run.status == "finished" and run.run_id != before:
+                return run
+        return None
+
     def record_count(self, run_id: str) -> int:
         with self.engine.connect() as conn:
             query = sa.select(sa.func.count()).select_from(records_table).where(records_table.c.run_id == run_id)
             return int(conn.execute(query).scalar_one())
 
-    def records_frame(self, run_id: str):
+    def records_frame(self, run_id: str, columns: list[str] | None = None):
+        """The run's records as a DataFrame, in commit order; only ``columns`` if given
+        (history over many runs need not read every response text)."""
         import pandas as pd
 
-        query = sa.select(records_table).where(records_table.c.run_id == run_id).order_by(records_table.c.id)
+        selected = [records_table.c[name] for name in columns] if columns else [records_table]
+        query = sa.select(*selected).where(records_table.c.run_id == run_id).order_by(records_table.c.id)
         with self.engine.connect() as conn:
             frame = pd.read_sql(query, conn)
-        return frame.drop(columns=["id"])
+        return frame.drop(columns=["id"], errors="ignore")
 
 
 def _run_row(row: Any) -> RunRow:
@@ -207,7 +327,16 @@ def _run_row(row: Any) -> RunRow:
         price_snapshot=json.loads(row.price_snapshot_json),
         models=json.loads(row.models),
         suites=json.loads(row.suites),
+        tag=row.tag,
+        shard_count=row.shard_count,
     )
+
+
+def _hide_password(url: str) -> str:
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not parseable: create_engine will say why
+        return url
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -221,7 +350,18 @@ def _migration_1(conn: sa.Connection) -> None:
     metadata.create_all(conn, tables=[runs_table, records_table])
 
 
-MIGRATIONS = {1: _migration_1}
+def _migration_2(conn: sa.Connection) -> None:
+    """Run tags and shards: runs.tag, runs.shard_count and the run_shards table."""
+    existing = {column["name"] for column in sa.inspect(conn).get_columns("runs")}
+    for column in (runs_table.c.tag, runs_table.c.shard_count):
+        if column.name not in existing:  # a store created at schema 2 already has them
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.execute(sa.text(f"ALTER TABLE runs ADD COLUMN {column.name} {kind}"))
+    metadata.create_all(conn, tables=[shards_table])
+    conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_runs_tag ON runs (tag)"))
+
+
+MIGRATIONS = {1: _migration_1, 2: _migration_2}
 """schema version -> the step that brings the previous version to it. Append only."""
 
 
