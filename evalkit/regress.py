@@ -117,6 +117,18 @@ def parse_fraction(text: str | float, option: str) -> float:
 # ---------------------------------------------------------------------------- use case
 
 
+def resolve_baseline(store: Store, ref: str, exclude: str | None = None) -> RunRow | None:
+    """The baseline a new run will be checked against, found before the run starts (so
+    ``last`` and ``last:TAG`` mean an earlier run). None when there is none yet: the first
+    night of a schedule has nothing to compare with. A named run that does not exist is
+    bad input."""
+    if ref.startswith("last:"):
+        return store.last_tagged(ref.removeprefix("last:"), before=exclude)
+    if ref == "last" and not store.runs(1):
+        return None
+    return store.run(ref)
+
+
 def regress(store: Store, baseline_ref: str, candidate_ref: str, thresholds: Thresholds) -> RegressionReport:
     """Compare two stored runs; raise UsageError when they cannot be compared."""
     baseline, candidate = store.run(baseline_ref), store.run(candidate_ref)
