@@ -45,8 +45,8 @@ def threshold_text(check: Check) -> str:
 def p_text(check: Check) -> str:
     if check.p_adjusted is None:
         return ""
-    fmt = lambda p: "<0.001" if p < 0.001 else f"{p:.3f}"  # noqa: E731
-    return f"p={fmt(check.p_value)}, Holm {fmt(check.p_adjusted)}"
+    fmt = lambda p: "<0.001" if p < 0.001 else f"={p:.3f}"  # noqa: E731
+    return f"p{fmt(check.p_value)}, Holm-adjusted p{fmt(check.p_adjusted)}"
 
 
 def result_text(check: Check) -> str:
