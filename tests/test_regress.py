@@ -248,6 +248,8 @@ def test_nightly_fails_only_on_a_real_regression(tmp_path, provider, suite_file)
     assert suite.get("tests") == "3" and suite.get("failures") == "1"
     failed = [case.get("name") for case in suite.iter("testcase") if case.find("failure") is not None]
     assert failed == ["accuracy"]
+    assert "![history](history.png)" in (run_dir / "report.md").read_text()
+    assert (run_dir / "history.png").read_bytes()[:4] == b"\x89PNG"
 
     # the same comparison from `evalkit regress`, and bad input exits 2
     store = str(tmp_path / "h.db")
@@ -282,6 +284,7 @@ def test_epochs_ask_each_item_k_times(tmp_path, provider, suite_file):
     result = invoke("compare", "-c", bench(tmp_path, provider, suite_file), "--epochs", "3", "--limit", "5",
                     "--store", str(tmp_path / "h.db"), "--results-dir", str(tmp_path / "results"), "-q")
     assert result.exit_code == 0, result.output
+    assert "epochs: m — 3 answers per item" in result.output
     with sqlite3.connect(tmp_path / "h.db") as db:
         rows = db.execute("select sample_id, epoch from records").fetchall()
         (config,), = db.execute("select config_json from runs").fetchall()
