@@ -18,6 +18,7 @@ Everything is deterministic: every bootstrap starts from the same seed.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -453,16 +454,26 @@ def _bootstrap_paired(pairs: pd.DataFrame) -> PairedResult:
     """Paired bootstrap of the mean difference, resampling units (clusters or samples)."""
     diff = pairs["score_a"] - pairs["score_b"]
     units = diff.groupby([pairs["suite"], pairs["unit_a"]], sort=False, observed=True)
-    sums = units.sum().to_numpy(float)
-    sizes = units.size().to_numpy(float)
-    mean = float(diff.mean())
+    return paired_units_test(units.sum().to_numpy(float), units.size().to_numpy(float))
+
+
+def paired_units_test(sums: np.ndarray, sizes: np.ndarray) -> PairedResult:
+    """The paired bootstrap on per-unit sums of differences (A minus B) and unit sizes.
+
+    A unit is a cluster, or a sample with its epochs. This is the core of `paired_test`
+    for non-0/1 scores or dependent pairs, exposed so that simulations can call it on
+    arrays without building frames.
+    """
+    sums, sizes = np.asarray(sums, float), np.asarray(sizes, float)
+    mean = float(sums.sum() / sizes.sum())
+    n = int(sizes.sum())
     clustered = bool(np.any(sizes > 1))
     draws = _bootstrap_ratios(sums, sizes)
     if draws is None:
         low, high = _normal_ratio_interval(sums, sizes)
         se = (high - low) / (2 * Z95)
         p = 1.0 if se == 0 else math.erfc(abs(mean) / se / math.sqrt(2))
-        return PairedResult(len(pairs), mean, low, high, p, "normal")
+        return PairedResult(n, mean, low, high, p, "normal")
     low, high = (float(v) for v in np.percentile(draws, [2.5, 97.5]))
     # Share of replicates on each side of 0, with the observed statistic counted once
     # (the +1), so a finite bootstrap never reports p = 0.
@@ -470,7 +481,7 @@ def _bootstrap_paired(pairs: pd.DataFrame) -> PairedResult:
     above = (np.sum(draws >= 0) + 1) / (len(draws) + 1)
     p = min(1.0, 2 * min(below, above))
     method = "cluster-bootstrap" if clustered else "bootstrap"
-    return PairedResult(len(pairs), mean, low, high, p, method)
+    return PairedResult(n, mean, low, high, p, method)
 
 
 def paired_test(records: pd.DataFrame, model_a: str, model_b: str) -> PairedResult:
@@ -674,3 +685,222 @@ def verdict(records: pd.DataFrame, summary: Summary) -> Verdict:
         indistinguishable={best: tied},
         comparisons=tests,
     )
+
+
+# ---------------------------------------------------------------------------- runs and epochs
+
+
+def paired_runs(baseline: pd.DataFrame, candidate: pd.DataFrame, model: str,
+                suite: str | None = None) -> PairedResult:
+    """One model in two runs on the items both answered: candidate minus baseline.
+
+    The same test as `paired_test` (exact McNemar for independent 0/1 pairs, else a paired
+    bootstrap over clusters or samples), with the two runs in place of two models. Items
+    only one run answered are left out; ``n`` counts the pairs.
+    """
+    sides = []
+    for name, frame in (("candidate", candidate), ("baseline", baseline)):
+        rows = frame.loc[frame["model"].astype(str) == model]
+        if suite is not None:
+            rows = rows.loc[rows["suite"].astype(str) == suite]
+        sides.append(rows.assign(model=name))
+    return paired_test(pd.concat(sides, ignore_index=True), "candidate", "baseline")
+
+
+def epoch_spread(records: pd.DataFrame, keys: Sequence[str] = ("model",)) -> pd.DataFrame:
+    """How much answers vary when each item is asked several times (``--epochs K``).
+
+    Columns per group of ``keys``: ``epochs`` (most epochs of any item), ``items``,
+    ``accuracy_sd`` (standard deviation of the accuracy of each epoch taken alone: how
+    much a single run would have moved), ``item_sd`` (mean over items of the standard
+    deviation of its scores across epochs) and ``inconsistent`` (share of items whose
+    epochs did not all score the same). Intervals in `summarize` and the paired tests
+    already treat an item's epochs as one unit; these figures say how noisy one pass is.
+    """
+    prep = _prepare(records)
+    keys = list(keys)
+    per_item = prep.groupby([*keys, "suite", "sample_id"], observed=True)["score"].agg(
+        ["size", "std", "min", "max"]).reset_index()
+    per_item["std"] = per_item["std"].fillna(0.0)
+    per_epoch = prep.groupby([*keys, "epoch"], observed=True)["score"].mean().reset_index()
+    items = per_item.groupby(keys, observed=True).agg(
+        epochs=("size", "max"), items=("size", "size"), item_sd=("std", "mean"),
+        inconsistent=("max", "size"))
+    flips = (per_item["max"] > per_item["min"]).groupby(
+        [per_item[k] for k in keys], observed=True).mean()
+    items["inconsistent"] = flips
+    items["accuracy_sd"] = per_epoch.groupby(keys, observed=True)["score"].std(ddof=1)
+    out = items.reset_index()
+    for key in keys:
+        out[key] = out[key].astype(str)
+    return out[[*keys, "epochs", "items", "accuracy_sd", "item_sd", "inconsistent"]]
+
+
+# ---------------------------------------------------------------------------- power
+
+
+POWER = 0.80
+"""Power the sample-size figures aim for: a real difference is found 80% of the time."""
+
+
+@dataclass(frozen=True)
+class PowerResult:
+    """What a planned suite size can detect, for two sets of 0/1 answers on the same items."""
+
+    items: int
+    """Items in the planned suite (each asked ``epochs`` times)."""
+    discordance: float
+    """Assumed share of items the two sides answer differently (one right, one wrong)."""
+    design_effect: float
+    """Variance inflation from clustered items; the suite counts as ``items / design_effect``."""
+    alpha: float
+    power: float
+    min_detectable_diff: float
+    """Smallest accuracy difference (0.05 = 5 points) found with probability ``power`` by
+    the exact McNemar test at level ``alpha``; NaN when no difference up to the
+    discordance can be."""
+    target_diff: float | None = None
+    items_for_target: int | None = None
+    """Items needed to detect ``target_diff`` with probability ``power``."""
+
+
+EXACT_POWER_MAX_ITEMS = 5000
+"""Above this many (effective) items power uses Connor's normal approximation, which is
+then within a fraction of a percent of the exact figure and far quicker."""
+
+
+def _log_factorials(m: int) -> np.ndarray:
+    return np.concatenate([[0.0], np.cumsum(np.log(np.arange(1, m + 1, dtype=float)))])
+
+
+@functools.lru_cache(maxsize=64)
+def _mcnemar_tables(items: int, discordance: float, alpha: float):
+    """For every likely count m of discordant pairs: P(M = m), the exact test's critical
+    count k (reject when the smaller side is <= k) and log C(m, j) for j <= k."""
+    lf = _log_factorials(items)
+    m = np.arange(items + 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_pm = (lf[items] - lf[m] - lf[items - m] + m * np.log(discordance)
+                  + (items - m) * np.log1p(-discordance))
+    log_pm = np.nan_to_num(log_pm, nan=-np.inf)
+    keep = m[log_pm > math.log(1e-12)]
+    keep = keep[keep > 0]
+    if len(keep) == 0:
+        return keep, keep.astype(float), keep, np.empty((0, 0))
+    rows, cols = keep[:, None], np.arange(keep.max() // 2 + 1)[None, :]
+    lower_half = 2 * cols < rows  # p-value 1 from the middle on: never a rejection
+    log_choose = np.where(lower_half, lf[rows] - lf[cols] - lf[np.maximum(rows - cols, 0)], -np.inf)
+    p_two_sided = 2 * np.cumsum(np.exp(log_choose - rows * math.log(2)), axis=1)
+    k_crit = np.sum(lower_half & (p_two_sided < alpha), axis=1) - 1
+    return keep, np.exp(log_pm[keep]), k_crit, log_choose
+
+
+def mcnemar_power(items: int, discordance: float, diff: float, alpha: float = ALPHA) -> float:
+    """Probability that the two-sided exact McNemar test at ``alpha`` finds ``diff``.
+
+    Model: each of ``items`` pairs is discordant with probability ``discordance``; a
+    discordant pair favours the better side with probability (discordance + diff) /
+    (2 * discordance). Summed exactly over the number of discordant pairs (terms below
+    1e-12 left out), so the discreteness of the exact test is priced in; above
+    `EXACT_POWER_MAX_ITEMS` items, Connor's (1987) normal approximation.
+    """
+    if abs(diff) > discordance:
+        return math.nan
+    if items <= 0 or discordance <= 0:
+        return 0.0
+    if items > EXACT_POWER_MAX_ITEMS:
+        z_a = _z(1 - alpha / 2)
+        spread = math.sqrt(max(discordance - diff**2, 1e-300))
+        z = (abs(diff) * math.sqrt(items) - z_a * math.sqrt(discordance)) / spread
+        return 0.5 * math.erfc(-z / math.sqrt(2))
+    keep, p_m, k_crit, log_choose = _mcnemar_tables(int(items), float(discordance), float(alpha))
+    if len(keep) == 0:
+        return 0.0
+    q = min((discordance + abs(diff)) / (2 * discordance), 1 - 1e-12)
+    rows, cols = keep[:, None], np.arange(log_choose.shape[1])[None, :]
+    in_tail = cols <= k_crit[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # the smaller count is <= k on either side: j successes or j failures, j <= k
+        low = np.where(in_tail, log_choose + cols * np.log(q) + (rows - cols) * np.log1p(-q), -np.inf)
+        high = np.where(in_tail, log_choose + (rows - cols) * np.log(q) + cols * np.log1p(-q), -np.inf)
+    reject = np.nan_to_num(np.exp(low), nan=0.0).sum(axis=1) + np.nan_to_num(np.exp(high), nan=0.0).sum(axis=1)
+    return float(min(np.sum(p_m * reject), 1.0))
+
+
+def min_detectable_difference(items: float, discordance: float, alpha: float = ALPHA,
+                              power: float = POWER) -> float:
+    """Smallest accuracy difference found with probability ``power`` (exact McNemar).
+
+    Rounded up to a tenth of a point (0.001), so that the difference promised is one the
+    test really finds at least that often. ``items`` may be an effective size (items /
+    design effect). NaN when even a difference as large as the discordance is found less
+    often than ``power``.
+    """
+    n = int(math.floor(items))
+    if n < 1 or mcnemar_power(n, discordance, discordance, alpha) < power:
+        return math.nan
+    low, high = 0.0, discordance
+    for _ in range(40):  # bisection to ~1e-12 of the discordance
+        mid = (low + high) / 2
+        if mcnemar_power(n, discordance, mid, alpha) >= power:
+            high = mid
+        else:
+            low = mid
+    return min(math.ceil(high * 1000 - 1e-9) / 1000, discordance)
+
+
+def items_needed(diff: float, discordance: float, alpha: float = ALPHA, power: float = POWER,
+                 design_effect: float = 1.0) -> int:
+    """Items a suite needs so that a true difference ``diff`` is found with ``power``."""
+    if not 0 < abs(diff) <= discordance:
+        raise ValueError("the difference must be above 0 and at most the discordance")
+    # Connor (1987) normal approximation as a starting bracket, then exact bisection.
+    z_a, z_b = _z(1 - alpha / 2), _z(power)
+    approx = (z_a * math.sqrt(discordance) + z_b * math.sqrt(discordance - diff**2)) ** 2 / diff**2
+    low, high = 1, max(2, int(approx * 2) + 10)
+    while mcnemar_power(high, discordance, diff, alpha) < power:
+        low, high = high, high * 2
+    while high - low > 1:
+        mid = (low + high) // 2
+        if mcnemar_power(mid, discordance, diff, alpha) >= power:
+            high = mid
+        else:
+            low = mid
+    return int(math.ceil(high * design_effect))
+
+
+def _z(p: float) -> float:
+    """Standard-normal quantile by bisection on erfc (no scipy needed)."""
+    low, high = -10.0, 10.0
+    for _ in range(100):
+        mid = (low + high) / 2
+        if 0.5 * math.erfc(-mid / math.sqrt(2)) < p:
+            low = mid
+        else:
+            high = mid
+    return (low + high) / 2
+
+
+def default_discordance(accuracy: float) -> float:
+    """Discordance of two sides of this accuracy whose errors are unrelated: 2p(1 - p).
+
+    Real pairs agree more than that (two nightly runs of one model often differ on only a
+    few percent of items), so this errs towards asking for more items.
+    """
+    return 2 * accuracy * (1 - accuracy)
+
+
+def power_analysis(items: int, accuracy: float = 0.7, discordance: float | None = None,
+                   target_diff: float | None = None, design_effect: float = 1.0,
+                   alpha: float = ALPHA, power: float = POWER) -> PowerResult:
+    """What a suite of ``items`` can detect at level ``alpha`` with ``power``; see `PowerResult`."""
+    disc = default_discordance(accuracy) if discordance is None else discordance
+    if not 0 < disc <= 1:
+        raise ValueError("discordance must be in (0, 1]")
+    mde = min_detectable_difference(items / design_effect, disc, alpha, power)
+    needed = None
+    if target_diff is not None:
+        needed = items_needed(target_diff, disc, alpha, power, design_effect)
+    return PowerResult(items=items, discordance=disc, design_effect=design_effect, alpha=alpha,
+                       power=power, min_detectable_diff=mde, target_diff=target_diff,
+                       items_for_target=needed)

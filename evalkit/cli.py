@@ -55,7 +55,9 @@ def main() -> None:
 
 
 store_option = click.option(
-    "--store", envvar="EVALKIT_STORE", help="History database: a SQLAlchemy URL or SQLite path [default: results/evalkit.db]."
+    "--store", envvar="EVALKIT_STORE",
+    help="History database: a SQLite path or a SQLAlchemy URL such as postgresql://user:pass@host/db "
+         "[default: results/evalkit.db].",
 )
 
 
@@ -72,10 +74,36 @@ def selection_options(command):
         click.option("--timeout", type=float, help="Seconds per attempt."),
         click.option("--retries", type=int, help="Retries after the first attempt."),
         click.option("--seed", type=int, help="Seed for generated suites."),
+        click.option("--epochs", type=int, help="Ask each item this many times; the analysis uses the spread."),
     ]
     for option in reversed(options):
         command = option(command)
     return command
+
+
+def threshold_options(command):
+    """--max-accuracy-drop, --max-latency-increase, --max-cost-increase (regress and compare --baseline)."""
+    options = [
+        click.option("--max-accuracy-drop", default="0.02", show_default=True,
+                     help="Accuracy drop allowed even when significant: a fraction (0.02) or points (2%)."),
+        click.option("--max-latency-increase", default="20%", show_default=True,
+                     help="Increase of the end-to-end p95 allowed."),
+        click.option("--max-cost-increase", default="10%", show_default=True,
+                     help="Increase of the cost per task allowed (a price change counts)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _thresholds(max_accuracy_drop, max_latency_increase, max_cost_increase):
+    from evalkit.regress import Thresholds, parse_fraction
+
+    return Thresholds(
+        max_accuracy_drop=parse_fraction(max_accuracy_drop, "--max-accuracy-drop"),
+        max_latency_increase=parse_fraction(max_latency_increase, "--max-latency-increase"),
+        max_cost_increase=parse_fraction(max_cost_increase, "--max-cost-increase"),
+    )
 
 
 def _build_config(config_path, models, suites, **run_options):
@@ -109,18 +137,34 @@ def _build_config(config_path, models, suites, **run_options):
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
 @click.option("--by-suite", is_flag=True, help="Also print the per-suite table.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@click.option("--tag", help="Label the run (e.g. nightly), so `--baseline last:TAG` can find it.")
+@click.option("--baseline", help="After the run, check it for regressions against this run "
+              "(id, prefix, last, or last:TAG); exit 1 on a regression.")
+@click.option("--shard", "shard_text", help="Run share I of N of the items (e.g. 2/3) into the run "
+              "named by --run-id; the run is complete when every shard has reported.")
+@click.option("--run-id", help="Id of the run (required with --shard; the same on every shard).")
+@threshold_options
 @store_option
 @_fails_cleanly
-def compare(config_path, models, suites, resume_ref, max_cost, use_cache, dry_run,
-            results_dir, by_suite, quiet, store, **run_options) -> None:
+def compare(config_path, models, suites, resume_ref, max_cost, use_cache, dry_run, results_dir, by_suite, quiet,
+            tag, baseline, shard_text, run_id, max_accuracy_drop, max_latency_increase, max_cost_increase,
+            store, **run_options) -> None:
     """Run the suites against every model and print the verdict.
 
     With no models named, runs one default model per provider whose API key is set,
     plus the embedded local models.
     """
     from evalkit import compare as use_case
+    from evalkit.sharding import Shard
     from evalkit.store import Store
 
+    shard = Shard.parse(shard_text) if shard_text else None
+    if shard is not None and not run_id:
+        raise UsageError("--shard needs --run-id: every shard must name the same run "
+                         "(e.g. --run-id nightly-$(date +%F))")
+    if shard is not None and resume_ref:
+        raise UsageError("--shard and --resume cannot be combined: a shard that already started is refused")
+    thresholds = _thresholds(max_accuracy_drop, max_latency_increase, max_cost_increase)
     if resume_ref:
         history = Store(store)
         resume = history.run(resume_ref)
@@ -128,7 +172,7 @@ def compare(config_path, models, suites, resume_ref, max_cost, use_cache, dry_ru
                 if config_path or models or suites else use_case.plan_for_resume(resume))
         use_case.check_resumable(plan, resume)
     else:
-        plan = use_case.prepare(_build_config(config_path, models, suites, **run_options))
+        plan = use_case.prepare(_build_config(config_path, models, suites, **run_options), shard=shard)
         resume = None
     for warning in plan.warnings:
         click.echo(f"warning: {warning}", err=True)
@@ -141,15 +185,21 @@ def compare(config_path, models, suites, resume_ref, max_cost, use_cache, dry_ru
         _print_estimate(plan)
         return
     history = Store(store)
-    if resume is None:
+    if resume is None and shard is None:
         resume = _offer_resume(use_case, plan, history)
+    from evalkit.regress import resolve_baseline
+
+    exclude = resume.run_id if resume is not None else run_id
+    baseline_run = resolve_baseline(history, baseline, exclude=exclude) if baseline else None
     cache = None
     if use_cache:
         from evalkit.cache import ResponseCache
 
         cache = ResponseCache(Path(results_dir) / "response-cache.db")
-    options = use_case.RunOptions(resume=resume, max_cost=max_cost, cache=cache)
-    _run_and_print(plan, history, results_dir, by_suite, quiet, options)
+    options = use_case.RunOptions(resume=resume, max_cost=max_cost, cache=cache, tag=tag, run_id=run_id)
+    outcome = _run_and_print(plan, history, results_dir, by_suite, quiet, options)
+    if baseline:
+        _check_after_run(history, baseline, baseline_run, outcome, thresholds, results_dir)
 
 
 def _offer_resume(use_case, plan, history):
@@ -199,7 +249,44 @@ def _run_and_print(plan, store, results_dir, by_suite, quiet, options) -> None:
     console.print()
     for line in outcome_lines(outcome, options):
         console.print(line, highlight=False)
-    console.print(f"Run {outcome.run_id}: {outcome.records} records in {store.shown_url}; files in {outcome.run_dir}/")
+    console.print(f"Run {outcome.run_id}: {outcome.records} records in {store.url}; files in {outcome.run_dir}/")
+    if not outcome.complete:
+        reported, total, _ = store.shard_progress(outcome.run_id)
+        console.print(f"Shard {plan.shard} done; {reported} of {total} shards have reported.")
+    return outcome
+
+
+def _check_after_run(store, baseline_ref, baseline_run, outcome, thresholds, results_dir) -> None:
+    """compare --baseline: the regression check once the run is complete; exit 1 on a regression."""
+    from pathlib import Path
+
+    if not outcome.complete:
+        click.echo("Regression check left to the last shard to finish.")
+        return
+    if baseline_run is None:
+        click.echo(f"No baseline yet ({baseline_ref} matches no earlier finished run): nothing to "
+                   "compare; this run becomes the baseline of the next.")
+        return
+    _regress_and_report(store, baseline_run.run_id, outcome.run_id, thresholds,
+                        Path(results_dir) / outcome.run_id, None, None)
+
+
+def _regress_and_report(store, baseline, candidate, thresholds, out_dir, markdown_path, junit_path) -> None:
+    from pathlib import Path
+
+    from evalkit.regress import regress as check
+    from evalkit.report import regression
+
+    report = check(store, baseline, candidate, thresholds)
+    for line in regression.terminal_lines(report):
+        click.echo(line)
+    out_dir = Path(out_dir) if out_dir else Path("results") / report.candidate.run_id
+    markdown_path = Path(markdown_path) if markdown_path else out_dir / "regression.md"
+    junit_path = Path(junit_path) if junit_path else out_dir / "regression.junit.xml"
+    regression.write(report, markdown_path, junit_path)
+    click.echo(f"Summary: {markdown_path}; JUnit: {junit_path}")
+    if report.regressed:
+        sys.exit(1)
 
 
 def outcome_lines(outcome, options) -> list[str]:
@@ -270,6 +357,84 @@ def models(show_all, pattern) -> None:
     from evalkit.report.catalog import models_table
 
     Console().print(models_table(show_all, pattern))
+
+
+@main.command()
+@click.option("--baseline", required=True, help="The run to compare against (id, prefix, last, last:TAG).")
+@click.option("--candidate", default="last", show_default=True, help="The run to check.")
+@threshold_options
+@click.option("--markdown", "markdown_path", type=click.Path(dir_okay=False),
+              help="Markdown summary [default: results/<candidate>/regression.md].")
+@click.option("--junit", "junit_path", type=click.Path(dir_okay=False),
+              help="JUnit XML for CI [default: results/<candidate>/regression.junit.xml].")
+@click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
+@store_option
+@_fails_cleanly
+def regress(baseline, candidate, max_accuracy_drop, max_latency_increase, max_cost_increase,
+            markdown_path, junit_path, results_dir, store) -> None:
+    """Check a run for regressions against a baseline run, per model and suite.
+
+    A significant accuracy drop, or a p95 latency or cost increase, beyond its threshold
+    is a regression. Exit code: 0 clean, 1 regression, 2 bad input.
+    """
+    from pathlib import Path
+
+    from evalkit.store import Store
+
+    thresholds = _thresholds(max_accuracy_drop, max_latency_increase, max_cost_increase)
+    store_ = Store(store)
+    candidate_id = store_.run(candidate).run_id
+    _regress_and_report(store_, baseline, candidate_id, thresholds, Path(results_dir) / candidate_id,
+                        markdown_path, junit_path)
+
+
+@main.command()
+@click.option("-m", "--model", help="Only this model (its label).")
+@click.option("-s", "--suite", help="Only this suite.")
+@click.option("--tag", help="Only runs with this tag.")
+@click.option("-n", "--limit", type=int, help="Most recent runs to include [default: all].")
+@click.option("--chart", "chart_path", default="results/history.png", show_default=True,
+              type=click.Path(dir_okay=False), help="Chart file; .svg for SVG.")
+@click.option("--by-run", is_flag=True, help="Also print every run's figures.")
+@store_option
+@_fails_cleanly
+def history(model, suite, tag, limit, chart_path, by_run, store) -> None:
+    """Accuracy, p95 latency and cost per task across runs: a table and a chart."""
+    from rich.console import Console
+
+    from evalkit.history import ALL_SUITES, history_frame
+    from evalkit.report import trend
+    from evalkit.store import Store
+
+    frame = history_frame(Store(store), model=model, suite=suite, tag=tag, limit=limit)
+    console = Console()
+    console.print(trend.trend_table(frame))
+    if frame.empty:
+        return
+    if by_run:
+        console.print(trend.runs_detail(frame))
+    path = trend.chart(frame, chart_path, suite=suite or ALL_SUITES)
+    console.print(f"Chart: {path}")
+
+
+@main.command()
+@click.option("--items", type=int, help="Items in the planned suite (or give -c).")
+@click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
+              help="Benchmark YAML: count its items per suite.")
+@click.option("--accuracy", default=0.7, show_default=True, type=float,
+              help="Expected accuracy; sets the assumed discordance when --discordance is not given.")
+@click.option("--discordance", type=float,
+              help="Share of items the two sides answer differently [default: 2p(1-p), unrelated errors].")
+@click.option("--target-diff", type=float, help="A difference to detect (0.05 = 5 points): items it needs.")
+@click.option("--design-effect", default=1.0, show_default=True, type=float,
+              help="Variance inflation of clustered items (1 = independent).")
+@_fails_cleanly
+def power(items, config_path, accuracy, discordance, target_diff, design_effect) -> None:
+    """The smallest accuracy difference a suite can detect (95% confidence, 80% power)."""
+    from evalkit.power_report import power_lines
+
+    for line in power_lines(items, config_path, accuracy, discordance, target_diff, design_effect):
+        click.echo(line)
 
 
 @main.group()

@@ -26,6 +26,7 @@ from evalkit.lineup import resolve_api_key
 from evalkit.pricing import ModelPrice, resolve_price, snapshot
 from evalkit.records import CallRecord
 from evalkit.runner import Job, RetryPolicy, Runner, Target
+from evalkit.sharding import Shard
 from evalkit.store import RecordWriter, RunRow, Store
 from evalkit.suites import builtin_names, load_samples
 from evalkit.suites.base import Sample
@@ -42,20 +43,23 @@ class Plan:
     prices: dict[str, ModelPrice]
     keys: dict[str, str | None] = field(repr=False)
     warnings: list[str] = field(default_factory=list)
+    shard: Shard | None = None
+    """This machine's share of the items (``--shard I/N``); None runs them all."""
 
     @property
     def total_calls(self) -> int:
-        return len(self.config.models) * sum(len(s) for s in self.samples.values())
+        return len(self.config.models) * sum(len(s) for s in self.samples.values()) * self.config.run.epochs
 
 
 def default_suites() -> list[SuiteConfig]:
     return [SuiteConfig(name=name) for name in builtin_names()]
 
 
-def prepare(config: RunConfig, require_keys: bool = True) -> Plan:
+def prepare(config: RunConfig, require_keys: bool = True, shard: Shard | None = None) -> Plan:
     """Validate everything that could fail before a paid call; raise UsageError on bad input.
 
     An estimate needs no keys: `require_keys=False` skips that check (nothing is sent).
+    A shard keeps only its deterministic share of the items.
     """
     if not config.models:
         raise UsageError("no models to compare; pass -m MODEL or a config with models")
@@ -78,7 +82,9 @@ def prepare(config: RunConfig, require_keys: bool = True) -> Plan:
                 "(add price: {input: ..., output: ...} per 1M tokens to the model in the config)"
             )
         prices[model.display] = price
-    return Plan(config=config, samples=samples, prices=prices, keys=keys, warnings=warnings)
+    if shard is not None:
+        samples = shard.select(samples)
+    return Plan(config=config, samples=samples, prices=prices, keys=keys, warnings=warnings, shard=shard)
 
 
 def _check_model_id(model: ModelConfig, require_keys: bool = True) -> None:
@@ -112,13 +118,17 @@ def new_run_id(now: dt.datetime | None = None) -> str:
 
 @dataclass(frozen=True)
 class RunOptions:
-    """How to execute a plan, beyond the config: resume, budget, cache."""
+    """How to execute a plan, beyond the config: resume, budget, cache, tag, shared run id."""
 
     resume: RunRow | None = None
     """An earlier run of the same plan to continue: its successful calls are not repeated."""
     max_cost: float | None = None
     """USD the whole run may spend; calls that could exceed it are not sent."""
     cache: ResponseCache | None = None
+    tag: str | None = None
+    """A label for a series of runs (e.g. `nightly`), so `last:nightly` finds the latest."""
+    run_id: str | None = None
+    """Shards of one run all name it; otherwise a new id is made."""
 
 
 @dataclass
@@ -134,6 +144,8 @@ class Outcome:
     unsent: int = 0
     """Calls held back by the budget."""
     spent: float | None = None
+    complete: bool = True
+    """False while other shards of the run have not reported yet."""
 
 
 def execute(
@@ -143,9 +155,13 @@ def execute(
     on_record: Callable[[CallRecord], None] | None = None,
     options: RunOptions = RunOptions(),
 ) -> Outcome:
-    """Run the plan: start local servers, send every job, commit records, write the run folder."""
+    """Run the plan: start local servers, send every job, commit records, write the run folder.
+
+    A sharded plan joins run ``run_id`` (required) with its share of the items; the run
+    is finished when the last of its shards ends.
+    """
     config = plan.config
-    run_id, done, repeated = _open_run(plan, store, options.resume)
+    run_id, done, repeated = _open_run(plan, store, options)
     writer = RecordWriter(store)
     budget = Budget(options.max_cost, spent=store.spent(run_id)) if options.max_cost is not None else None
 
@@ -159,7 +175,7 @@ def execute(
 
     retry = RetryPolicy(retries=config.run.retries, max_total_wait=config.run.max_retry_wait)
     runner = Runner(run_id, config.run.timeout, retry, sink, journal=journal, budget=budget, cache=options.cache)
-    status = "failed"
+    status, complete = "failed", True
     try:
         with _served_targets(plan) as targets:
             jobs = [job for job in _jobs(plan, targets, budget is not None) if job.key not in done]
@@ -170,22 +186,34 @@ def execute(
         raise
     finally:
         writer.close()
-        store.finish_run(run_id, status)
+        if plan.shard is None:
+            store.finish_run(run_id, status)
+        else:
+            complete = store.finish_shard(run_id, plan.shard.index, status)
     run_dir = Path(results_dir) / run_id
     from evalkit.report.run_folder import write_run_folder
 
     write_run_folder(store, run_id, run_dir)
     return Outcome(run_id=run_id, run_dir=run_dir, status=status, records=writer.written,
                    already_done=len(done), repeated=repeated, unsent=runner.unsent,
-                   spent=budget.spent if budget else None)
+                   spent=budget.spent if budget else None, complete=complete)
 
 
-def _open_run(plan: Plan, store: Store, resume: RunRow | None) -> tuple[str, set, int]:
-    """A new run row, or the resumed one: its id, the calls already done, calls to repeat."""
+def _open_run(plan: Plan, store: Store, options: RunOptions) -> tuple[str, set, int]:
+    """A new run row, a shard joining one, or the resumed one: its id, the calls already
+    done, and the calls to repeat."""
+    resume = options.resume
     if resume is None:
-        run_id = new_run_id()
-        store.start_run(run_id, _storable_config(plan.config), plan.config.config_hash(), __version__,
-                        snapshot(list(plan.prices.values())), fingerprint(plan))
+        if plan.shard is not None and not options.run_id:
+            raise UsageError("--shard needs --run-id: every shard must name the same run")
+        run_id = options.run_id or new_run_id()
+        start = (_storable_config(plan.config), plan.config.config_hash(), __version__,
+                 snapshot(list(plan.prices.values())))
+        if plan.shard is None:
+            store.start_run(run_id, *start, fingerprint=fingerprint(plan), tag=options.tag)
+        else:
+            store.join_run(run_id, *start, shard=plan.shard.index, shard_count=plan.shard.count,
+                           tag=options.tag, fingerprint=fingerprint(plan))
         return run_id, set(), 0
     repeated = store.inflight_count(resume.run_id)
     store.reopen_run(resume.run_id)
@@ -209,7 +237,8 @@ def _jobs(plan: Plan, targets: dict[str, Target], with_worst_case: bool) -> list
             for sample in items:
                 # counting every prompt's tokens is only worth it when a budget needs it
                 worst = worst_case_cost(model, price, sample, run.max_tokens, run.timeout) if with_worst_case else 0.0
-                jobs.append(Job(targets[model.display], sample, max_cost=worst))
+                for epoch in range(run.epochs):
+                    jobs.append(Job(targets[model.display], sample, epoch, max_cost=worst))
     return jobs
 
 

@@ -112,6 +112,9 @@ class RunOptions(Strict):
     )
     limit: int | None = Field(default=None, ge=1, description="At most this many items per suite.")
     seed: int = Field(default=1234, description="Seed for generated suites (and sent where supported).")
+    epochs: int = Field(
+        default=1, ge=1, le=100,
+        description="Times each item is asked; the intervals and tests treat an item's answers as one unit.")
 
 
 class RunConfig(Strict):
@@ -134,6 +137,8 @@ class RunConfig(Strict):
     def config_hash(self) -> str:
         """A short hash of what determines the requests (not the file path)."""
         payload = self.model_dump(mode="json", exclude={"source"})
+        if payload["run"].get("epochs") == 1:  # the default: keep hashes of older runs unchanged
+            del payload["run"]["epochs"]
         blob = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 

@@ -1,9 +1,14 @@
 """The history database: schema, migrations, durable writes as results arrive, reads.
 
-SQLAlchemy Core over any URL; by default a SQLite file `results/evalkit.db`. Each record
-is committed on its own as its call finishes (from a writer thread, so the event loop
-that times calls never waits on the disk). The schema carries a version; migrations are
-append-only.
+SQLAlchemy Core over any URL; by default a SQLite file `results/evalkit.db`, or a
+PostgreSQL server a team shares (`postgresql://user:pass@host/db`, through psycopg 3).
+Each record is committed on its own as its call finishes (from a writer thread, so the
+event loop that times calls never waits on the disk). The schema carries a version;
+migrations are append-only.
+
+A run may be split into shards (`--shard I/N`) run by several machines: every shard
+joins the same run row, registers itself in `run_shards`, and the run is finished once
+every shard has reported.
 """
 
 from __future__ import annotations
@@ -50,6 +55,9 @@ runs_table = sa.Table(
     sa.Column("models", sa.Text, nullable=False),
     sa.Column("suites", sa.Text, nullable=False),
     sa.Column("fingerprint_json", sa.Text),
+    # schema 2
+    sa.Column("tag", sa.String(64)),
+    sa.Column("shard_count", sa.Integer),
 )
 
 inflight_table = sa.Table(
@@ -64,6 +72,20 @@ inflight_table = sa.Table(
     sa.Index("ix_inflight_run", "run_id"),
 )
 """Calls sent whose record has not landed yet: after a crash, the calls that may repeat."""
+
+shards_table = sa.Table(
+    "run_shards",
+    metadata,
+    sa.Column("run_id", sa.String(64), primary_key=True),
+    sa.Column("shard", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("shard_count", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("started_at", sa.Float, nullable=False),
+    sa.Column("finished_at", sa.Float),
+)
+"""One row per shard of a sharded run; shards are numbered 1..shard_count."""
+
+_SHARD_REPORTED = ("finished", "failed", "interrupted")
 
 _TEXT = {"response_text", "score_detail", "error_message", "extracted"}
 _FLOAT = {
@@ -110,12 +132,20 @@ class RunRow:
     suites: list[str]
     fingerprint: dict | None = None
     """What determined the requests (see `evalkit.fingerprint`); resume compares it."""
+    tag: str | None = None
+    """A label shared by a series of runs (e.g. ``nightly``); ``last:nightly`` finds the latest."""
+    shard_count: int | None = None
+    """N for a run split with ``--shard I/N``; None for an unsharded run."""
 
 
 def store_url(store: str | None = None) -> str:
     """A SQLAlchemy URL from --store, $EVALKIT_STORE, or the default SQLite file."""
     value = store or os.environ.get("EVALKIT_STORE") or DEFAULT_STORE
     if "://" in value:
+        # A bare postgresql:// means psycopg 3, the driver evalkit installs.
+        for prefix in ("postgresql://", "postgres://"):
+            if value.startswith(prefix):
+                return "postgresql+psycopg://" + value[len(prefix):]
         return value
     path = Path(value)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -124,26 +154,33 @@ def store_url(store: str | None = None) -> str:
 
 class Store:
     def __init__(self, url: str | None = None) -> None:
-        self.url = store_url(url)
-        redaction.remember_url(self.url)
-        self.shown_url = _without_password(self.url)
-        """The URL to print: a database password never reaches the terminal."""
+        full_url = store_url(url)
+        redaction.remember_url(full_url)
         try:
-            self.engine = sa.create_engine(self.url)
+            self.engine = sa.create_engine(full_url, pool_pre_ping=True)
         except Exception as exc:  # a malformed URL or a missing driver
-            raise UsageError(f"cannot open store {self.shown_url}: {exc}") from None
+            raise UsageError(f"cannot open store {_hide_password(full_url)}: {exc}") from None
+        self.url = _hide_password(full_url)
+        """The URL for messages: a password in it is shown as ***."""
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
-        self._migrate()
+        try:
+            self._migrate()
+        except sa.exc.OperationalError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise UsageError(f"cannot open store {self.url}: {reason}") from None
 
     def _migrate(self) -> None:
         with self.engine.begin() as conn:
+            if self.engine.dialect.name == "postgresql":
+                # Several shards may open a fresh shared store at once: migrate one at a time.
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(20240917)"))
             metadata.create_all(conn, tables=[meta_table])
             row = conn.execute(sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")).first()
             version = int(row[0]) if row else 0
             if version > SCHEMA_VERSION:
                 raise UsageError(
-                    f"store {self.shown_url} has schema version {version}, newer than this evalkit "
+                    f"store {self.url} has schema version {version}, newer than this evalkit "
                     f"({SCHEMA_VERSION}); upgrade evalkit"
                 )
             if version == 0:
@@ -156,12 +193,13 @@ class Store:
 
     # --- writes ---
 
-    def start_run(
-        self, run_id: str, config: dict, config_hash: str, version: str, prices: dict, fingerprint: dict | None = None
-    ) -> None:
+    def start_run(self, run_id: str, config: dict, config_hash: str, version: str, prices: dict,
+                  fingerprint: dict | None = None, tag: str | None = None) -> None:
         with self.engine.begin() as conn:
-            conn.execute(
-                sa.insert(runs_table).values(
+            conn.execute(self._run_insert(run_id, config, config_hash, version, prices, tag, None, fingerprint))
+
+    def _run_insert(self, run_id, config, config_hash, version, prices, tag, shard_count, fingerprint=None):
+        return sa.insert(runs_table).values(
                     fingerprint_json=json.dumps(fingerprint, ensure_ascii=False) if fingerprint else None,
                     run_id=run_id,
                     started_at=time.time(),
@@ -172,8 +210,69 @@ class Store:
                     price_snapshot_json=json.dumps(prices),
                     models=json.dumps([m["label"] or m["id"] for m in config["models"]]),
                     suites=json.dumps([s["name"] for s in config["suites"]]),
+                    tag=tag,
+                    shard_count=shard_count,
                 )
-            )
+
+    def join_run(self, run_id: str, config: dict, config_hash: str, version: str, prices: dict,
+                 shard: int, shard_count: int, tag: str | None = None, fingerprint: dict | None = None) -> None:
+        """Register shard ``shard`` of ``shard_count`` in run ``run_id``, creating the run
+        if this is the first shard to arrive. Refuses a shard whose config differs from
+        the run's, a different shard count, and a shard that already started (its records
+        would be doubled)."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    self._run_insert(run_id, config, config_hash, version, prices, tag, shard_count, fingerprint)
+                )
+        except sa.exc.IntegrityError:
+            pass  # another shard created it first
+        run = self.run(run_id)
+        if run.run_id != run_id:
+            raise UsageError(f"run id {run_id!r} is a prefix of run {run.run_id}; choose another --run-id")
+        if run.config_hash != config_hash:
+            raise UsageError(
+                f"run {run_id} was started with config {run.config_hash}, this shard has {config_hash}; "
+                "every shard must run the same benchmark with the same options")
+        if run.shard_count != shard_count:
+            raise UsageError(f"run {run_id} is split into {run.shard_count or 1} shard(s), not {shard_count}")
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(sa.insert(shards_table).values(
+                    run_id=run_id, shard=shard, shard_count=shard_count, status="running",
+                    started_at=time.time()))
+        except sa.exc.IntegrityError:
+            raise UsageError(
+                f"shard {shard}/{shard_count} of run {run_id} has already started; "
+                "running it again would store its items twice") from None
+
+    def finish_shard(self, run_id: str, shard: int, status: str) -> bool:
+        """Record that a shard ended; finish the run once every shard has reported.
+
+        Returns True when this call completed the run (or it was already complete).
+        """
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.update(shards_table)
+                .where((shards_table.c.run_id == run_id) & (shards_table.c.shard == shard))
+                .values(status=status, finished_at=time.time()))
+        # A separate transaction: the last shard to commit sees every other shard's report.
+        reported, total, statuses = self.shard_progress(run_id)
+        if reported < total:
+            return False
+        overall = next((s for s in ("failed", "interrupted") if s in statuses), "finished")
+        self.finish_run(run_id, overall)
+        return True
+
+    def shard_progress(self, run_id: str) -> tuple[int, int, list[str]]:
+        """(shards reported, shards in the run, their statuses) of a sharded run."""
+        with self.engine.connect() as conn:
+            total = conn.execute(
+                sa.select(runs_table.c.shard_count).where(runs_table.c.run_id == run_id)).scalar()
+            statuses = [row[0] for row in conn.execute(
+                sa.select(shards_table.c.status).where(shards_table.c.run_id == run_id))]
+        reported = sum(status in _SHARD_REPORTED for status in statuses)
+        return reported, int(total or 1), statuses
 
     def finish_run(self, run_id: str, status: str) -> None:
         with self.engine.begin() as conn:
@@ -211,26 +310,42 @@ class Store:
 
     # --- reads ---
 
-    def runs(self, limit: int | None = None) -> list[RunRow]:
+    def runs(self, limit: int | None = None, tag: str | None = None) -> list[RunRow]:
+        """Runs, newest first; only those labelled ``tag`` if given."""
         query = sa.select(runs_table).order_by(runs_table.c.started_at.desc())
+        if tag is not None:
+            query = query.where(runs_table.c.tag == tag)
         if limit:
             query = query.limit(limit)
         with self.engine.connect() as conn:
             return [_run_row(row) for row in conn.execute(query)]
 
     def run(self, ref: str) -> RunRow:
-        """A run by id, unique id prefix, or `last`."""
+        """A run by id, unique id prefix, `last`, or `last:TAG` (the newest finished run
+        labelled TAG)."""
+        if ref.startswith("last:"):
+            found = self.last_tagged(ref.removeprefix("last:"))
+            if found is None:
+                raise UsageError(f"no finished run tagged {ref.removeprefix('last:')!r} in store {self.url}")
+            return found
         runs = self.runs()
         if not runs:
-            raise UsageError(f"no runs in store {self.shown_url}; run `evalkit compare` first")
+            raise UsageError(f"no runs in store {self.url}; run `evalkit compare` first")
         if ref == "last":
             return runs[0]
         matches = [r for r in runs if r.run_id == ref] or [r for r in runs if r.run_id.startswith(ref)]
         if len(matches) == 1:
             return matches[0]
         if not matches:
-            raise UsageError(f"no run {ref!r} in store {self.shown_url}; `evalkit runs` lists them")
+            raise UsageError(f"no run {ref!r} in store {self.url}; `evalkit runs` lists them")
         raise UsageError(f"run prefix {ref!r} matches {len(matches)} runs; give more of the id")
+
+    def last_tagged(self, tag: str, before: str | None = None) -> RunRow | None:
+        """The newest finished run labelled ``tag`` (other than run ``before``), or None."""
+        for run in self.runs(tag=tag):
+            if run.status == "finished" and run.run_id != before:
+                return run
+        return None
 
     def record_count(self, run_id: str) -> int:
         with self.engine.connect() as conn:
@@ -257,13 +372,16 @@ class Store:
         with self.engine.connect() as conn:
             return float(conn.execute(query).scalar_one())
 
-    def records_frame(self, run_id: str):
+    def records_frame(self, run_id: str, columns: list[str] | None = None):
+        """The run's records as a DataFrame, in commit order; only ``columns`` if given
+        (history over many runs need not read every response text)."""
         import pandas as pd
 
-        query = sa.select(records_table).where(records_table.c.run_id == run_id).order_by(records_table.c.id)
+        selected = [records_table.c[name] for name in columns] if columns else [records_table]
+        query = sa.select(*selected).where(records_table.c.run_id == run_id).order_by(records_table.c.id)
         with self.engine.connect() as conn:
             frame = pd.read_sql(query, conn)
-        return frame.drop(columns=["id"])
+        return frame.drop(columns=["id"], errors="ignore")
 
 
 def _without_password(url: str) -> str:
@@ -286,6 +404,8 @@ def _run_row(row: Any) -> RunRow:
         models=json.loads(row.models),
         suites=json.loads(row.suites),
         fingerprint=json.loads(row.fingerprint_json) if row.fingerprint_json else None,
+        tag=row.tag,
+        shard_count=row.shard_count,
     )
 
 
@@ -304,6 +424,13 @@ def _key_clause(table: sa.Table, run_id: str, key: tuple[str, str, str, int]) ->
     ]
 
 
+def _hide_password(url: str) -> str:
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not parseable: create_engine will say why
+        return url
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")  # readers (evalkit runs) never block the writer
@@ -312,10 +439,20 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def _migration_2(conn: sa.Connection) -> None:
-    """Resume and the response cache: run fingerprints, sent-call journal, cache flag."""
-    conn.execute(sa.text("ALTER TABLE runs ADD COLUMN fingerprint_json TEXT"))
-    conn.execute(sa.text("ALTER TABLE records ADD COLUMN from_cache BOOLEAN"))
-    metadata.create_all(conn, tables=[inflight_table])
+    """Resume, cache, tags and shards: run fingerprints, the sent-call journal, the cache
+    flag, run tags, shard counts and the run_shards table."""
+    metadata.create_all(conn)  # new tables (and any a damaged store lacks), at this schema
+    columns = {
+        "runs": (runs_table.c.fingerprint_json, runs_table.c.tag, runs_table.c.shard_count),
+        "records": (records_table.c.from_cache,),
+    }
+    for table, wanted in columns.items():
+        existing = {column["name"] for column in sa.inspect(conn).get_columns(table)}
+        for column in wanted:
+            if column.name not in existing:
+                kind = column.type.compile(dialect=conn.dialect)
+                conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {column.name} {kind}"))
+    conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_runs_tag ON runs (tag)"))
 
 
 MIGRATIONS = {2: _migration_2}

@@ -20,8 +20,26 @@ def write_run_folder(store: Store, run_id: str, run_dir: Path) -> Path:
         overall = analysis.summary.by_model.assign(suite="ALL")
         summary = _concat(analysis.summary.by_model_suite, overall)
         summary.to_csv(run_dir / "summary.csv", index=False)
-        (run_dir / "report.md").write_text(markdown.render(analysis), encoding="utf-8")
+        report = markdown.render(analysis) + _history_section(store, analysis.run, run_dir)
+        (run_dir / "report.md").write_text(report, encoding="utf-8")
     return run_dir
+
+
+HISTORY_RUNS = 30
+"""Runs of the same tag the report's history chart covers."""
+
+
+def _history_section(store: Store, run, run_dir: Path) -> str:
+    """A tagged run's report ends with the trend of its series (history.png), if any."""
+    if not run.tag or len(store.runs(2, tag=run.tag)) < 2:
+        return ""
+    from evalkit.history import history_frame
+    from evalkit.report.trend import chart
+
+    frame = history_frame(store, tag=run.tag, limit=HISTORY_RUNS)
+    chart(frame, run_dir / "history.png")
+    return (f"\n## History of `{run.tag}`\n\nAccuracy, E2E p95 and $ / 1k tasks over the last "
+            f"{frame['run_id'].nunique()} runs tagged `{run.tag}`:\n\n![history](history.png)\n")
 
 
 def _concat(by_suite, overall):

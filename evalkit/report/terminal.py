@@ -22,6 +22,8 @@ def render(analysis: RunAnalysis, console: Console, by_suite: bool = False) -> N
     console.print(table)
     if by_suite:
         _render_suites(analysis, console)
+    for line in epoch_lines(analysis):
+        console.print(line, highlight=False)
     console.print()
     for line in verdict_lines(analysis):
         console.print(line, highlight=False)
@@ -55,3 +57,16 @@ def _frontier(name: str, frontier: list[str], order: str, models: list[str]) -> 
     dominated = [m for m in models if m not in frontier]
     tail = f"; dominated: {', '.join(dominated)}" if dominated else ""
     return f"frontier, {name} ({order}): {' → '.join(frontier)}{tail}"
+
+
+def epoch_lines(analysis: RunAnalysis) -> list[str]:
+    """With --epochs K: how much one pass wanders, per model."""
+    records = analysis.records
+    if "epoch" not in records or records["epoch"].max() < 1:
+        return []
+    from evalkit.analysis import epoch_spread
+
+    return [f"epochs: {row['model']} — {int(row['epochs'])} answers per item; one pass's accuracy "
+            f"varies by ±{100 * row['accuracy_sd']:.1f} pts (SD); {100 * row['inconsistent']:.0f}% of "
+            f"items answered differently across epochs"
+            for _, row in epoch_spread(records).iterrows()]
