@@ -2,8 +2,10 @@
 
 Every chart gives each model the same colour and marker (`ModelStyle`), so a reader can
 follow a model from chart to chart, and in greyscale too: markers, hatches and direct
-labels carry the distinction, not colour alone. Axes say their units. Text is set in the
-document's CJK-capable font subset, so Chinese model and suite names render.
+labels carry the distinction, not colour alone. Axes say their units. Text stays text
+(`svg.fonttype: none`) in the document's CJK-capable font subset: the HTML declares that
+font and the PDF maps it, so Chinese model and suite names render, chart text is
+searchable, and the SVGs are small and quick to convert.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ def make_charts(content: ReportContent, font: FontSubset) -> list[Chart]:
     path = font.write(Path(tempfile.gettempdir()))
     font_manager.fontManager.addfont(str(path))
     styles = model_styles(content.models)
-    rc = {"font.family": [font.family, "DejaVu Sans"], "svg.fonttype": "path", "axes.titlesize": 11,
+    rc = {"font.family": [font.family, "DejaVu Sans"], "svg.fonttype": "none", "axes.titlesize": 11,
           "font.size": 9, "svg.hashsalt": "evalkit", "axes.unicode_minus": True}
     charts = []
     with plt.rc_context(rc):
@@ -130,6 +132,7 @@ def _cost_chart(content: ReportContent, styles: dict[str, ModelStyle]) -> Chart 
         _frontier_line(ax, known, "cost_per_task", frontier)
         ax.set_xscale("log")
         _pad_log(ax, known["cost_per_task"])
+        _plain_log_ticks(ax, money=True)
     ax.set_xlabel("Cost per task (USD, log scale)")
     ax.set_ylabel("Accuracy (%)")
     ax.set_title("Accuracy vs cost per task")
@@ -138,6 +141,19 @@ def _cost_chart(content: ReportContent, styles: dict[str, ModelStyle]) -> Chart 
              Line2D([], [], color="black", marker="o", markerfacecolor="white", linestyle="", label="dominated")]
     _legend(fig, ax, list(known["model"]) or content.models, styles, extra)
     return Chart("cost", "Accuracy vs cost per task", caption, _svg(fig))
+
+
+def _plain_log_ticks(ax: Any, money: bool = False) -> None:
+    """Log axes labelled 0.2, 0.5, 1, 2, 5 (or $0.0001 ...), not 2×10⁻¹; no crowded minor labels."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    def label(value: float, _pos: Any) -> str:
+        text = f"{value:.10f}".rstrip("0").rstrip(".")
+        return f"${text}" if money else text
+
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0), numticks=12))
+    ax.xaxis.set_major_formatter(FuncFormatter(label))
+    ax.xaxis.set_minor_formatter(NullFormatter())
 
 
 def _pad_log(ax: Any, values: Any) -> None:
@@ -165,10 +181,11 @@ def _latency_chart(content: ReportContent, styles: dict[str, ModelStyle]) -> Cha
                 _frontier_line(ax, data, column, content.analysis.verdict.frontier_latency)
             ax.set_xscale("log")
             _pad_log(ax, data[column])
+            _plain_log_ticks(ax)
         ax.set_xlabel(label)
         ax.grid(True, which="both", alpha=0.3)
     axes[0].set_ylabel("Accuracy (%)")
-    fig.suptitle("Accuracy vs latency (lower left is slow and weak; upper left is fast and good)", fontsize=10)
+    fig.suptitle("Accuracy vs latency (upper left is fast and accurate)", fontsize=10)
     _legend(fig, axes[0], content.models, styles)
     axes[0].get_legend().set_bbox_to_anchor((1.1, -0.18))
     caption = ("Accuracy (95% interval) against median latency. Left: end-to-end, with the Pareto frontier "
@@ -195,10 +212,12 @@ def _distribution_chart(content: ReportContent, styles: dict[str, ModelStyle]) -
         boxes = ax.boxplot(data, vert=False, patch_artist=True, widths=0.6, showfliers=True,
                            flierprops={"markersize": 2, "alpha": 0.4})
         for patch, m in zip(boxes["boxes"], models):
-            patch.set(facecolor=styles[m].color, alpha=0.55, hatch=styles[m].hatch, edgecolor="black")
+            # no hatches: svglib cannot draw SVG patterns; the axis names each box instead
+            patch.set(facecolor=styles[m].color, alpha=0.55, edgecolor="black")
         for flier, m in zip(boxes["fliers"], models):
             flier.set(marker=styles[m].marker, markeredgecolor=styles[m].color)
         ax.set_xscale("log")
+        _plain_log_ticks(ax)
         ax.set_xlabel(label)
         ax.grid(True, axis="x", which="both", alpha=0.3)
     axes[0].set_yticks(range(1, len(models) + 1), labels=models)
@@ -254,8 +273,6 @@ def _monthly_chart(content: ReportContent, styles: dict[str, ModelStyle]) -> Cha
         values = [r["monthly"] for r in rows]
         bars = ax.barh(range(len(rows)), values, color=[styles[r["model"]].color for r in rows], alpha=0.75,
                        edgecolor="black")
-        for bar, r in zip(bars, rows):
-            bar.set_hatch(styles[r["model"]].hatch)
         from evalkit.report.formatting import usd
 
         for i, v in enumerate(values):

@@ -17,6 +17,7 @@ from evalkit.report.fonts import FONT_LICENSE, FontSubset
 _CSS = """
 @font-face { font-family: "EvalkitCJK"; font-weight: 400; src: url(data:font/ttf;base64,%(regular)s) format("truetype"); }
 @font-face { font-family: "EvalkitCJK"; font-weight: 700; src: url(data:font/ttf;base64,%(bold)s) format("truetype"); }
+@font-face { font-family: "%(chart_family)s"; src: url(data:font/ttf;base64,%(regular)s) format("truetype"); }
 body { font-family: "EvalkitCJK", sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #111;
        line-height: 1.45; }
 h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { border-bottom: 2px solid #333; margin-top: 2em; }
@@ -64,7 +65,8 @@ _FILTER_SCRIPT = """
 
 
 def render(content: ReportContent, charts: list[Chart], fonts: dict[int, FontSubset]) -> str:
-    css = _CSS % {"regular": base64.b64encode(fonts[400].data).decode(), "bold": base64.b64encode(fonts[700].data).decode()}
+    css = _CSS % {"regular": base64.b64encode(fonts[400].data).decode(), "bold": base64.b64encode(fonts[700].data).decode(),
+                  "chart_family": fonts[400].family}
     parts = [
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
@@ -92,7 +94,7 @@ def _section(index: int, body: str) -> str:
 
 
 def _figure(chart: Chart) -> str:
-    # The SVG is matplotlib's own output (text drawn as paths), not user text: inlined as is.
+    # matplotlib's own SVG, whose text it escapes itself: inlined as is.
     return (f'<figure class="chart" id="chart-{chart.key}">{chart.svg}'
             f"<figcaption><b>{escape(chart.title)}.</b> {escape(chart.caption)}</figcaption></figure>")
 

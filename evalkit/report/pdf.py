@@ -9,6 +9,8 @@ executive summary.
 from __future__ import annotations
 
 import io
+import tempfile
+from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -57,10 +59,14 @@ def _register(fonts: dict[int, FontSubset]) -> tuple[str, str]:
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont
 
+    from svglib.fonts import register_font
+
     regular, bold = f"EvalkitCJK-{fonts[400].digest}", f"EvalkitCJK-Bold-{fonts[700].digest}"
     for name, subset in ((regular, fonts[400]), (bold, fonts[700])):
         if name not in pdfmetrics.getRegisteredFontNames():
             pdfmetrics.registerFont(TTFont(name, io.BytesIO(subset.data)))
+            # chart text names the font by its family: map it to the same embedded font
+            register_font(subset.family, str(subset.write(Path(tempfile.gettempdir()))), rlgFontName=name)
     for italic in (0, 1):
         addMapping(regular, 0, italic, regular)
         addMapping(regular, 1, italic, bold)
@@ -103,7 +109,7 @@ def _chart(chart: Chart, width: float, st: dict[str, Any]) -> list[Any]:
     if drawing is None:
         return [Paragraph(f"(chart {_x(chart.title)} could not be drawn)", st["small"])]
     scale = min(width / drawing.width, 1.6)
-    max_height = 620
+    max_height = 330  # two charts to a page
     scale = min(scale, max_height / drawing.height)
     drawing.width, drawing.height = drawing.width * scale, drawing.height * scale
     drawing.scale(scale, scale)
