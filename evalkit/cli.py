@@ -41,6 +41,10 @@ def main() -> None:
     """Which model should we buy? Accuracy, latency and cost on the same requests."""
 
 
+REPORT_FORMATS = ("html", "pdf", "md")
+VOLUME_HELP = ("Workload for the projected monthly cost: requests (50000/day, 1.5M/month) or tokens "
+               "(2M-tokens/month) [default: 10000/day].")
+
 store_option = click.option(
     "--store", envvar="EVALKIT_STORE", help="History database: a SQLAlchemy URL or SQLite path [default: results/evalkit.db]."
 )
@@ -59,10 +63,13 @@ store_option = click.option(
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
 @click.option("--by-suite", is_flag=True, help="Also print the per-suite table.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@click.option("--report", "reports", multiple=True, type=click.Choice(REPORT_FORMATS),
+              help="Also write a decision report into results/<run-id>/ (repeat: --report html --report pdf).")
+@click.option("--volume", help=VOLUME_HELP)
 @store_option
 @_fails_cleanly
 def compare(config_path, models, suites, limit, temperature, max_tokens, timeout, retries, seed,
-            results_dir, by_suite, quiet, store) -> None:
+            results_dir, by_suite, quiet, reports, volume, store) -> None:
     """Run the suites against every model and print the verdict.
 
     With no models named, runs one default model per provider whose API key is set,
@@ -89,13 +96,17 @@ def compare(config_path, models, suites, limit, temperature, max_tokens, timeout
     config = apply_overrides(
         config, models=model_configs, suites=[suite_from_option(s) for s in suites], run_options=run_options
     )
+    if reports:
+        from evalkit.report.volume import parse_volume
+
+        parse_volume(volume)  # a bad --volume fails before the first paid call
     plan = use_case.prepare(config)
     for warning in plan.warnings:
         click.echo(f"warning: {warning}", err=True)
-    _run_and_print(plan, store, results_dir, by_suite, quiet)
+    _run_and_print(plan, store, results_dir, by_suite, quiet, reports, volume)
 
 
-def _run_and_print(plan, store_url, results_dir, by_suite, quiet) -> None:
+def _run_and_print(plan, store_url, results_dir, by_suite, quiet, reports=(), volume=None) -> None:
     from rich.console import Console
 
     from evalkit import compare as use_case
@@ -108,8 +119,14 @@ def _run_and_print(plan, store_url, results_dir, by_suite, quiet) -> None:
     console = Console()
     with progress_bar(plan.total_calls, console, disabled=quiet) as on_record:
         outcome = use_case.execute(plan, store, results_dir, on_record=on_record)
-    terminal.render(analyse_run(store, outcome.run_id), console, by_suite=by_suite)
+    analysis = analyse_run(store, outcome.run_id)
+    terminal.render(analysis, console, by_suite=by_suite)
     console.print(f"\nRun {outcome.run_id}: {outcome.records} records in {store.url}; files in {outcome.run_dir}/")
+    if reports and not analysis.records.empty:
+        from evalkit.report.document import write_reports
+
+        for path in write_reports(analysis, list(reports), outcome.run_dir, volume):
+            console.print(f"Report: {path}")
 
 
 @main.command()
@@ -140,6 +157,33 @@ def show(run, by_suite, store) -> None:
     from evalkit.store import Store
 
     terminal.render(analyse_run(Store(store), run), Console(), by_suite=by_suite)
+
+
+@main.command()
+@click.argument("run", default="last")
+@click.option("-f", "--format", "formats", multiple=True, type=click.Choice(REPORT_FORMATS),
+              help="Report format (repeat for several) [default: html].")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="File to write (one format only).")
+@click.option("--volume", help=VOLUME_HELP)
+@click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False),
+              help="Reports go to DIR/<run-id>/ unless -o is given.")
+@store_option
+@_fails_cleanly
+def report(run, formats, output, volume, results_dir, store) -> None:
+    """Write a decision report (HTML, PDF, Markdown) for a stored run, without re-running it."""
+    from pathlib import Path
+
+    from evalkit.report.document import write_reports
+    from evalkit.report.run_analysis import analyse_run
+    from evalkit.report.volume import parse_volume
+    from evalkit.store import Store
+
+    parse_volume(volume)
+    analysis = analyse_run(Store(store), run)
+    directory = Path(results_dir) / analysis.run.run_id
+    for path in write_reports(analysis, list(formats) or ["html"], directory, volume,
+                              Path(output) if output else None):
+        click.echo(f"wrote {path}")
 
 
 @main.command()

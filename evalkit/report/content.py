@@ -319,24 +319,27 @@ def find_disagreements(analysis: RunAnalysis) -> tuple[list[Disagreement], str]:
     frame = records[["model", "suite", "sample_id", "epoch", "score", "error_class", "response_text", "extracted"]]
     frame = frame.assign(score=frame["score"].where(frame["error_class"].isna(), 0.0).fillna(0.0))
     key = ["suite", "sample_id", "epoch"]
-    grouped = frame.groupby(key, sort=True)["score"]
-    spread = grouped.max() - grouped.min()
-    keys = spread[spread >= DISAGREEMENT_SPREAD].index
-    picked = frame.set_index(key).loc[keys].reset_index() if len(keys) else frame.iloc[0:0]
-    samples = _samples(analysis.run.config)
+    grouped = frame.groupby(key, sort=False)["score"]
+    split = (grouped.transform("max") - grouped.transform("min")) >= DISAGREEMENT_SPREAD
     order = {m: i for i, m in enumerate(analysis.summary.by_model["model"])}
-    items = []
-    for (suite, sample_id, _epoch), group in picked.groupby(key, sort=True):
-        sample = samples.get((str(suite), str(sample_id)))
-        answers = [Answer(str(r.model), float(r.score), _text(r.extracted), _answer_text(r))
-                   for r in group.itertuples(index=False)]
-        answers.sort(key=lambda a: order.get(a.model, 0))
-        items.append(Disagreement(
-            suite=str(suite), sample_id=str(sample_id),
-            prompt=_cut(sample.prompt_text) if sample else "(prompt not available: the suite could not be re-read)",
-            reference=_cut(_reference(sample.reference)) if sample else "(not available)",
-            answers=answers))
-    total = frame.groupby(key).ngroups
+    picked = frame[split].assign(_rank=lambda f: f["model"].map(order).fillna(len(order)))
+    picked = picked.sort_values([*key, "_rank"], kind="stable")
+    samples = _samples(analysis.run.config)
+    items: list[Disagreement] = []
+    last = None
+    # plain tuples, not a groupby loop: 100,000 records must take well under a second
+    for r in picked.itertuples(index=False):
+        current = (r.suite, r.sample_id, r.epoch)
+        if current != last:
+            last = current
+            sample = samples.get((str(r.suite), str(r.sample_id)))
+            items.append(Disagreement(
+                suite=str(r.suite), sample_id=str(r.sample_id),
+                prompt=_cut(sample.prompt_text) if sample else "(prompt not available: the suite could not be re-read)",
+                reference=_cut(_reference(sample.reference)) if sample else "(not available)",
+                answers=[]))
+        items[-1].answers.append(Answer(str(r.model), float(r.score), _text(r.extracted), _answer_text(r)))
+    total = grouped.ngroups
     note = (f"{len(items):,} of {total:,} items split the models (one scored at least "
             f"{DISAGREEMENT_SPREAD:g} higher than another). Texts longer than {ANSWER_CHARS:,} characters are cut.")
     return items, note
