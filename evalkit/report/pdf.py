@@ -220,6 +220,8 @@ def _numbered_canvas(font: str) -> Any:
         """Holds every page until the end, so each can say "page N of M"."""
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
+            # reportlab starts every page in Helvetica, which would be referenced unembedded
+            kwargs.setdefault("initialFontName", font)
             super().__init__(*args, **kwargs)
             self._pages: list[dict] = []
 
