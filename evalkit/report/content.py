@@ -108,7 +108,8 @@ def build_content(analysis: RunAnalysis, volume: Volume) -> ReportContent:
     finished = _when(run.finished_at) if run.finished_at else "not finished"
     monthly_rows = monthly_costs(by_model, volume, _hourly(run.price_snapshot))
     facts = facts_rows(run)
-    disagreements, note = find_disagreements(analysis)
+    samples = _samples(run.config)
+    disagreements, note = find_disagreements(analysis, samples)
     return ReportContent(
         title=f"Which model to buy: evalkit run {run.run_id}",
         run_line=(f"Run {run.run_id} · {started} → {finished} · status {run.status} · "
@@ -124,7 +125,7 @@ def build_content(analysis: RunAnalysis, volume: Volume) -> ReportContent:
         facts=facts,
         facts_table=Table([h for h, _ in FACT_FIELDS], [[getattr(f, a) for _, a in FACT_FIELDS] for f in facts]),
         methodology=_methodology(analysis, started, finished),
-        suite_sizes=_suite_sizes(analysis),
+        suite_sizes=_suite_sizes(analysis, samples),
         prices=_prices(run.price_snapshot),
         definitions=list(METRIC_DEFINITIONS),
         disagreements=disagreements,
@@ -151,14 +152,16 @@ def executive_summary(analysis: RunAnalysis) -> list[str]:
             f"Statistically indistinguishable from {best} on these items (paired test, p ≥ 0.05): "
             f"{', '.join(tied)}." if tied else
             f"Every other model is significantly less accurate than {best} (paired test, p < 0.05).")
+    explained: set[str] = set()
     for role, line in (("Cheap", verdict.cheap), ("Fast", verdict.fast), ("Best value", verdict.best_value)):
-        out.append(_role_sentence(role, line, best, rows, verdict.comparisons))
+        out.append(_role_sentence(role, line, best, rows, verdict.comparisons, brief=line.model in explained))
+        explained.add(line.model)
     out.append(_evidence(by_model))
     out += _warnings(by_model)
     return out
 
 
-def _role_sentence(role: str, line: Any, best: str, rows: dict, comparisons: dict) -> str:
+def _role_sentence(role: str, line: Any, best: str, rows: dict, comparisons: dict, brief: bool = False) -> str:
     if line.model is None:
         return f"{role}: {line.sentence.split('— ', 1)[-1]}."
     model = line.model
@@ -168,6 +171,8 @@ def _role_sentence(role: str, line: Any, best: str, rows: dict, comparisons: dic
             "Best value": f"{usd(r['cost_per_correct'])} per correct answer"}[role]
     if model == best:
         return f"{role}: {model} again — {what}; no model as accurate is {_better_word(role)}."
+    if brief:  # the comparison with the best was given in the line above
+        return f"{role}: {model} again — {what}; {_significance(model, best, comparisons)}."
     return (f"{role}: {model} — {what}. It reaches {_ratio_pct(r['accuracy'], rows[best]['accuracy'])} of the best "
             f"accuracy at {_cost_ratio(r['cost_per_1k_tasks'], rows[best]['cost_per_1k_tasks'])} of the cost per "
             f"task and {_speed_ratio(r['speed_p50'], rows[best]['speed_p50'])} the output speed of {best}"
@@ -259,23 +264,17 @@ def _monthly_note(volume: Volume, rows: list[dict[str, Any]]) -> str:
             "projected below one machine running all month (730 hours). Unknown prices stay unknown.")
 
 
-def _suite_sizes(analysis: RunAnalysis) -> Table:
+def _suite_sizes(analysis: RunAnalysis, samples: dict) -> Table:
     records = analysis.records
     if records.empty:
         return Table(["Suite", "Items", "Scorer"], [])
-    scorers = _scorers_by_suite(analysis.run.config)
+    scorers: dict[str, set[str]] = {}
+    for (suite, _), sample in samples.items():
+        scorers.setdefault(suite, set()).add(sample.scorer)
+    scorers = {suite: ", ".join(sorted(names)) for suite, names in scorers.items()}
     counts = records.groupby("suite")["sample_id"].nunique()
-    rows = [[str(s), f"{int(n):,}", scorers.get(str(s), "see the suite file")] for s, n in counts.items()]
+    rows = [[str(s), f"{int(n):,}", scorers.get(str(s), "unknown (suite not re-readable)")] for s, n in counts.items()]
     return Table(["Suite", "Items", "Scorer"], rows)
-
-
-def _scorers_by_suite(config: dict) -> dict[str, str]:
-    try:
-        from evalkit.suites.builtin import BUILTIN_SUITES, generate_builtin
-
-        return {name: generate_builtin(name, 1, 1)[0].scorer for name in BUILTIN_SUITES}
-    except Exception:  # the suites package is optional for a report
-        return {}
 
 
 def _prices(snapshot: dict) -> Table:
@@ -311,7 +310,7 @@ def _methodology(analysis: RunAnalysis, started: str, finished: str) -> list[tup
 # ---------------------------------------------------------------------------- disagreements
 
 
-def find_disagreements(analysis: RunAnalysis) -> tuple[list[Disagreement], str]:
+def find_disagreements(analysis: RunAnalysis, samples: dict | None = None) -> tuple[list[Disagreement], str]:
     """Items where one model scored well and another badly, with every model's answer."""
     records = analysis.records
     if records.empty or records["model"].nunique() < 2:
@@ -324,7 +323,7 @@ def find_disagreements(analysis: RunAnalysis) -> tuple[list[Disagreement], str]:
     order = {m: i for i, m in enumerate(analysis.summary.by_model["model"])}
     picked = frame[split].assign(_rank=lambda f: f["model"].map(order).fillna(len(order)))
     picked = picked.sort_values([*key, "_rank"], kind="stable")
-    samples = _samples(analysis.run.config)
+    samples = _samples(analysis.run.config) if samples is None else samples
     items: list[Disagreement] = []
     last = None
     # plain tuples, not a groupby loop: 100,000 records must take well under a second
