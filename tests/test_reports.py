@@ -258,3 +258,32 @@ def test_chart_styles_are_stable_per_model():
     a = model_styles(["b", "a", "c"])
     b = model_styles(["c", "a", "b"])
     assert a == b and len({(s.color, s.marker) for s in a.values()}) == 3
+
+
+def test_compare_writes_the_reports_it_is_asked_for(tmp_path, monkeypatch):
+    from evalkit.testing.scripted_server import Reply, ScriptedServer
+
+    suite = tmp_path / "items.jsonl"
+    suite.write_text('{"id": "a", "prompt": "2+2?", "reference": 4, "scorer": "numeric"}\n'
+                     '{"id": "b", "prompt": "3*3?", "reference": 9, "scorer": "numeric"}\n', encoding="utf-8")
+
+    def answer(request):
+        return Reply("Answer: 4" if request.body["model"] == "a" else "<script>x()</script> Answer: 9",
+                     ttft=0.01, prompt_tokens=50, completion_tokens=5)
+
+    monkeypatch.setenv("EVALKIT_TEST_KEY", "sk-test")
+    with ScriptedServer(answer, api_key="sk-test") as server:
+        config = tmp_path / "bench.yaml"
+        config.write_text("models:\n" + "".join(
+            f"  - {{id: openai/{m}, label: {m}, api_base: '{server.base_url}', api_key_env: EVALKIT_TEST_KEY,"
+            f" price: {{input: 1.0, output: 2.0}}}}\n" for m in ("a", "b")) + f"suites:\n  - {{name: items, path: {suite}}}\n",
+            encoding="utf-8")
+        args = ["compare", "-c", str(config), "--store", str(tmp_path / "h.db"), "--results-dir",
+                str(tmp_path / "results"), "-q", "--report", "html", "--report", "pdf", "--volume", "1000/day"]
+        bad = CliRunner().invoke(main, args[:-1] + ["lots"])
+        assert bad.exit_code == 2 and not (tmp_path / "results").exists()  # failed before any call
+        result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    (run_dir,) = (tmp_path / "results").iterdir()
+    assert (run_dir / "report.html").is_file() and (run_dir / "report.pdf").is_file()
+    assert "&lt;script&gt;x()" in (run_dir / "report.html").read_text(encoding="utf-8")
