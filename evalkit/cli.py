@@ -54,6 +54,10 @@ def main() -> None:
     """Which model should we buy? Accuracy, latency and cost on the same requests."""
 
 
+REPORT_FORMATS = ("html", "pdf", "md")
+VOLUME_HELP = ("Workload for the projected monthly cost: requests (50000/day, 1.5M/month) or tokens "
+               "(2M-tokens/month) [default: 10000/day].")
+
 store_option = click.option(
     "--store", envvar="EVALKIT_STORE",
     help="History database: a SQLite path or a SQLAlchemy URL such as postgresql://user:pass@host/db "
@@ -143,12 +147,15 @@ def _build_config(config_path, models, suites, **run_options):
 @click.option("--shard", "shard_text", help="Run share I of N of the items (e.g. 2/3) into the run "
               "named by --run-id; the run is complete when every shard has reported.")
 @click.option("--run-id", help="Id of the run (required with --shard; the same on every shard).")
+@click.option("--report", "reports", multiple=True, type=click.Choice(REPORT_FORMATS),
+              help="Also write a decision report into results/<run-id>/ (repeat: --report html --report pdf).")
+@click.option("--volume", help=VOLUME_HELP)
 @threshold_options
 @store_option
 @_fails_cleanly
 def compare(config_path, models, suites, resume_ref, max_cost, use_cache, dry_run, results_dir, by_suite, quiet,
-            tag, baseline, shard_text, run_id, max_accuracy_drop, max_latency_increase, max_cost_increase,
-            store, **run_options) -> None:
+            tag, baseline, shard_text, run_id, reports, volume, max_accuracy_drop, max_latency_increase,
+            max_cost_increase, store, **run_options) -> None:
     """Run the suites against every model and print the verdict.
 
     With no models named, runs one default model per provider whose API key is set,
@@ -165,6 +172,10 @@ def compare(config_path, models, suites, resume_ref, max_cost, use_cache, dry_ru
     if shard is not None and resume_ref:
         raise UsageError("--shard and --resume cannot be combined: a shard that already started is refused")
     thresholds = _thresholds(max_accuracy_drop, max_latency_increase, max_cost_increase)
+    if reports:
+        from evalkit.report.volume import parse_volume
+
+        parse_volume(volume)  # a bad --volume fails before the first paid call
     if resume_ref:
         history = Store(store)
         resume = history.run(resume_ref)
@@ -197,7 +208,7 @@ def compare(config_path, models, suites, resume_ref, max_cost, use_cache, dry_ru
 
         cache = ResponseCache(Path(results_dir) / "response-cache.db")
     options = use_case.RunOptions(resume=resume, max_cost=max_cost, cache=cache, tag=tag, run_id=run_id)
-    outcome = _run_and_print(plan, history, results_dir, by_suite, quiet, options)
+    outcome = _run_and_print(plan, history, results_dir, by_suite, quiet, options, reports, volume)
     if baseline:
         _check_after_run(history, baseline, baseline_run, outcome, thresholds, results_dir)
 
@@ -234,7 +245,7 @@ def _print_estimate(plan) -> None:
     Console().print(estimate_table(plan))
 
 
-def _run_and_print(plan, store, results_dir, by_suite, quiet, options) -> None:
+def _run_and_print(plan, store, results_dir, by_suite, quiet, options, reports=(), volume=None):
     from rich.console import Console
 
     from evalkit import compare as use_case
@@ -245,7 +256,8 @@ def _run_and_print(plan, store, results_dir, by_suite, quiet, options) -> None:
     console = Console()
     with progress_bar(plan.total_calls, console, disabled=quiet) as on_record:
         outcome = use_case.execute(plan, store, results_dir, on_record=on_record, options=options)
-    terminal.render(analyse_run(store, outcome.run_id), console, by_suite=by_suite)
+    analysis = analyse_run(store, outcome.run_id)
+    terminal.render(analysis, console, by_suite=by_suite)
     console.print()
     for line in outcome_lines(outcome, options):
         console.print(line, highlight=False)
@@ -253,6 +265,11 @@ def _run_and_print(plan, store, results_dir, by_suite, quiet, options) -> None:
     if not outcome.complete:
         reported, total, _ = store.shard_progress(outcome.run_id)
         console.print(f"Shard {plan.shard} done; {reported} of {total} shards have reported.")
+    elif reports and not analysis.records.empty:
+        from evalkit.report.document import write_reports
+
+        for path in write_reports(analysis, list(reports), outcome.run_dir, volume):
+            console.print(f"Report: {path}")
     return outcome
 
 
@@ -332,6 +349,33 @@ def show(run, by_suite, store) -> None:
     from evalkit.store import Store
 
     terminal.render(analyse_run(Store(store), run), Console(), by_suite=by_suite)
+
+
+@main.command()
+@click.argument("run", default="last")
+@click.option("-f", "--format", "formats", multiple=True, type=click.Choice(REPORT_FORMATS),
+              help="Report format (repeat for several) [default: html].")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="File to write (one format only).")
+@click.option("--volume", help=VOLUME_HELP)
+@click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False),
+              help="Reports go to DIR/<run-id>/ unless -o is given.")
+@store_option
+@_fails_cleanly
+def report(run, formats, output, volume, results_dir, store) -> None:
+    """Write a decision report (HTML, PDF, Markdown) for a stored run, without re-running it."""
+    from pathlib import Path
+
+    from evalkit.report.document import write_reports
+    from evalkit.report.run_analysis import analyse_run
+    from evalkit.report.volume import parse_volume
+    from evalkit.store import Store
+
+    parse_volume(volume)
+    analysis = analyse_run(Store(store), run)
+    directory = Path(results_dir) / analysis.run.run_id
+    for path in write_reports(analysis, list(formats) or ["html"], directory, volume,
+                              Path(output) if output else None):
+        click.echo(f"wrote {path}")
 
 
 @main.command()

@@ -39,6 +39,22 @@ class Price(Strict):
     )
 
 
+class ModelFacts(Strict):
+    """Procurement facts about one model, overriding `evalkit/data/model_facts.yaml`.
+
+    Every field is optional: a field left out keeps the shipped fact (or "unknown").
+    """
+
+    developer: str | None = Field(default=None, description="Who makes the model.")
+    open_weights: bool | None = Field(default=None, description="Whether the weights can be downloaded.")
+    licence: str | None = Field(default=None, description="Licence of the weights, or 'proprietary'.")
+    api_host: str | None = Field(default=None, description="Who serves the API this run called.")
+    jurisdiction: str | None = Field(default=None, description="Where that API is hosted (country or region).")
+    context_window: int | None = Field(default=None, ge=1, description="Maximum input tokens.")
+    source: str | None = Field(default=None, description="Where these facts come from (URL or document).")
+    as_of: str | None = Field(default=None, description="When they were checked (YYYY-MM-DD).")
+
+
 class ModelConfig(Strict):
     """One candidate model."""
 
@@ -55,6 +71,9 @@ class ModelConfig(Strict):
     )
     max_concurrency: int = Field(default=8, ge=1, description="Requests in flight at once.")
     requests_per_minute: float | None = Field(default=None, gt=0, description="Rate limit.")
+    facts: ModelFacts | None = Field(
+        default=None, description="Procurement facts for reports; overrides the shipped facts file."
+    )
 
     @property
     def display(self) -> str:
@@ -139,6 +158,9 @@ class RunConfig(Strict):
         payload = self.model_dump(mode="json", exclude={"source"})
         if payload["run"].get("epochs") == 1:  # the default: keep hashes of older runs unchanged
             del payload["run"]["epochs"]
+        for model in payload["models"]:
+            # facts only label reports; they change no request, so not the hash either
+            model.pop("facts", None)
         blob = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 

@@ -66,3 +66,54 @@ def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(escape(c) for c in row) + " |" for row in rows]
     return lines
+
+
+# ---------------------------------------------------------------------------- decision report
+
+
+def render_report(content, charts: list, chart_dir_name: str) -> str:
+    """The full decision report (`evalkit report --format md`): the same sections as the HTML
+    and PDF; charts are SVG files in ``chart_dir_name`` beside the Markdown file."""
+    from evalkit.report.content import SECTIONS
+
+    parts = [f"# {content.title}", "", content.run_line, "", f"## {SECTIONS[0]}", ""]
+    parts += [f"- {_md_text(p)}" for p in content.summary]
+    parts += ["", f"## {SECTIONS[1]}", ""]
+    for chart in charts:
+        parts += [f"![{chart.title}]({chart_dir_name}/{chart.key}.svg)", "", f"*{chart.title}.* {_md_text(chart.caption)}", ""]
+    parts += [f"## {SECTIONS[2]}", "", *_content_table(content.scorecard), "",
+              "**Bold ▲**: the best value of its column.", "", "### By suite", "", *_content_table(content.suites), ""]
+    parts += [f"## {SECTIONS[3]}", "", _md_text(content.monthly_note), "", *_content_table(content.monthly), ""]
+    parts += [f"## {SECTIONS[4]}", "", *_content_table(content.facts_table), "",
+              "Unknown means evalkit does not know; override or extend facts per model in the config (`facts:`).", ""]
+    parts += [f"## {SECTIONS[5]}", "", *(f"- **{k}**: {_md_text(v)}" for k, v in content.methodology), "",
+              "### Suites", "", *_content_table(content.suite_sizes), "",
+              "### Prices used (snapshot stored with the run)", "", *_content_table(content.prices), "",
+              "### Metric definitions", "", *(f"- **{k}**: {v}" for k, v in content.definitions), ""]
+    parts += [f"## {SECTIONS[6]}", "", _md_text(content.disagreement_note), ""]
+    for item in content.disagreements:
+        parts += [f"### {_md_text(item.suite)} · {_md_text(item.sample_id)}", "", "Prompt:", "",
+                  _fence(item.prompt), "", f"Reference: `{item.reference.replace('`', 'ˋ')}`", ""]
+        rows = [[a.model, f"{a.score:.2f}", a.extracted, a.response] for a in item.answers]
+        parts += _table(["Model", "Score", "Extracted", "Answer"], [[_md_cell(c) for c in r] for r in rows]) + [""]
+    return "\n".join(parts)
+
+
+def _content_table(table) -> list[str]:
+    rows = [[f"**{_md_cell(c)} ▲**" if (i, j) in table.best else _md_cell(c) for j, c in enumerate(row)]
+            for i, row in enumerate(table.rows)]
+    return _table([_md_cell(h) for h in table.headers], rows)
+
+
+def _md_text(text: str) -> str:
+    """Model output and prompts must not become markup: escape what Markdown and HTML read."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _md_cell(text: str) -> str:
+    return _md_text(text).replace("\n", "<br>")
+
+
+def _fence(text: str) -> str:
+    fence = "~~~~" if "~~~" in text else "~~~"
+    return f"{fence}text\n{text}\n{fence}"

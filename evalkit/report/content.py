@@ -1,0 +1,431 @@
+"""What a decision report says, worked out once; Markdown, HTML and PDF only lay it out.
+
+`build_content(analysis, volume)` turns a `RunAnalysis` into plain strings and rows:
+the executive summary (the verdict in sentences with the numbers behind them and the
+"indistinguishable from" caveats), the scorecard with the best cell of each column, the
+per-suite table, the monthly cost projection, the procurement facts, the methodology and
+the items the models disagree on. Every format renders this one object, so they cannot
+drift apart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from evalkit.report.definitions import METRIC_DEFINITIONS
+from evalkit.report.facts import FIELDS as FACT_FIELDS
+from evalkit.report.facts import FactsRow, facts_rows
+from evalkit.report.formatting import SCORECARD, scorecard_rows, usd
+from evalkit.report.run_analysis import RunAnalysis
+from evalkit.report.volume import Volume, monthly_costs
+
+SECTIONS = [
+    "Executive summary", "Charts", "Scorecard", "Projected monthly cost", "Procurement facts",
+    "Methodology", "Where models disagree",
+]
+"""Section titles, in order, the same in every format."""
+
+BEST_RULE = {  # scorecard column -> which way is better
+    "Accuracy [95% CI]": ("accuracy", "max"), "TTFT p50": ("ttft_p50", "min"), "E2E p50": ("e2e_p50", "min"),
+    "E2E p95": ("e2e_p95", "min"), "Speed p50": ("speed_p50", "max"), "$ / 1k tasks": ("cost_per_1k_tasks", "min"),
+    "$ / correct": ("cost_per_correct", "min"), "Errors": ("error_rate", "min"),
+}
+DISAGREEMENT_SPREAD = 0.5
+"""An item is a disagreement when its best and worst model scores differ by at least this."""
+ANSWER_CHARS = 1500
+"""Longest answer or prompt shown in full; longer ones are cut with a note."""
+
+
+@dataclass
+class Table:
+    headers: list[str]
+    rows: list[list[str]]
+    best: set[tuple[int, int]] = field(default_factory=set)
+    """(row, column) cells holding the best value of their column."""
+
+
+@dataclass
+class Answer:
+    model: str
+    score: float
+    extracted: str
+    response: str
+
+
+@dataclass
+class Disagreement:
+    suite: str
+    sample_id: str
+    prompt: str
+    reference: str
+    answers: list[Answer]
+
+
+@dataclass
+class ReportContent:
+    title: str
+    run_line: str
+    models: list[str]
+    """Every model, most accurate first."""
+    summary: list[str]
+    """Executive summary paragraphs, plain text."""
+    scorecard: Table
+    suites: Table
+    volume: Volume
+    monthly: Table
+    monthly_rows: list[dict[str, Any]]
+    monthly_note: str
+    facts: list[FactsRow]
+    facts_table: Table
+    methodology: list[tuple[str, str]]
+    """(label, text) lines: run, suites, scorers, options, dates, hash, version."""
+    suite_sizes: Table
+    prices: Table
+    definitions: list[tuple[str, str]]
+    disagreements: list[Disagreement]
+    disagreement_note: str
+    analysis: RunAnalysis = field(repr=False)
+
+    def all_text(self) -> str:
+        """Every character any format may print (for the font subset)."""
+        parts = [self.title, self.run_line, *self.models, *self.summary, self.monthly_note, self.disagreement_note]
+        for table in (self.scorecard, self.suites, self.monthly, self.facts_table, self.suite_sizes, self.prices):
+            parts += table.headers + [c for row in table.rows for c in row]
+        parts += [t for pair in self.methodology + self.definitions for t in pair]
+        for item in self.disagreements:
+            parts += [item.suite, item.sample_id, item.prompt, item.reference]
+            parts += [t for a in item.answers for t in (a.model, a.extracted, a.response)]
+        return "".join(parts)
+
+
+def build_content(analysis: RunAnalysis, volume: Volume) -> ReportContent:
+    run, summary = analysis.run, analysis.summary
+    by_model = summary.by_model
+    started = _when(run.started_at)
+    finished = _when(run.finished_at) if run.finished_at else "not finished"
+    monthly_rows = monthly_costs(by_model, volume, _hourly(run.price_snapshot))
+    facts = facts_rows(run)
+    samples = _samples(run.config)
+    disagreements, note = find_disagreements(analysis, samples)
+    return ReportContent(
+        title=f"Which model to buy: evalkit run {run.run_id}",
+        run_line=(f"Run {run.run_id} · {started} → {finished} · status {run.status} · "
+                  f"config {run.config_hash} · evalkit {run.evalkit_version}"),
+        models=[str(m) for m in by_model["model"]],
+        summary=executive_summary(analysis),
+        scorecard=_scorecard(by_model),
+        suites=_suite_table(summary.by_model_suite),
+        volume=volume,
+        monthly=_monthly_table(monthly_rows, volume),
+        monthly_rows=monthly_rows,
+        monthly_note=_monthly_note(volume, monthly_rows),
+        facts=facts,
+        facts_table=Table([h for h, _ in FACT_FIELDS], [[getattr(f, a) for _, a in FACT_FIELDS] for f in facts]),
+        methodology=_methodology(analysis, started, finished),
+        suite_sizes=_suite_sizes(analysis, samples),
+        prices=_prices(run.price_snapshot),
+        definitions=list(METRIC_DEFINITIONS),
+        disagreements=disagreements,
+        disagreement_note=note,
+        analysis=analysis,
+    )
+
+
+# ---------------------------------------------------------------------------- summary
+
+
+def executive_summary(analysis: RunAnalysis) -> list[str]:
+    by_model, verdict = analysis.summary.by_model, analysis.verdict
+    if by_model.empty:
+        return ["The run has no records: nothing to judge."]
+    rows = {str(r["model"]): r for _, r in by_model.iterrows()}
+    best = verdict.good.model
+    b = rows[best]
+    tied = verdict.indistinguishable.get(best, [])
+    out = [f"Good: {best} is the most accurate model, {_pct(b['accuracy'])} of items right "
+           f"(95% CI {_pct(b['accuracy_low'])}–{_pct(b['accuracy_high'])}, n={int(b['n']):,})."]
+    if len(rows) > 1:
+        out.append(
+            f"Statistically indistinguishable from {best} on these items (paired test, p ≥ 0.05): "
+            f"{', '.join(tied)}." if tied else
+            f"Every other model is significantly less accurate than {best} (paired test, p < 0.05).")
+    explained: set[str] = set()
+    for role, line in (("Cheap", verdict.cheap), ("Fast", verdict.fast), ("Best value", verdict.best_value)):
+        out.append(_role_sentence(role, line, best, rows, verdict.comparisons, brief=line.model in explained))
+        explained.add(line.model)
+    out.append(_evidence(by_model))
+    out += _warnings(by_model)
+    return out
+
+
+def _role_sentence(role: str, line: Any, best: str, rows: dict, comparisons: dict, brief: bool = False) -> str:
+    if line.model is None:
+        return f"{role}: {line.sentence.split('— ', 1)[-1]}."
+    model = line.model
+    r = rows[model]
+    what = {"Cheap": f"{usd(r['cost_per_1k_tasks'])} per 1,000 tasks",
+            "Fast": f"{_secs(r['e2e_p50'])} median end-to-end latency",
+            "Best value": f"{usd(r['cost_per_correct'])} per correct answer"}[role]
+    if model == best:
+        return f"{role}: {model} again — {what}; no model as accurate is {_better_word(role)}."
+    if brief:  # the comparison with the best was given in the line above
+        return f"{role}: {model} again — {what}; {_significance(model, best, comparisons)}."
+    return (f"{role}: {model} — {what}. It reaches {_ratio_pct(r['accuracy'], rows[best]['accuracy'])} of the best "
+            f"accuracy at {_cost_ratio(r['cost_per_1k_tasks'], rows[best]['cost_per_1k_tasks'])} of the cost per "
+            f"task and {_speed_ratio(r['speed_p50'], rows[best]['speed_p50'])} the output speed of {best}"
+            f"{_latency_clause(r, rows[best])}; {_significance(model, best, comparisons)}.")
+
+
+def _better_word(role: str) -> str:
+    return {"Cheap": "cheaper", "Fast": "faster", "Best value": "cheaper per correct answer"}[role]
+
+
+def _significance(model: str, best: str, comparisons: dict) -> str:
+    test = comparisons.get(model)
+    if test is None or math.isnan(test.p_value):
+        return f"no shared items to test it against {best}"
+    diff = f"{'−' if test.mean_diff < 0 else '+'}{abs(100 * test.mean_diff):.1f} pts, {_p(test.p_value)}"
+    if test.p_value >= 0.05 or test.mean_diff >= 0:
+        return f"its accuracy is indistinguishable from {best} ({diff})"
+    return f"its accuracy is significantly below {best} ({diff})"
+
+
+def _latency_clause(r: Any, best: Any) -> str:
+    if _missing(r["e2e_p50"]) or _missing(best["e2e_p50"]) or r["e2e_p50"] <= 0:
+        return ""
+    return f", answering in {_secs(r['e2e_p50'])} median vs {_secs(best['e2e_p50'])}"
+
+
+def _evidence(by_model: Any) -> str:
+    n_min, n_max = int(by_model["n"].min()), int(by_model["n"].max())
+    half = float(((by_model["accuracy_high"] - by_model["accuracy_low"]) / 2).max())
+    items = f"{n_min:,}" if n_min == n_max else f"{n_min:,}–{n_max:,}"
+    return (f"What the evidence is worth: {items} scored items per model; accuracy intervals are up to "
+            f"±{100 * half:.1f} points wide, so smaller differences cannot be told apart at this size. "
+            "Latency and cost come from the very same requests.")
+
+
+def _warnings(by_model: Any) -> list[str]:
+    out = []
+    unknown = [str(m) for m, c in zip(by_model["model"], by_model["cost_total"]) if _missing(c)]
+    if unknown:
+        out.append(f"Price unknown for {', '.join(unknown)}: cost comparisons leave them out (never read as $0).")
+    errors = [f"{m} {_pct(e)}" for m, e in zip(by_model["model"], by_model["error_rate"]) if e > 0]
+    if errors:
+        out.append(f"Failed calls (counted as wrong answers): {', '.join(errors)}.")
+    return out
+
+
+# ---------------------------------------------------------------------------- tables
+
+
+def _scorecard(frame: Any) -> Table:
+    headers = [h for h, _ in SCORECARD]
+    table = Table(headers, scorecard_rows(frame))
+    if len(frame) < 2:
+        return table
+    for col, header in enumerate(headers):
+        if header not in BEST_RULE:
+            continue
+        column, way = BEST_RULE[header]
+        values = frame[column].astype(float)
+        if values.isna().all() or values.nunique() < 2:
+            continue
+        target = values.max() if way == "max" else values.min()
+        table.best |= {(i, col) for i, v in enumerate(values) if v == target}
+    return table
+
+
+def _suite_table(frame: Any) -> Table:
+    rows = [[str(s), *cells] for s, cells in zip(frame["suite"], scorecard_rows(frame))]
+    return Table(["Suite", *(h for h, _ in SCORECARD)], rows)
+
+
+def _monthly_table(rows: list[dict[str, Any]], volume: Volume) -> Table:
+    unit = "per request" if volume.unit == "requests" else "per 1M tokens"
+    scale = 1 if volume.unit == "requests" else 1e6
+    body = [[r["model"], usd(r["unit_cost"] * scale), usd(r["monthly"]), r["note"]] for r in rows]
+    table = Table(["Model", f"Measured cost {unit}", "Projected USD / month", "Note"], body)
+    known = [(i, r["monthly"]) for i, r in enumerate(rows) if not _missing(r["monthly"])]
+    if len(known) > 1:
+        low = min(v for _, v in known)
+        table.best = {(i, 2) for i, v in known if v == low}
+    return table
+
+
+def _monthly_note(volume: Volume, rows: list[dict[str, Any]]) -> str:
+    basis = ("each model's measured cost per request (its own prompt and answer lengths on these suites)"
+             if volume.unit == "requests" else
+             "each model's measured cost per token, prompt and completion together, in the mix this run produced")
+    return (f"At {volume.describe()} (--volume {volume.text}), from {basis}. Self-hosted models are never "
+            "projected below one machine running all month (730 hours). Unknown prices stay unknown.")
+
+
+def _suite_sizes(analysis: RunAnalysis, samples: dict) -> Table:
+    records = analysis.records
+    if records.empty:
+        return Table(["Suite", "Items", "Scorer"], [])
+    scorers: dict[str, set[str]] = {}
+    for (suite, _), sample in samples.items():
+        scorers.setdefault(suite, set()).add(sample.scorer)
+    scorers = {suite: ", ".join(sorted(names)) for suite, names in scorers.items()}
+    counts = records.groupby("suite")["sample_id"].nunique()
+    rows = [[str(s), f"{int(n):,}", scorers.get(str(s), "unknown (suite not re-readable)")] for s, n in counts.items()]
+    return Table(["Suite", "Items", "Scorer"], rows)
+
+
+def _prices(snapshot: dict) -> Table:
+    rows = []
+    for label, price in snapshot.items():
+        if price.get("hourly_cost") is not None:
+            text = f"${price['hourly_cost']:.2f}/hour, {price['hourly_slots']} request(s) at once"
+        elif price.get("input") is not None and price.get("output") is not None:
+            text = f"${price['input'] * 1e6:.3f} in / ${price['output'] * 1e6:.3f} out per 1M tokens"
+        else:
+            text = "unknown"
+        rows.append([label, price.get("model_id", ""), text, price.get("source", ""), price.get("as_of", "")])
+    return Table(["Model", "Id", "Price", "Source", "As of"], rows)
+
+
+def _methodology(analysis: RunAnalysis, started: str, finished: str) -> list[tuple[str, str]]:
+    run = analysis.run
+    options = run.config.get("run", {})
+    opts = ", ".join(f"{k} {v}" for k, v in options.items() if v is not None)
+    return [
+        ("Run", run.run_id),
+        ("Dates", f"started {started}, finished {finished}"),
+        ("Models", ", ".join(f"{m.get('label') or m['id']} ({m['id']})" for m in run.config.get("models", []))),
+        ("Request options", opts or "defaults"),
+        ("Config hash", run.config_hash),
+        ("evalkit version", run.evalkit_version),
+        ("Records", f"{len(analysis.records):,} calls"),
+        ("Tests", "accuracy intervals 95% (Wilson, or bootstrap for partial scores); differences paired on the "
+                  "same items (exact McNemar, or paired bootstrap); significance level 0.05"),
+    ]
+
+
+# ---------------------------------------------------------------------------- disagreements
+
+
+def find_disagreements(analysis: RunAnalysis, samples: dict | None = None) -> tuple[list[Disagreement], str]:
+    """Items where one model scored well and another badly, with every model's answer."""
+    records = analysis.records
+    if records.empty or records["model"].nunique() < 2:
+        return [], "Only one model: nothing to disagree on."
+    frame = records[["model", "suite", "sample_id", "epoch", "score", "error_class", "response_text", "extracted"]]
+    frame = frame.assign(score=frame["score"].where(frame["error_class"].isna(), 0.0).fillna(0.0))
+    key = ["suite", "sample_id", "epoch"]
+    grouped = frame.groupby(key, sort=False)["score"]
+    split = (grouped.transform("max") - grouped.transform("min")) >= DISAGREEMENT_SPREAD
+    order = {m: i for i, m in enumerate(analysis.summary.by_model["model"])}
+    picked = frame[split].assign(_rank=lambda f: f["model"].map(order).fillna(len(order)))
+    picked = picked.sort_values([*key, "_rank"], kind="stable")
+    samples = _samples(analysis.run.config) if samples is None else samples
+    items: list[Disagreement] = []
+    last = None
+    # plain tuples, not a groupby loop: 100,000 records must take well under a second
+    for r in picked.itertuples(index=False):
+        current = (r.suite, r.sample_id, r.epoch)
+        if current != last:
+            last = current
+            sample = samples.get((str(r.suite), str(r.sample_id)))
+            items.append(Disagreement(
+                suite=str(r.suite), sample_id=str(r.sample_id),
+                prompt=_cut(sample.prompt_text) if sample else "(prompt not available: the suite could not be re-read)",
+                reference=_cut(_reference(sample.reference)) if sample else "(not available)",
+                answers=[]))
+        items[-1].answers.append(Answer(str(r.model), float(r.score), _text(r.extracted), _answer_text(r)))
+    total = grouped.ngroups
+    note = (f"{len(items):,} of {total:,} items split the models (one scored at least "
+            f"{DISAGREEMENT_SPREAD:g} higher than another). Texts longer than {ANSWER_CHARS:,} characters are cut.")
+    return items, note
+
+
+def _samples(config: dict) -> dict[tuple[str, str], Any]:
+    """Prompts and references, regenerated from the run's suites (they are not stored)."""
+    from evalkit.config import RunOptions, SuiteConfig
+    from evalkit.suites import load_samples
+
+    out = {}
+    try:
+        options = RunOptions(**config.get("run", {}))
+    except Exception:
+        return out
+    for suite in config.get("suites", []):
+        try:
+            for sample in load_samples(SuiteConfig(**suite), options):
+                out[(str(sample.suite), str(sample.id))] = sample
+        except Exception:  # a moved suite file: its prompts read "not available"
+            continue
+    return out
+
+
+def _answer_text(r: Any) -> str:
+    if r.error_class is not None and isinstance(r.error_class, str):
+        return f"(call failed: {r.error_class})"
+    return _cut(_text(r.response_text))
+
+
+def _reference(value: Any) -> str:
+    import json
+
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def _text(value: Any) -> str:
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
+
+
+def _cut(text: str) -> str:
+    if len(text) <= ANSWER_CHARS:
+        return text
+    return f"{text[:ANSWER_CHARS]}… ({len(text) - ANSWER_CHARS:,} more characters)"
+
+
+# ---------------------------------------------------------------------------- small formats
+
+
+def _when(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _missing(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+def _pct(v: Any) -> str:
+    return "–" if _missing(v) else f"{100 * float(v):.1f}%"
+
+
+def _secs(v: Any) -> str:
+    return "–" if _missing(v) else (f"{1000 * v:.0f} ms" if v < 1 else f"{v:.2f} s")
+
+
+def _p(p: float) -> str:
+    return "p<0.001" if p < 0.001 else (f"p={p:.2f}" if p >= 0.1 else f"p={p:.2g}")
+
+
+def _ratio_pct(a: Any, b: Any) -> str:
+    return "an unknown share" if _missing(a) or _missing(b) or not b else f"{100 * a / b:.0f}%"
+
+
+def _cost_ratio(a: Any, b: Any) -> str:
+    if _missing(a) or _missing(b) or not b:
+        return "an unknown share"
+    r = a / b
+    if r == 0:
+        return "none"
+    if r < 0.5:
+        return f"1/{1 / r:.0f}"
+    return f"{100 * r:.0f}%" if r <= 1 else f"{r:.1f}x"
+
+
+def _speed_ratio(a: Any, b: Any) -> str:
+    return "an unknown multiple of" if _missing(a) or _missing(b) or not b else f"{a / b:.1f}x"
+
+
+def _hourly(snapshot: dict) -> dict[str, float]:
+    return {label: p["hourly_cost"] for label, p in snapshot.items() if p.get("hourly_cost") is not None}
