@@ -195,3 +195,26 @@ def test_models_shows_prices_per_million_and_unknown_never_zero():
     defaults = invoke("models")
     assert "openrouter/qwen/qwen3-235b-a22b-2507" in defaults.output and "unknown" in defaults.output
     assert "local/smollm2-135m-q4_1" in defaults.output
+
+
+def test_no_keys_means_the_local_models_alone_said_in_one_line(monkeypatch):
+    for name in list(__import__("os").environ):
+        if name.endswith("_API_KEY"):
+            monkeypatch.delenv(name)
+    result = invoke("compare", "--dry-run")
+    assert result.exit_code == 0, result.output
+    first = result.output.splitlines()[0]
+    assert first.startswith("No provider API key set (OPENAI_API_KEY") and "local models alone" in first
+    assert "smollm2-135m-q4_1" in result.output and "smollm2-135m-q4_0" in result.output
+    assert "3 items per suite" in first and "24 items × 2 models" in result.output
+
+
+def test_a_set_key_adds_that_providers_default_model(monkeypatch):
+    for name in list(__import__("os").environ):
+        if name.endswith("_API_KEY"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("DEEPSEEK_API_KEY", "sk-test-00000000000000000000")
+    result = invoke("compare", "--dry-run", "--limit", "2")
+    assert result.exit_code == 0, result.output
+    assert "No provider API key set" not in result.output
+    assert "deepseek-v4-flash" in result.output and "smollm2-135m-q4_1" in result.output
