@@ -259,6 +259,8 @@ def _run_and_print(plan, store, results_dir, by_suite, quiet, options, reports=(
     analysis = analyse_run(store, outcome.run_id)
     terminal.render(analysis, console, by_suite=by_suite)
     console.print()
+    from evalkit.report.outcome import outcome_lines
+
     for line in outcome_lines(outcome, options):
         console.print(line, highlight=False)
     console.print(f"Run {outcome.run_id}: {outcome.records} records in {store.url}; files in {outcome.run_dir}/")
@@ -304,21 +306,6 @@ def _regress_and_report(store, baseline, candidate, thresholds, out_dir, markdow
     click.echo(f"Summary: {markdown_path}; JUnit: {junit_path}")
     if report.regressed:
         sys.exit(1)
-
-
-def outcome_lines(outcome, options) -> list[str]:
-    lines = []
-    if options.resume is not None:
-        lines.append(f"Resumed: {outcome.already_done} calls were already done and not sent again; "
-                     f"{outcome.repeated} were in flight when it stopped and were sent again.")
-    if options.max_cost is not None:
-        lines.append(f"Spent ${outcome.spent:.4f} of the ${options.max_cost:.2f} budget.")
-    if outcome.unsent:
-        lines.append(f"Stopped on the budget: {outcome.unsent} calls not sent; "
-                     f"continue with: evalkit compare --resume {outcome.run_id} --max-cost <more>")
-    if options.cache is not None:
-        lines.append(f"Cache: {options.cache.hits} answers replayed (development only: their timings are old).")
-    return lines
 
 
 @main.command()
