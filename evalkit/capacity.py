@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import json
 import math
 import random
@@ -87,6 +88,9 @@ class Endpoint:
     api_base: str | None
     api_key: str | None = field(default=None, repr=False)
     timeout: float = 120.0
+    token_counter: Any = field(default=None, repr=False, compare=False)
+    """Counts tokens when the server reports no usage (llama.cpp streams none); default
+    litellm's tokenizer estimate."""
 
 
 @dataclass(frozen=True)
@@ -118,6 +122,8 @@ class Sample:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     error: str | None = None
+    estimated: bool = False
+    """Tokens counted by a tokenizer: the server reported no usage."""
 
 
 @dataclass
@@ -146,6 +152,8 @@ class Step:
     """Coefficient of variation of output tokens/s across the window's parts."""
     meets_slo: bool = True
     failures: list[str] = field(default_factory=list)
+    usage_estimated: int = 0
+    """Requests whose tokens were counted by a tokenizer (no usage from the server)."""
 
     @property
     def stable(self) -> bool:
@@ -260,7 +268,7 @@ def summarise(samples: list[Sample], load: float, mode: str, w0: float, w1: floa
         itl_p50=percentile(itl, 50), itl_p95=percentile(itl, 95),
         e2e_p50=percentile(e2e, 50), e2e_p95=percentile(e2e, 95), e2e_p99=percentile(e2e, 99),
         speed_p50=percentile(speed, 50),
-        cv=_window_cv(ok, w0, window),
+        cv=_window_cv(ok, w0, window), usage_estimated=sum(s.estimated for s in ok),
     )
 
 
@@ -302,8 +310,14 @@ async def _one(endpoint: Endpoint, messages: tuple, options: SweepOptions, t0: f
         attempt = await providers.complete(request)
     except providers.CallError as exc:
         return Sample(start=start, end=time.perf_counter() - t0, error=exc.error_class)
-    return Sample(start=start, end=time.perf_counter() - t0, ttft=attempt.ttft_s,
-                  prompt_tokens=attempt.prompt_tokens or 0, completion_tokens=attempt.completion_tokens or 0)
+    end = time.perf_counter() - t0
+    if attempt.usage_source == "provider":
+        return Sample(start=start, end=end, ttft=attempt.ttft_s,
+                      prompt_tokens=attempt.prompt_tokens or 0, completion_tokens=attempt.completion_tokens or 0)
+    count = endpoint.token_counter or functools.partial(providers.count_tokens, endpoint.model_id)
+    prompt = "\n".join(m.get("content", "") for m in messages)
+    return Sample(start=start, end=end, ttft=attempt.ttft_s, prompt_tokens=count(prompt),
+                  completion_tokens=count(attempt.text + attempt.reasoning), estimated=True)
 
 
 async def _closed_loop(endpoint, prompts, options, concurrency: int, t_end: float) -> list[Sample]:
@@ -425,23 +439,24 @@ def with_ratio(result: CapacityResult, input_cost_ratio: float) -> CapacityResul
 # --- text ------------------------------------------------------------------------------
 
 
+STEP_HEADER = (f"{'load':>8} {'n':>5} {'err':>4} {'req/s':>7} {'out tok/s':>10} {'TTFT p50':>9} "
+               f"{'TTFT p95':>9} {'ITL p50':>8} {'e2e p95':>8} {'speed p50':>10} {'CV':>5}  SLO")
+
+
+def step_table_line(s: Step, chosen: bool = False) -> str:
+    mark = "ok" if s.meets_slo else "BROKEN: " + "; ".join(s.failures)
+    if chosen:
+        mark += "  <- priced here"
+    if s.cv is not None and not s.stable:
+        mark += "  (unstable)"
+    return (f"{_load_text(s.mode, s.load):>8} {s.n:>5} {s.errors:>4} {s.requests_per_s:>7.2f} "
+            f"{s.output_tokens_per_s:>10.1f} {_fmt(s.ttft_p50):>9} {_fmt(s.ttft_p95):>9} "
+            f"{_fmt(s.itl_p50, 4):>8} {_fmt(s.e2e_p95):>8} {_fmt(s.speed_p50, 1):>10} {_fmt(s.cv, 2):>5}  {mark}")
+
+
 def step_table(result: CapacityResult) -> list[str]:
     """The step table as terminal lines."""
-    head = (f"{'load':>8} {'n':>5} {'err':>4} {'req/s':>7} {'out tok/s':>10} {'TTFT p50':>9} "
-            f"{'TTFT p95':>9} {'ITL p50':>8} {'e2e p95':>8} {'speed p50':>10} {'CV':>5}  SLO")
-    lines = [head]
-    for i, s in enumerate(result.steps):
-        mark = "ok" if s.meets_slo else "BROKEN"
-        if i == result.chosen:
-            mark += "  <- priced here"
-        if s.cv is not None and not s.stable:
-            mark += "  (unstable)"
-        lines.append(
-            f"{_load_text(s.mode, s.load):>8} {s.n:>5} {s.errors:>4} {s.requests_per_s:>7.2f} "
-            f"{s.output_tokens_per_s:>10.1f} {_fmt(s.ttft_p50):>9} {_fmt(s.ttft_p95):>9} "
-            f"{_fmt(s.itl_p50, 4):>8} {_fmt(s.e2e_p95):>8} {_fmt(s.speed_p50, 1):>10} {_fmt(s.cv, 2):>5}  {mark}"
-        )
-    return lines
+    return [STEP_HEADER] + [step_table_line(s, i == result.chosen) for i, s in enumerate(result.steps)]
 
 
 def price_lines(result: CapacityResult) -> list[str]:
@@ -470,3 +485,95 @@ def _redacted(url: str | None) -> str | None:
     from evalkit import redaction
 
     return redaction.redact_url(url)
+
+
+# --- inputs ----------------------------------------------------------------------------
+
+
+def parse_seconds(text: str | None, option: str = "--slo-ttft-p95") -> float | None:
+    """`1s`, `500ms`, `0.8` (seconds)."""
+    if text is None:
+        return None
+    raw = text.strip().lower()
+    try:
+        if raw.endswith("ms"):
+            value = float(raw[:-2]) / 1000
+        else:
+            value = float(raw.removesuffix("s"))
+    except ValueError:
+        raise UsageError(f"{option} {text!r}: expected a duration such as 1s or 500ms") from None
+    if value <= 0:
+        raise UsageError(f"{option} {text!r}: must be positive")
+    return value
+
+
+def parse_speed(text: str | None, option: str = "--slo-speed-p50") -> float | None:
+    """`20tok/s`, `20` (output tokens per second per request)."""
+    if text is None:
+        return None
+    raw = text.strip().lower().replace(" ", "")
+    for suffix in ("tokens/s", "tok/s", "t/s"):
+        raw = raw.removesuffix(suffix)
+    try:
+        value = float(raw)
+    except ValueError:
+        raise UsageError(f"{option} {text!r}: expected tokens per second such as 20tok/s") from None
+    if value <= 0:
+        raise UsageError(f"{option} {text!r}: must be positive")
+    return value
+
+
+def concurrency_steps(max_concurrency: int) -> tuple[int, ...]:
+    """1, 2, 4, ... up to and including ``max_concurrency``."""
+    if max_concurrency < 1:
+        raise UsageError("--max-concurrency must be at least 1")
+    steps, c = [], 1
+    while c < max_concurrency:
+        steps.append(c)
+        c *= 2
+    return tuple(steps + [max_concurrency])
+
+
+def suite_prompts(suite: str, size: int = 50, seed: int = 1234) -> list[tuple]:
+    """The messages of a suite (built-in name or file), as the sweep sends them."""
+    from evalkit.config import RunOptions, suite_from_option
+    from evalkit.suites import load_samples
+
+    config = suite_from_option(suite)
+    if config.path is None:
+        config.size = size
+    return [sample.messages for sample in load_samples(config, RunOptions(seed=seed))]
+
+
+def run_sweep(model_id: str, api_base: str | None, api_key_env: str | None, prompts: Sequence[tuple],
+              hourly_cost: float, slo: SLO, options: SweepOptions, *, suite: str = "", on_step=None) -> CapacityResult:
+    """`sweep` for a model named as on the command line: ``local/<variant>`` starts the
+    embedded llama.cpp server for the duration; anything else needs ``api_base``."""
+    import os
+
+    from evalkit.config import LOCAL_PREFIX
+
+    if model_id.startswith(LOCAL_PREFIX):
+        from evalkit.local import LocalServer, threads_per_server
+
+        with LocalServer(model_id[len(LOCAL_PREFIX):], n_threads=threads_per_server(1)) as server:
+            from evalkit.local import token_counter
+
+            endpoint = Endpoint(server.litellm_model, server.base_url, "local",
+                                token_counter=token_counter(server.model_alias))
+            result = sweep(endpoint, prompts, hourly_cost, slo, options, suite=suite, on_step=on_step)
+        result.model = model_id
+        return result
+    if api_base is None:
+        raise UsageError("capacity: give --api-base, the endpoint's OpenAI-compatible URL (e.g. http://gpu-box:8000/v1)")
+    key = None
+    if api_key_env:
+        key = os.environ.get(api_key_env)
+        if not key:
+            raise UsageError(f"capacity: the environment variable {api_key_env} is not set")
+    from evalkit import redaction
+
+    redaction.remember(key)
+    redaction.remember_url(api_base)
+    endpoint = Endpoint(model_id, api_base, key or "no-key")
+    return sweep(endpoint, prompts, hourly_cost, slo, options, suite=suite, on_step=on_step)

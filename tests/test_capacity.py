@@ -88,3 +88,21 @@ def test_poisson_mode_reports_achieved_rate():
     step = result.steps[0]
     assert step.mode == "poisson" and 1.5 < step.requests_per_s < 12
     assert step.cv is not None and result.price is not None
+
+
+def test_local_model_end_to_end(tmp_path):
+    """A real sweep of the embedded llama.cpp model: 2 steps of a few seconds each."""
+    pytest.importorskip("llama_cpp")
+    prompts = capacity.suite_prompts("arithmetic", size=6)
+    options = SweepOptions(concurrency=(1, 2), step_seconds=4.0, warmup_seconds=1.0, max_tokens=24)
+    result = capacity.run_sweep("local/smollm2-135m-q4_0", None, None, prompts, 0.10, SLO(ttft_p95_s=30),
+                                options, suite="arithmetic")
+    print("\n".join(capacity.step_table(result) + capacity.price_lines(result)))
+    assert [s.load for s in result.steps][0] == 1 and result.chosen is not None
+    step = result.steps[result.chosen]
+    assert step.n > 0 and step.output_tokens_per_s > 0 and step.ttft_p50 is not None
+    assert step.usage_estimated == step.n  # llama.cpp streams no usage: counted by its own tokenizer
+    hourly_per_second = 0.10 / 3600
+    assert result.price.output == pytest.approx(
+        hourly_per_second / (0.25 * step.input_tokens_per_s + step.output_tokens_per_s))
+    assert capacity.load_capacity(result.save(tmp_path)).price == result.price
