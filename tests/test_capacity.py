@@ -108,3 +108,18 @@ def test_local_model_end_to_end(tmp_path):
     assert result.price.output == pytest.approx(
         hourly_per_second / (0.25 * step.input_tokens_per_s + step.output_tokens_per_s))
     assert capacity.load_capacity(result.save(tmp_path)).price == result.price
+
+
+def test_config_prices_a_model_from_a_capacity_run(tmp_path):
+    from evalkit.config import ModelConfig
+    from evalkit.pricing import resolve_price
+
+    samples = [Sample(start=0, end=0.5, ttft=0.1, prompt_tokens=100, completion_tokens=50)]
+    step = capacity.judge(capacity.summarise(samples, 4, "closed", 0, 1), SLO())
+    result = capacity.CapacityResult(
+        id="t", model="m", api_base=None, created="", suite="s", mode="closed", hourly_cost=3.6, slo=SLO(),
+        options=SweepOptions(), steps=[step], stop_reason="", chosen=0, price=capacity.derive_price(step, 3.6))
+    price = resolve_price(ModelConfig(id="hosted_vllm/m", price_from_capacity=str(result.save(tmp_path))))
+    assert price.output == pytest.approx(0.001 / (25 + 50)) and "self-hosted" in price.source
+    with pytest.raises(ValueError):
+        ModelConfig(id="x", hourly_cost=1.0, price_from_capacity="y.json")
