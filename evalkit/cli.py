@@ -468,6 +468,79 @@ def power(items, config_path, accuracy, discordance, target_diff, design_effect)
         click.echo(line)
 
 
+@main.command("capacity")
+@click.option("-m", "--model", "model_id", required=True,
+              help="litellm model id of the served model (hosted_vllm/..., openai/...), or local/<variant>.")
+@click.option("--api-base", help="OpenAI-compatible base URL, e.g. http://gpu-box:8000/v1.")
+@click.option("--api-key-env", help="Environment variable holding the endpoint's key, if it needs one.")
+@click.option("--hourly-cost", type=float, required=True, help="USD per hour of the serving machine.")
+@click.option("--slo-ttft-p95", help="Target: 95th percentile time to first token, e.g. 1s or 500ms.")
+@click.option("--slo-speed-p50", help="Target: median output speed per request, e.g. 20tok/s.")
+@click.option("-s", "--suite", default="arithmetic", show_default=True,
+              help="Built-in suite or .jsonl/.csv file whose prompts make the load.")
+@click.option("--max-concurrency", type=int, default=64, show_default=True,
+              help="Closed-loop steps 1, 2, 4, ... up to this many requests in flight.")
+@click.option("--rate", "rates", multiple=True, type=float,
+              help="Poisson mode: arrivals per second of a step (repeat, rising); replaces concurrency steps.")
+@click.option("--step-seconds", type=float, default=20.0, show_default=True, help="Measurement window per step.")
+@click.option("--warmup-seconds", type=float, default=3.0, show_default=True, help="Uncounted load before each window.")
+@click.option("--max-tokens", type=int, default=256, show_default=True)
+@click.option("--input-cost-ratio", type=float, default=0.25, show_default=True,
+              help="Price of an input token relative to an output token, used to split the hourly cost.")
+@click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
+@_fails_cleanly
+def capacity_command(model_id, api_base, api_key_env, hourly_cost, slo_ttft_p95, slo_speed_p50, suite,
+                     max_concurrency, rates, step_seconds, warmup_seconds, max_tokens, input_cost_ratio,
+                     results_dir) -> None:
+    """Load a serving endpoint step by step; derive its $/token at the highest load within the target."""
+    from evalkit import capacity
+
+    slo = capacity.SLO(capacity.parse_seconds(slo_ttft_p95), capacity.parse_speed(slo_speed_p50))
+    options = capacity.SweepOptions(
+        concurrency=capacity.concurrency_steps(max_concurrency), rates=tuple(rates) or None,
+        step_seconds=step_seconds, warmup_seconds=warmup_seconds, max_tokens=max_tokens)
+    prompts = capacity.suite_prompts(suite)
+    click.echo(f"target: {slo.describe()}; {len(prompts)} prompts from {suite}")
+    on_step = lambda step: click.echo(capacity.step_table_line(step))  # noqa: E731
+    click.echo(capacity.STEP_HEADER)
+    result = capacity.run_sweep(model_id, api_base, api_key_env, prompts, hourly_cost, slo, options,
+                                suite=suite, on_step=on_step)
+    result = capacity.with_ratio(result, input_cost_ratio)
+    for line in capacity.price_lines(result):
+        click.echo(line)
+    click.echo(f"saved {result.save(results_dir)} (use it as `price_from_capacity:` in a config, "
+               "or with `evalkit breakeven`)")
+
+
+@main.command()
+@click.argument("capacity_file", type=click.Path(dir_okay=False))
+@click.option("-m", "--model", "models", multiple=True, required=True, help="API model to compare against (repeat).")
+@click.option("--volume", required=True, help="Requests or tokens per day or month: 50000/day, 2M-tokens/month.")
+@click.option("--utilisation", type=float, default=0.5, show_default=True,
+              help="Average load of a replica as a share of its capacity at the target (the rest is idle headroom).")
+@click.option("--chart", type=click.Path(dir_okay=False), help="Write the cost-vs-volume chart here (SVG).")
+@_fails_cleanly
+def breakeven(capacity_file, models, volume, utilisation, chart) -> None:
+    """Monthly cost of self-hosting (from a capacity run) against API models, and the break-even volumes."""
+    from evalkit import selfhost
+    from evalkit.capacity import load_capacity
+    from evalkit.config import ModelConfig
+    from evalkit.pricing import resolve_price
+    from evalkit.report.volume import parse_volume
+
+    result = load_capacity(capacity_file)
+    apis = [resolve_price(ModelConfig(id=m)) for m in models]
+    projection = selfhost.project(result, apis, parse_volume(volume), utilisation)
+    click.echo(f"self-hosted: {result.assumptions()}")
+    for line in selfhost.projection_lines(projection):
+        click.echo(line)
+    if chart:
+        evens = [o.break_even_requests for o in projection.apis if o.break_even_requests]
+        span = max([projection.requests_per_month, *evens]) * 1.5
+        Path(chart).write_text(selfhost.cost_curve_chart(result, apis, utilisation, span), encoding="utf-8")
+        click.echo(f"chart: {chart}")
+
+
 @main.group()
 def local() -> None:
     """The embedded local model."""

@@ -69,6 +69,9 @@ class ModelConfig(Strict):
     hourly_cost: float | None = Field(
         default=None, ge=0, description="Self-hosted: USD per hour of the serving machine."
     )
+    price_from_capacity: str | None = Field(
+        default=None, description="Self-hosted: a results/capacity-<id>.json whose derived $/token prices "
+        "this model (path relative to the working directory).")
     max_concurrency: int = Field(default=8, ge=1, description="Requests in flight at once.")
     requests_per_minute: float | None = Field(default=None, gt=0, description="Rate limit.")
     facts: ModelFacts | None = Field(
@@ -85,14 +88,14 @@ class ModelConfig(Strict):
 
     @model_validator(mode="after")
     def _one_cost_source(self) -> ModelConfig:
-        if self.price is not None and self.hourly_cost is not None:
-            raise ValueError("give either price or hourly_cost, not both")
+        if sum(x is not None for x in (self.price, self.hourly_cost, self.price_from_capacity)) > 1:
+            raise ValueError("give either price or hourly_cost or price_from_capacity, not several")
         return self
 
     @model_validator(mode="after")
     def _local_defaults(self) -> ModelConfig:
         if self.is_local:
-            if self.price is None and self.hourly_cost is None:
+            if self.price is None and self.hourly_cost is None and self.price_from_capacity is None:
                 self.hourly_cost = LOCAL_MACHINE_HOURLY_USD
             if "max_concurrency" not in self.model_fields_set:
                 # llama.cpp's server answers one request at a time: more would only

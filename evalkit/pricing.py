@@ -74,6 +74,14 @@ def resolve_price(model: ModelConfig, today: dt.date | None = None) -> ModelPric
             cached_input=None if cached is None else cached / PER_MILLION,
             source="config override",
         )
+    if model.price_from_capacity is not None:
+        from evalkit.capacity import load_capacity
+
+        result = load_capacity(model.price_from_capacity)
+        if result.price is None:
+            return ModelPrice(**base, source=f"capacity run {result.id}: {result.assumptions()}")
+        return ModelPrice(**base, input=result.price.input, output=result.price.output,
+                          source=f"self-hosted: {result.assumptions()}")
     if model.hourly_cost is not None:
         return ModelPrice(
             **base, hourly_cost=model.hourly_cost, hourly_slots=model.max_concurrency, source="config hourly_cost"
