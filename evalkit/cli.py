@@ -481,6 +481,31 @@ def power(items, config_path, accuracy, discordance, target_diff, design_effect)
         click.echo(line)
 
 
+@main.command("judge-check")
+@click.argument("labels", type=click.Path(dir_okay=False))
+@click.option("--judge-model", required=True, help="litellm id of the judge, e.g. openai/gpt-4o-mini.")
+@click.option("--rubric", default="", help="What a good answer is; given to the judge.")
+@click.option("--scale", default=5, show_default=True, type=click.IntRange(2, 100),
+              help="Labels run from 1 to this.")
+@click.option("--api-base", help="Endpoint of the judge (self-hosted or proxied).")
+@click.option("--api-key-env", help="Environment variable holding the judge's key.")
+@_fails_cleanly
+def judge_check(labels, judge_model, rubric, scale, api_base, api_key_env) -> None:
+    """How far the judge agrees with your human labels (Cohen's kappa)."""
+    import asyncio
+
+    from evalkit import judge
+
+    spec = judge.JudgeSpec(model=judge_model, rubric=rubric, scale=scale, api_base=api_base,
+                           api_key_env=api_key_env, params={"temperature": 0})
+    agreement = asyncio.run(judge.check_against_labels(spec, judge.load_labels(labels, scale)))
+    for item_id, human, verdict in agreement.pairs:
+        mark = "" if human == verdict else "  <- differs"
+        click.echo(f"{item_id}: human {human}, judge {verdict if verdict is not None else 'no verdict'}{mark}")
+    kappa = "undefined (one label only)" if agreement.kappa is None else f"{agreement.kappa:.3f}"
+    click.echo(f"items: {agreement.n}  agreement: {agreement.observed:.1%}  Cohen's kappa: {kappa}")
+
+
 @main.group()
 def local() -> None:
     """The embedded local model."""
