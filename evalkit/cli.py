@@ -79,6 +79,9 @@ def selection_options(command):
         click.option("--retries", type=int, help="Retries after the first attempt."),
         click.option("--seed", type=int, help="Seed for generated suites."),
         click.option("--epochs", type=int, help="Ask each item this many times; the analysis uses the spread."),
+        click.option("--lm-eval-include", multiple=True, type=click.Path(file_okay=False, exists=True),
+                     callback=lambda _ctx, _param, value: list(value) or None,
+                     help="Folder of your own lm-eval task YAMLs, for -s lm-eval:TASK (repeat)."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -380,9 +383,22 @@ def report(run, formats, output, volume, results_dir, store) -> None:
 
 @main.command()
 @click.option("--seed", default=1234, show_default=True)
+@click.option("--lm-eval", "lm_eval", is_flag=True,
+              help="List the lm-eval tasks evalkit can run instead (the first listing indexes them, then cached).")
+@click.option("--lm-eval-include", multiple=True, type=click.Path(file_okay=False, exists=True),
+              help="Also list the tasks in this folder of lm-eval task YAMLs (repeat).")
 @_fails_cleanly
-def suites(seed) -> None:
-    """List the built-in suites with a sample item."""
+def suites(seed, lm_eval, lm_eval_include) -> None:
+    """List the built-in suites with a sample item (or, with --lm-eval, the lm-eval tasks)."""
+    if lm_eval:
+        from evalkit.suites.lm_eval import runnable_tasks
+
+        tasks = runnable_tasks(tuple(lm_eval_include))
+        for name, entry in tasks.items():
+            how = "letter-answer prompt" if entry["output_type"] == "multiple_choice" else "generative"
+            click.echo(f"lm-eval:{name}\t{how}\t{entry['dataset'] or ''}")
+        click.echo(f"{len(tasks)} runnable tasks (log-likelihood tasks and groups are not listed)")
+        return
     from rich.console import Console
 
     from evalkit.report.catalog import suites_table

@@ -708,8 +708,26 @@ ASYNC_SCORERS = {"judge"}
 `evalkit.judge`); `score_sample` refuses them."""
 
 
-EXTERNAL_REFERENCES: set[str] = set()
-"""Scorers registered by other modules (lm-eval) that check their own references."""
+EXTERNAL_REFERENCES: set[str] = {"lm_eval"}
+"""Scorers whose reference is shown in reports only; their own code decides the score."""
+
+
+@_scorer(
+    "lm_eval",
+    task=Option("an lm-eval task name", lambda v: isinstance(v, str) and bool(v), required=True),
+    doc_id=Option("a document index >= 0", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+                  required=True),
+    include=Option("a list of task folders", _is_str_list),
+    filter=Option("the name of one of the task's filters", lambda v: isinstance(v, str)),
+    metric=Option("the name of one of the task's metrics", lambda v: isinstance(v, str)),
+)
+def lm_eval(response: str, reference: Any, task: str, doc_id: int, include: Sequence[str] = (),
+            filter: str | None = None, metric: str | None = None) -> Score:
+    """An lm-eval task's own answer filters and metric (`evalkit.suites.lm_eval`)."""
+    from evalkit.suites.lm_eval import score_reply
+
+    value, extracted, detail = score_reply(response, task, doc_id, list(include), filter, metric)
+    return Score(value, extracted, "" if value >= 1 else f"lm-eval: {detail}")
 
 
 def _is_price(value: Any) -> bool:
