@@ -123,3 +123,21 @@ def test_parsers_and_kappa():
     assert parse_winner("Winner: B") == "B" and parse_winner("胜者：平局") == "tie"
     assert cohen_kappa([1, 2, 1, 2], [1, 2, 1, 2]) == 1.0
     assert cohen_kappa([1, 1], [1, 1]) is None
+
+
+def test_schema_2_store_gains_the_judge_columns(tmp_path):
+    from evalkit.store import SCHEMA_VERSION, Store
+
+    path = tmp_path / "old.db"
+    Store(str(path)).engine.dispose()
+    judge_columns = ["judge_model", "judge_rubric", "judge_verdict", "judge_prompt_tokens",
+                     "judge_completion_tokens", "judge_cost_usd"]
+    with sqlite3.connect(path) as db:  # make it a schema-2 store
+        for column in judge_columns:
+            db.execute(f"alter table records drop column {column}")
+        db.execute("update evalkit_meta set value='2' where key='schema_version'")
+    Store(str(path)).engine.dispose()
+    with sqlite3.connect(path) as db:
+        columns = {row[1] for row in db.execute("pragma table_info(records)")}
+        version = db.execute("select value from evalkit_meta where key='schema_version'").fetchone()[0]
+    assert set(judge_columns) <= columns and version == str(SCHEMA_VERSION) == "3"
