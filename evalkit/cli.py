@@ -79,6 +79,9 @@ def selection_options(command):
         click.option("--retries", type=int, help="Retries after the first attempt."),
         click.option("--seed", type=int, help="Seed for generated suites."),
         click.option("--epochs", type=int, help="Ask each item this many times; the analysis uses the spread."),
+        click.option("--lm-eval-include", multiple=True, type=click.Path(file_okay=False, exists=True),
+                     callback=lambda _ctx, _param, value: list(value) or None,
+                     help="Folder of your own lm-eval task YAMLs, for -s lm-eval:TASK (repeat)."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -367,9 +370,22 @@ def report(run, formats, output, volume, results_dir, store) -> None:
 
 @main.command()
 @click.option("--seed", default=1234, show_default=True)
+@click.option("--lm-eval", "lm_eval", is_flag=True,
+              help="List the lm-eval tasks evalkit can run instead (the first listing indexes them, then cached).")
+@click.option("--lm-eval-include", multiple=True, type=click.Path(file_okay=False, exists=True),
+              help="Also list the tasks in this folder of lm-eval task YAMLs (repeat).")
 @_fails_cleanly
-def suites(seed) -> None:
-    """List the built-in suites with a sample item."""
+def suites(seed, lm_eval, lm_eval_include) -> None:
+    """List the built-in suites with a sample item (or, with --lm-eval, the lm-eval tasks)."""
+    if lm_eval:
+        from evalkit.suites.lm_eval import runnable_tasks
+
+        tasks = runnable_tasks(tuple(lm_eval_include))
+        for name, entry in tasks.items():
+            how = "letter-answer prompt" if entry["output_type"] == "multiple_choice" else "generative"
+            click.echo(f"lm-eval:{name}\t{how}\t{entry['dataset'] or ''}")
+        click.echo(f"{len(tasks)} runnable tasks (log-likelihood tasks and groups are not listed)")
+        return
     from rich.console import Console
 
     from evalkit.report.catalog import suites_table
@@ -539,6 +555,31 @@ def breakeven(capacity_file, models, volume, utilisation, chart) -> None:
         span = max([projection.requests_per_month, *evens]) * 1.5
         Path(chart).write_text(selfhost.cost_curve_chart(result, apis, utilisation, span), encoding="utf-8")
         click.echo(f"chart: {chart}")
+
+
+@main.command("judge-check")
+@click.argument("labels", type=click.Path(dir_okay=False))
+@click.option("--judge-model", required=True, help="litellm id of the judge, e.g. openai/gpt-4o-mini.")
+@click.option("--rubric", default="", help="What a good answer is; given to the judge.")
+@click.option("--scale", default=5, show_default=True, type=click.IntRange(2, 100),
+              help="Labels run from 1 to this.")
+@click.option("--api-base", help="Endpoint of the judge (self-hosted or proxied).")
+@click.option("--api-key-env", help="Environment variable holding the judge's key.")
+@_fails_cleanly
+def judge_check(labels, judge_model, rubric, scale, api_base, api_key_env) -> None:
+    """How far the judge agrees with your human labels (Cohen's kappa)."""
+    import asyncio
+
+    from evalkit import judge
+
+    spec = judge.JudgeSpec(model=judge_model, rubric=rubric, scale=scale, api_base=api_base,
+                           api_key_env=api_key_env, params={"temperature": 0})
+    agreement = asyncio.run(judge.check_against_labels(spec, judge.load_labels(labels, scale)))
+    for item_id, human, verdict in agreement.pairs:
+        mark = "" if human == verdict else "  <- differs"
+        click.echo(f"{item_id}: human {human}, judge {verdict if verdict is not None else 'no verdict'}{mark}")
+    kappa = "undefined (one label only)" if agreement.kappa is None else f"{agreement.kappa:.3f}"
+    click.echo(f"items: {agreement.n}  agreement: {agreement.observed:.1%}  Cohen's kappa: {kappa}")
 
 
 @main.group()

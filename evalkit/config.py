@@ -137,6 +137,8 @@ class RunOptions(Strict):
     epochs: int = Field(
         default=1, ge=1, le=100,
         description="Times each item is asked; the intervals and tests treat an item's answers as one unit.")
+    lm_eval_include: list[str] = Field(
+        default_factory=list, description="Folders of extra lm-eval task YAMLs, for `lm-eval:<task>` suites.")
 
 
 class RunConfig(Strict):

@@ -33,7 +33,10 @@ def fingerprint(plan: Plan) -> dict[str, Any]:
 
 
 def _content_hash(samples: list) -> str:
-    payload = [(s.id, list(s.messages), s.reference, s.scorer, s.scorer_options) for s in samples]
+    payload = [
+        (s.id, list(s.messages), s.reference, s.scorer, s.scorer_options) + ((s.params,) if s.params else ())
+        for s in samples
+    ]
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
 
 

@@ -58,6 +58,16 @@ class CallRecord:
     started_at: float = 0.0
     """Unix time the first attempt was sent."""
     finished_at: float = 0.0
+    judge_model: str | None = None
+    """LLM-as-judge items: the litellm id of the judge model; None for other scorers."""
+    judge_rubric: str | None = None
+    judge_verdict: str | None = None
+    """The judge's raw reply (pairwise: a JSON list of the replies for both orders)."""
+    judge_prompt_tokens: int | None = None
+    """The judge's own tokens and cost: never part of the tested model's tokens or cost."""
+    judge_completion_tokens: int | None = None
+    judge_cost_usd: float | None = None
+    """None when the judge's price is unknown."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

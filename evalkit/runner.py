@@ -21,7 +21,7 @@ from evalkit.budget import Budget
 from evalkit.cache import ResponseCache
 from evalkit.pricing import ModelPrice
 from evalkit.records import CallRecord
-from evalkit.scoring import score_sample
+from evalkit.scoring import ASYNC_SCORERS, score_sample
 from evalkit.suites.base import Sample
 
 
@@ -153,7 +153,7 @@ class Runner:
         request = providers.Request(
             model_id=target.model_id,
             messages=sample.messages,
-            params=target.params,
+            params=request_params(target, sample),
             timeout=self.timeout,
             api_base=target.api_base,
             api_key=target.api_key,
@@ -162,6 +162,7 @@ class Runner:
         cached = self.cache.get(record.request_hash, job) if self.cache else None
         if cached is not None:
             _fill_success(record, cached, sample, target)
+            await self._judge(record, sample)
             record.from_cache, record.attempts = True, 0
             record.finished_at = time.time()
             return record
@@ -202,7 +203,36 @@ class Runner:
                 await asyncio.sleep(delay)
                 continue
             _fill_success(record, state.attempt, job.sample, target)
+            await self._judge(record, job.sample)
             return
+
+    async def _judge(self, record: CallRecord, sample: Sample) -> None:
+        """Score with an async scorer (the LLM judge) once the call under test succeeded.
+
+        Inline rather than a later pass: the record reaches the store once, complete, so
+        resume and the reports never see an unjudged item. A judge failure is an error of
+        the item (class ``judge``), not a wrong answer.
+        """
+        if sample.scorer not in ASYNC_SCORERS or record.error_class is not None:
+            return
+        from evalkit import judge
+
+        spec = judge.JudgeSpec.from_options(sample.scorer_options)
+        record.judge_model, record.judge_rubric = spec.model, spec.rubric or None
+        try:
+            judgement = await judge.judge_reply(
+                spec, sample.prompt_text, record.response_text or "", sample.reference, self.timeout
+            )
+        except judge.JudgeError as error:
+            record.error_class, record.error_message, record.score = "judge", str(error), 0.0
+            return
+        record.judge_verdict = judgement.verdict
+        record.judge_prompt_tokens = judgement.prompt_tokens
+        record.judge_completion_tokens = judgement.completion_tokens
+        record.judge_cost_usd = judgement.cost_usd
+        record.score = judgement.score.value
+        record.extracted = judgement.score.extracted
+        record.score_detail = judgement.score.detail or None
 
     async def _attempt(self, job: Job, request: providers.Request, state: _JobState) -> providers.Attempt:
         gate = self.gates[job.target.label]
@@ -273,7 +303,13 @@ class _ModelStopped(Exception):
     """The model was stopped by an earlier failure that no retry can fix."""
 
 
-def request_hash(target: Target, messages: tuple[dict[str, str], ...]) -> str:
+def request_params(target: Target, sample: Sample) -> dict:
+    """The model's request parameters with the sample's own on top: an lm-eval task's
+    generation settings (stop sequences, max tokens, temperature) win, as they do in lm-eval."""
+    return {**target.params, **sample.params} if sample.params else target.params
+
+
+def request_hash(target: Target, messages: tuple[dict[str, str], ...], sample_params: dict | None = None) -> str:
     """What was asked, in the user's terms: model, endpoint, messages and parameters."""
     payload = {
         "model": target.config_id,
@@ -281,6 +317,8 @@ def request_hash(target: Target, messages: tuple[dict[str, str], ...]) -> str:
         "messages": list(messages),
         "params": target.params,
     }
+    if sample_params:  # only then: the hashes of samples without their own params stay as they were
+        payload["sample_params"] = sample_params
     blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode()
     return hashlib.sha256(blob).hexdigest()
 
@@ -294,7 +332,7 @@ def _new_record(run_id: str, job: Job) -> CallRecord:
         sample_id=job.sample.id,
         cluster=job.sample.cluster,
         epoch=job.epoch,
-        request_hash=request_hash(job.target, job.sample.messages),
+        request_hash=request_hash(job.target, job.sample.messages, job.sample.params),
         started_at=time.time(),
     )
 
@@ -335,6 +373,8 @@ def _fill_success(record: CallRecord, attempt: providers.Attempt, sample: Sample
     record.cost_usd = target.price.cost(
         record.prompt_tokens, record.completion_tokens, record.cached_tokens, record.e2e_s
     )
+    if sample.scorer in ASYNC_SCORERS:
+        return  # the runner awaits the judge next
     score = score_sample(attempt.text, sample)
     record.score = score.value
     record.extracted = score.extracted

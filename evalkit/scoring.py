@@ -703,6 +703,57 @@ def _did_you_mean(word: str, known: list[str], what: str) -> str:
     return f"; {what.lower()}: {listing}"
 
 
+ASYNC_SCORERS = {"judge"}
+"""Scorers that need a network call (a judge model): the runner awaits them (see
+`evalkit.judge`); `score_sample` refuses them."""
+
+
+EXTERNAL_REFERENCES: set[str] = {"lm_eval"}
+"""Scorers whose reference is shown in reports only; their own code decides the score."""
+
+
+@_scorer(
+    "lm_eval",
+    task=Option("an lm-eval task name", lambda v: isinstance(v, str) and bool(v), required=True),
+    doc_id=Option("a document index >= 0", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+                  required=True),
+    include=Option("a list of task folders", _is_str_list),
+    filter=Option("the name of one of the task's filters", lambda v: isinstance(v, str)),
+    metric=Option("the name of one of the task's metrics", lambda v: isinstance(v, str)),
+)
+def lm_eval(response: str, reference: Any, task: str, doc_id: int, include: Sequence[str] = (),
+            filter: str | None = None, metric: str | None = None) -> Score:
+    """An lm-eval task's own answer filters and metric (`evalkit.suites.lm_eval`)."""
+    from evalkit.suites.lm_eval import score_reply
+
+    value, extracted, detail = score_reply(response, task, doc_id, list(include), filter, metric)
+    return Score(value, extracted, "" if value >= 1 else f"lm-eval: {detail}")
+
+
+def _is_price(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) <= {"input", "output"} and all(map(_is_number, value.values()))
+
+
+_TEXT_OPTION = Option("a string", lambda v: isinstance(v, str))
+
+
+@_scorer(
+    "judge",
+    judge_model=Option("a litellm model id such as openai/gpt-4o-mini", lambda v: isinstance(v, str) and bool(v.strip()), required=True),
+    rubric=_TEXT_OPTION,
+    mode=Option("'score' or 'pairwise'", lambda v: v in ("score", "pairwise")),
+    scale=Option("an integer from 2 to 100", lambda v: isinstance(v, int) and not isinstance(v, bool) and 2 <= v <= 100),
+    api_base=_TEXT_OPTION,
+    api_key_env=_TEXT_OPTION,
+    price=Option("an object {input: USD per 1M tokens, output: USD per 1M tokens}", _is_price),
+    params=Option("an object of request parameters", lambda v: isinstance(v, dict)),
+)
+def judge(response: str, reference: Any, **options: Any) -> Score:
+    """LLM-as-judge; it needs a call to the judge model, so the runner awaits
+    `evalkit.judge.judge_reply` instead of calling this."""
+    raise UsageError("the 'judge' scorer calls a model: it runs inside `evalkit compare`, not as a pure scorer")
+
+
 def check_scorer(name: str, options: dict[str, Any]) -> None:
     """Raise `UsageError` for an unknown scorer, or unknown, missing or ill-typed options."""
     if name not in SCORERS:
@@ -741,6 +792,12 @@ def _reference_problem(name: str, reference: Any, options: dict[str, Any]) -> st
     if name == "contains":
         ok = _is_text(reference) or bool(reference) and _is_str_list(reference) and all(map(_is_text, reference))
         return None if ok else "must be a non-blank string or a non-empty list of them"
+    if name == "judge":
+        if options.get("mode") == "pairwise":
+            return None if _is_text(reference) else "must be the baseline answer (a non-blank string) in pairwise mode"
+        return None
+    if name in EXTERNAL_REFERENCES:
+        return None
     if not isinstance(reference, dict) or not reference:
         return "must be a non-empty object"
     return _constraints_problem(reference) if name == "constraints" else None
@@ -772,4 +829,6 @@ def score_sample(response: str | None, sample: Sample) -> Score:
         return Score(0.0, None, "no response")
     if sample.scorer not in SCORERS:
         check_scorer(sample.scorer, sample.scorer_options)  # raises, with a suggestion
+    if sample.scorer in ASYNC_SCORERS:
+        raise UsageError(f"scorer {sample.scorer!r} calls a model; the runner awaits it (evalkit.judge)")
     return SCORERS[sample.scorer](response, sample.reference, **sample.scorer_options)

@@ -30,7 +30,7 @@ from evalkit.errors import UsageError
 from evalkit.records import CallRecord
 
 DEFAULT_STORE = "results/evalkit.db"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 metadata = sa.MetaData()
 
@@ -87,11 +87,12 @@ shards_table = sa.Table(
 
 _SHARD_REPORTED = ("finished", "failed", "interrupted")
 
-_TEXT = {"response_text", "score_detail", "error_message", "extracted"}
+_TEXT = {"response_text", "score_detail", "error_message", "extracted", "judge_rubric", "judge_verdict"}
 _FLOAT = {
-    "score", "ttft_s", "reasoning_ttft_s", "e2e_s", "output_speed_tps", "cost_usd", "started_at", "finished_at"
+    "score", "ttft_s", "reasoning_ttft_s", "e2e_s", "output_speed_tps", "cost_usd", "started_at", "finished_at", "judge_cost_usd"
 }
-_INT = {"epoch", "prompt_tokens", "completion_tokens", "cached_tokens", "reasoning_tokens", "attempts"}
+_INT = {"epoch", "prompt_tokens", "completion_tokens", "cached_tokens", "reasoning_tokens", "attempts",
+        "judge_prompt_tokens", "judge_completion_tokens"}
 _BOOL = {"from_cache"}
 
 
@@ -455,7 +456,18 @@ def _migration_2(conn: sa.Connection) -> None:
     conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_runs_tag ON runs (tag)"))
 
 
-MIGRATIONS = {2: _migration_2}
+def _migration_3(conn: sa.Connection) -> None:
+    """LLM-as-judge: the judge model, rubric, raw verdict, and the judge's own tokens and cost."""
+    names = ("judge_model", "judge_rubric", "judge_verdict", "judge_prompt_tokens",
+             "judge_completion_tokens", "judge_cost_usd")
+    existing = {column["name"] for column in sa.inspect(conn).get_columns("records")}
+    for name in names:
+        if name not in existing:
+            kind = records_table.c[name].type.compile(dialect=conn.dialect)
+            conn.execute(sa.text(f"ALTER TABLE records ADD COLUMN {name} {kind}"))
+
+
+MIGRATIONS = {2: _migration_2, 3: _migration_3}
 """schema version -> the step that brings a store of the previous version to it. Append
 only. A new store is created at the current version directly."""
 

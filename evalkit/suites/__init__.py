@@ -20,6 +20,11 @@ def builtin_names() -> list[str]:
 
 def load_samples(suite: SuiteConfig, options: RunOptions) -> list[Sample]:
     """The samples of one suite, generated or read, validated, cut to the run's limit."""
+    if suite.name.startswith("lm-eval:") and not suite.path:
+        from evalkit.suites.lm_eval import load_lm_eval_samples
+
+        # lm-eval builds few-shot prompts in document order: cut while building, not after.
+        return load_lm_eval_samples(suite.name, tuple(options.lm_eval_include), options.limit)
     if suite.path:
         from evalkit.suites.files import load_file_suite
 

@@ -26,6 +26,9 @@ class Sample:
     """Items sharing a cluster id are correlated (same template, same document)."""
     metadata: dict[str, Any] = field(default_factory=dict)
     """Free facts for reports: difficulty, language, template."""
+    params: dict[str, Any] = field(default_factory=dict)
+    """Request parameters this item needs (an lm-eval task's ``stop`` and ``max_tokens``);
+    a model's own configured params win over them. Part of the request hash when set."""
 
     @property
     def prompt_text(self) -> str:
