@@ -71,7 +71,7 @@ class ModelConfig(Strict):
     )
     price_from_capacity: str | None = Field(
         default=None, description="Self-hosted: a results/capacity-<id>.json whose derived $/token prices "
-        "this model (path relative to the working directory).")
+        "this model (in a config file, relative to the file's folder).")
     max_concurrency: int = Field(default=8, ge=1, description="Requests in flight at once.")
     requests_per_minute: float | None = Field(default=None, gt=0, description="Rate limit.")
     facts: ModelFacts | None = Field(
@@ -185,7 +185,7 @@ def load_config(path: str | Path) -> RunConfig:
     if not isinstance(data, dict):
         raise UsageError(f"{path}: expected a mapping with models/suites/run at the top level")
     config = validate_config(data, source=str(path))
-    return _resolve_suite_paths(config, path.parent)
+    return _resolve_capacity_paths(_resolve_suite_paths(config, path.parent), path)
 
 
 def validate_config(data: dict[str, Any], source: str = "<options>") -> RunConfig:
@@ -217,6 +217,21 @@ def _resolve_suite_paths(config: RunConfig, base: Path) -> RunConfig:
     for suite in config.suites:
         if suite.path and not Path(suite.path).is_absolute():
             suite.path = str((base / suite.path).resolve())
+    return config
+
+
+def _resolve_capacity_paths(config: RunConfig, path: Path) -> RunConfig:
+    # like suite paths: a config moved with its results folder keeps working from any cwd;
+    # the absolute path is what the stored run keeps, so reports find the sweep again
+    for i, model in enumerate(config.models):
+        if model.price_from_capacity is None:
+            continue
+        target = Path(model.price_from_capacity)
+        target = target if target.is_absolute() else (path.parent / target).resolve()
+        if not target.is_file():
+            raise UsageError(f"{path}: models[{i}].price_from_capacity: {model.price_from_capacity} not found "
+                             f"(looked at {target}); run `evalkit capacity` or fix the path, relative to the config")
+        model.price_from_capacity = str(target)
     return config
 
 

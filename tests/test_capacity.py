@@ -123,3 +123,77 @@ def test_config_prices_a_model_from_a_capacity_run(tmp_path):
     assert price.output == pytest.approx(0.001 / (25 + 50)) and "self-hosted" in price.source
     with pytest.raises(ValueError):
         ModelConfig(id="x", hourly_cost=1.0, price_from_capacity="y.json")
+
+
+def _capacity_file(tmp_path, requests_per_s: int = 10):
+    """A stored sweep of one step: ``requests_per_s`` requests of 100 + 50 tokens in 1 s, $3.60/hour."""
+    samples = [Sample(start=0, end=0.5 + i * 0.04, ttft=0.1, prompt_tokens=100, completion_tokens=50)
+               for i in range(requests_per_s)]
+    step = capacity.judge(capacity.summarise(samples, 8, "closed", 0, 1), SLO(ttft_p95_s=1.0))
+    result = capacity.CapacityResult(
+        id="t", model="hosted_vllm/qwen3-8b", api_base=None, created="2026-11-28", suite="s", mode="closed",
+        hourly_cost=3.6, slo=SLO(ttft_p95_s=1.0), options=SweepOptions(), steps=[step], stop_reason="",
+        chosen=0, price=capacity.derive_price(step, 3.6))
+    return result.save(tmp_path)
+
+
+def test_reports_show_self_hosting_against_the_apis(tmp_path):
+    from evalkit import selfhost
+    from evalkit.config import ModelConfig
+    from evalkit.pricing import resolve_price
+    from evalkit.report.document import write_reports
+    from evalkit.report.run_analysis import analyse_run
+    from evalkit.report.volume import parse_volume
+    from evalkit.store import Store
+    from evalkit.testing.synthetic_run import make_run
+
+    path = _capacity_file(tmp_path)
+    api = ModelConfig(id="openai/gpt-4o", label="gpt-4o", price={"input": 5.0, "output": 15.0})
+    own = ModelConfig(id="hosted_vllm/qwen3-8b", label="Qwen3-8B on our GPU", price_from_capacity=str(path))
+    store = Store(f"sqlite:///{tmp_path / 'history.db'}")
+    run_id = make_run(store, tmp_path / "suites", [api, own], suites=1, items=6)
+    paths = write_reports(analyse_run(store, run_id), ["html", "pdf", "md"], tmp_path / "out", "50000/day")
+    html, pdf, md = (p for p in sorted(paths, key=lambda p: ["html", "pdf", "md"].index(p.suffix[1:])))
+
+    # the figure the section must show is selfhost.project's, at the report's volume
+    projection = selfhost.project(capacity.load_capacity(path), [resolve_price(api)], parse_volume("50000/day"))
+    even = projection.apis[0].break_even_requests
+    assert even == pytest.approx(3.6 * 730 / (100 * 5e-6 + 50 * 15e-6))  # one replica's month ÷ API $/request
+    figure = f"{even:,.0f}"
+
+    from pypdf import PdfReader
+
+    text = "".join(page.extract_text() for page in PdfReader(str(pdf)).pages)
+    squashed = "".join(text.split())
+    for needle in ("Self-hosting vs APIs", "$3.60 per hour", "TTFT p95 ≤ 1 s", "concurrency 8", figure,
+                   "requests per month", f"break-even {figure}/month"):  # the last two: the chart's own text
+        assert "".join(needle.split()) in squashed, needle
+    page = html.read_text(encoding="utf-8")
+    assert 'id="self-hosting-vs-apis"' in page and figure in page
+    assert '<figure class="chart" id="chart-self-hosting-0"><svg' in page
+    assert f"{projection.self_hosted.replicas}" in page and "50%" in page
+    markdown = md.read_text(encoding="utf-8")
+    assert "## Self-hosting vs APIs" in markdown and figure in markdown
+    assert (md.parent / "report-charts" / "self-hosting-0.svg").is_file()
+    # the other charts stay where they were: one figure of the section, not under Charts
+    charts_section = page.split('id="charts"')[1].split("</section>")[0]
+    assert "self-hosting" not in charts_section
+
+
+def test_capacity_path_is_relative_to_the_config_file(tmp_path, monkeypatch):
+    from evalkit.config import load_config
+    from evalkit.errors import UsageError
+
+    folder = tmp_path / "bench"
+    folder.mkdir()
+    path = _capacity_file(folder / "results")
+    config = folder / "c.yaml"
+    config.write_text("models:\n  - id: hosted_vllm/qwen3-8b\n    price_from_capacity: results/capacity-t.json\n"
+                      "suites:\n  - name: arithmetic\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)  # not the config's folder
+    assert load_config(config).models[0].price_from_capacity == str(path.resolve())
+    config.write_text(config.read_text().replace("capacity-t.json", "capacity-gone.json"), encoding="utf-8")
+    with pytest.raises(UsageError) as exc:
+        load_config(config)
+    message = str(exc.value)
+    assert "\n" not in message and str(config) in message and "models[0].price_from_capacity" in message

@@ -72,6 +72,7 @@ def test_pdf_text_has_verdict_every_model_and_section(case, request):
         assert _squash(model) in text, model
     for section in SECTIONS:
         assert _squash(section) in text, section
+    assert "Self-hostingvsAPIs" not in text  # no capacity-priced model, no such section
     assert "page1of" in _squash(pages[0]) and f"page{len(pages)}of{len(pages)}" in _squash(pages[-1])
     assert "通义千问" in text and "中文套件" in text  # Chinese is text, not boxes or gaps
 

@@ -40,6 +40,8 @@ class Chart:
     title: str
     caption: str
     svg: str
+    section: str = "Charts"
+    """Where the chart is drawn: the Charts section, or `selfhosting.CHART_SECTION`."""
 
 
 def model_styles(models: list[str]) -> dict[str, ModelStyle]:
@@ -69,7 +71,22 @@ def make_charts(content: ReportContent, font: FontSubset) -> list[Chart]:
             chart = make(content, styles)
             if chart is not None:
                 charts.append(chart)
+        charts += _self_hosting_charts(content)
     return charts
+
+
+def _self_hosting_charts(content: ReportContent) -> list[Chart]:
+    from evalkit.report import selfhosting
+
+    out = []
+    for i, item in enumerate(content.self_hosting):
+        if item.capacity is None:
+            continue
+        out.append(Chart(f"self-hosting-{i}", f"Own hardware vs API: {item.model}",
+                         f"Monthly cost against requests per month: the self-hosted model as a staircase (one step "
+                         f"per replica, {item.utilisation:.0%} utilisation), each API as a dashed line; dots mark "
+                         "the break-even volumes.", selfhosting.chart(item), selfhosting.CHART_SECTION))
+    return out
 
 
 def _svg(fig: Any) -> str:

@@ -20,13 +20,16 @@ from evalkit.report.facts import FIELDS as FACT_FIELDS
 from evalkit.report.facts import FactsRow, facts_rows
 from evalkit.report.formatting import SCORECARD, scorecard_rows, usd
 from evalkit.report.run_analysis import RunAnalysis
+from evalkit.report.selfhosting import TITLE as SELF_HOSTING_TITLE
+from evalkit.report.selfhosting import SelfHosted, self_hosting
 from evalkit.report.volume import Volume, monthly_costs
 
 SECTIONS = [
     "Executive summary", "Charts", "Scorecard", "Projected monthly cost", "Procurement facts",
     "Methodology", "Where models disagree",
 ]
-"""Section titles, in order, the same in every format."""
+"""Section titles, in order, the same in every format. Runs with a capacity-priced model
+also get `SELF_HOSTING_TITLE` after "Projected monthly cost"."""
 
 BEST_RULE = {  # scorecard column -> which way is better
     "Accuracy [95% CI]": ("accuracy", "max"), "TTFT p50": ("ttft_p50", "min"), "E2E p50": ("e2e_p50", "min"),
@@ -88,6 +91,8 @@ class ReportContent:
     disagreements: list[Disagreement]
     disagreement_note: str
     analysis: RunAnalysis = field(repr=False)
+    self_hosting: list[SelfHosted] = field(default_factory=list)
+    """Capacity-priced models projected against the APIs; empty: no "Self-hosting vs APIs" section."""
 
     def all_text(self) -> str:
         """Every character any format may print (for the font subset)."""
@@ -98,6 +103,8 @@ class ReportContent:
         for item in self.disagreements:
             parts += [item.suite, item.sample_id, item.prompt, item.reference]
             parts += [t for a in item.answers for t in (a.model, a.extracted, a.response)]
+        for item in self.self_hosting:
+            parts += [SELF_HOSTING_TITLE, *item.text()]
         return "".join(parts)
 
 
@@ -131,6 +138,7 @@ def build_content(analysis: RunAnalysis, volume: Volume) -> ReportContent:
         disagreements=disagreements,
         disagreement_note=note,
         analysis=analysis,
+        self_hosting=self_hosting(run, volume),
     )
 
 

@@ -13,6 +13,8 @@ from html import escape
 from evalkit.report.charts import Chart
 from evalkit.report.content import SECTIONS, ReportContent, Table
 from evalkit.report.fonts import FONT_LICENSE, FontSubset
+from evalkit.report.selfhosting import CHART_SECTION
+from evalkit.report.selfhosting import TITLE as SELF_HOSTING_TITLE
 
 _CSS = """
 @font-face { font-family: "EvalkitCJK"; font-weight: 400; src: url(data:font/ttf;base64,%(regular)s) format("truetype"); }
@@ -73,10 +75,11 @@ def render(content: ReportContent, charts: list[Chart], fonts: dict[int, FontSub
         f"<title>{escape(content.title)}</title><style>{css}</style></head><body>",
         f"<h1>{escape(content.title)}</h1>", f'<p class="run">{escape(content.run_line)}</p>',
         _section(0, '<div class="summary">' + "".join(f"<p>{escape(p)}</p>" for p in content.summary) + "</div>"),
-        _section(1, "".join(_figure(c) for c in charts)),
+        _section(1, "".join(_figure(c) for c in charts if c.section == "Charts")),
         _section(2, _table(content.scorecard, "scorecard") + "<p>▲ and bold: the best value of its column.</p>"
                  + "<h3>By suite</h3>" + _table(content.suites, "suites")),
         _section(3, f"<p>{escape(content.monthly_note)}</p>" + _table(content.monthly, "monthly")),
+        _self_hosting(content, charts),
         _section(4, _table(content.facts_table, "facts") + "<p>Facts come from evalkit's facts file (each with its "
                  "source) or the run's config; prices are the ones this run used. Unknown means unknown.</p>"),
         _section(5, _methodology(content)),
@@ -87,10 +90,25 @@ def render(content: ReportContent, charts: list[Chart], fonts: dict[int, FontSub
     return "\n".join(parts)
 
 
-def _section(index: int, body: str) -> str:
-    title = SECTIONS[index]
+def _section(index: int, body: str, title: str | None = None) -> str:
+    title = title or SECTIONS[index]
     anchor = title.lower().replace(" ", "-")
     return f'<section id="{anchor}"><h2>{escape(title)}</h2>{body}</section>'
+
+
+def _self_hosting(content: ReportContent, charts: list[Chart]) -> str:
+    if not content.self_hosting:
+        return ""
+    figures = [c for c in charts if c.section == CHART_SECTION]
+    body = []
+    for i, item in enumerate(content.self_hosting):
+        lines = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in item.assumptions)
+        body.append(f"<h3>{escape(item.model)}</h3><table id=\"table-capacity-{i}\">{lines}</table>"
+                    f"<p>{escape(item.note)}</p>")
+        if item.table is not None:
+            body.append(_table(item.table, f"self-hosting-{i}"))
+        body += [_figure(c) for c in figures if c.key == f"self-hosting-{i}"]
+    return _section(-1, "".join(body), SELF_HOSTING_TITLE)
 
 
 def _figure(chart: Chart) -> str:

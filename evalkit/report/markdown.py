@@ -79,11 +79,12 @@ def render_report(content, charts: list, chart_dir_name: str) -> str:
     parts = [f"# {content.title}", "", content.run_line, "", f"## {SECTIONS[0]}", ""]
     parts += [f"- {_md_text(p)}" for p in content.summary]
     parts += ["", f"## {SECTIONS[1]}", ""]
-    for chart in charts:
+    for chart in (c for c in charts if c.section == "Charts"):
         parts += [f"![{chart.title}]({chart_dir_name}/{chart.key}.svg)", "", f"*{chart.title}.* {_md_text(chart.caption)}", ""]
     parts += [f"## {SECTIONS[2]}", "", *_content_table(content.scorecard), "",
               "**Bold ▲**: the best value of its column.", "", "### By suite", "", *_content_table(content.suites), ""]
     parts += [f"## {SECTIONS[3]}", "", _md_text(content.monthly_note), "", *_content_table(content.monthly), ""]
+    parts += _self_hosting(content, charts, chart_dir_name)
     parts += [f"## {SECTIONS[4]}", "", *_content_table(content.facts_table), "",
               "Unknown means evalkit does not know; override or extend facts per model in the config (`facts:`).", ""]
     parts += [f"## {SECTIONS[5]}", "", *(f"- **{k}**: {_md_text(v)}" for k, v in content.methodology), "",
@@ -97,6 +98,24 @@ def render_report(content, charts: list, chart_dir_name: str) -> str:
         rows = [[a.model, f"{a.score:.2f}", a.extracted, a.response] for a in item.answers]
         parts += _table(["Model", "Score", "Extracted", "Answer"], [[_md_cell(c) for c in r] for r in rows]) + [""]
     return "\n".join(parts)
+
+
+def _self_hosting(content, charts: list, chart_dir_name: str) -> list[str]:
+    from evalkit.report.selfhosting import TITLE
+
+    if not content.self_hosting:
+        return []
+    parts = [f"## {TITLE}", ""]
+    for i, item in enumerate(content.self_hosting):
+        parts += [f"### {_md_text(item.model)}", "", *(f"- **{k}**: {_md_text(v)}" for k, v in item.assumptions), "",
+                  _md_text(item.note), ""]
+        if item.table is not None:
+            parts += [*_content_table(item.table), ""]
+        for chart in charts:
+            if chart.key == f"self-hosting-{i}":
+                parts += [f"![{chart.title}]({chart_dir_name}/{chart.key}.svg)", "",
+                          f"*{_md_text(chart.title)}.* {_md_text(chart.caption)}", ""]
+    return parts
 
 
 def _content_table(table) -> list[str]:

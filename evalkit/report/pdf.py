@@ -18,6 +18,8 @@ from evalkit.report.charts import Chart
 from evalkit.report.content import SECTIONS, ReportContent, Table
 from evalkit.report.facts import FIELDS as FACT_FIELDS
 from evalkit.report.fonts import FONT_LICENSE, FontSubset
+from evalkit.report.selfhosting import CHART_SECTION
+from evalkit.report.selfhosting import TITLE as SELF_HOSTING_TITLE
 
 DISAGREEMENT_SAMPLE = 12
 """Items the PDF shows of the disagreements (the HTML shows all)."""
@@ -41,11 +43,13 @@ def render(content: ReportContent, charts: list[Chart], fonts: dict[int, FontSub
         "Read on: charts (p. 2 onwards), the scorecard, projected monthly cost, procurement facts per model, "
         "methodology, and items where the models disagree.", st["small"]), PageBreak(), _heading(1, st)]
     for chart in charts:
-        story += _chart(chart, width, st)
+        if chart.section == "Charts":
+            story += _chart(chart, width, st)
     story += [PageBreak(), _heading(2, st), _table(content.scorecard, width, st, first_col=0.22),
               Paragraph("Bold with ▲: the best value of its column.", st["small"]), Spacer(1, 6),
               Paragraph("By suite", st["h3"]), _table(content.suites, width, st, first_col=0.12, font_size=6)]
     story += [_heading(3, st), Paragraph(_x(content.monthly_note), st["body"]), _table(content.monthly, width, st)]
+    story += _self_hosting(content, charts, width, st)
     story += [PageBreak(), _heading(4, st)] + _facts(content, width, st)
     story += [PageBreak(), _heading(5, st)] + _methodology(content, width, st)
     story += [PageBreak(), _heading(6, st)] + _disagreements(content, width, st)
@@ -144,6 +148,25 @@ def _table(table: Table, width: float, st: dict[str, Any], first_col: float = 0.
              ("RIGHTPADDING", (0, 0), (-1, -1), 2)]
     style += [("BACKGROUND", (j, i + 1), (j, i + 1), colors.HexColor("#d9ead3")) for i, j in table.best]
     return RLTable(data, colWidths=[w * width for w in widths], repeatRows=1, style=style)
+
+
+def _self_hosting(content: ReportContent, charts: list[Chart], width: float, st: dict[str, Any]) -> list[Any]:
+    """On a page of its own: assumptions, the table at the volume, and the cost-vs-volume chart."""
+    from reportlab.platypus import PageBreak, Paragraph
+
+    if not content.self_hosting:
+        return []
+    out: list[Any] = [PageBreak(), Paragraph(_x(SELF_HOSTING_TITLE), st["h2"])]
+    for i, item in enumerate(content.self_hosting):
+        out += [Paragraph(_x(item.model), st["h3"]),
+                _table(Table(["Assumption", "Value"], [list(pair) for pair in item.assumptions]), width, st,
+                       widths=[0.2, 0.8]), _spacer(4), Paragraph(_x(item.note), st["body"]), _spacer(4)]
+        if item.table is not None:
+            out += [_table(item.table, width, st, widths=[0.28, 0.08, 0.14, 0.14, 0.36]), _spacer(6)]
+        for chart in charts:
+            if chart.section == CHART_SECTION and chart.key == f"self-hosting-{i}":
+                out += _chart(chart, width, st)
+    return out
 
 
 def _facts(content: ReportContent, width: float, st: dict[str, Any]) -> list[Any]:

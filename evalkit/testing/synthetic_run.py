@@ -8,13 +8,14 @@ include Chinese text and a reply that tries to inject `<script>`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from dataclasses import asdict
 from pathlib import Path
 
 from evalkit.config import ModelConfig, RunConfig, SuiteConfig
-from evalkit.pricing import ModelPrice
+from evalkit.pricing import ModelPrice, resolve_price
 from evalkit.records import CallRecord
 from evalkit.store import Store
 
@@ -59,9 +60,7 @@ def make_run(store: Store, directory: Path, models: list[ModelConfig], suites: i
                                      ensure_ascii=False) + "\n")
         suite_configs.append(SuiteConfig(name=name, path=str(path)))
     config = RunConfig(models=models, suites=suite_configs, source="synthetic")
-    prices = {m.display: asdict(ModelPrice(model=m.display, model_id=m.id, input=m.price.input / 1e6,
-                                           output=m.price.output / 1e6, source="config override",
-                                           as_of="2026-11-28")) for m in models}
+    prices = {m.display: asdict(_price(m)) for m in models}
     store.start_run(run_id, config.model_dump(mode="json"), config.config_hash(), "0.1.0", prices)
     rows = []
     for i, model in enumerate(models):
@@ -73,6 +72,13 @@ def make_run(store: Store, directory: Path, models: list[ModelConfig], suites: i
     _bulk_insert(store, rows)
     store.finish_run(run_id, "finished")
     return run_id
+
+
+def _price(model: ModelConfig) -> ModelPrice:
+    if model.price is None:  # e.g. price_from_capacity: priced as a real run would be
+        return dataclasses.replace(resolve_price(model), as_of="2026-11-28")
+    return ModelPrice(model=model.display, model_id=model.id, input=model.price.input / 1e6,
+                      output=model.price.output / 1e6, source="config override", as_of="2026-11-28")
 
 
 def _record(rng: random.Random, run_id: str, model: ModelConfig, suite: str, k: int, items: int,
