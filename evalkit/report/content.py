@@ -133,7 +133,7 @@ def build_content(analysis: RunAnalysis, volume: Volume) -> ReportContent:
         facts_table=Table([h for h, _ in FACT_FIELDS], [[getattr(f, a) for _, a in FACT_FIELDS] for f in facts]),
         methodology=_methodology(analysis, started, finished),
         suite_sizes=_suite_sizes(analysis, samples),
-        prices=_prices(run.price_snapshot),
+        prices=price_table(run.price_snapshot),
         definitions=list(METRIC_DEFINITIONS),
         disagreements=disagreements,
         disagreement_note=note,
@@ -285,7 +285,8 @@ def _suite_sizes(analysis: RunAnalysis, samples: dict) -> Table:
     return Table(["Suite", "Items", "Scorer"], rows)
 
 
-def _prices(snapshot: dict) -> Table:
+def price_table(snapshot: dict) -> Table:
+    """The prices a run used, as stored with it: one row per model."""
     rows = []
     for label, price in snapshot.items():
         if price.get("hourly_cost") is not None:

@@ -49,16 +49,10 @@ def _suite_table(analysis: RunAnalysis) -> list[str]:
 
 
 def _prices(snapshot: dict) -> list[str]:
-    rows = []
-    for label, price in snapshot.items():
-        if price.get("hourly_cost") is not None:
-            text = f"${price['hourly_cost']:.2f}/hour, {price['hourly_slots']} request(s) at once"
-        elif price.get("input") is not None and price.get("output") is not None:
-            text = f"${price['input'] * 1e6:.3f} in / ${price['output'] * 1e6:.3f} out per 1M tokens"
-        else:
-            text = "unknown"
-        rows.append([label, price["model_id"], text, price["source"], price["as_of"]])
-    return _table(["Model", "Id", "Price", "Source", "As of"], rows)
+    from evalkit.report.content import price_table
+
+    table = price_table(snapshot)
+    return _table(table.headers, table.rows)
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
