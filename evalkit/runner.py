@@ -136,7 +136,7 @@ class Runner:
                 self.gates[target.label] = _Gate()
                 if target.requests_per_minute:
                     self.limiters[target.label] = RateLimiter(target.requests_per_minute)
-        await providers.warm_up({job.target.model_id for job in jobs})
+        await providers.warm_up({(job.target.model_id, job.target.api_base, job.target.api_key) for job in jobs})
         await asyncio.gather(*(self._run_job(job) for job in jobs))
 
     async def _run_job(self, job: Job) -> None:
