@@ -25,10 +25,6 @@ from evalkit.scoring import score_sample
 from evalkit.suites.base import Sample
 
 
-LAG_LIMIT_MS = 5.0
-"""Event-loop lag above which a record's latencies are mostly the client's own queueing."""
-
-
 class LagMonitor:
     """Measures the runner's own event-loop lag: how late a short `asyncio.sleep` wakes.
 

@@ -68,3 +68,16 @@ def test_schema_3_adds_loop_lag_to_a_schema_2_store(tmp_path):
     assert list(frame["loop_lag_ms"]) == [12.5]
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT value FROM evalkit_meta WHERE key='schema_version'").fetchone() == ("3",)
+
+
+def test_latency_taken_under_client_lag_is_marked_in_the_scorecard():
+    import pandas as pd
+
+    from evalkit.analysis import summarize
+    from evalkit.report.formatting import scorecard_rows
+
+    rows = [dict(run_id="r", model="m", model_id="x", suite="s", sample_id=f"q{i}", request_hash="h",
+                 score=1.0, ttft_s=0.2, e2e_s=0.5, loop_lag_ms=lag) for i, lag in enumerate([1.0, 2.0, 50.0, None])]
+    summary = summarize(pd.DataFrame(rows))
+    assert int(summary.by_model["lagged_n"].iloc[0]) == 1
+    assert "client lagged on 25%" in scorecard_rows(summary.by_model)[0][3]
