@@ -30,6 +30,12 @@ class Measured:
     errors: int = 0
     loop_lag_p99_ms: float | None = None
 
+    def merge(self, other: Measured) -> Measured:
+        """Pool two batches of the same client (wall and CPU add up)."""
+        return Measured(self.kind, self.concurrency, self.ttft + other.ttft, self.e2e + other.e2e,
+                        self.wall + other.wall, self.cpu + other.cpu, self.errors + other.errors,
+                        max(self.loop_lag_p99_ms or 0, other.loop_lag_p99_ms or 0))
+
     @property
     def calls_per_s(self) -> float:
         return len(self.e2e) / self.wall if self.wall else 0.0
