@@ -217,6 +217,38 @@ def _raise_for_no_chunks(attempt: Attempt, content_type: str) -> None:
     raise CallError("stream_cut", "the stream ended without a finish_reason", attempt=attempt)
 
 
+_WARM_STREAM = (
+    b'data: {"id":"w","object":"chat.completion.chunk","created":0,"model":"w","choices":'
+    b'[{"index":0,"delta":{"role":"assistant","content":"ok"},"finish_reason":"stop"}]}\n\n'
+    b'data: {"id":"w","object":"chat.completion.chunk","created":0,"model":"w","choices":[],'
+    b'"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}\n\ndata: [DONE]\n\n'
+)
+
+
+async def _walk_fast_path() -> None:
+    """One streamed call through the SDK over a mock transport: the SDK imports and builds
+    its resources and chunk models lazily, which would otherwise block the loop (tens of
+    ms) inside the first real call's TTFT."""
+    import httpx
+    import openai
+
+    def reply(_request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=_WARM_STREAM)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(reply)) as http:
+        client = openai.AsyncOpenAI(base_url="http://warm-up.invalid/v1", api_key="none", max_retries=0,
+                                    http_client=http)
+        try:
+            stream = await client.chat.completions.create(
+                model="w", messages=[{"role": "user", "content": "warm-up"}], stream=True,
+                stream_options={"include_usage": True}, timeout=5, extra_body={})
+            attempt = Attempt()
+            async for chunk in stream:
+                _absorb_chunk(attempt, chunk, 0.0)
+        except Exception:  # warming is best effort; the real call reports real errors
+            pass
+
+
 def _mid_stream_error(exc: BaseException, attempt: Attempt) -> CallError:
     """A stream that broke after it started, classified as litellm classifies it."""
     name = type(exc).__name__
@@ -240,6 +272,8 @@ async def warm_up(endpoints: set[tuple[str, str | None, str | None]]) -> None:
             _fast_client(api_base or "", api_key)
         else:
             slow.add(model_id)
+    if len(slow) < len(endpoints):
+        await _walk_fast_path()
     if not slow:
         return
     litellm = _litellm()
