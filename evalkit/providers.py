@@ -1,8 +1,10 @@
 """The only module that imports litellm: one streamed attempt, timed, and the price map.
 
 Everything provider-specific lives here so that the transport can be tuned or bypassed
-without touching the runner. litellm is imported lazily (it takes seconds) and with its
-remote price-map fetch turned off.
+without touching the runner. OpenAI-compatible endpoints (`openai/` or `hosted_vllm/` with
+an api_base) take a fast path through the openai SDK: litellm's streaming wrapper costs
+several times the client CPU per call (see benchmarks/perf/README.md). litellm is imported
+lazily (it takes seconds) and with its remote price-map fetch turned off.
 """
 
 from __future__ import annotations
@@ -177,6 +179,15 @@ def _fast_client(api_base: str, api_key: str | None) -> Any:
     return client
 
 
+async def close_clients() -> None:
+    """Close this event loop's shared fast-path clients (their sockets belong to the loop)."""
+    for client in _clients.pop(asyncio.get_running_loop(), {}).values():
+        try:
+            await client.close()
+        except Exception:  # closing is best effort: the loop is about to end anyway
+            pass
+
+
 async def _complete_fast(request: Request) -> Attempt:
     """The same attempt as `_complete_litellm`, same `Attempt` and same `CallError`s."""
     client = _fast_client(request.api_base or "", request.api_key)
@@ -209,8 +220,8 @@ async def _complete_fast(request: Request) -> Attempt:
 
 
 def _raise_for_no_chunks(attempt: Attempt, content_type: str) -> None:
-    """The SDK yields nothing for a 200 that is not an event stream, and skips events
-    without choices; litellm calls the first an empty answer and the second a cut stream."""
+    """The SDK yields no chunk for a 200 that is not an event stream (an HTML page, say),
+    which litellm reports as an empty answer; an event stream without a single event was cut."""
     if "event-stream" not in content_type:
         raise CallError("empty", f"the response carried no content (content-type {content_type or '?'})",
                         attempt=attempt)

@@ -180,6 +180,7 @@ class Runner:
             await asyncio.gather(*(self._run_job(job) for job in jobs))
         finally:
             self.lag.stop()
+            await providers.close_clients()
 
     async def _run_job(self, job: Job) -> None:
         record = await self.execute(job)
