@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evalkit.records import LAG_LIMIT_MS
+
 Z95 = 1.959963984540054
 """Two-sided 95% standard-normal quantile."""
 ALPHA = 0.05
@@ -47,7 +49,7 @@ _REQUIRED = ("model", "suite", "sample_id", "score")
 _OPTIONAL_DEFAULTS: dict[str, Any] = {
     "cluster": None, "epoch": 0, "error_class": None, "ttft_s": np.nan, "e2e_s": np.nan,
     "output_speed_tps": np.nan, "prompt_tokens": np.nan, "completion_tokens": np.nan,
-    "cost_usd": np.nan,
+    "cost_usd": np.nan, "loop_lag_ms": np.nan,
 }
 
 
@@ -62,7 +64,8 @@ class Summary:
     ttft_p95, e2e_p50, e2e_p95, latency_n, speed_p50, prompt_tokens, completion_tokens,
     cost_total, cost_per_1k_tasks, cost_per_correct, error_rate, errors`` plus
     ``accuracy_method`` (how the interval was made), ``ttft_n`` (calls with a TTFT) and
-    ``cost_unknown`` (records without a price). Rows are sorted by model (then suite).
+    ``cost_unknown`` (records without a price) and ``lagged_n`` (successful calls timed while
+    evalkit's own event loop lagged over `LAG_LIMIT_MS`). Rows are sorted by model (then suite).
     """
 
     by_model: pd.DataFrame
@@ -148,7 +151,7 @@ def _prepare(records: pd.DataFrame) -> pd.DataFrame:
     # The contract says a failed call scores 0; enforce it so no scorer slip credits one.
     out["score"] = np.where(out["is_error"].to_numpy(), 0.0, score)
     for name in ("ttft_s", "e2e_s", "output_speed_tps", "prompt_tokens",
-                 "completion_tokens", "cost_usd"):
+                 "completion_tokens", "cost_usd", "loop_lag_ms"):
         out[name] = pd.to_numeric(out[name], errors="coerce").astype(float)
     out["epoch"] = pd.to_numeric(out["epoch"], errors="coerce").fillna(0).astype(np.int64)
     out["unit"] = _unit_codes(out)
@@ -318,7 +321,8 @@ def _totals(prep: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 
 def _latencies(prep: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Latency percentiles and median output speed over successful calls."""
-    ok = prep.loc[~prep["is_error"], [*keys, "ttft_s", "e2e_s", "output_speed_tps"]]
+    ok = prep.loc[~prep["is_error"], [*keys, "ttft_s", "e2e_s", "output_speed_tps", "loop_lag_ms"]]
+    ok = ok.assign(lagged=ok["loop_lag_ms"].to_numpy() > LAG_LIMIT_MS)
     g = ok.groupby(keys, sort=True, observed=True)
     parts = {
         f"{name}_p{round(100 * q)}": g[column].quantile(q)
@@ -327,6 +331,8 @@ def _latencies(prep: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     parts["speed_p50"] = g["output_speed_tps"].median()
     parts["latency_n"] = g["e2e_s"].count()
     parts["ttft_n"] = g["ttft_s"].count()
+    # Calls timed while evalkit's own event loop lagged: their latency is partly ours.
+    parts["lagged_n"] = g["lagged"].sum()
     return pd.DataFrame(parts).reset_index()
 
 
@@ -334,14 +340,14 @@ _COLUMNS = [
     "n", "accuracy", "accuracy_low", "accuracy_high", "ttft_p50", "ttft_p95", "e2e_p50",
     "e2e_p95", "latency_n", "speed_p50", "prompt_tokens", "completion_tokens", "cost_total",
     "cost_per_1k_tasks", "cost_per_correct", "error_rate", "errors", "accuracy_method",
-    "ttft_n", "cost_unknown",
+    "ttft_n", "cost_unknown", "lagged_n",
 ]
 
 
 def _summarize_level(prep: pd.DataFrame, units: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     out = _totals(prep, keys).merge(_intervals(units, keys), on=keys, how="left")
     out = out.merge(_latencies(prep, keys), on=keys, how="left")
-    for name in ("latency_n", "ttft_n"):
+    for name in ("latency_n", "ttft_n", "lagged_n"):
         out[name] = out[name].fillna(0).astype(np.int64)
     for name in ("ttft_p50", "ttft_p95", "e2e_p50", "e2e_p95", "speed_p50"):
         out[name] = out[name].astype(float)

@@ -1,15 +1,19 @@
 """The only module that imports litellm: one streamed attempt, timed, and the price map.
 
 Everything provider-specific lives here so that the transport can be tuned or bypassed
-without touching the runner. litellm is imported lazily (it takes seconds) and with its
-remote price-map fetch turned off.
+without touching the runner. OpenAI-compatible endpoints (`openai/` or `hosted_vllm/` with
+an api_base) take a fast path through the openai SDK: litellm's streaming wrapper costs
+several times the client CPU per call (see benchmarks/perf/README.md). litellm is imported
+lazily (it takes seconds) and with its remote price-map fetch turned off.
 """
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import os
 import time
+import weakref
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -19,6 +23,14 @@ from evalkit import redaction
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 NEVER_RETRIED = {400, 401, 403, 404}
+
+FAST_PREFIXES = ("openai/", "hosted_vllm/")
+"""Model-id prefixes that name a plain OpenAI-compatible endpoint. With an api_base they
+take the fast path: the openai SDK directly, without litellm's per-chunk re-wrapping,
+logging and cost bookkeeping (see `benchmarks/perf/README.md` for what that costs)."""
+
+TRANSPORT_ENV = "EVALKIT_TRANSPORT"
+"""Set to `litellm` to send every call through litellm, fast-path endpoints included."""
 
 
 @dataclass(frozen=True)
@@ -89,8 +101,23 @@ def _litellm():
     return litellm
 
 
+def uses_fast_path(model_id: str, api_base: str | None) -> bool:
+    """Whether calls to this model go straight to the openai SDK instead of through litellm."""
+    return (
+        api_base is not None
+        and model_id.startswith(FAST_PREFIXES)
+        and os.environ.get(TRANSPORT_ENV, "auto").lower() != "litellm"
+    )
+
+
 async def complete(request: Request) -> Attempt:
     """Send one streamed chat completion and time it; raise `CallError` on any failure."""
+    if uses_fast_path(request.model_id, request.api_base):
+        return await _complete_fast(request)
+    return await _complete_litellm(request)
+
+
+async def _complete_litellm(request: Request) -> Attempt:
     litellm = _litellm()
     attempt = Attempt()
     sent = time.perf_counter()
@@ -122,14 +149,146 @@ async def complete(request: Request) -> Attempt:
     return attempt
 
 
-async def warm_up(model_ids: set[str]) -> None:
-    """Load litellm's lazily imported internals before the clock starts.
+# --- the fast path: OpenAI-compatible endpoints through the openai SDK ---------------
 
-    The first real call otherwise pays seconds of imports inside its TTFT. A mocked call
-    walks the same streaming path without touching the network.
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str], Any]] = (
+    weakref.WeakKeyDictionary()
+)
+"""One shared client per (api_base, key) and event loop: connections are reused across
+calls, and a pool never outlives the loop its sockets belong to."""
+
+
+def _fast_client(api_base: str, api_key: str | None) -> Any:
+    loop = asyncio.get_running_loop()
+    per_loop = _clients.setdefault(loop, {})
+    client = per_loop.get((api_base, api_key or ""))
+    if client is None:
+        import httpx
+        import openai
+
+        # No pool cap: the runner's semaphore is the concurrency limit, and a capped pool
+        # would queue calls inside the client where their wait counts as provider latency.
+        limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
+        client = openai.AsyncOpenAI(
+            base_url=api_base,
+            api_key=api_key or "none",
+            max_retries=0,  # evalkit owns the retry loop
+            http_client=httpx.AsyncClient(limits=limits, timeout=None),
+        )
+        per_loop[(api_base, api_key or "")] = client
+    return client
+
+
+async def close_clients() -> None:
+    """Close this event loop's shared fast-path clients (their sockets belong to the loop)."""
+    for client in _clients.pop(asyncio.get_running_loop(), {}).values():
+        try:
+            await client.close()
+        except Exception:  # closing is best effort: the loop is about to end anyway
+            pass
+
+
+async def _complete_fast(request: Request) -> Attempt:
+    """The same attempt as `_complete_litellm`, same `Attempt` and same `CallError`s."""
+    client = _fast_client(request.api_base or "", request.api_key)
+    attempt = Attempt()
+    started = False
+    sent = time.perf_counter()
+    try:
+        stream = await client.chat.completions.create(
+            model=request.model_id.split("/", 1)[1],
+            messages=list(request.messages),
+            stream=True,
+            stream_options={"include_usage": True},
+            timeout=request.timeout,
+            # Parameters go in the body as given: the SDK's keyword checks would reject
+            # extras a self-hosted server understands.
+            extra_body=dict(request.params),
+        )
+        started = True
+        async for chunk in stream:
+            _absorb_chunk(attempt, chunk, time.perf_counter() - sent)
+    except Exception as exc:
+        attempt.e2e_s = time.perf_counter() - sent
+        redaction.remember(request.api_key)
+        raise (_mid_stream_error(exc, attempt) if started else classify(exc, attempt)) from None
+    attempt.e2e_s = time.perf_counter() - sent
+    if attempt.chunks == 0:
+        _raise_for_no_chunks(attempt, stream.response.headers.get("content-type", ""))
+    _check_complete(attempt)
+    return attempt
+
+
+def _raise_for_no_chunks(attempt: Attempt, content_type: str) -> None:
+    """The SDK yields no chunk for a 200 that is not an event stream (an HTML page, say),
+    which litellm reports as an empty answer; an event stream without a single event was cut."""
+    if "event-stream" not in content_type:
+        raise CallError("empty", f"the response carried no content (content-type {content_type or '?'})",
+                        attempt=attempt)
+    raise CallError("stream_cut", "the stream ended without a finish_reason", attempt=attempt)
+
+
+_WARM_STREAM = (
+    b'data: {"id":"w","object":"chat.completion.chunk","created":0,"model":"w","choices":'
+    b'[{"index":0,"delta":{"role":"assistant","content":"ok"},"finish_reason":"stop"}]}\n\n'
+    b'data: {"id":"w","object":"chat.completion.chunk","created":0,"model":"w","choices":[],'
+    b'"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}\n\ndata: [DONE]\n\n'
+)
+
+
+async def _walk_fast_path() -> None:
+    """One streamed call through the SDK over a mock transport: the SDK imports and builds
+    its resources and chunk models lazily, which would otherwise block the loop (tens of
+    ms) inside the first real call's TTFT."""
+    import httpx
+    import openai
+
+    def reply(_request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=_WARM_STREAM)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(reply)) as http:
+        client = openai.AsyncOpenAI(base_url="http://warm-up.invalid/v1", api_key="none", max_retries=0,
+                                    http_client=http)
+        try:
+            stream = await client.chat.completions.create(
+                model="w", messages=[{"role": "user", "content": "warm-up"}], stream=True,
+                stream_options={"include_usage": True}, timeout=5, extra_body={})
+            attempt = Attempt()
+            async for chunk in stream:
+                _absorb_chunk(attempt, chunk, 0.0)
+        except Exception:  # warming is best effort; the real call reports real errors
+            pass
+
+
+def _mid_stream_error(exc: BaseException, attempt: Attempt) -> CallError:
+    """A stream that broke after it started, classified as litellm classifies it."""
+    name = type(exc).__name__
+    if "Timeout" in name:
+        return classify(exc, attempt)
+    message = f"{name}: {redaction.redact(_one_line(str(exc)))}"
+    error_class = "malformed" if "JSON" in name or isinstance(exc, ValueError) else "stream_cut"
+    return CallError(error_class, message, attempt=attempt)
+
+
+async def warm_up(endpoints: set[tuple[str, str | None, str | None]]) -> None:
+    """Load what the first calls need before the clock starts: (model id, api_base, key) each.
+
+    The first real call otherwise pays seconds of imports inside its TTFT. Fast-path
+    endpoints get their shared client made here; litellm is imported and walked through a
+    mocked streaming call only if some model goes through it.
     """
+    slow = set()
+    for model_id, api_base, api_key in endpoints:
+        if uses_fast_path(model_id, api_base):
+            _fast_client(api_base or "", api_key)
+        else:
+            slow.add(model_id)
+    if len(slow) < len(endpoints):
+        await _walk_fast_path()
+    if not slow:
+        return
     litellm = _litellm()
-    for model_id in sorted(model_ids):
+    for model_id in sorted(slow):
         try:
             stream = await litellm.acompletion(
                 model=model_id,
@@ -153,6 +312,8 @@ def _absorb_chunk(attempt: Attempt, chunk: Any, elapsed: float) -> None:
         delta = getattr(choice, "delta", None)
         content = getattr(delta, "content", None) if delta is not None else None
         reasoning = getattr(delta, "reasoning_content", None) if delta is not None else None
+        if reasoning is None and delta is not None:
+            reasoning = getattr(delta, "reasoning", None)  # vLLM's newer name, unmapped on the fast path
         if reasoning:
             attempt.reasoning += reasoning
             if attempt.reasoning_ttft_s is None:
@@ -184,11 +345,12 @@ def _check_complete(attempt: Attempt) -> None:
     """A stream that carried no answer is an error, not an empty answer scored as wrong."""
     if attempt.chunks == 0:
         raise CallError("malformed", "the response stream carried no chunks", attempt=attempt)
+    if attempt.finish_reason is None:
+        # A stream that stops without saying why was cut: its answer may be truncated, or
+        # (no content yet) it was cut before the answer began.
+        raise CallError("stream_cut", "the stream ended without a finish_reason", attempt=attempt)
     if not attempt.text and not attempt.reasoning and attempt.finish_reason != "length":
         raise CallError("empty", "the response carried no content", attempt=attempt)
-    if attempt.finish_reason is None:
-        # A stream that stops without saying why was cut: its answer may be truncated.
-        raise CallError("stream_cut", "the stream ended without a finish_reason", attempt=attempt)
 
 
 def classify(exc: BaseException, attempt: Attempt | None = None) -> CallError:

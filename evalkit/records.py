@@ -6,6 +6,11 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 
+LAG_LIMIT_MS = 5.0
+"""Client event-loop lag above which a record's TTFT and end-to-end times are flagged:
+they are then mostly evalkit's own queueing, not the provider's latency."""
+
+
 @dataclass
 class CallRecord:
     """Everything evalkit knows about one (run, model, sample) outcome.
@@ -55,6 +60,11 @@ class CallRecord:
     finish_reason: str | None = None
     from_cache: bool = False
     """Replayed from the development response cache (`--cache`): timings are the first call's."""
+    loop_lag_ms: float | None = None
+    """Worst event-loop lag of evalkit's own client while the measured attempt was in flight
+    (how late a 10 ms timer woke). Above `LAG_LIMIT_MS` the TTFT and
+    end-to-end times are mostly the client's queueing, not the provider's latency. None
+    when not measured (records written before schema 3, cached replays)."""
     started_at: float = 0.0
     """Unix time the first attempt was sent."""
     finished_at: float = 0.0

@@ -25,6 +25,41 @@ from evalkit.scoring import ASYNC_SCORERS, score_sample
 from evalkit.suites.base import Sample
 
 
+class LagMonitor:
+    """Measures the runner's own event-loop lag: how late a short `asyncio.sleep` wakes.
+
+    A call's TTFT is only the provider's when the loop was free to notice the first chunk;
+    each record stores the worst lag seen while its measured attempt was in flight.
+    """
+
+    def __init__(self, interval: float = 0.01) -> None:
+        self.interval = interval
+        self.lags: list[float] = []
+        """Overshoot of each sample in ms, in order (a float per 10 ms: ~3 MB per hour)."""
+        self.task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self.task = asyncio.get_running_loop().create_task(self._sample())
+
+    async def _sample(self) -> None:
+        while True:
+            before = time.perf_counter()
+            await asyncio.sleep(self.interval)
+            self.lags.append(max(0.0, (time.perf_counter() - before - self.interval) * 1000))
+
+    def mark(self) -> int:
+        return len(self.lags)
+
+    def worst_since(self, mark: int) -> float | None:
+        """Worst lag of the samples finished since `mark` and the one running now."""
+        window = self.lags[max(0, mark - 1):]
+        return round(max(window), 3) if window else None
+
+    def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+
 @dataclass(frozen=True)
 class Target:
     """A model as the runner sees it: where to send, with what, and how to cost it."""
@@ -126,6 +161,8 @@ class Runner:
         """Models stopped after a failure no retry can fix (a bad key): label -> reason."""
         self.unsent = 0
         """Jobs not sent because the budget would have been exceeded."""
+        self.lag: LagMonitor | None = None
+        """Samples the event loop's lag while `run` runs; None outside it."""
 
     async def run(self, jobs: Iterable[Job]) -> None:
         jobs = list(jobs)
@@ -136,8 +173,14 @@ class Runner:
                 self.gates[target.label] = _Gate()
                 if target.requests_per_minute:
                     self.limiters[target.label] = RateLimiter(target.requests_per_minute)
-        await providers.warm_up({job.target.model_id for job in jobs})
-        await asyncio.gather(*(self._run_job(job) for job in jobs))
+        await providers.warm_up({(job.target.model_id, job.target.api_base, job.target.api_key) for job in jobs})
+        self.lag = LagMonitor()
+        self.lag.start()
+        try:
+            await asyncio.gather(*(self._run_job(job) for job in jobs))
+        finally:
+            self.lag.stop()
+            await providers.close_clients()
 
     async def _run_job(self, job: Job) -> None:
         record = await self.execute(job)
@@ -175,6 +218,7 @@ class Runner:
         finally:
             if self.budget and state.reserved is not None:
                 self.budget.settle(state.reserved, record.cost_usd)
+        record.loop_lag_ms = state.loop_lag_ms
         record.finished_at = time.time()
         if self.cache and record.error_class is None and state.attempt is not None:
             self.cache.put(record.request_hash, job, state.attempt)
@@ -259,7 +303,11 @@ class Runner:
                 raise _ModelStopped(self.stopped[target.label])
             if not state.sent:
                 await self._before_first_send(job, state)
-            return await providers.complete(request)
+            mark = self.lag.mark() if self.lag else 0
+            try:
+                return await providers.complete(request)
+            finally:
+                state.loop_lag_ms = self.lag.worst_since(mark) if self.lag else None
 
     async def _before_first_send(self, job: Job, state: _JobState) -> None:
         if self.budget is not None:
@@ -285,6 +333,8 @@ class _JobState:
     sent: bool = False
     reserved: float | None = None
     attempt: providers.Attempt | None = None
+    loop_lag_ms: float | None = None
+    """Worst event-loop lag while the latest attempt was in flight."""
 
 
 class _BudgetExhausted(Exception):

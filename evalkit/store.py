@@ -30,7 +30,7 @@ from evalkit.errors import UsageError
 from evalkit.records import CallRecord
 
 DEFAULT_STORE = "results/evalkit.db"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 metadata = sa.MetaData()
 
@@ -89,7 +89,8 @@ _SHARD_REPORTED = ("finished", "failed", "interrupted")
 
 _TEXT = {"response_text", "score_detail", "error_message", "extracted", "judge_rubric", "judge_verdict"}
 _FLOAT = {
-    "score", "ttft_s", "reasoning_ttft_s", "e2e_s", "output_speed_tps", "cost_usd", "started_at", "finished_at", "judge_cost_usd"
+    "score", "ttft_s", "reasoning_ttft_s", "e2e_s", "output_speed_tps", "cost_usd", "started_at", "finished_at",
+    "judge_cost_usd", "loop_lag_ms",
 }
 _INT = {"epoch", "prompt_tokens", "completion_tokens", "cached_tokens", "reasoning_tokens", "attempts",
         "judge_prompt_tokens", "judge_completion_tokens"}
@@ -467,7 +468,15 @@ def _migration_3(conn: sa.Connection) -> None:
             conn.execute(sa.text(f"ALTER TABLE records ADD COLUMN {name} {kind}"))
 
 
-MIGRATIONS = {2: _migration_2, 3: _migration_3}
+def _migration_4(conn: sa.Connection) -> None:
+    """Client event-loop lag per record, so latencies taken under load can be flagged."""
+    existing = {column["name"] for column in sa.inspect(conn).get_columns("records")}
+    if "loop_lag_ms" not in existing:
+        kind = records_table.c.loop_lag_ms.type.compile(dialect=conn.dialect)
+        conn.execute(sa.text(f"ALTER TABLE records ADD COLUMN loop_lag_ms {kind}"))
+
+
+MIGRATIONS = {2: _migration_2, 3: _migration_3, 4: _migration_4}
 """schema version -> the step that brings a store of the previous version to it. Append
 only. A new store is created at the current version directly."""
 

@@ -41,11 +41,21 @@ def usd(value: Any) -> str:
     return f"${value:.{1 - math.floor(math.log10(value))}f}"
 
 
+def latency_cell(row: Any, column: str) -> str:
+    """A latency figure, marked when evalkit's own event loop lagged during the calls
+    behind it: then it is partly the client's queueing, not the provider's latency."""
+    text = seconds(row[column])
+    lagged, n = row.get("lagged_n", 0), row.get("latency_n", 0)
+    if lagged and n:
+        text += f" (client lagged on {lagged / n:.0%})"
+    return text
+
+
 SCORECARD = [
     ("Model", lambda r: str(r["model"])),
     ("n", lambda r: str(int(r["n"]))),
     ("Accuracy [95% CI]", accuracy_with_interval),
-    ("TTFT p50", lambda r: seconds(r["ttft_p50"])),
+    ("TTFT p50", lambda r: latency_cell(r, "ttft_p50")),
     ("E2E p50", lambda r: seconds(r["e2e_p50"])),
     ("E2E p95", lambda r: seconds(r["e2e_p95"])),
     ("Speed p50", lambda r: speed(r["speed_p50"])),

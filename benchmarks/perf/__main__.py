@@ -1,0 +1,3 @@
+from benchmarks.perf.run import main
+
+raise SystemExit(main())

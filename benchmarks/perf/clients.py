@@ -1,0 +1,162 @@
+"""The clients measured side by side: raw httpx, raw openai SDK, evalkit's provider path
+(fast path and litellm) and evalkit's full runner, each as `async call() -> (ttft, e2e)`.
+
+Every client streams the same request to the same scripted server process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import time
+from dataclasses import dataclass, field
+
+MESSAGES = ({"role": "user", "content": "What is 2 + 2? Reply with the number."},)
+PARAMS = {"temperature": 0, "max_tokens": 64}
+
+
+@dataclass
+class Measured:
+    """One batch of calls: per-call times in seconds, wall clock and client CPU."""
+
+    kind: str
+    concurrency: int
+    ttft: list[float] = field(default_factory=list)
+    e2e: list[float] = field(default_factory=list)
+    wall: float = 0.0
+    cpu: float = 0.0
+    errors: int = 0
+    loop_lag_p99_ms: float | None = None
+
+    def merge(self, other: Measured) -> Measured:
+        """Pool two batches of the same client (wall and CPU add up)."""
+        return Measured(self.kind, self.concurrency, self.ttft + other.ttft, self.e2e + other.e2e,
+                        self.wall + other.wall, self.cpu + other.cpu, self.errors + other.errors,
+                        max(self.loop_lag_p99_ms or 0, other.loop_lag_p99_ms or 0))
+
+    @property
+    def calls_per_s(self) -> float:
+        return len(self.e2e) / self.wall if self.wall else 0.0
+
+    def pct(self, values: list[float], q: float) -> float:
+        ordered = sorted(values)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def make_httpx(base_url: str):
+    import httpx
+
+    client = httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=None, max_keepalive_connections=None))
+    body = {"model": "scripted", "messages": list(MESSAGES), "stream": True,
+            "stream_options": {"include_usage": True}, **PARAMS}
+
+    async def call():
+        sent = time.perf_counter()
+        ttft = None
+        async with client.stream("POST", f"{base_url}/chat/completions", json=body,
+                                 headers={"Authorization": "Bearer k"}) as response:
+            async for line in response.aiter_lines():
+                if not line.startswith("data: ") or line == "data: [DONE]":
+                    continue
+                chunk = json.loads(line[6:])
+                for choice in chunk.get("choices") or ():
+                    if (choice.get("delta") or {}).get("content") and ttft is None:
+                        ttft = time.perf_counter() - sent
+        return ttft, time.perf_counter() - sent
+
+    return call
+
+
+def make_openai(base_url: str):
+    import httpx
+    import openai
+
+    client = openai.AsyncOpenAI(base_url=base_url, api_key="k", max_retries=0, http_client=httpx.AsyncClient(
+        timeout=30, limits=httpx.Limits(max_connections=None, max_keepalive_connections=None)))
+
+    async def call():
+        sent = time.perf_counter()
+        ttft = None
+        stream = await client.chat.completions.create(model="scripted", messages=list(MESSAGES), stream=True,
+                                                      stream_options={"include_usage": True}, **PARAMS)
+        async for chunk in stream:
+            for choice in chunk.choices:
+                if choice.delta.content and ttft is None:
+                    ttft = time.perf_counter() - sent
+        return ttft, time.perf_counter() - sent
+
+    return call
+
+
+def make_provider(base_url: str, transport: str):
+    """evalkit's `providers.complete`: `fast` (OpenAI-compatible fast path) or `litellm`."""
+    from evalkit import providers
+
+    request = providers.Request(model_id="openai/scripted", messages=MESSAGES, params=PARAMS, timeout=30,
+                                api_base=base_url, api_key="k")
+
+    async def call():
+        os.environ["EVALKIT_TRANSPORT"] = transport
+        attempt = await providers.complete(request)
+        return attempt.ttft_s, attempt.e2e_s
+
+    return call
+
+
+async def run_batch(call, n: int, concurrency: int, kind: str, warm: int = 5) -> Measured:
+    """n calls with at most `concurrency` in flight, after a few warm-up calls."""
+    for _ in range(warm):
+        await call()
+    result = Measured(kind, concurrency)
+    semaphore = asyncio.Semaphore(concurrency)
+    monitor = LagMonitor()
+    monitor.start()
+
+    async def one():
+        async with semaphore:
+            try:
+                ttft, e2e = await call()
+            except Exception:
+                result.errors += 1
+                return
+            result.e2e.append(e2e)
+            if ttft is not None:
+                result.ttft.append(ttft)
+
+    cpu, wall = time.process_time(), time.perf_counter()
+    await asyncio.gather(*(one() for _ in range(n)))
+    result.wall, result.cpu = time.perf_counter() - wall, time.process_time() - cpu
+    result.loop_lag_p99_ms = monitor.stop()
+    return result
+
+
+class LagMonitor:
+    """Event-loop lag: how late a 10 ms `asyncio.sleep` wakes up, sampled continuously."""
+
+    def __init__(self, interval: float = 0.01) -> None:
+        self.interval = interval
+        self.samples: list[float] = []
+        self.task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self.task = asyncio.get_running_loop().create_task(self._sample())
+
+    async def _sample(self) -> None:
+        while True:
+            before = time.perf_counter()
+            await asyncio.sleep(self.interval)
+            self.samples.append(max(0.0, time.perf_counter() - before - self.interval))
+
+    def stop(self) -> float | None:
+        if self.task:
+            self.task.cancel()
+        if not self.samples:
+            return None
+        ordered = sorted(self.samples)
+        return 1000 * ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")

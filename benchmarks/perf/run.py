@@ -1,0 +1,317 @@
+"""Run every performance benchmark against a scripted server process and write README.md.
+
+    python -m benchmarks.perf            # full run, a few minutes on 2 cores
+    python -m benchmarks.perf --quick    # smaller N, for a smoke test
+
+Every figure is a ratio against a baseline measured in the same run, on the same server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.perf.clients import (
+    MESSAGES, PARAMS, LagMonitor, Measured, make_httpx, make_openai, make_provider, median, run_batch,
+)
+
+HERE = Path(__file__).parent
+ROOT = HERE.parent.parent
+ROUNDS = 3
+ANSWER = "The answer is 4 and that is all"  # 8 words: 8 content chunks
+
+
+class Server:
+    """The scripted OpenAI-compatible server in its own process."""
+
+    def __init__(self, ttft: float = 0.0, token_delay: float = 0.0, text: str = ANSWER) -> None:
+        self.args = ["--ttft", str(ttft), "--token-delay", str(token_delay), "--text", text]
+
+    def __enter__(self) -> str:
+        self.proc = subprocess.Popen([sys.executable, "-m", "evalkit.testing.scripted_server", "--port", "0",
+                                      *self.args], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+        return self.proc.stdout.readline().strip()
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+async def run_runner(base_url: str, n: int, concurrency: int, transport: str = "fast") -> Measured:
+    """evalkit's whole runner: jobs, semaphore, first-call gate, scoring, records."""
+    from evalkit.pricing import ModelPrice
+    from evalkit.runner import Job, RetryPolicy, Runner, Target
+    from evalkit.suites.base import Sample
+
+    os.environ["EVALKIT_TRANSPORT"] = transport
+    price = ModelPrice(model="m", model_id="openai/scripted", input=1e-6, output=2e-6, source="bench")
+    target = Target(label="m", model_id="openai/scripted", config_id="openai/scripted", price=price,
+                    params=PARAMS, api_base=base_url, api_key="k", max_concurrency=concurrency)
+    samples = [Sample(id=f"q{i}", suite="s", messages=MESSAGES, reference=4, scorer="numeric") for i in range(n)]
+    warm = Runner("warm", 30, RetryPolicy(retries=0), lambda r: None)
+    await warm.run([Job(target, s) for s in samples[:5]])
+    records = []
+    runner = Runner("bench", 30, RetryPolicy(retries=0), records.append)
+    monitor = LagMonitor()
+    monitor.start()
+    cpu, wall = time.process_time(), time.perf_counter()
+    await runner.run([Job(target, s) for s in samples])
+    result = Measured(f"evalkit runner ({transport})", concurrency)
+    result.wall, result.cpu = time.perf_counter() - wall, time.process_time() - cpu
+    result.loop_lag_p99_ms = monitor.stop()
+    for r in records:
+        if r.error_class:
+            result.errors += 1
+        elif r.e2e_s is not None:
+            result.e2e.append(r.e2e_s)
+            if r.ttft_s is not None:
+                result.ttft.append(r.ttft_s)
+    return result
+
+
+def clients(base_url: str) -> dict:
+    return {
+        "raw httpx": make_httpx(base_url),
+        "raw openai.AsyncOpenAI": make_openai(base_url),
+        "evalkit providers.complete (fast path)": make_provider(base_url, "fast"),
+        "evalkit providers.complete (litellm)": make_provider(base_url, "litellm"),
+    }
+
+
+def ms(x: float) -> str:
+    return f"{1000 * x:.1f}"
+
+
+# --- 1. overhead ---------------------------------------------------------------------------
+
+
+async def bench_overhead(scale: float) -> list[str]:
+    rows = ["| client | concurrency | calls | p50 e2e ms | p99 e2e ms | added p50 ms | added p99 ms "
+            "| calls/s | × openai calls/s | client CPU ms/call | errors |",
+            "|---|---|---|---|---|---|---|---|---|---|---|"]
+    with Server() as base:
+        for concurrency, n in ((1, int(300 * scale)), (64, int(1280 * scale))):
+            # Rounds interleave the clients, so drift in a shared machine's load hits all alike.
+            pooled: dict[str, Measured] = {}
+            made = clients(base)
+            for _ in range(ROUNDS):
+                batches = [await run_batch(call, n // ROUNDS // (4 if "litellm" in kind else 1), concurrency, kind)
+                           for kind, call in made.items()]
+                batches.append(await run_runner(base, n // ROUNDS, concurrency))
+                batches.append(await run_runner(base, n // ROUNDS // 4, concurrency, "litellm"))
+                for batch in batches:
+                    pooled[batch.kind] = pooled[batch.kind].merge(batch) if batch.kind in pooled else batch
+            measured = list(pooled.values())
+            ref = measured[1]
+            for m in measured:
+                rows.append(
+                    f"| {m.kind} | {concurrency} | {len(m.e2e)} | {ms(m.pct(m.e2e, .5))} | {ms(m.pct(m.e2e, .99))} "
+                    f"| {ms(m.pct(m.e2e, .5) - ref.pct(ref.e2e, .5))} | {ms(m.pct(m.e2e, .99) - ref.pct(ref.e2e, .99))} "
+                    f"| {m.calls_per_s:.0f} | {m.calls_per_s / ref.calls_per_s:.2f} "
+                    f"| {ms(m.cpu / max(1, len(m.e2e) + m.errors))} | {m.errors} |")
+    return rows
+
+
+# --- 2. efficiency -------------------------------------------------------------------------
+
+
+async def bench_efficiency(scale: float) -> list[str]:
+    latency = 0.1
+    rows = ["| client | N | C | ideal s (N·L/C) | actual s | ideal ÷ actual | loop lag p99 ms | errors |",
+            "|---|---|---|---|---|---|---|---|"]
+    with Server(ttft=latency, text="4") as base:
+        for concurrency in (64, 256):
+            n = int(1000 * scale)
+            runs = [await run_batch(make_openai(base), n, concurrency, "raw openai.AsyncOpenAI"),
+                    await run_batch(make_httpx(base), n, concurrency, "raw httpx"),
+                    await run_runner(base, n, concurrency)]
+            if concurrency == 64:
+                runs.append(await run_runner(base, n // 4, concurrency, "litellm"))
+            for m in runs:
+                count = len(m.e2e) + m.errors
+                ideal = count * latency / concurrency
+                rows.append(f"| {m.kind} | {count} | {concurrency} | {ideal:.2f} | {m.wall:.2f} "
+                            f"| {ideal / m.wall:.2f} | {m.loop_lag_p99_ms:.1f} | {m.errors} |")
+    return rows
+
+
+# --- 3. timing accuracy --------------------------------------------------------------------
+
+
+async def bench_timing(scale: float) -> list[str]:
+    ttft, gap = 0.05, 0.01
+    gaps = len(ANSWER.split()) - 1
+    rows = ["| client | C | calls | TTFT error p50 ms | TTFT error p99 ms | inter-token total error p50 ms "
+            "| loop lag p99 ms |", "|---|---|---|---|---|---|---|"]
+    with Server(ttft=ttft, token_delay=gap) as base:
+        for concurrency, n in ((1, int(100 * scale)), (256, int(768 * scale))):
+            runs = [await run_batch(make_openai(base), n, concurrency, "raw openai.AsyncOpenAI"),
+                    await run_runner(base, n, concurrency)]
+            runs.append(await run_runner(base, max(concurrency, n // 3), concurrency, "litellm"))
+            for m in runs:
+                err = [t - ttft for t in m.ttft]
+                inter = [e - t - gaps * gap for t, e in zip(m.ttft, m.e2e)] if "runner" not in m.kind else []
+                rows.append(f"| {m.kind} | {concurrency} | {len(m.ttft)} | {ms(m.pct(err, .5))} "
+                            f"| {ms(m.pct(err, .99))} | {ms(median(inter)) if inter else 'n/a'} "
+                            f"| {m.loop_lag_p99_ms:.1f} |")
+    return rows
+
+
+# --- 4. start-up ---------------------------------------------------------------------------
+
+
+def bench_startup() -> list[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    commands = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        "python -c 'import evalkit'": [sys.executable, "-c", "import evalkit"],
+        "evalkit --help": [sys.executable, "-m", "evalkit", "--help"],
+        "python -c 'import openai'": [sys.executable, "-c", "import openai"],
+        "python -c 'import litellm'": [sys.executable, "-c", "import litellm"],
+    }
+    times = {}
+    for label, cmd in commands.items():
+        runs = []
+        for _ in range(5 if "litellm" not in label else 2):
+            started = time.perf_counter()
+            subprocess.run(cmd, env=env, cwd=ROOT, check=True, capture_output=True)
+            runs.append(time.perf_counter() - started)
+        times[label] = median(runs)
+    base = times["python -c pass"]
+    rows = ["| command | median s | minus `python -c pass` s |", "|---|---|---|"]
+    rows += [f"| `{label}` | {t:.3f} | {t - base:+.3f} |" for label, t in times.items()]
+    return rows
+
+
+# --- 5. memory -----------------------------------------------------------------------------
+
+
+async def bench_memory(scale: float) -> list[str]:
+    import psutil
+
+    proc = psutil.Process()
+    rows = ["| client | calls after warm-up | RSS before MB | RSS after MB | growth MB |", "|---|---|---|---|---|"]
+    with Server() as base:
+        for kind, call, n in (("evalkit providers.complete (fast path)", make_provider(base, "fast"), int(5000 * scale)),
+                              ("raw openai.AsyncOpenAI", make_openai(base), int(5000 * scale)),
+                              ("evalkit providers.complete (litellm)", make_provider(base, "litellm"), int(1000 * scale))):
+            await run_batch(call, 500, 64, kind)
+            before = proc.memory_info().rss
+            await run_batch(call, n, 64, kind, warm=0)
+            after = proc.memory_info().rss
+            rows.append(f"| {kind} | {n} | {before / 2**20:.0f} | {after / 2**20:.0f} | {(after - before) / 2**20:+.1f} |")
+    return rows
+
+
+# --- 6. reports ----------------------------------------------------------------------------
+
+REPORT_SCRIPT = """
+import resource, sys, time
+from pathlib import Path
+from evalkit.store import Store
+from evalkit.testing.synthetic_run import make_run, model_lineup
+from evalkit.report.run_analysis import analyse_run
+from evalkit.report.document import write_reports
+d = Path(sys.argv[1]); models, suites, items = 10, 2, int(sys.argv[2]) // 20
+store = Store("sqlite:///" + str(d / "runs.db"))
+run_id = make_run(store, d / "suites", model_lineup(models), suites, items)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+t = time.perf_counter()
+analysis = analyse_run(store, run_id)
+t_analyse = time.perf_counter() - t
+write_reports(analysis, ["html", "pdf", "md"], d / "out", "50000/day")
+total = time.perf_counter() - t
+print(models * suites * items, round(t_analyse, 2), round(total, 2), before // 1024,
+      resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+def bench_reports(records: int) -> list[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with tempfile.TemporaryDirectory() as tmp:
+        out = subprocess.run([sys.executable, "-c", REPORT_SCRIPT, tmp, str(records)], env=env, cwd=ROOT,
+                             check=True, capture_output=True, text=True).stdout.split()
+    n, analyse, total, before, peak = out
+    return ["| records | analyse s | analyse + html + pdf + md s | peak RSS MB (after building the run: "
+            f"{before}) |", "|---|---|---|---|", f"| {n} | {analyse} | {total} | {peak} |"]
+
+
+# --- README --------------------------------------------------------------------------------
+
+
+def machine() -> str:
+    import psutil
+
+    load = os.getloadavg()
+    return (f"{platform.node()}: {platform.machine()}, {os.cpu_count()} cores, "
+            f"{psutil.virtual_memory().total / 2**30:.1f} GiB, {platform.system()} {platform.release()}, "
+            f"Python {platform.python_version()}; load average {load[0]:.1f} at the start")
+
+
+def peers() -> str:
+    try:
+        import lm_eval  # noqa: F401
+    except ImportError:
+        return "lm-eval is not installed in this environment: the peer comparison was not run."
+    from importlib.metadata import version
+
+    return (f"lm-eval {version('lm_eval')} is importable here, but the peer comparison (its "
+            "OpenAI-compatible chat model type on the same items and concurrency) is not built yet.")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.perf")
+    parser.add_argument("--quick", action="store_true", help="a tenth of the calls: a smoke test")
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply every call count by this")
+    parser.add_argument("--records", type=int, default=100_000, help="records in the report benchmark")
+    parser.add_argument("--out", default=str(HERE / "README.md"),
+                        help="file whose results section (between the markers) is replaced")
+    args = parser.parse_args(argv)
+    scale = 0.1 if args.quick else args.scale
+    started = datetime.datetime.now(datetime.timezone.utc)
+    header = machine()
+    sections = []
+    for title, produce in (
+        ("1. Overhead per call (streaming, server answers at once, 8 content chunks)",
+         lambda: asyncio.run(bench_overhead(scale))),
+        ("2. Efficiency against the ideal (server latency L = 100 ms)", lambda: asyncio.run(bench_efficiency(scale))),
+        ("3. Timing accuracy (server TTFT 50 ms, 7 gaps of 10 ms)", lambda: asyncio.run(bench_timing(scale))),
+        ("4. Start-up", bench_startup),
+        ("5. Memory over streamed calls (concurrency 64)", lambda: asyncio.run(bench_memory(scale))),
+        (f"6. Analysis and reports for {args.records:,} records", lambda: bench_reports(args.records)),
+    ):
+        print(title, flush=True)
+        t = time.perf_counter()
+        rows = produce()
+        print("\n".join(rows), f"\n({time.perf_counter() - t:.0f} s)\n", flush=True)
+        sections.append(f"### {title}\n\n" + "\n".join(rows))
+    sections.append(f"### 7. Against peers\n\n{peers()}")
+    command = "python -m benchmarks.perf" + (" --quick" if args.quick else f" --scale {args.scale}" if args.scale != 1 else "")
+    command += f" --records {args.records}" if args.records != 100_000 else ""
+    text = (f"Measured {started:%Y-%m-%d %H:%M} UTC on {header}.\n\nCommand: `{command}`\n\n"
+            + "\n\n".join(sections) + "\n")
+    write_results(Path(args.out), text)
+    print(f"wrote {args.out}")
+    return 0
+
+
+BEGIN, END = "<!-- results: written by python -m benchmarks.perf -->", "<!-- /results -->"
+
+
+def write_results(path: Path, text: str) -> None:
+    """Replace the results between the markers, keeping the prose around them."""
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    if BEGIN in old and END in old:
+        head, rest = old.split(BEGIN, 1)
+        new = f"{head}{BEGIN}\n{text}{END}{rest.split(END, 1)[1]}"
+    else:
+        new = f"{old}{BEGIN}\n{text}{END}\n"
+    path.write_text(new, encoding="utf-8")

@@ -1,0 +1,84 @@
+"""The fast path's routing, and the runner's own event-loop lag stored with each record."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+
+from evalkit import providers
+from evalkit.pricing import ModelPrice
+from evalkit.records import CallRecord
+from evalkit.runner import Job, RetryPolicy, Runner, Target
+from evalkit.store import SCHEMA_VERSION, Store
+from evalkit.suites.base import Sample
+from evalkit.testing.scripted_server import Reply, ScriptedServer
+
+PRICE = ModelPrice(model="m", model_id="openai/scripted", input=1e-6, output=2e-6, source="test")
+
+
+def test_only_openai_compatible_endpoints_take_the_fast_path(monkeypatch):
+    monkeypatch.delenv(providers.TRANSPORT_ENV, raising=False)
+    assert providers.uses_fast_path("openai/scripted", "http://127.0.0.1:1/v1")
+    assert providers.uses_fast_path("hosted_vllm/qwen", "http://127.0.0.1:1/v1")
+    assert not providers.uses_fast_path("openai/gpt-4o-mini", None)  # OpenAI's own API: litellm
+    assert not providers.uses_fast_path("anthropic/claude-haiku-4-5", "http://127.0.0.1:1")
+    monkeypatch.setenv(providers.TRANSPORT_ENV, "litellm")
+    assert not providers.uses_fast_path("openai/scripted", "http://127.0.0.1:1/v1")
+
+
+def _run(server, blocker_s: float) -> CallRecord:
+    sample = Sample(id="q", suite="s", messages=({"role": "user", "content": "q"},), reference=5, scorer="numeric")
+    target = Target(label="m", model_id="openai/scripted", config_id="openai/scripted", price=PRICE,
+                    params={"max_tokens": 16}, api_base=server.base_url, api_key="k")
+    records = []
+    runner = Runner("r", 5.0, RetryPolicy(retries=0), records.append)
+
+    async def block_the_loop():
+        await asyncio.sleep(0.1)
+        time.sleep(blocker_s)  # a CPU-bound stretch on the client while the call is in flight
+
+    async def main():
+        await asyncio.gather(runner.run([Job(target, sample)]), block_the_loop())
+
+    asyncio.run(main())
+    return records[0]
+
+
+def test_each_record_carries_the_loop_lag_while_it_was_in_flight():
+    with ScriptedServer(Reply("Answer: 5", ttft=0.4)) as server:
+        _run(server, 0.0)  # the first call in a process pays lazy imports inside the loop
+        calm = _run(server, 0.0)
+        busy = _run(server, 0.15)
+    assert calm.error_class is None and calm.loop_lag_ms is not None and calm.loop_lag_ms < 100
+    assert busy.loop_lag_ms is not None and busy.loop_lag_ms >= 100
+
+
+def test_the_loop_lag_migration_adds_the_column_to_an_older_store(tmp_path):
+    # Written against "the step before the current one", so it holds whatever number the
+    # loop-lag migration gets when schema changes from other branches are merged.
+    path = tmp_path / "old.db"
+    Store(f"sqlite:///{path}")
+    with sqlite3.connect(path) as db:  # make it look like the store before the lag column
+        db.execute("ALTER TABLE records DROP COLUMN loop_lag_ms")
+        db.execute(f"UPDATE evalkit_meta SET value='{SCHEMA_VERSION - 1}' WHERE key='schema_version'")
+    store = Store(f"sqlite:///{path}")
+    store.add_record(CallRecord(run_id="r", model="m", model_id="x", suite="s", sample_id="q",
+                                request_hash="h", loop_lag_ms=12.5))
+    frame = store.records_frame("r")
+    assert list(frame["loop_lag_ms"]) == [12.5]
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT value FROM evalkit_meta WHERE key='schema_version'").fetchone() == (str(SCHEMA_VERSION),)
+
+
+def test_latency_taken_under_client_lag_is_marked_in_the_scorecard():
+    import pandas as pd
+
+    from evalkit.analysis import summarize
+    from evalkit.report.formatting import scorecard_rows
+
+    rows = [dict(run_id="r", model="m", model_id="x", suite="s", sample_id=f"q{i}", request_hash="h",
+                 score=1.0, ttft_s=0.2, e2e_s=0.5, loop_lag_ms=lag) for i, lag in enumerate([1.0, 2.0, 50.0, None])]
+    summary = summarize(pd.DataFrame(rows))
+    assert int(summary.by_model["lagged_n"].iloc[0]) == 1
+    assert "client lagged on 25%" in scorecard_rows(summary.by_model)[0][3]
