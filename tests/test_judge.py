@@ -12,7 +12,7 @@ from evalkit.cli import main
 from evalkit.judge import cohen_kappa, parse_score, parse_winner
 from evalkit.testing.scripted_server import Reply, ScriptedServer
 
-KEY = "sk-judge-test-0123456789abcdef"
+KEY = "sk-" "judge-test-0123456789abcdef"
 
 
 def judge_reply_for(prompt: str) -> str:

