@@ -251,7 +251,7 @@ class Store:
     def finish_shard(self, run_id: str, shard: int, status: str) -> bool:
         """Record that a shard ended; finish the run once every shard has reported.
 
-        Returns True when this call completed the run (or it was already complete).
+        Returns True for exactly one shard: the one whose report completed the run.
         """
         with self.engine.begin() as conn:
             conn.execute(
@@ -263,8 +263,15 @@ class Store:
         if reported < total:
             return False
         overall = next((s for s in ("failed", "interrupted") if s in statuses), "finished")
-        self.finish_run(run_id, overall)
-        return True
+        # Two shards ending together may both see every report; the conditional update
+        # lets only one of them flip the run from running, so only one completes it.
+        with self.engine.begin() as conn:
+            flipped = conn.execute(
+                sa.update(runs_table)
+                .where((runs_table.c.run_id == run_id) & (runs_table.c.status == "running"))
+                .values(status=overall, finished_at=time.time())
+            ).rowcount
+        return flipped == 1
 
     def shard_progress(self, run_id: str) -> tuple[int, int, list[str]]:
         """(shards reported, shards in the run, their statuses) of a sharded run."""
