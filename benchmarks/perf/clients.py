@@ -13,6 +13,8 @@ import statistics
 import time
 from dataclasses import dataclass, field
 
+from evalkit.runner import LagMonitor as RunnerLagMonitor
+
 MESSAGES = ({"role": "user", "content": "What is 2 + 2? Reply with the number."},)
 PARAMS = {"temperature": 0, "max_tokens": 64}
 
@@ -132,30 +134,15 @@ async def run_batch(call, n: int, concurrency: int, kind: str, warm: int = 5) ->
     return result
 
 
-class LagMonitor:
-    """Event-loop lag: how late a 10 ms `asyncio.sleep` wakes up, sampled continuously."""
+class LagMonitor(RunnerLagMonitor):
+    """The runner's own event-loop lag monitor, reporting the p99 of a whole batch in ms."""
 
-    def __init__(self, interval: float = 0.01) -> None:
-        self.interval = interval
-        self.samples: list[float] = []
-        self.task: asyncio.Task | None = None
-
-    def start(self) -> None:
-        self.task = asyncio.get_running_loop().create_task(self._sample())
-
-    async def _sample(self) -> None:
-        while True:
-            before = time.perf_counter()
-            await asyncio.sleep(self.interval)
-            self.samples.append(max(0.0, time.perf_counter() - before - self.interval))
-
-    def stop(self) -> float | None:
-        if self.task:
-            self.task.cancel()
-        if not self.samples:
+    def stop(self) -> float | None:  # type: ignore[override]
+        super().stop()
+        if not self.lags:
             return None
-        ordered = sorted(self.samples)
-        return 1000 * ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+        ordered = sorted(self.lags)
+        return ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
 
 
 def median(values: list[float]) -> float:
