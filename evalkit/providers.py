@@ -2,18 +2,17 @@
 
 Everything provider-specific lives here so that the transport can be tuned or bypassed
 without touching the runner. OpenAI-compatible endpoints (`openai/` or `hosted_vllm/` with
-an api_base) take a fast path through the openai SDK: litellm's streaming wrapper costs
-several times the client CPU per call (see benchmarks/perf/README.md). litellm is imported
+an api_base) take the fast path in `evalkit.fast_path`: litellm's streaming wrapper costs
+tens of times its client CPU per call (see benchmarks/perf/README.md). litellm is imported
 lazily (it takes seconds) and with its remote price-map fetch turned off.
 """
 
 from __future__ import annotations
 
-import asyncio
 import email.utils
 import os
+import sys
 import time
-import weakref
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -26,7 +25,7 @@ NEVER_RETRIED = {400, 401, 403, 404}
 
 FAST_PREFIXES = ("openai/", "hosted_vllm/")
 """Model-id prefixes that name a plain OpenAI-compatible endpoint. With an api_base they
-take the fast path: the openai SDK directly, without litellm's per-chunk re-wrapping,
+take the fast path (`evalkit.fast_path`), without litellm's per-chunk re-wrapping,
 logging and cost bookkeeping (see `benchmarks/perf/README.md` for what that costs)."""
 
 TRANSPORT_ENV = "EVALKIT_TRANSPORT"
@@ -102,7 +101,7 @@ def _litellm():
 
 
 def uses_fast_path(model_id: str, api_base: str | None) -> bool:
-    """Whether calls to this model go straight to the openai SDK instead of through litellm."""
+    """Whether calls to this model take the fast path instead of going through litellm."""
     return (
         api_base is not None
         and model_id.startswith(FAST_PREFIXES)
@@ -113,7 +112,9 @@ def uses_fast_path(model_id: str, api_base: str | None) -> bool:
 async def complete(request: Request) -> Attempt:
     """Send one streamed chat completion and time it; raise `CallError` on any failure."""
     if uses_fast_path(request.model_id, request.api_base):
-        return await _complete_fast(request)
+        from evalkit import fast_path
+
+        return await fast_path.complete(request)
     return await _complete_litellm(request)
 
 
@@ -145,146 +146,28 @@ async def _complete_litellm(request: Request) -> Attempt:
         redaction.remember(request.api_key)
         raise classify(exc, attempt) from None
     attempt.e2e_s = time.perf_counter() - sent
-    _check_complete(attempt)
+    check_complete(attempt)
     return attempt
-
-
-# --- the fast path: OpenAI-compatible endpoints through the openai SDK ---------------
-
-_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str], Any]] = (
-    weakref.WeakKeyDictionary()
-)
-"""One shared client per (api_base, key) and event loop: connections are reused across
-calls, and a pool never outlives the loop its sockets belong to."""
-
-
-def _fast_client(api_base: str, api_key: str | None) -> Any:
-    loop = asyncio.get_running_loop()
-    per_loop = _clients.setdefault(loop, {})
-    client = per_loop.get((api_base, api_key or ""))
-    if client is None:
-        import httpx
-        import openai
-
-        # No pool cap: the runner's semaphore is the concurrency limit, and a capped pool
-        # would queue calls inside the client where their wait counts as provider latency.
-        limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
-        client = openai.AsyncOpenAI(
-            base_url=api_base,
-            api_key=api_key or "none",
-            max_retries=0,  # evalkit owns the retry loop
-            http_client=httpx.AsyncClient(limits=limits, timeout=None),
-        )
-        per_loop[(api_base, api_key or "")] = client
-    return client
 
 
 async def close_clients() -> None:
-    """Close this event loop's shared fast-path clients (their sockets belong to the loop)."""
-    for client in _clients.pop(asyncio.get_running_loop(), {}).values():
-        try:
-            await client.close()
-        except Exception:  # closing is best effort: the loop is about to end anyway
-            pass
-
-
-async def _complete_fast(request: Request) -> Attempt:
-    """The same attempt as `_complete_litellm`, same `Attempt` and same `CallError`s."""
-    client = _fast_client(request.api_base or "", request.api_key)
-    attempt = Attempt()
-    started = False
-    sent = time.perf_counter()
-    try:
-        stream = await client.chat.completions.create(
-            model=request.model_id.split("/", 1)[1],
-            messages=list(request.messages),
-            stream=True,
-            stream_options={"include_usage": True},
-            timeout=request.timeout,
-            # Parameters go in the body as given: the SDK's keyword checks would reject
-            # extras a self-hosted server understands.
-            extra_body=dict(request.params),
-        )
-        started = True
-        async for chunk in stream:
-            _absorb_chunk(attempt, chunk, time.perf_counter() - sent)
-    except Exception as exc:
-        attempt.e2e_s = time.perf_counter() - sent
-        redaction.remember(request.api_key)
-        raise (_mid_stream_error(exc, attempt) if started else classify(exc, attempt)) from None
-    attempt.e2e_s = time.perf_counter() - sent
-    if attempt.chunks == 0:
-        _raise_for_no_chunks(attempt, stream.response.headers.get("content-type", ""))
-    _check_complete(attempt)
-    return attempt
-
-
-def _raise_for_no_chunks(attempt: Attempt, content_type: str) -> None:
-    """The SDK yields no chunk for a 200 that is not an event stream (an HTML page, say),
-    which litellm reports as an empty answer; an event stream without a single event was cut."""
-    if "event-stream" not in content_type:
-        raise CallError("empty", f"the response carried no content (content-type {content_type or '?'})",
-                        attempt=attempt)
-    raise CallError("stream_cut", "the stream ended without a finish_reason", attempt=attempt)
-
-
-_WARM_STREAM = (
-    b'data: {"id":"w","object":"chat.completion.chunk","created":0,"model":"w","choices":'
-    b'[{"index":0,"delta":{"role":"assistant","content":"ok"},"finish_reason":"stop"}]}\n\n'
-    b'data: {"id":"w","object":"chat.completion.chunk","created":0,"model":"w","choices":[],'
-    b'"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}\n\ndata: [DONE]\n\n'
-)
-
-
-async def _walk_fast_path() -> None:
-    """One streamed call through the SDK over a mock transport: the SDK imports and builds
-    its resources and chunk models lazily, which would otherwise block the loop (tens of
-    ms) inside the first real call's TTFT."""
-    import httpx
-    import openai
-
-    def reply(_request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=_WARM_STREAM)
-
-    async with httpx.AsyncClient(transport=httpx.MockTransport(reply)) as http:
-        client = openai.AsyncOpenAI(base_url="http://warm-up.invalid/v1", api_key="none", max_retries=0,
-                                    http_client=http)
-        try:
-            stream = await client.chat.completions.create(
-                model="w", messages=[{"role": "user", "content": "warm-up"}], stream=True,
-                stream_options={"include_usage": True}, timeout=5, extra_body={})
-            attempt = Attempt()
-            async for chunk in stream:
-                _absorb_chunk(attempt, chunk, 0.0)
-        except Exception:  # warming is best effort; the real call reports real errors
-            pass
-
-
-def _mid_stream_error(exc: BaseException, attempt: Attempt) -> CallError:
-    """A stream that broke after it started, classified as litellm classifies it."""
-    name = type(exc).__name__
-    if "Timeout" in name:
-        return classify(exc, attempt)
-    message = f"{name}: {redaction.redact(_one_line(str(exc)))}"
-    error_class = "malformed" if "JSON" in name or isinstance(exc, ValueError) else "stream_cut"
-    return CallError(error_class, message, attempt=attempt)
+    """Close this event loop's fast-path connections (their sockets belong to the loop)."""
+    if "evalkit.fast_path" in sys.modules:
+        await sys.modules["evalkit.fast_path"].close_sessions()
 
 
 async def warm_up(endpoints: set[tuple[str, str | None, str | None]]) -> None:
     """Load what the first calls need before the clock starts: (model id, api_base, key) each.
 
     The first real call otherwise pays seconds of imports inside its TTFT. Fast-path
-    endpoints get their shared client made here; litellm is imported and walked through a
+    endpoints get their shared session made here; litellm is imported and walked through a
     mocked streaming call only if some model goes through it.
     """
-    slow = set()
-    for model_id, api_base, api_key in endpoints:
-        if uses_fast_path(model_id, api_base):
-            _fast_client(api_base or "", api_key)
-        else:
-            slow.add(model_id)
+    slow = {model_id for model_id, api_base, _key in endpoints if not uses_fast_path(model_id, api_base)}
     if len(slow) < len(endpoints):
-        await _walk_fast_path()
+        from evalkit import fast_path
+
+        fast_path.session()
     if not slow:
         return
     litellm = _litellm()
@@ -304,26 +187,29 @@ async def warm_up(endpoints: set[tuple[str, str | None, str | None]]) -> None:
 
 
 def _absorb_chunk(attempt: Attempt, chunk: Any, elapsed: float) -> None:
+    """One chunk of litellm's stream (objects; the fast path reads plain JSON instead)."""
     attempt.chunks += 1
     usage = getattr(chunk, "usage", None)
     if usage is not None:
         _take_usage(attempt, usage)
     for choice in getattr(chunk, "choices", None) or []:
         delta = getattr(choice, "delta", None)
-        content = getattr(delta, "content", None) if delta is not None else None
-        reasoning = getattr(delta, "reasoning_content", None) if delta is not None else None
-        if reasoning is None and delta is not None:
-            reasoning = getattr(delta, "reasoning", None)  # vLLM's newer name, unmapped on the fast path
-        if reasoning:
-            attempt.reasoning += reasoning
-            if attempt.reasoning_ttft_s is None:
-                attempt.reasoning_ttft_s = elapsed
-        if content:
-            attempt.text += content
-            if attempt.ttft_s is None:
-                attempt.ttft_s = elapsed
+        if delta is not None:
+            absorb_delta(attempt, getattr(delta, "content", None), getattr(delta, "reasoning_content", None), elapsed)
         if getattr(choice, "finish_reason", None):
             attempt.finish_reason = choice.finish_reason
+
+
+def absorb_delta(attempt: Attempt, content: str | None, reasoning: str | None, elapsed: float) -> None:
+    """Append one delta's answer and reasoning text, timing the first of each."""
+    if reasoning:
+        attempt.reasoning += reasoning
+        if attempt.reasoning_ttft_s is None:
+            attempt.reasoning_ttft_s = elapsed
+    if content:
+        attempt.text += content
+        if attempt.ttft_s is None:
+            attempt.ttft_s = elapsed
 
 
 def _take_usage(attempt: Attempt, usage: Any) -> None:
@@ -341,7 +227,7 @@ def _take_usage(attempt: Attempt, usage: Any) -> None:
         attempt.reasoning_tokens = getattr(completion_details, "reasoning_tokens", None)
 
 
-def _check_complete(attempt: Attempt) -> None:
+def check_complete(attempt: Attempt) -> None:
     """A stream that carried no answer is an error, not an empty answer scored as wrong."""
     if attempt.chunks == 0:
         raise CallError("malformed", "the response stream carried no chunks", attempt=attempt)
@@ -354,7 +240,7 @@ def _check_complete(attempt: Attempt) -> None:
 
 
 def classify(exc: BaseException, attempt: Attempt | None = None) -> CallError:
-    """Map a litellm/openai/httpx exception to an error class, status and Retry-After.
+    """Map a litellm exception to an error class, status and Retry-After.
 
     The message is cut to one line and any trace of the key is masked: providers echo
     keys in their error texts, and these messages are stored.
@@ -362,25 +248,17 @@ def classify(exc: BaseException, attempt: Attempt | None = None) -> CallError:
     status = getattr(exc, "status_code", None)
     status = status if isinstance(status, int) else None
     name = type(exc).__name__
-    message = redaction.redact(_one_line(str(exc)))
+    message = redaction.redact(one_line(str(exc)))
     if name == "MidStreamFallbackError":
         # the stream broke after it started: a cut connection or a chunk that is not JSON
         cause = exc.__context__
         error_class = "malformed" if cause is not None and "JSON" in type(cause).__name__ else "stream_cut"
-    elif status == 401 or name == "AuthenticationError":
-        error_class = "auth"
-    elif status == 403 or name == "PermissionDeniedError":
-        error_class = "permission"
-    elif status == 404 or name == "NotFoundError":
-        error_class = "not_found"
-    elif status == 429 or name == "RateLimitError":
-        error_class = "rate_limit"
-    elif "Timeout" in name or status == 408:
+    elif status is not None and error_class_for_status(status):
+        error_class = error_class_for_status(status)
+    elif name in _ERROR_CLASS_BY_NAME:
+        error_class = _ERROR_CLASS_BY_NAME[name]
+    elif "Timeout" in name:
         error_class = "timeout"
-    elif status == 400 or name in {"BadRequestError", "ContextWindowExceededError", "UnsupportedParamsError"}:
-        error_class = "bad_request"
-    elif status is not None and status >= 500:
-        error_class = "server"
     elif "Connection" in name or "connection" in message.lower():
         error_class = "connection"
     elif "JSON" in name or "json" in message.lower() or "decode" in message.lower():
@@ -392,14 +270,35 @@ def classify(exc: BaseException, attempt: Attempt | None = None) -> CallError:
     )
 
 
-def _one_line(text: str, limit: int = 300) -> str:
+_ERROR_CLASS_BY_STATUS = {400: "bad_request", 401: "auth", 403: "permission", 404: "not_found",
+                          408: "timeout", 429: "rate_limit"}
+_ERROR_CLASS_BY_NAME = {
+    "AuthenticationError": "auth", "PermissionDeniedError": "permission", "NotFoundError": "not_found",
+    "RateLimitError": "rate_limit", "BadRequestError": "bad_request", "ContextWindowExceededError": "bad_request",
+    "UnsupportedParamsError": "bad_request",
+}
+"""litellm's exception names, for the errors it raises without an HTTP status."""
+
+
+def error_class_for_status(status: int) -> str | None:
+    """The error class an HTTP status means, or None when the status alone does not say."""
+    if status >= 500:
+        return "server"
+    return _ERROR_CLASS_BY_STATUS.get(status)
+
+
+def one_line(text: str, limit: int = 300) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def retry_after_seconds(exc: BaseException) -> float | None:
     """Seconds the server asked us to wait: retry-after-ms, Retry-After seconds or HTTP date."""
-    headers = _response_headers(exc)
+    return retry_after_from_headers(_response_headers(exc))
+
+
+def retry_after_from_headers(headers: Any) -> float | None:
+    """The wait a response's headers ask for, in seconds, or None when they ask for none."""
     if not headers:
         return None
     lowered = {str(k).lower(): str(v) for k, v in headers.items()}

@@ -1,0 +1,235 @@
+"""The fast path: streamed chat completions straight from OpenAI-compatible endpoints.
+
+A self-hosted vLLM or llama.cpp server, or any `openai/` model with an api_base, speaks
+the OpenAI wire format, so a call needs one POST and a server-sent-event parser, nothing
+more. Measured on 2 cores (benchmarks/perf/README.md), litellm's streaming wrapper costs
+~35 ms of client CPU per streamed call and the openai SDK ~9 ms (pydantic models built
+for every chunk); aiohttp with the small parser below costs under 1 ms. At dozens of
+concurrent streams that difference is what decides whether the latencies evalkit records
+are the server's or its own event loop's queueing.
+
+What litellm would do for such a model is kept: the same `Attempt`, usage and its
+`estimated` flag, `finish_reason` checks, error classes, Retry-After and key redaction.
+What is given up: litellm's parameter translation (parameters go in the body as given)
+and its callbacks. `EVALKIT_TRANSPORT=litellm` sends these models through litellm again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import urllib.parse
+import urllib.request
+import weakref
+from functools import lru_cache
+from typing import Any
+
+from evalkit import redaction
+from evalkit.providers import (
+    Attempt, CallError, Request, absorb_delta, check_complete, error_class_for_status, one_line,
+    retry_after_from_headers,
+)
+
+_sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
+"""One shared aiohttp session per event loop: connections are reused across calls and
+models, and a pool never outlives the loop its sockets belong to."""
+
+ERROR_BODY_LIMIT = 4096
+"""Bytes of an error response kept for its message: enough for any JSON error, and a
+misconfigured endpoint answering with a whole web page does not fill the store."""
+
+
+def session() -> Any:
+    """This event loop's shared session, made on first use."""
+    loop = asyncio.get_running_loop()
+    shared = _sessions.get(loop)
+    if shared is None or shared.closed:
+        import aiohttp
+
+        # No connection cap: the runner's semaphore is the concurrency limit, and a capped
+        # pool would queue calls inside the client, where their wait counts as latency.
+        connector = aiohttp.TCPConnector(limit=0, limit_per_host=0)
+        # Not trust_env: it looks up netrc and the proxy in a worker thread on every call,
+        # two thread hops inside each call's latency. `proxy_for` reads the proxy once.
+        shared = aiohttp.ClientSession(connector=connector)
+        _sessions[loop] = shared
+    return shared
+
+
+async def close_sessions() -> None:
+    """Close this event loop's shared session (its sockets belong to the loop)."""
+    shared = _sessions.pop(asyncio.get_running_loop(), None)
+    if shared is not None and not shared.closed:
+        await shared.close()
+
+
+@lru_cache(maxsize=64)
+def proxy_for(url: str) -> str | None:
+    """The HTTP(S)_PROXY that applies to this endpoint under NO_PROXY, as the openai SDK and
+    litellm would use it; read once per endpoint, as the environment does not change mid-run."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.hostname is None or urllib.request.proxy_bypass(parts.hostname):
+        return None
+    return urllib.request.getproxies().get(parts.scheme)
+
+
+def _body(request: Request) -> bytes:
+    return json.dumps({
+        "model": request.model_id.split("/", 1)[1],
+        "messages": list(request.messages),
+        "stream": True,
+        "stream_options": {"include_usage": True},
+        **request.params,
+    }).encode()
+
+
+def _headers(api_key: str | None) -> dict[str, str]:
+    headers = {"Content-Type": "application/json", "User-Agent": "evalkit"}
+    if api_key:
+        headers["Authorization"] = f"Bearer {api_key}"
+    return headers
+
+
+async def complete(request: Request) -> Attempt:
+    """One streamed attempt, timed from the moment the request is handed to the socket."""
+    import aiohttp
+
+    url = (request.api_base or "").rstrip("/") + "/chat/completions"
+    # Per-operation limits like the openai SDK's: connecting, and silence between bytes.
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=request.timeout, sock_read=request.timeout)
+    body, headers = _body(request), _headers(request.api_key)
+    attempt = Attempt()
+    sent = time.perf_counter()
+    try:
+        async with session().post(url, data=body, headers=headers, timeout=timeout,
+                                  proxy=proxy_for(url)) as response:
+            if response.status != 200:
+                raise await _status_error(response, attempt)
+            content_type = response.headers.get("Content-Type", "")
+            await _read_events(response, attempt, sent)
+    except CallError as error:
+        attempt.e2e_s = time.perf_counter() - sent
+        redaction.remember(request.api_key)
+        error.attempt = attempt
+        raise
+    except Exception as exc:  # aiohttp and asyncio raise many types; classify them in one place
+        attempt.e2e_s = time.perf_counter() - sent
+        redaction.remember(request.api_key)
+        raise _transport_error(exc, attempt) from None
+    attempt.e2e_s = time.perf_counter() - sent
+    if attempt.chunks == 0 and "event-stream" not in content_type:
+        raise CallError("empty", f"the response carried no content (content-type {content_type or '?'})",
+                        attempt=attempt)
+    check_complete(attempt)
+    return attempt
+
+
+async def _read_events(response: Any, attempt: Attempt, sent: float) -> None:
+    """Parse the event stream as it arrives: `data:` lines, events ended by a blank line."""
+    pending = b""
+    data: list[bytes] = []
+    done = False
+    # Read to the end of the body even after `[DONE]`: a body left unread closes the
+    # connection instead of returning it to the pool, and the next call pays a new one.
+    async for received in response.content.iter_any():
+        if done:
+            continue
+        lines = (pending + received).split(b"\n")
+        pending = lines.pop()  # an incomplete line waits for the rest of it
+        for line in lines:
+            line = line.rstrip(b"\r")
+            if line:
+                if line.startswith(b"data:"):
+                    data.append(line[5:].lstrip(b" "))
+                continue  # comments, `event:` and `id:` fields carry nothing evalkit uses
+            if data:
+                done = _dispatch(b"\n".join(data), attempt, time.perf_counter() - sent)
+                data = []
+                if done:
+                    break
+    if not done and pending.rstrip(b"\r").startswith(b"data:"):
+        data.append(pending.rstrip(b"\r")[5:].lstrip(b" "))
+    if data and not done:  # a last event the server did not close with a blank line
+        _dispatch(b"\n".join(data), attempt, time.perf_counter() - sent)
+
+
+def _dispatch(data: bytes, attempt: Attempt, elapsed: float) -> bool:
+    """Take one event into the attempt; True when it was the closing `[DONE]`."""
+    if data == b"[DONE]":
+        return True
+    try:
+        chunk = json.loads(data)
+    except ValueError:
+        raise CallError("malformed", f"an event of the stream is not JSON: {_excerpt(data)}") from None
+    if not isinstance(chunk, dict):
+        raise CallError("malformed", f"an event of the stream is not a JSON object: {_excerpt(data)}")
+    if "error" in chunk:  # OpenAI-compatible servers report failures mid-stream this way
+        raise CallError("server", f"the server reported an error mid-stream: {_error_text(chunk)}")
+    attempt.chunks += 1
+    usage = chunk.get("usage")
+    if isinstance(usage, dict):
+        _take_usage(attempt, usage)
+    for choice in chunk.get("choices") or ():
+        delta = choice.get("delta") or {}
+        absorb_delta(attempt, delta.get("content"),
+                     delta.get("reasoning_content") or delta.get("reasoning"), elapsed)
+        if choice.get("finish_reason"):
+            attempt.finish_reason = choice["finish_reason"]
+    return False
+
+
+def _take_usage(attempt: Attempt, usage: dict[str, Any]) -> None:
+    prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+    if not prompt and not completion:
+        return  # not reported: evalkit estimates and flags it
+    attempt.prompt_tokens, attempt.completion_tokens = prompt, completion
+    attempt.usage_source = "provider"
+    attempt.cached_tokens = (usage.get("prompt_tokens_details") or {}).get("cached_tokens")
+    attempt.reasoning_tokens = (usage.get("completion_tokens_details") or {}).get("reasoning_tokens")
+
+
+async def _status_error(response: Any, attempt: Attempt) -> CallError:
+    """A refused request: classified by its status, with the server's own message."""
+    try:
+        text = (await response.content.read(ERROR_BODY_LIMIT)).decode("utf-8", "replace")
+    except Exception:  # the message is a courtesy: a broken error body still has its status
+        text = ""
+    try:
+        message = _error_text(json.loads(text))
+    except ValueError:
+        message = text
+    status = response.status
+    return CallError(error_class_for_status(status) or "unknown",
+                     f"HTTP {status} {response.reason or ''}: {redaction.redact(one_line(message))}".strip(),
+                     status=status, retry_after=retry_after_from_headers(response.headers), attempt=attempt)
+
+
+def _transport_error(exc: BaseException, attempt: Attempt) -> CallError:
+    """A call that failed on the wire: timed out, refused, or cut mid-stream."""
+    import aiohttp
+
+    name = type(exc).__name__
+    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
+        error_class = "timeout"
+    elif isinstance(exc, aiohttp.ClientPayloadError) or (attempt.chunks and isinstance(exc, aiohttp.ClientError)):
+        error_class = "stream_cut"  # the connection broke after the answer began
+    elif isinstance(exc, (aiohttp.ClientConnectionError, ConnectionError, OSError)):
+        error_class = "connection"
+    else:
+        error_class = "unknown"
+    detail = redaction.redact(one_line(str(exc))) or "no detail"
+    return CallError(error_class, f"{name}: {detail}", attempt=attempt)
+
+
+def _error_text(payload: Any) -> str:
+    error = payload.get("error", payload) if isinstance(payload, dict) else payload
+    if isinstance(error, dict):
+        return str(error.get("message") or error)
+    return str(error)
+
+
+def _excerpt(data: bytes) -> str:
+    return redaction.redact(one_line(data.decode("utf-8", "replace"), 120))
+
+
