@@ -381,11 +381,18 @@ def sweep(endpoint: Endpoint, prompts: Sequence[tuple], hourly_cost: float, slo:
 
 
 async def _run_steps(endpoint, prompts, slo, options, on_step) -> tuple[list[Step], str]:
-    # One event loop for the whole sweep: litellm's clients are bound to the loop they
-    # were made on.
+    # One event loop for the whole sweep: the clients are bound to the loop they were made on.
     from evalkit import providers
 
-    providers._litellm()  # importing litellm takes seconds: not inside a measured step
+    # Imports and clients (litellm takes seconds) are made before any step is measured.
+    await providers.warm_up({(endpoint.model_id, endpoint.api_base, endpoint.api_key)})
+    try:
+        return await _sweep(endpoint, prompts, slo, options, on_step)
+    finally:
+        await providers.close_clients()
+
+
+async def _sweep(endpoint, prompts, slo, options, on_step) -> tuple[list[Step], str]:
     first = await _one(endpoint, prompts[0], options, time.perf_counter())
     if first.error is not None:
         raise UsageError(f"capacity: the first request to {_redacted(endpoint.api_base) or endpoint.model_id} "

@@ -274,6 +274,8 @@ async def check_against_labels(spec: JudgeSpec, rows: list[dict[str, Any]], time
     """Judge every labelled reply and compare with the human labels."""
     import asyncio
 
+    from evalkit import providers
+
     gate = asyncio.Semaphore(concurrency)
 
     async def one(row: dict[str, Any]) -> int | None:
@@ -284,7 +286,10 @@ async def check_against_labels(spec: JudgeSpec, rows: list[dict[str, Any]], time
                 return None
             return int(judgement.score.extracted.split("/")[0])
 
-    verdicts = await asyncio.gather(*(one(row) for row in rows))
+    try:
+        verdicts = await asyncio.gather(*(one(row) for row in rows))
+    finally:
+        await providers.close_clients()
     pairs = [(str(row["id"]), row["label"], verdict) for row, verdict in zip(rows, verdicts)]
     # An item the judge gave no verdict on counts as a disagreement (label 0 matches nothing).
     humans = [human for _, human, _ in pairs]

@@ -304,18 +304,24 @@ class Store:
 
     def add_record(self, record: CallRecord) -> None:
         """Commit one record, and clear its sent-call mark in the same transaction."""
-        with self.engine.begin() as conn:
-            conn.execute(sa.insert(records_table).values(**record.to_dict()))
-            conn.execute(sa.delete(inflight_table).where(*_key_clause(inflight_table, record.run_id, _key(record))))
+        self.write_batch([], [record])
 
     def mark_sent(self, run_id: str, key: tuple[str, str, str, int]) -> None:
-        model, suite, sample_id, epoch = key
+        self.write_batch([(run_id, key)], [])
+
+    def write_batch(self, sent: list[tuple[str, tuple[str, str, str, int]]], records: list[CallRecord]) -> None:
+        """In one transaction: journal calls about to be sent, then commit finished records
+        and clear their marks. One statement per kind: at hundreds of calls a second, a
+        commit per call is CPU the event loop's thread would lose to the writer's."""
         with self.engine.begin() as conn:
-            conn.execute(
-                sa.insert(inflight_table).values(
-                    run_id=run_id, model=model, suite=suite, sample_id=sample_id, epoch=epoch, sent_at=time.time()
-                )
-            )
+            if sent:
+                now = time.time()
+                conn.execute(sa.insert(inflight_table), [
+                    dict(run_id=run_id, model=model, suite=suite, sample_id=sample_id, epoch=epoch, sent_at=now)
+                    for run_id, (model, suite, sample_id, epoch) in sent])
+            if records:
+                conn.execute(sa.insert(records_table), [record.to_dict() for record in records])
+                conn.execute(_DELETE_MARK, [_mark_params(record) for record in records])
 
     # --- reads ---
 
@@ -422,6 +428,17 @@ def _key(record: CallRecord) -> tuple[str, str, str, int]:
     return (record.model, record.suite, record.sample_id, record.epoch)
 
 
+_DELETE_MARK = sa.delete(inflight_table).where(
+    inflight_table.c.run_id == sa.bindparam("m_run_id"), inflight_table.c.model == sa.bindparam("m_model"),
+    inflight_table.c.suite == sa.bindparam("m_suite"), inflight_table.c.sample_id == sa.bindparam("m_sample_id"),
+    inflight_table.c.epoch == sa.bindparam("m_epoch"))
+
+
+def _mark_params(record: CallRecord) -> dict[str, Any]:
+    return {"m_run_id": record.run_id, "m_model": record.model, "m_suite": record.suite,
+            "m_sample_id": record.sample_id, "m_epoch": record.epoch}
+
+
 def _key_clause(table: sa.Table, run_id: str, key: tuple[str, str, str, int]) -> list:
     model, suite, sample_id, epoch = key
     return [
@@ -496,6 +513,8 @@ class RecordWriter:
     """
 
     _STOP = object()
+    BATCH = 500
+    """Most items committed in one transaction."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -518,24 +537,30 @@ class RecordWriter:
 
     def _loop(self) -> None:
         while True:
-            item = self.queue.get()
-            if item is self._STOP:
+            batch = [self.queue.get()]
+            # Whatever else is waiting goes in the same transaction: under load one commit
+            # serves many calls, and with one call at a time nothing waits for a batch.
+            while len(batch) < self.BATCH and not self.queue.empty():
+                batch.append(self.queue.get_nowait())
+            stop = self._STOP in batch
+            self._write([item for item in batch if item is not self._STOP])
+            if stop:
                 return
-            if isinstance(item, tuple):
-                self._mark(*item)
-                continue
-            try:
-                self.store.add_record(item)
-                self.written += 1
-            except BaseException as exc:  # surfaced to the caller on the next put/close
-                self.error = exc
 
-    def _mark(self, run_id: str, key: tuple[str, str, str, int], done: concurrent.futures.Future) -> None:
+    def _write(self, batch: list) -> None:
+        marks = [item for item in batch if isinstance(item, tuple)]
+        records = [item for item in batch if not isinstance(item, tuple)]
         try:
-            self.store.mark_sent(run_id, key)
+            self.store.write_batch([(run_id, key) for run_id, key, _done in marks], records)
+        except BaseException as exc:  # surfaced to the caller on the next put/close
+            if records:
+                self.error = exc
+            for _run_id, _key, done in marks:
+                done.set_exception(exc)
+            return
+        self.written += len(records)
+        for _run_id, _key, done in marks:
             done.set_result(None)
-        except BaseException as exc:
-            done.set_exception(exc)
 
     def close(self) -> None:
         self.queue.put(self._STOP)
