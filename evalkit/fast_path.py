@@ -107,6 +107,8 @@ async def complete(request: Request) -> Attempt:
             if response.status != 200:
                 raise await _status_error(response, attempt)
             content_type = response.headers.get("Content-Type", "")
+            if request.on_accepted is not None and "event-stream" in content_type:
+                request.on_accepted()
             await _read_events(response, attempt, sent)
     except CallError as error:
         attempt.e2e_s = time.perf_counter() - sent

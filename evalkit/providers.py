@@ -13,6 +13,7 @@ import email.utils
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -43,6 +44,9 @@ class Request:
     timeout: float
     api_base: str | None = None
     api_key: str | None = field(default=None, repr=False)
+    on_accepted: Callable[[], None] | None = field(default=None, repr=False, compare=False)
+    """Called once the endpoint has accepted the call and begun its stream, before the
+    answer: the runner's first call per model holds the others back only that long."""
 
 
 @dataclass
@@ -137,6 +141,8 @@ async def _complete_litellm(request: Request) -> Attempt:
             max_retries=0,
             **request.params,
         )
+        if request.on_accepted is not None:
+            request.on_accepted()
         async for chunk in stream:
             _absorb_chunk(attempt, chunk, time.perf_counter() - sent)
     except CallError:

@@ -14,7 +14,7 @@ import json
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from evalkit import providers
 from evalkit.budget import Budget
@@ -284,10 +284,12 @@ class Runner:
             await gate.opened.wait()
         elif not gate.probing:
             # The model's first call goes alone: a bad key or a wrong endpoint then costs
-            # one refused call, not one per concurrency slot.
+            # one refused call, not one per concurrency slot. The others go as soon as the
+            # endpoint accepts it, not after its whole answer: waiting that long would add
+            # one call's latency to every run's wall time.
             gate.probing = True
             try:
-                return await self._send(job, request, state)
+                return await self._send(job, replace(request, on_accepted=gate.opened.set), state)
             finally:
                 gate.opened.set()
         return await self._send(job, request, state)
@@ -343,7 +345,7 @@ class _BudgetExhausted(Exception):
 
 @dataclass
 class _Gate:
-    """Holds a model's calls until its first one has come back."""
+    """Holds a model's calls until its first one is accepted (or has come back)."""
 
     probing: bool = False
     opened: asyncio.Event = field(default_factory=asyncio.Event)

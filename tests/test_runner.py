@@ -148,3 +148,23 @@ def test_rate_limit_spaces_requests():
         arrivals = sorted(r.arrived_perf for r in server.chat_requests())
     # 600/min = one start every 100 ms; arrival times carry the client's jitter
     assert arrivals[-1] - arrivals[0] >= 3 * 0.1 - 0.02
+
+
+def test_bad_key_costs_one_call_even_with_many_slots():
+    with ScriptedServer(Reply("Answer: 1"), api_key="right") as server:
+        jobs = [Job(target(server, key="wrong", max_concurrency=8), sample(f"q{i}", 1)) for i in range(8)]
+        records = run(jobs)
+        sent = [r for r in server.requests if r.path.endswith("/chat/completions")]
+    assert len(sent) == 1 and records["q0"].error_class == "auth"
+    assert sum(r.error_class == "skipped" for r in records.values()) == 7
+
+
+def test_the_other_calls_go_once_the_first_is_accepted_not_answered():
+    # The first call's answer takes 1 s; the rest must not wait for it to finish.
+    script = {"q0": Reply("Answer: 1", ttft=1.0), "default": Reply("Answer: 1")}
+    with ScriptedServer(script) as server:
+        jobs = [Job(target(server, max_concurrency=4), sample(f"q{i}", 1)) for i in range(4)]
+        records = run(jobs)
+        arrived = {r.body["messages"][0]["content"]: r.arrived_perf for r in server.chat_requests()}
+    assert all(r.score == 1.0 for r in records.values())
+    assert max(arrived.values()) - arrived["q0"] < 0.5

@@ -1,5 +1,6 @@
-"""The clients measured side by side: raw httpx, raw openai SDK, evalkit's provider path
-(fast path and litellm) and evalkit's full runner, each as `async call() -> (ttft, e2e)`.
+"""The clients measured side by side: raw httpx, raw aiohttp, raw openai SDK, evalkit's
+provider path (fast path and litellm) and evalkit's full runner, each as
+`async call() -> (ttft, e2e)`.
 
 Every client streams the same request to the same scripted server process.
 """
@@ -71,6 +72,39 @@ def make_httpx(base_url: str):
     return call
 
 
+def make_aiohttp(base_url: str):
+    """The lightest Python client at hand: aiohttp and a line-by-line parse, no checks."""
+    import aiohttp
+
+    session = None
+    body = json.dumps({"model": "scripted", "messages": list(MESSAGES), "stream": True,
+                       "stream_options": {"include_usage": True}, **PARAMS}).encode()
+    headers = {"Authorization": "Bearer k", "Content-Type": "application/json"}
+
+    async def call():
+        nonlocal session
+        if session is None or session.closed:  # made inside the loop that uses it
+            session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+        sent = time.perf_counter()
+        ttft = None
+        async with session.post(f"{base_url}/chat/completions", data=body, headers=headers) as response:
+            async for line in response.content:
+                if not line.startswith(b"data: ") or line.startswith(b"data: [DONE]"):
+                    continue
+                chunk = json.loads(line[6:])
+                for choice in chunk.get("choices") or ():
+                    if (choice.get("delta") or {}).get("content") and ttft is None:
+                        ttft = time.perf_counter() - sent
+        return ttft, time.perf_counter() - sent
+
+    async def close():
+        if session is not None:
+            await session.close()
+
+    call.close = close
+    return call
+
+
 def make_openai(base_url: str):
     import httpx
     import openai
@@ -104,6 +138,7 @@ def make_provider(base_url: str, transport: str):
         attempt = await providers.complete(request)
         return attempt.ttft_s, attempt.e2e_s
 
+    call.close = providers.close_clients
     return call
 
 
@@ -131,6 +166,8 @@ async def run_batch(call, n: int, concurrency: int, kind: str, warm: int = 5) ->
     await asyncio.gather(*(one() for _ in range(n)))
     result.wall, result.cpu = time.perf_counter() - wall, time.process_time() - cpu
     result.loop_lag_p99_ms = monitor.stop()
+    if hasattr(call, "close"):
+        await call.close()
     return result
 
 

@@ -20,7 +20,8 @@ import time
 from pathlib import Path
 
 from benchmarks.perf.clients import (
-    MESSAGES, PARAMS, LagMonitor, Measured, make_httpx, make_openai, make_provider, median, run_batch,
+    MESSAGES, PARAMS, LagMonitor, Measured, make_aiohttp, make_httpx, make_openai, make_provider, median,
+    run_batch,
 )
 
 HERE = Path(__file__).parent
@@ -45,10 +46,13 @@ class Server:
         self.proc.wait(10)
 
 
-async def run_runner(base_url: str, n: int, concurrency: int, transport: str = "fast") -> Measured:
-    """evalkit's whole runner: jobs, semaphore, first-call gate, scoring, records."""
+async def run_runner(base_url: str, n: int, concurrency: int, transport: str = "fast", store: bool = False) -> Measured:
+    """evalkit's whole runner: jobs, semaphore, first-call gate, scoring, records; with
+    `store`, also what `evalkit compare` adds: each call journalled in SQLite before it is
+    sent and its record committed by the writer thread."""
     from evalkit.pricing import ModelPrice
     from evalkit.runner import Job, RetryPolicy, Runner, Target
+    from evalkit.store import RecordWriter, Store
     from evalkit.suites.base import Sample
 
     os.environ["EVALKIT_TRANSPORT"] = transport
@@ -58,15 +62,29 @@ async def run_runner(base_url: str, n: int, concurrency: int, transport: str = "
     samples = [Sample(id=f"q{i}", suite="s", messages=MESSAGES, reference=4, scorer="numeric") for i in range(n)]
     warm = Runner("warm", 30, RetryPolicy(retries=0), lambda r: None)
     await warm.run([Job(target, s) for s in samples[:5]])
-    records = []
-    runner = Runner("bench", 30, RetryPolicy(retries=0), records.append)
+    records: list = []
+    folder = tempfile.TemporaryDirectory()
+    writer = RecordWriter(Store(f"sqlite:///{folder.name}/runs.db")) if store else None
+
+    def sink(record) -> None:
+        records.append(record)
+        if writer is not None:
+            writer.put(record)
+
+    async def journal(job: Job) -> None:
+        await asyncio.wrap_future(writer.mark_sent("bench", job.key))
+
+    runner = Runner("bench", 30, RetryPolicy(retries=0), sink, journal=journal if store else None)
     monitor = LagMonitor()
     monitor.start()
     cpu, wall = time.process_time(), time.perf_counter()
     await runner.run([Job(target, s) for s in samples])
-    result = Measured(f"evalkit runner ({transport})", concurrency)
+    if writer is not None:
+        writer.close()  # every record committed: part of the time
+    result = Measured(f"evalkit {'compare path' if store else 'runner'} ({transport})", concurrency)
     result.wall, result.cpu = time.perf_counter() - wall, time.process_time() - cpu
     result.loop_lag_p99_ms = monitor.stop()
+    folder.cleanup()
     for r in records:
         if r.error_class:
             result.errors += 1
@@ -80,6 +98,7 @@ async def run_runner(base_url: str, n: int, concurrency: int, transport: str = "
 def clients(base_url: str) -> dict:
     return {
         "raw httpx": make_httpx(base_url),
+        "raw aiohttp": make_aiohttp(base_url),
         "raw openai.AsyncOpenAI": make_openai(base_url),
         "evalkit providers.complete (fast path)": make_provider(base_url, "fast"),
         "evalkit providers.complete (litellm)": make_provider(base_url, "litellm"),
@@ -106,11 +125,12 @@ async def bench_overhead(scale: float) -> list[str]:
                 batches = [await run_batch(call, n // ROUNDS // (4 if "litellm" in kind else 1), concurrency, kind)
                            for kind, call in made.items()]
                 batches.append(await run_runner(base, n // ROUNDS, concurrency))
+                batches.append(await run_runner(base, n // ROUNDS, concurrency, store=True))
                 batches.append(await run_runner(base, n // ROUNDS // 4, concurrency, "litellm"))
                 for batch in batches:
                     pooled[batch.kind] = pooled[batch.kind].merge(batch) if batch.kind in pooled else batch
             measured = list(pooled.values())
-            ref = measured[1]
+            ref = pooled["raw openai.AsyncOpenAI"]
             for m in measured:
                 rows.append(
                     f"| {m.kind} | {concurrency} | {len(m.e2e)} | {ms(m.pct(m.e2e, .5))} | {ms(m.pct(m.e2e, .99))} "
@@ -129,10 +149,12 @@ async def bench_efficiency(scale: float) -> list[str]:
             "|---|---|---|---|---|---|---|---|"]
     with Server(ttft=latency, text="4") as base:
         for concurrency in (64, 256):
-            n = int(1000 * scale)
+            n = int(2000 * scale)
             runs = [await run_batch(make_openai(base), n, concurrency, "raw openai.AsyncOpenAI"),
                     await run_batch(make_httpx(base), n, concurrency, "raw httpx"),
-                    await run_runner(base, n, concurrency)]
+                    await run_batch(make_aiohttp(base), n, concurrency, "raw aiohttp"),
+                    await run_runner(base, n, concurrency),
+                    await run_runner(base, n, concurrency, store=True)]
             if concurrency == 64:
                 runs.append(await run_runner(base, n // 4, concurrency, "litellm"))
             for m in runs:
@@ -198,16 +220,20 @@ async def bench_memory(scale: float) -> list[str]:
     import psutil
 
     proc = psutil.Process()
+    n = int(100_000 * scale)
     rows = ["| client | calls after warm-up | RSS before MB | RSS after MB | growth MB |", "|---|---|---|---|---|"]
     with Server() as base:
-        for kind, call, n in (("evalkit providers.complete (fast path)", make_provider(base, "fast"), int(5000 * scale)),
-                              ("raw openai.AsyncOpenAI", make_openai(base), int(5000 * scale)),
-                              ("evalkit providers.complete (litellm)", make_provider(base, "litellm"), int(1000 * scale))):
+        # The slower clients get fewer calls: the openai SDK a tenth, litellm a fiftieth.
+        for kind, call, calls in (("evalkit providers.complete (fast path)", make_provider(base, "fast"), n),
+                                  ("raw aiohttp", make_aiohttp(base), n),
+                                  ("raw openai.AsyncOpenAI", make_openai(base), n // 10),
+                                  ("evalkit providers.complete (litellm)", make_provider(base, "litellm"), n // 50)):
             await run_batch(call, 500, 64, kind)
             before = proc.memory_info().rss
-            await run_batch(call, n, 64, kind, warm=0)
+            await run_batch(call, calls, 64, kind, warm=0)
             after = proc.memory_info().rss
-            rows.append(f"| {kind} | {n} | {before / 2**20:.0f} | {after / 2**20:.0f} | {(after - before) / 2**20:+.1f} |")
+            rows.append(f"| {kind} | {calls} | {before / 2**20:.0f} | {after / 2**20:.0f} "
+                        f"| {(after - before) / 2**20:+.1f} |")
     return rows
 
 
@@ -242,6 +268,32 @@ def bench_reports(records: int) -> list[str]:
     n, analyse, total, before, peak = out
     return ["| records | analyse s | analyse + html + pdf + md s | peak RSS MB (after building the run: "
             f"{before}) |", "|---|---|---|---|", f"| {n} | {analyse} | {total} | {peak} |"]
+
+
+# --- 8. the streaming scenario at concurrency 32 -------------------------------------------------
+
+
+async def bench_streaming_32(scale: float) -> list[str]:
+    """400 streamed items, server TTFT 50 ms then 8 words 20/7 ms apart (70 ms a call), at
+    concurrency 32: efficiency and TTFT error measured on the same calls."""
+    ttft, gap, concurrency = 0.05, 0.02 / 7, 32
+    n = max(64, int(1000 * scale))
+    rows = ["| client | N | ideal s | actual s | ideal ÷ actual | TTFT error p50 ms | TTFT error p99 ms "
+            "| client CPU ms/call | loop lag p99 ms | errors |", "|---|---|---|---|---|---|---|---|---|---|"]
+    with Server(ttft=ttft, token_delay=gap) as base:
+        runs = [await run_batch(make_openai(base), n, concurrency, "raw openai.AsyncOpenAI"),
+                await run_batch(make_aiohttp(base), n, concurrency, "raw aiohttp"),
+                await run_runner(base, n, concurrency),
+                await run_runner(base, n, concurrency, store=True),
+                await run_runner(base, n // 4, concurrency, "litellm")]
+    for m in runs:
+        count = len(m.e2e) + m.errors
+        ideal = count * (ttft + 7 * gap) / concurrency
+        err = [t - ttft for t in m.ttft]
+        rows.append(f"| {m.kind} | {count} | {ideal:.2f} | {m.wall:.2f} | {ideal / m.wall:.2f} "
+                    f"| {ms(m.pct(err, .5))} | {ms(m.pct(err, .99))} | {ms(m.cpu / max(1, count))} "
+                    f"| {m.loop_lag_p99_ms:.1f} | {m.errors} |")
+    return rows
 
 
 # --- README --------------------------------------------------------------------------------
@@ -311,33 +363,42 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.perf")
     parser.add_argument("--quick", action="store_true", help="a tenth of the calls: a smoke test")
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every call count by this")
-    parser.add_argument("--records", type=int, default=100_000, help="records in the report benchmark")
+    parser.add_argument("--records", type=int, nargs="+", default=[100_000, 1_000_000],
+                        help="stored run sizes for the report benchmark")
+    parser.add_argument("--only", nargs="+", default=None, metavar="N",
+                        help="run only these benchmarks (numbers) and print them; README.md is left alone")
     parser.add_argument("--out", default=str(HERE / "README.md"),
                         help="file whose results section (between the markers) is replaced")
     args = parser.parse_args(argv)
     scale = 0.1 if args.quick else args.scale
     started = datetime.datetime.now(datetime.timezone.utc)
     header = machine()
-    sections = []
-    for title, produce in (
+    benchmarks = [
         ("1. Overhead per call (streaming, server answers at once, 8 content chunks)",
          lambda: asyncio.run(bench_overhead(scale))),
         ("2. Efficiency against the ideal (server latency L = 100 ms)", lambda: asyncio.run(bench_efficiency(scale))),
         ("3. Timing accuracy (server TTFT 50 ms, 7 gaps of 10 ms)", lambda: asyncio.run(bench_timing(scale))),
         ("4. Start-up", bench_startup),
         ("5. Memory over streamed calls (concurrency 64)", lambda: asyncio.run(bench_memory(scale))),
-        (f"6. Analysis and reports for {args.records:,} records", lambda: bench_reports(args.records)),
-    ):
+        *((f"6. Analysis and reports for {records:,} records", lambda records=records: bench_reports(records))
+          for records in args.records),
+        ("7. Against peers (server latency L = 100 ms, same items, same concurrency)", lambda: bench_peers(scale)),
+        ("8. Streaming at concurrency 32: efficiency and TTFT error on the same calls "
+         "(server TTFT 50 ms, 8 words, 70 ms a call)", lambda: asyncio.run(bench_streaming_32(scale))),
+    ]
+    sections = []
+    for title, produce in benchmarks:
+        if args.only and title.split(".")[0] not in args.only:
+            continue
         print(title, flush=True)
         t = time.perf_counter()
         rows = produce()
         print("\n".join(rows), f"\n({time.perf_counter() - t:.0f} s)\n", flush=True)
         sections.append(f"### {title}\n\n" + "\n".join(rows))
-    print("7. Against peers", flush=True)
-    sections.append("### 7. Against peers (server latency L = 100 ms, same items, same concurrency)\n\n"
-                    + "\n".join(bench_peers(scale)))
+    if args.only:
+        return 0  # a partial run is printed, never written over the full table
     command = "python -m benchmarks.perf" + (" --quick" if args.quick else f" --scale {args.scale}" if args.scale != 1 else "")
-    command += f" --records {args.records}" if args.records != 100_000 else ""
+    command += f" --records {' '.join(map(str, args.records))}" if args.records != [100_000, 1_000_000] else ""
     text = (f"Measured {started:%Y-%m-%d %H:%M} UTC on {header}.\n\nCommand: `{command}`\n\n"
             + "\n\n".join(sections) + "\n")
     write_results(Path(args.out), text)
