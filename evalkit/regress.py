@@ -10,7 +10,9 @@ answered:
   does not cry wolf by sheer number of tests.
 - **latency_p95**: relative change of the end-to-end p95 over successful calls, with a
   bootstrap interval (each run resampled on its own). A regression is an increase beyond
-  ``max_latency_increase`` whose interval lies above 0.
+  ``max_latency_increase`` whose interval lies above 0. Calls timed while evalkit's own
+  event loop lagged over ``LAG_LIMIT_MS`` are left out: their latency is partly the
+  client's, and a busy CI machine must not read as a slower provider.
 - **cost**: relative change of the cost per task, with a paired bootstrap interval over
   items. A regression is an increase beyond ``max_cost_increase`` whose interval lies
   above 0. A changed price in the runs' price snapshots is named as the cause, and the
@@ -28,6 +30,7 @@ import pandas as pd
 
 from evalkit import analysis
 from evalkit.errors import UsageError
+from evalkit.records import LAG_LIMIT_MS
 from evalkit.pricing import ModelPrice, from_snapshot
 from evalkit.store import RunRow, Store
 
@@ -224,16 +227,13 @@ def _holm(checks: list[Check], thresholds: Thresholds) -> None:
 
 
 def _latency_check(base, cand, model, suite, thresholds) -> Check:
-    def latencies(rows):
-        ok = rows["error_class"].isna() if "error_class" in rows else np.ones(len(rows), bool)
-        values = pd.to_numeric(rows.loc[ok, "e2e_s"], errors="coerce").dropna().to_numpy(float)
-        return values
-
-    x, y = latencies(base), latencies(cand)
+    (x, x_lagged), (y, y_lagged) = _latencies(base), _latencies(cand)
     limit = thresholds.max_latency_increase
+    lagged = x_lagged + y_lagged
+    note = f"{lagged} call(s) timed under client lag left out" if lagged else ""
     if len(x) < 2 or len(y) < 2 or np.quantile(x, 0.95) <= 0:
-        return Check(model, suite, "latency_p95", len(y), math.nan, math.nan, math.nan, math.nan,
-                     math.nan, limit, note="fewer than 2 successful calls with a latency in a run")
+        return Check(model, suite, "latency_p95", len(y), math.nan, math.nan, math.nan, math.nan, math.nan, limit,
+                     note="; ".join(filter(None, ["fewer than 2 successful calls with a latency in a run", note])))
     p_base, p_cand = float(np.quantile(x, 0.95)), float(np.quantile(y, 0.95))
     rng = np.random.default_rng(analysis.SEED)
     ratios = _quantile_draws(y, rng) / _quantile_draws(x, rng)
@@ -241,7 +241,18 @@ def _latency_check(base, cand, model, suite, thresholds) -> Check:
     change = p_cand / p_base - 1
     regressed = bool(change > limit and low > 0)
     return Check(model, suite, "latency_p95", len(y), p_base, p_cand, change, float(low), float(high),
-                 limit, regressed=regressed, method="bootstrap")
+                 limit, regressed=regressed, method="bootstrap", note=note)
+
+
+def _latencies(rows: pd.DataFrame) -> tuple[np.ndarray, int]:
+    """End-to-end times of the successful calls timed without client lag, and how many
+    successful calls were left out for lag."""
+    ok = rows["error_class"].isna().to_numpy() if "error_class" in rows else np.ones(len(rows), bool)
+    lag = pd.to_numeric(rows["loop_lag_ms"], errors="coerce").to_numpy(float) if "loop_lag_ms" in rows \
+        else np.full(len(rows), np.nan)
+    lagged = ok & (lag > LAG_LIMIT_MS)
+    values = pd.to_numeric(rows.loc[ok & ~lagged, "e2e_s"], errors="coerce").dropna().to_numpy(float)
+    return values, int(lagged.sum())
 
 
 def _quantile_draws(values: np.ndarray, rng: np.random.Generator, q: float = 0.95) -> np.ndarray:
