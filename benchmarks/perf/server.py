@@ -45,6 +45,7 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from time import monotonic
 from typing import Any, Callable, Optional
 
 from evalkit.testing.scripted_server import split_words
@@ -207,7 +208,7 @@ def chat_options(body: bytes) -> Optional[tuple[bool, bool]]:
 
 class Response:
     """One response in flight: an optional head written at once, then groups of writes,
-    group i due at `start` + i * `delay` (loop time)."""
+    group i due at `start` + i * `delay` (`time.monotonic`, the clock of loop.call_at)."""
 
     __slots__ = ("conn", "head", "groups", "start", "delay", "index", "timer", "close")
 
@@ -231,7 +232,9 @@ class Response:
     def _send_due(self) -> None:
         self.timer = None
         conn, groups = self.conn, self.groups
-        write, now = conn.transport.write, conn.loop.time()
+        # The precise clock, not loop.time(): uvloop's is cached per iteration, in whole ms,
+        # and its timers may fire up to a millisecond early; a chunk must never go out early.
+        write, now = conn.transport.write, monotonic()
         while self.index < len(groups):
             due = self.start + self.index * self.delay
             if due > now:
@@ -309,7 +312,7 @@ class Connection(asyncio.Protocol):
         body = bytes(self.buffer[self.body_start:end])
         del self.buffer[:end]
         self.head = None
-        self.queue.append(self._respond(head, body, self.loop.time()))
+        self.queue.append(self._respond(head, body, monotonic()))
         if head.close:
             self.closing = True  # anything after a "Connection: close" request is ignored
         return True
