@@ -1,7 +1,8 @@
-"""Run every performance benchmark against a scripted server process and write README.md.
+"""Run every performance benchmark against the benchmark server process and write README.md.
 
-    python -m benchmarks.perf            # full run, a few minutes on 2 cores
+    python -m benchmarks.perf            # full run, about half an hour on 2 cores
     python -m benchmarks.perf --quick    # smaller N, for a smoke test
+    python -m benchmarks.perf --only 1 8 # some of them, printed only
 
 Every figure is a ratio against a baseline measured in the same run, on the same server.
 """
@@ -31,13 +32,13 @@ ANSWER = "The answer is 4 and that is all"  # 8 words: 8 content chunks
 
 
 class Server:
-    """The scripted OpenAI-compatible server in its own process."""
+    """The benchmark server (benchmarks/perf/server.py) in its own process."""
 
     def __init__(self, ttft: float = 0.0, token_delay: float = 0.0, text: str = ANSWER) -> None:
         self.args = ["--ttft", str(ttft), "--token-delay", str(token_delay), "--text", text]
 
     def __enter__(self) -> str:
-        self.proc = subprocess.Popen([sys.executable, "-m", "evalkit.testing.scripted_server", "--port", "0",
+        self.proc = subprocess.Popen([sys.executable, "-m", "benchmarks.perf.server", "--port", "0",
                                       *self.args], stdout=subprocess.PIPE, text=True, cwd=ROOT)
         return self.proc.stdout.readline().strip()
 
@@ -176,11 +177,12 @@ async def bench_timing(scale: float) -> list[str]:
     with Server(ttft=ttft, token_delay=gap) as base:
         for concurrency, n in ((1, int(100 * scale)), (256, int(768 * scale))):
             runs = [await run_batch(make_openai(base), n, concurrency, "raw openai.AsyncOpenAI"),
+                    await run_batch(make_aiohttp(base), n, concurrency, "raw aiohttp"),
                     await run_runner(base, n, concurrency)]
             runs.append(await run_runner(base, max(concurrency, n // 3), concurrency, "litellm"))
             for m in runs:
                 err = [t - ttft for t in m.ttft]
-                inter = [e - t - gaps * gap for t, e in zip(m.ttft, m.e2e)] if "runner" not in m.kind else []
+                inter = [e - t - gaps * gap for t, e in zip(m.ttft, m.e2e)] if "raw" in m.kind else []
                 rows.append(f"| {m.kind} | {concurrency} | {len(m.ttft)} | {ms(m.pct(err, .5))} "
                             f"| {ms(m.pct(err, .99))} | {ms(median(inter)) if inter else 'n/a'} "
                             f"| {m.loop_lag_p99_ms:.1f} |")
