@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 
@@ -80,8 +80,13 @@ class CallRecord:
     """None when the judge's price is unknown."""
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # Shallow: every field is a scalar, and asdict's deep copy was most of the cost of
+        # storing a record (the writer thread holds the GIL the event loop needs meanwhile).
+        return {name: getattr(self, name) for name in _FIELD_NAMES}
 
     @classmethod
     def field_names(cls) -> list[str]:
         return [f.name for f in fields(cls)]
+
+
+_FIELD_NAMES = CallRecord.field_names()

@@ -513,7 +513,7 @@ class RecordWriter:
     """
 
     _STOP = object()
-    BATCH = 500
+    BATCH = 100
     """Most items committed in one transaction."""
 
     def __init__(self, store: Store) -> None:
@@ -550,17 +550,24 @@ class RecordWriter:
     def _write(self, batch: list) -> None:
         marks = [item for item in batch if isinstance(item, tuple)]
         records = [item for item in batch if not isinstance(item, tuple)]
-        try:
-            self.store.write_batch([(run_id, key) for run_id, key, _done in marks], records)
-        except BaseException as exc:  # surfaced to the caller on the next put/close
-            if records:
+        # Marks first, in their own commit: each holds a call back until it is journalled,
+        # so it must not also wait for the (larger) records behind it.
+        if marks:
+            try:
+                self.store.write_batch([(run_id, key) for run_id, key, _done in marks], [])
+            except BaseException as exc:
+                for _run_id, _key, done in marks:
+                    done.set_exception(exc)
+            else:
+                for _run_id, _key, done in marks:
+                    done.set_result(None)
+        if records:
+            try:
+                self.store.write_batch([], records)
+            except BaseException as exc:  # surfaced to the caller on the next put/close
                 self.error = exc
-            for _run_id, _key, done in marks:
-                done.set_exception(exc)
-            return
-        self.written += len(records)
-        for _run_id, _key, done in marks:
-            done.set_result(None)
+                return
+            self.written += len(records)
 
     def close(self) -> None:
         self.queue.put(self._STOP)
