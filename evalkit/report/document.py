@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from evalkit.errors import UsageError
+from evalkit.report.gc_pause import gc_paused
 from evalkit.report.run_analysis import RunAnalysis
 
 FORMATS = ("html", "pdf", "md")
@@ -31,15 +32,17 @@ def write_reports(analysis: RunAnalysis, formats: list[str], directory: Path, vo
     from evalkit.report.content import build_content
     from evalkit.report.fonts import subset_fonts
 
-    content = build_content(analysis, parsed)
-    fonts = subset_fonts(content.all_text())
-    charts = make_charts(content, fonts[400])
-    written = []
-    for fmt in formats:
-        path = Path(output) if output is not None else Path(directory) / DEFAULT_NAMES[fmt]
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _write(fmt, path, content, charts, fonts)
-        written.append(path)
+    # a row per answer shown, paragraphs, drawings: many live objects, see gc_pause
+    with gc_paused():
+        content = build_content(analysis, parsed)
+        fonts = subset_fonts(content.all_text())
+        charts = make_charts(content, fonts[400])
+        written = []
+        for fmt in formats:
+            path = Path(output) if output is not None else Path(directory) / DEFAULT_NAMES[fmt]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _write(fmt, path, content, charts, fonts)
+            written.append(path)
     return written
 
 
