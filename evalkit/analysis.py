@@ -386,18 +386,23 @@ def summarize(records: pd.DataFrame) -> Summary:
 # ---------------------------------------------------------------------------- paired test
 
 
-def _paired_frame(prep: pd.DataFrame, model_a: str, model_b: str) -> pd.DataFrame:
-    """One row per (suite, sample_id, epoch) both models answered: score_a, score_b, unit."""
-    key = ["suite", "sample_id", "epoch"]
+def _side(prep: pd.DataFrame, model: str) -> pd.DataFrame:
+    """One model's score and unit per (suite, sample_id, epoch): one side of a pairing."""
+    # A repeated key (e.g. two runs merged) is averaged rather than multiplying pairs.
+    rows = prep.loc[prep["model"] == model]
+    return rows.groupby(["suite", "sample_id", "epoch"], sort=True, observed=True).agg(
+        score=("score", "mean"), unit=("unit", "first"))
 
-    def side(model: str) -> pd.DataFrame:
-        # A repeated key (e.g. two runs merged) is averaged rather than multiplying pairs.
-        rows = prep.loc[prep["model"] == model]
-        return rows.groupby(key, sort=True, observed=True).agg(
-            score=("score", "mean"), unit=("unit", "first"))
 
-    joined = side(model_a).merge(side(model_b), how="inner", left_index=True,
-                                 right_index=True, suffixes=("_a", "_b"))
+def _paired_frame(prep: pd.DataFrame, model_a: str, model_b: str,
+                  side_b: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per (suite, sample_id, epoch) both models answered: score_a, score_b, unit.
+
+    ``side_b`` is `_side` of ``model_b`` when the caller already has it.
+    """
+    side_b = _side(prep, model_b) if side_b is None else side_b
+    joined = _side(prep, model_a).merge(side_b, how="inner", left_index=True,
+                                        right_index=True, suffixes=("_a", "_b"))
     return joined.reset_index()
 
 
@@ -502,9 +507,11 @@ def paired_test(records: pd.DataFrame, model_a: str, model_b: str) -> PairedResu
     return _paired(_prepare(records), model_a, model_b)
 
 
-def _paired(prep: pd.DataFrame, model_a: str, model_b: str) -> PairedResult:
-    """`paired_test` on prepared records (the verdict prepares them once for all pairs)."""
-    pairs = _paired_frame(prep, model_a, model_b)
+def _paired(prep: pd.DataFrame, model_a: str, model_b: str,
+            side_b: pd.DataFrame | None = None) -> PairedResult:
+    """`paired_test` on prepared records (the verdict prepares them once for all pairs,
+    and makes the best model's side, ``side_b``, once for all its comparisons)."""
+    pairs = _paired_frame(prep, model_a, model_b, side_b)
     if pairs.empty:
         return PairedResult(0, math.nan, math.nan, math.nan, math.nan, "no shared samples")
     sa, sb = pairs["score_a"].to_numpy(float), pairs["score_b"].to_numpy(float)
@@ -582,10 +589,11 @@ def _tied_with_best(prep: pd.DataFrame, by_model: pd.DataFrame, best: str
     """Models whose accuracy is not significantly below the best's (paired test)."""
     best_acc = float(by_model.loc[by_model["model"] == best, "accuracy"].iloc[0])
     tied, tests = [], {}
+    best_side = _side(prep, best)
     for other in by_model["model"]:
         if other == best:
             continue
-        result = _paired(prep, other, best)
+        result = _paired(prep, other, best, best_side)
         tests[other] = result
         acc = float(by_model.loc[by_model["model"] == other, "accuracy"].iloc[0])
         if acc >= best_acc or result.p_value >= ALPHA or result.mean_diff >= 0:

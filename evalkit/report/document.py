@@ -3,9 +3,12 @@ charts once, then writes each format asked for (html, pdf, md)."""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from evalkit.errors import UsageError
+from evalkit.report.forked import Forked, can_fork
+from evalkit.report.gc_pause import gc_paused
 from evalkit.report.run_analysis import RunAnalysis
 
 FORMATS = ("html", "pdf", "md")
@@ -31,16 +34,31 @@ def write_reports(analysis: RunAnalysis, formats: list[str], directory: Path, vo
     from evalkit.report.content import build_content
     from evalkit.report.fonts import subset_fonts
 
-    content = build_content(analysis, parsed)
-    fonts = subset_fonts(content.all_text())
-    charts = make_charts(content, fonts[400])
-    written = []
-    for fmt in formats:
-        path = Path(output) if output is not None else Path(directory) / DEFAULT_NAMES[fmt]
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _write(fmt, path, content, charts, fonts)
-        written.append(path)
-    return written
+    # a row per answer shown, paragraphs, drawings: many live objects, see gc_pause
+    with gc_paused():
+        content = build_content(analysis, parsed)
+        fonts = subset_fonts(content.all_text())
+        charts = make_charts(content, fonts[400])
+        paths = {fmt: Path(output) if output is not None else Path(directory) / DEFAULT_NAMES[fmt]
+                 for fmt in formats}
+        for path in paths.values():
+            path.parent.mkdir(parents=True, exist_ok=True)
+        # The PDF, the slowest, is written by a forked child alongside the others (see forked).
+        background = None
+        if "pdf" in paths and len(paths) > 1 and can_fork():
+            background = Forked(lambda: _write("pdf", paths["pdf"], content, charts, fonts))
+        try:
+            for fmt, path in paths.items():
+                if background is None or fmt != "pdf":
+                    _write(fmt, path, content, charts, fonts)
+        except BaseException:
+            if background is not None:  # reap the child; the parent's error is the one to tell
+                with contextlib.suppress(Exception):
+                    background.wait()
+            raise
+        if background is not None:
+            background.wait()
+    return list(paths.values())
 
 
 def _write(fmt: str, path: Path, content, charts, fonts) -> None:

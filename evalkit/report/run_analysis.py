@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from evalkit.report.gc_pause import gc_paused
 from evalkit.store import RunRow, Store
 
 
@@ -23,11 +24,12 @@ def analyse_run(store: Store, ref: str) -> RunAnalysis:
     from evalkit import analysis
 
     run = store.run(ref)
-    records = store.records_frame(run.run_id)
-    summary = analysis.summarize(records)
-    # reports list the most accurate first
-    summary.by_model = summary.by_model.sort_values(["accuracy", "model"], ascending=[False, True])
-    summary.by_model_suite = summary.by_model_suite.sort_values(
-        ["suite", "accuracy", "model"], ascending=[True, False, True]
-    )
-    return RunAnalysis(run=run, records=records, summary=summary, verdict=analysis.verdict(records, summary))
+    with gc_paused():  # the records are many long-lived objects: see gc_pause
+        records = store.records_frame(run.run_id)
+        summary = analysis.summarize(records)
+        # reports list the most accurate first
+        summary.by_model = summary.by_model.sort_values(["accuracy", "model"], ascending=[False, True])
+        summary.by_model_suite = summary.by_model_suite.sort_values(
+            ["suite", "accuracy", "model"], ascending=[True, False, True]
+        )
+        return RunAnalysis(run=run, records=records, summary=summary, verdict=analysis.verdict(records, summary))
