@@ -102,3 +102,19 @@ def test_each_record_is_durable_as_soon_as_its_call_finishes(tmp_path):
 
 def _has_records(db: sqlite3.Connection) -> bool:
     return db.execute("select 1 from sqlite_master where name='records'").fetchone() is not None
+
+
+def test_a_burst_of_journal_marks_and_records_is_committed_whole_and_in_order(tmp_path):
+    # Hundreds of calls a second: the writer batches what is waiting into few transactions.
+    store = Store(str(tmp_path / "h.db"))
+    store.start_run("r1", {"models": [{"id": "openai/m", "label": None}], "suites": [{"name": "s"}]},
+                    "hash", "0.1.0", {})
+    writer = RecordWriter(store)
+    marks = [writer.mark_sent("r1", ("m", "s", f"x{i}", 0)) for i in range(450)]
+    for i in range(300):  # 150 calls are still in flight when the writer closes
+        writer.put(record("r1", f"x{i}", score=i % 2))
+    writer.close()
+    assert all(mark.done() and mark.exception() is None for mark in marks)
+    assert writer.written == 300 and store.record_count("r1") == 300
+    assert store.inflight_count("r1") == 150  # each finished call cleared its own mark
+    assert list(store.records_frame("r1")["sample_id"]) == [f"x{i}" for i in range(300)]
