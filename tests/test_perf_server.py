@@ -373,3 +373,13 @@ def test_workers_share_the_port_and_stop_with_the_parent():
 
         assert all(asyncio.run(main()))
     assert not workers[0].is_running() or workers[0].status() == psutil.STATUS_ZOMBIE
+
+
+def test_stats_report_how_late_first_chunks_went_out_and_start_afresh(timed):
+    httpx.get(f"{timed}/stats")  # what earlier tests left
+    for _ in range(5):
+        httpx.post(f"{timed}/chat/completions", json=BODY)
+    late = httpx.get(f"{timed}/stats").json()["first_chunk_late_ms"]
+    assert late["n"] == 5 and 0 <= late["p50"] <= late["p99"] <= late["max"] < 50
+    assert httpx.get(f"{timed}/stats").json()["first_chunk_late_ms"] == {"n": 0, "p50": None, "p99": None,
+                                                                         "max": None}

@@ -27,8 +27,9 @@ then a usage chunk with ``choices: []``, ``data: [DONE]`` and the 0-length chunk
 difference: ``finish_reason: "stop"`` rides on the last content chunk instead of an extra
 empty-delta chunk. Each SSE event is one HTTP chunk written with one ``transport.write``;
 ``[DONE]`` and the terminating chunk share a write. Non-streaming requests get one
-``chat.completion`` object after ``--ttft``. Anything but ``POST /v1/chat/completions`` gets
-a JSON 404. No authentication, no faults: tests of those use the scripted server.
+``chat.completion`` object after ``--ttft``. ``GET /v1/stats`` reports (and clears) how late
+the first chunks went out, so a benchmark can tell the server's share of a TTFT error from
+the client's. Anything else but ``POST /v1/chat/completions`` gets a JSON 404. No authentication, no faults: tests of those use the scripted server.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from typing import Any, Callable, Optional
 from evalkit.testing.scripted_server import split_words
 
 CHAT_PATH = b"/v1/chat/completions"
+STATS_PATH = b"/v1/stats"
 MAX_HEAD = 64 * 1024
 """A request head larger than this is refused: no client of ours sends one."""
 MAX_QUEUED = 32
@@ -159,6 +161,7 @@ def build_reply(text: str, ttft: float, token_delay: float, prompt_tokens: int, 
 class Head:
     """What this server needs from a request head."""
 
+    path: bytes
     is_chat: bool
     content_length: int
     close: bool
@@ -187,7 +190,7 @@ def parse_head(raw: bytes) -> Optional[Head]:
         elif name == b"transfer-encoding":
             chunked = b"chunked" in value.lower()
     close = b"close" in connection or (version == b"HTTP/1.0" and b"keep-alive" not in connection)
-    return Head(method == b"POST" and path == CHAT_PATH, max(length, 0), close, chunked)
+    return Head(path, method == b"POST" and path == CHAT_PATH, max(length, 0), close, chunked)
 
 
 def chat_options(body: bytes) -> Optional[tuple[bool, bool]]:
@@ -204,6 +207,23 @@ def chat_options(body: bytes) -> Optional[tuple[bool, bool]]:
 
 
 # --- responses -----------------------------------------------------------------------------
+
+
+LATENESS: list[float] = []
+"""Seconds by which each answer's first chunk (or whole completion) went out after it was
+due: the server's own share of a client's TTFT error. Read and cleared by `GET /v1/stats`."""
+
+
+def stats_body() -> bytes:
+    """The lateness since the last read, in ms, and a fresh start for the next batch."""
+    late = sorted(LATENESS)
+    LATENESS.clear()
+
+    def pct(q: float) -> Optional[float]:
+        return round(1000 * late[min(len(late) - 1, int(q * len(late)))], 3) if late else None
+
+    return _json({"first_chunk_late_ms": {"n": len(late), "p50": pct(0.5), "p99": pct(0.99),
+                                          "max": pct(1.0)}})
 
 
 class Response:
@@ -241,6 +261,8 @@ class Response:
                 # A callback per due time, not a sleeping coroutine: the cheapest wake-up.
                 self.timer = conn.loop.call_at(due, self._send_due)
                 return
+            if self.index == 0 and self.start > 0:  # an answer's first chunk (not a 404's)
+                LATENESS.append(now - self.start)
             for data in groups[self.index]:
                 write(data)
             self.index += 1
@@ -336,6 +358,8 @@ class Connection(asyncio.Protocol):
 
     def _respond(self, head: Head, body: bytes, arrived: float) -> Response:
         reply, close = self.reply, head.close
+        if head.path == STATS_PATH:
+            return Response(self, None, ((_full_response("200 OK", stats_body(), close),),), 0.0, 0.0, close)
         if not head.is_chat:
             return Response(self, None, ((reply.not_found[close],),), 0.0, 0.0, close)
         options = chat_options(body)
