@@ -182,5 +182,14 @@ class LagMonitor(RunnerLagMonitor):
         return ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
 
 
+def server_lateness(base_url: str) -> dict:
+    """How late the benchmark server sent first chunks since the last asking (ms: n, p50,
+    p99, max), and a fresh count from now on."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"{base_url}/stats", timeout=10) as response:
+        return json.load(response)["first_chunk_late_ms"]
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")

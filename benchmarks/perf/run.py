@@ -22,7 +22,7 @@ from pathlib import Path
 
 from benchmarks.perf.clients import (
     MESSAGES, PARAMS, LagMonitor, Measured, make_aiohttp, make_httpx, make_openai, make_provider, median,
-    run_batch,
+    run_batch, server_lateness,
 )
 
 HERE = Path(__file__).parent
@@ -175,21 +175,28 @@ async def bench_efficiency(scale: float) -> list[str]:
 async def bench_timing(scale: float) -> list[str]:
     ttft, gap = 0.05, 0.01
     gaps = len(ANSWER.split()) - 1
-    rows = ["| client | C | calls | TTFT error p50 ms | TTFT error p99 ms | inter-token total error p50 ms "
-            "| loop lag p99 ms |", "|---|---|---|---|---|---|---|"]
+    rows = ["| client | C | calls | TTFT error p50 ms | TTFT error p99 ms | server late p50 / p99 ms "
+            "| inter-token total error p50 ms | loop lag p99 ms |", "|---|---|---|---|---|---|---|---|"]
     with Server(ttft=ttft, token_delay=gap) as base:
         for concurrency, n in ((1, int(100 * scale)), (256, int(768 * scale))):
-            runs = [await run_batch(make_openai(base), n, concurrency, "raw openai.AsyncOpenAI"),
-                    await run_batch(make_aiohttp(base), n, concurrency, "raw aiohttp"),
-                    await run_runner(base, n, concurrency)]
-            runs.append(await run_runner(base, max(concurrency, n // 3), concurrency, "litellm"))
-            for m in runs:
+            runs = [(kind, make(base)) for kind, make in (("raw openai.AsyncOpenAI", make_openai),
+                                                          ("raw aiohttp", make_aiohttp))]
+            for m, late in [await timed_run(base, run_batch(call, n, concurrency, kind)) for kind, call in runs] + [
+                    await timed_run(base, run_runner(base, n, concurrency)),
+                    await timed_run(base, run_runner(base, max(concurrency, n // 3), concurrency, "litellm"))]:
                 err = [t - ttft for t in m.ttft]
                 inter = [e - t - gaps * gap for t, e in zip(m.ttft, m.e2e)] if "raw" in m.kind else []
                 rows.append(f"| {m.kind} | {concurrency} | {len(m.ttft)} | {ms(m.pct(err, .5))} "
-                            f"| {ms(m.pct(err, .99))} | {ms(median(inter)) if inter else 'n/a'} "
-                            f"| {m.loop_lag_p99_ms:.1f} |")
+                            f"| {ms(m.pct(err, .99))} | {late['p50']} / {late['p99']} "
+                            f"| {ms(median(inter)) if inter else 'n/a'} | {m.loop_lag_p99_ms:.1f} |")
     return rows
+
+
+async def timed_run(base_url: str, batch) -> tuple[Measured, dict]:
+    """A batch and how late the server sent its first chunks meanwhile (warm-up included)."""
+    server_lateness(base_url)  # starts the count afresh
+    measured = await batch
+    return measured, server_lateness(base_url)
 
 
 # --- 4. start-up ---------------------------------------------------------------------------
@@ -284,20 +291,21 @@ async def bench_streaming_32(scale: float) -> list[str]:
     ttft, gap, concurrency = 0.05, 0.02 / 7, 32
     n = max(64, int(1000 * scale))
     rows = ["| client | N | ideal s | actual s | ideal ÷ actual | TTFT error p50 ms | TTFT error p99 ms "
-            "| client CPU ms/call | loop lag p99 ms | errors |", "|---|---|---|---|---|---|---|---|---|---|"]
+            "| server late p50 / p99 ms | client CPU ms/call | loop lag p99 ms | errors |",
+            "|---|---|---|---|---|---|---|---|---|---|---|"]
     with Server(ttft=ttft, token_delay=gap) as base:
-        runs = [await run_batch(make_openai(base), n, concurrency, "raw openai.AsyncOpenAI"),
-                await run_batch(make_aiohttp(base), n, concurrency, "raw aiohttp"),
-                await run_runner(base, n, concurrency),
-                await run_runner(base, n, concurrency, store=True),
-                await run_runner(base, n // 4, concurrency, "litellm")]
-    for m in runs:
+        runs = [await timed_run(base, run_batch(make_openai(base), n, concurrency, "raw openai.AsyncOpenAI")),
+                await timed_run(base, run_batch(make_aiohttp(base), n, concurrency, "raw aiohttp")),
+                await timed_run(base, run_runner(base, n, concurrency)),
+                await timed_run(base, run_runner(base, n, concurrency, store=True)),
+                await timed_run(base, run_runner(base, n // 4, concurrency, "litellm"))]
+    for m, late in runs:
         count = len(m.e2e) + m.errors
         ideal = count * (ttft + 7 * gap) / concurrency
         err = [t - ttft for t in m.ttft]
         rows.append(f"| {m.kind} | {count} | {ideal:.2f} | {m.wall:.2f} | {ideal / m.wall:.2f} "
-                    f"| {ms(m.pct(err, .5))} | {ms(m.pct(err, .99))} | {ms(m.cpu / max(1, count))} "
-                    f"| {m.loop_lag_p99_ms:.1f} | {m.errors} |")
+                    f"| {ms(m.pct(err, .5))} | {ms(m.pct(err, .99))} | {late['p50']} / {late['p99']} "
+                    f"| {ms(m.cpu / max(1, count))} | {m.loop_lag_p99_ms:.1f} | {m.errors} |")
     return rows
 
 
