@@ -128,6 +128,11 @@ class RateLimiter:
             await asyncio.sleep(slot - now)
 
 
+TASKS_PER_SLOT = 2
+"""Jobs started per concurrency slot of a model: twice the slots, so a call backing off
+before a retry does not leave its slot idle."""
+
+
 class Runner:
     """Runs jobs with a concurrency limit and optional rate limit per model.
 
@@ -167,6 +172,7 @@ class Runner:
 
     async def run(self, jobs: Iterable[Job]) -> None:
         jobs = list(jobs)
+        by_model: dict[str, list[Job]] = {}
         for job in jobs:
             target = job.target
             if target.label not in self.semaphores:
@@ -174,6 +180,7 @@ class Runner:
                 self.gates[target.label] = _Gate()
                 if target.requests_per_minute:
                     self.limiters[target.label] = RateLimiter(target.requests_per_minute)
+            by_model.setdefault(target.label, []).append(job)
         await providers.warm_up({(job.target.model_id, job.target.api_base, job.target.api_key) for job in jobs})
         self.lag = LagMonitor()
         self.lag.start()
@@ -182,11 +189,47 @@ class Runner:
         # that stall would be read as the provider's latency.
         gc.freeze()
         try:
-            await asyncio.gather(*(self._run_job(job) for job in jobs))
+            await asyncio.gather(*(self._feed(model_jobs) for model_jobs in by_model.values()))
         finally:
             gc.unfreeze()
             self.lag.stop()
             await providers.close_clients()
+
+    async def _feed(self, jobs: list[Job]) -> None:
+        """Start one model's jobs in order, at most `TASKS_PER_SLOT` per concurrency slot at
+        a time. A task per job up front would hold every job of a 100,000-item run in memory
+        at once, and the loop would prepare them all before the first call went out; a
+        feeder per model keeps a slow model's queue from holding back a fast one's."""
+        room = asyncio.Semaphore(TASKS_PER_SLOT * jobs[0].target.max_concurrency)
+        running: set[asyncio.Task] = set()
+        failed: list[BaseException] = []
+
+        async def one(job: Job) -> None:
+            try:
+                await self._run_job(job)
+            finally:
+                room.release()
+
+        def finished(task: asyncio.Task) -> None:
+            running.discard(task)
+            if not task.cancelled() and task.exception() is not None:
+                failed.append(task.exception())
+
+        try:
+            for job in jobs:
+                await room.acquire()
+                if failed:
+                    break
+                task = asyncio.create_task(one(job))
+                running.add(task)
+                task.add_done_callback(finished)
+            await asyncio.gather(*running)
+        except BaseException:
+            for task in running:  # interrupted (Ctrl-C) or failed: no job is left behind
+                task.cancel()
+            raise
+        if failed:
+            raise failed[0]
 
     async def _run_job(self, job: Job) -> None:
         record = await self.execute(job)

@@ -168,3 +168,39 @@ def test_the_other_calls_go_once_the_first_is_accepted_not_answered():
         arrived = {r.body["messages"][0]["content"]: r.arrived_perf for r in server.chat_requests()}
     assert all(r.score == 1.0 for r in records.values())
     assert max(arrived.values()) - arrived["q0"] < 0.5
+
+
+def test_a_large_run_keeps_only_a_few_jobs_started_at_a_time():
+    # 400 jobs at concurrency 4: at most 2 tasks per slot are alive, not one per job.
+    alive = []
+
+    def sink(record):
+        alive.append(len(asyncio.all_tasks()))
+
+    with ScriptedServer(Reply("Answer: 1")) as server:
+        jobs = [Job(target(server, max_concurrency=4), sample(f"q{i}", 1)) for i in range(400)]
+        runner = Runner("run-1", 10.0, RetryPolicy(retries=0), sink)
+        asyncio.run(runner.run(jobs))
+    assert len(alive) == 400
+    # The started jobs, plus a few of the run's own (main, feeder, lag monitor, connections).
+    assert max(alive) <= 2 * 4 + 10
+
+
+def test_a_slow_model_does_not_hold_back_a_fast_one():
+    script = {"slow": Reply("Answer: 1", ttft=0.3), "default": Reply("Answer: 1")}
+    finished = {}
+
+    def sink(record):
+        finished[(record.model, record.sample_id)] = time.perf_counter()
+
+    with ScriptedServer(script) as server:
+        slow = [Job(target(server, label="slow", max_concurrency=1),
+                    Sample(id=f"s{i}", suite="math", messages=({"role": "user", "content": "slow"},),
+                           reference=1, scorer="numeric")) for i in range(6)]
+        fast = [Job(target(server, label="fast", max_concurrency=4), sample(f"f{i}", 1)) for i in range(100)]
+        interleaved = [job for pair in zip(slow + [None] * 94, fast) for job in pair if job is not None]
+        started = time.perf_counter()
+        asyncio.run(Runner("run-1", 10.0, RetryPolicy(retries=0), sink).run(interleaved))
+    fast_done = max(t for (model, _), t in finished.items() if model == "fast") - started
+    slow_done = max(t for (model, _), t in finished.items() if model == "slow") - started
+    assert len(finished) == 106 and fast_done < slow_done / 2  # 6 slow calls take 1.8 s
