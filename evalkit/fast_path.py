@@ -92,7 +92,8 @@ def _headers(api_key: str | None) -> dict[str, str]:
 
 
 async def complete(request: Request) -> Attempt:
-    """One streamed attempt, timed from the moment the request is handed to the socket."""
+    """One streamed attempt, timed from just before the request goes out (a new connection
+    included: a user of the endpoint waits for it too)."""
     import aiohttp
 
     url = (request.api_base or "").rstrip("/") + "/chat/completions"
