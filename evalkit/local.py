@@ -518,10 +518,10 @@ def serve_forever(
     say = echo or _print_now
     server = LocalServer(variant, host=host, port=port, n_threads=n_threads or _usable_cpus())
     with _sigterm_as_interrupt(), server:
-        say(f"serving {server.variant.name} ({server.variant.quant}) at {server.base_url}")
-        say(f"litellm model: {server.litellm_model}  (api_base={server.base_url}, any api_key)")
-        say(f"server log: {server.log_path}; Ctrl-C to stop")
-        try:
+        try:  # a Ctrl-C while the lines below print is as clean a stop as one while serving
+            say(f"serving {server.variant.name} ({server.variant.quant}) at {server.base_url}")
+            say(f"litellm model: {server.litellm_model}  (api_base={server.base_url}, any api_key)")
+            say(f"server log: {server.log_path}; Ctrl-C to stop")
             server.wait()
         except KeyboardInterrupt:
             say("stopping")

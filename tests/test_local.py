@@ -189,7 +189,9 @@ def test_serve_forever_stops_its_server_on_a_signal(sig: signal.Signals) -> None
         assert len(pids) == 1
         assert httpx.get(f"{base_url}/models", timeout=5).status_code == 200
         cli.send_signal(sig)
-        assert cli.wait(timeout=20) == 0
+        # The server gets 10 s to stop on SIGTERM before it is killed; a busy 2-core CI
+        # machine has been seen to need more than 20 s in all.
+        assert cli.wait(timeout=60) == 0
     finally:
         cli.kill()
         cli.wait()
