@@ -539,8 +539,12 @@ def _sigterm_as_interrupt() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield  # signal handlers can only be set from the main thread
         return
-    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    # SIGINT too: a shell without job control starts background commands with SIGINT
+    # ignored, and Python then never turns it into KeyboardInterrupt; `kill -INT` (or a
+    # supervisor's Ctrl-C) must still stop the server.
+    previous = {sig: signal.signal(sig, signal.default_int_handler) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

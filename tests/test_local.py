@@ -188,10 +188,10 @@ def test_serve_forever_stops_its_server_on_a_signal(sig: signal.Signals) -> None
         pids = _server_pids(port)
         assert len(pids) == 1
         assert httpx.get(f"{base_url}/models", timeout=5).status_code == 200
+        # Also when this test runs in the background of a shell without job control, which
+        # starts it (and so the CLI) with SIGINT ignored.
         cli.send_signal(sig)
-        # The server gets 10 s to stop on SIGTERM before it is killed; a busy 2-core CI
-        # machine has been seen to need more than 20 s in all.
-        assert cli.wait(timeout=60) == 0
+        assert cli.wait(timeout=20) == 0
     finally:
         cli.kill()
         cli.wait()
