@@ -16,46 +16,13 @@ import argparse
 import asyncio
 import subprocess
 import sys
-import time
 
 import psutil
 
-from benchmarks.perf.clients import MESSAGES, PARAMS, make_httpx, run_batch
+from benchmarks.perf.clients import make_aiohttp, make_httpx, run_batch
 from benchmarks.perf.run import ANSWER, ROOT
 
 MODULES = {"fast": "benchmarks.perf.server", "scripted": "evalkit.testing.scripted_server"}
-BODY = {"model": "scripted", "messages": list(MESSAGES), "stream": True,
-        "stream_options": {"include_usage": True}, **PARAMS}
-
-
-def make_aiohttp(base_url: str):
-    """A lean streaming client: reads the body as it comes, checks the stream ended."""
-    import aiohttp
-
-    session: aiohttp.ClientSession | None = None
-
-    async def call():
-        nonlocal session
-        if session is None:
-            session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
-        sent = time.perf_counter()
-        ttft = None
-        tail = b""
-        async with session.post(f"{base_url}/chat/completions", json=BODY) as response:
-            async for data in response.content.iter_any():
-                if ttft is None and b'"content"' in data:
-                    ttft = time.perf_counter() - sent
-                tail = data
-        if not tail.endswith(b"data: [DONE]\n\n"):
-            raise RuntimeError("stream did not end with [DONE]")
-        return ttft, time.perf_counter() - sent
-
-    async def close():
-        if session is not None:
-            await session.close()
-
-    call.close = close  # type: ignore[attr-defined]
-    return call
 
 
 def server_cpu(proc: psutil.Process) -> float:
