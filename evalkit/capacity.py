@@ -563,11 +563,12 @@ def run_sweep(model_id: str, api_base: str | None, api_key_env: str | None, prom
     if model_id.startswith(LOCAL_PREFIX):
         from evalkit.local import LocalServer, threads_per_server
 
-        with LocalServer(model_id[len(LOCAL_PREFIX):], n_threads=threads_per_server(1)) as server:
-            from evalkit.local import token_counter
-
-            endpoint = Endpoint(server.litellm_model, server.base_url, "local",
-                                token_counter=token_counter(server.model_alias))
+        # As many llama.cpp slots as the sweep's highest load sends at once (Poisson steps
+        # are open-loop: their arrivals may overlap more; the rest wait in llama.cpp's queue).
+        slots = max(options.concurrency) if not options.rates else max(1, math.ceil(max(options.rates)))
+        variant = model_id[len(LOCAL_PREFIX):]
+        with LocalServer(variant, n_threads=threads_per_server(1), slots=slots) as server:
+            endpoint = Endpoint(server.litellm_model, server.base_url, "local")
             result = sweep(endpoint, prompts, hourly_cost, slo, options, suite=suite, on_step=on_step)
         result.model = model_id
         return result

@@ -161,35 +161,38 @@ def execute(
     is finished when the last of its shards ends.
     """
     config = plan.config
-    run_id, done, repeated = _open_run(plan, store, options)
-    writer = RecordWriter(store)
-    budget = Budget(options.max_cost, spent=store.spent(run_id)) if options.max_cost is not None else None
+    # Local servers start before the run is opened: one that cannot start leaves no run behind.
+    with _local_servers(plan) as servers:
+        targets = {m.display: _target(m, plan, servers.get(m.display)) for m in config.models}
+        run_id, done, repeated = _open_run(plan, store, options)
+        writer = RecordWriter(store)
+        budget = Budget(options.max_cost, spent=store.spent(run_id)) if options.max_cost is not None else None
 
-    def sink(record: CallRecord) -> None:
-        writer.put(redaction.redact_record(record))
-        if on_record:
-            on_record(record)
+        def sink(record: CallRecord) -> None:
+            writer.put(redaction.redact_record(record))
+            if on_record:
+                on_record(record)
 
-    async def journal(job: Job) -> None:
-        await asyncio.wrap_future(writer.mark_sent(run_id, job.key))
+        async def journal(job: Job) -> None:
+            await asyncio.wrap_future(writer.mark_sent(run_id, job.key))
 
-    retry = RetryPolicy(retries=config.run.retries, max_total_wait=config.run.max_retry_wait)
-    runner = Runner(run_id, config.run.timeout, retry, sink, journal=journal, budget=budget, cache=options.cache)
-    status, complete = "failed", True
-    try:
-        with _served_targets(plan) as targets:
+        retry = RetryPolicy(retries=config.run.retries, max_total_wait=config.run.max_retry_wait)
+        runner = Runner(run_id, config.run.timeout, retry, sink, journal=journal, budget=budget, cache=options.cache)
+        status, complete = "failed", True
+        try:
             jobs = [job for job in _jobs(plan, targets, budget is not None) if job.key not in done]
             asyncio.run(runner.run(_interleave(jobs)))
-        status = "stopped: budget" if runner.unsent else "finished"
-    except KeyboardInterrupt:
-        status = "interrupted"
-        raise
-    finally:
-        writer.close()
-        if plan.shard is None:
-            store.finish_run(run_id, status)
-        else:
-            complete = store.finish_shard(run_id, plan.shard.index, status)
+            _raise_if_a_server_died(servers, run_id)
+            status = "stopped: budget" if runner.unsent else "finished"
+        except KeyboardInterrupt:
+            status = "interrupted"
+            raise
+        finally:
+            writer.close()
+            if plan.shard is None:
+                store.finish_run(run_id, status)
+            else:
+                complete = store.finish_shard(run_id, plan.shard.index, status)
     run_dir = Path(results_dir) / run_id
     from evalkit.report.run_folder import write_run_folder
 
@@ -284,22 +287,34 @@ def _interleave(jobs: list[Job]) -> list[Job]:
 
 
 @contextlib.contextmanager
-def _served_targets(plan: Plan):
-    """Targets for every model, with the embedded local servers running while in use."""
-    config = plan.config
-    local = [m for m in config.models if m.is_local]
+def _local_servers(plan: Plan):
+    """The embedded local servers of the plan's local models, running while in use."""
+    local = [m for m in plan.config.models if m.is_local]
     with contextlib.ExitStack() as stack:
         servers = {}
         if local:
-            from evalkit.local import LocalServer
-
-            from evalkit.local import threads_per_server
+            from evalkit.local import LocalServer, threads_per_server
 
             threads = threads_per_server(len(local))
             for model in local:
                 variant = model.id.removeprefix("local/")
-                servers[model.display] = stack.enter_context(LocalServer(variant=variant, n_threads=threads))
-        yield {m.display: _target(m, plan, servers.get(m.display)) for m in config.models}
+                # One llama.cpp slot per request the runner sends at once: none waits queued.
+                server = LocalServer(variant=variant, n_threads=threads, slots=model.max_concurrency)
+                servers[model.display] = stack.enter_context(server)
+        yield servers
+
+
+def _raise_if_a_server_died(servers: dict, run_id: str) -> None:
+    """A local server that died during the run stopped its model's calls (the runner asks
+    `died` on a failure): say why in one line, with how to go on once it is fixed."""
+    dead = [cause for cause in (server.died() for server in servers.values()) if cause]
+    if dead:
+        from evalkit.local import LocalServerError
+
+        raise LocalServerError(
+            f"{'; '.join(dead)}; the calls completed before are stored: once fixed, "
+            f"continue with `evalkit compare --resume {run_id}`"
+        )
 
 
 def _target(model: ModelConfig, plan: Plan, server) -> Target:
@@ -307,12 +322,10 @@ def _target(model: ModelConfig, plan: Plan, server) -> Target:
     params = {"temperature": options.temperature, "max_tokens": options.max_tokens, "seed": options.seed}
     params.update(model.params)
     model_id, api_base, api_key = model.id, model.api_base, plan.keys[model.display]
-    token_counter = None
+    endpoint_down = None
     if server is not None:
-        from evalkit.local import token_counter as local_token_counter
-
         model_id, api_base, api_key = server.litellm_model, server.base_url, "local"
-        token_counter = local_token_counter(server.model_alias)
+        endpoint_down = server.died
     return Target(
         label=model.display,
         model_id=model_id,
@@ -324,5 +337,5 @@ def _target(model: ModelConfig, plan: Plan, server) -> Target:
         api_key=api_key,
         max_concurrency=model.max_concurrency,
         requests_per_minute=model.requests_per_minute,
-        token_counter=token_counter,
+        endpoint_down=endpoint_down,
     )

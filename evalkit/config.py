@@ -98,8 +98,9 @@ class ModelConfig(Strict):
             if self.price is None and self.hourly_cost is None and self.price_from_capacity is None:
                 self.hourly_cost = LOCAL_MACHINE_HOURLY_USD
             if "max_concurrency" not in self.model_fields_set:
-                # llama.cpp's server answers one request at a time: more would only
-                # measure time spent queueing there.
+                # One request at a time by default: the local servers of a run share a few
+                # cores, and the demo measures the files, not batching. A higher
+                # max_concurrency gives the server as many llama.cpp slots, batched together.
                 self.max_concurrency = 1
         return self
 

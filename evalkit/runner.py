@@ -81,6 +81,9 @@ class Target:
     requests_per_minute: float | None = None
     token_counter: Callable[[str], int] | None = field(default=None, repr=False, compare=False)
     """Counts tokens when the provider reports no usage; default: litellm's tokenizer for the model."""
+    endpoint_down: Callable[[], str | None] | None = field(default=None, repr=False, compare=False)
+    """For an endpoint evalkit runs itself (the local model): why it is gone, or None while
+    it is up. A failed call to a dead endpoint is final and stops the model's other calls."""
 
 
 @dataclass(frozen=True)
@@ -286,7 +289,10 @@ class Runner:
                 record.cost_usd = 0.0 if target.price.known else None
                 return
             except providers.CallError as error:
-                delay = self._delay_before_retry(error, attempt_no, waited)
+                down = target.endpoint_down() if target.endpoint_down else None
+                if down:
+                    self.stopped[target.label] = f"not sent: {down}"
+                delay = None if down else self._delay_before_retry(error, attempt_no, waited)
                 if delay is None:
                     _fill_error(record, error, target.price)
                     if error.error_class == "auth":

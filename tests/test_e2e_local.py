@@ -10,13 +10,13 @@ import sys
 
 import pytest
 
-pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
+pytest.importorskip("xllamacpp", reason="xllamacpp is not installed")
 pytestmark = pytest.mark.local_model
 
 
 def llama_servers() -> set[str]:
     listing = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
-    return {line.split()[0] for line in listing.splitlines() if "llama_cpp.server" in line}
+    return {line.split()[0] for line in listing.splitlines() if "evalkit.local_process" in line}
 
 
 def test_compare_two_local_quantisations(tmp_path):
@@ -43,11 +43,60 @@ def test_compare_two_local_quantisations(tmp_path):
     for model, suite, error, ttft, e2e, completion, usage_source, cost in rows:
         assert error is None
         assert 0 < ttft <= e2e
-        # llama.cpp streams no usage: counted with the model's own tokenizer, and flagged
-        assert usage_source == "estimated" and completion > 0
+        # llama.cpp's server streams its own usage: billed on it, not on an estimate
+        assert usage_source == "provider" and completion > 0
         # self-hosted cost: $0.10/hour x the call's time, one request at a time
         assert cost == pytest.approx(0.10 * e2e / 3600)
     assert json.loads(snapshot)["local/smollm2-135m-q4_0"]["hourly_cost"] == 0.10
     assert (tmp_path / "results" / run_id / "report.md").exists()
     # the servers are stopped when the run ends
     assert llama_servers() <= already_running
+
+
+def test_a_server_that_dies_mid_run_is_named_with_its_fix(tmp_path):
+    """llama.cpp killed under a run (here by SIGILL, as an instruction the CPU lacks would):
+    the run stops that model at once, prints one line with the cause, the command that
+    fixes it and how to resume, exits 2, and keeps what was already answered."""
+    import signal
+    import time
+
+    store = tmp_path / "history.db"
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    compare = subprocess.Popen(
+        [sys.executable, "-m", "evalkit", "compare", "-m", "local/smollm2-135m-q4_0",
+         "-s", "arithmetic", "--limit", "8", "--max-tokens", "48",
+         "--store", str(store), "--results-dir", str(tmp_path / "results"), "-q"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while _stored_records(store) < 1:
+            assert compare.poll() is None and time.monotonic() < deadline, compare.communicate()
+            time.sleep(0.2)
+        server, = [pid for pid in llama_servers() if _parent(int(pid)) == compare.pid]
+        os.kill(int(server), signal.SIGILL)
+        out, err = compare.communicate(timeout=120)
+    finally:
+        compare.kill()
+    assert compare.returncode == 2, (out, err)
+    line, = err.strip().splitlines()
+    assert "SIGILL (illegal instruction)" in line
+    assert "pip install --force-reinstall --no-cache-dir 'xllamacpp==" in line
+    assert "evalkit compare --resume " in line
+    with sqlite3.connect(store) as db:
+        (status,), = db.execute("select status from runs")
+        answered = db.execute("select count(*) from records where error_class is null").fetchone()[0]
+    assert status == "failed" and answered >= 1
+
+
+def _stored_records(store) -> int:
+    try:
+        with sqlite3.connect(store) as db:
+            return db.execute("select count(*) from records").fetchone()[0]
+    except sqlite3.Error:
+        return 0  # not created yet
+
+
+def _parent(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as stat:
+        return int(stat.read().rsplit(")", 1)[1].split()[1])

@@ -8,14 +8,13 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-pytest.importorskip(
-    "llama_cpp", reason="llama-cpp-python is not installed (pip install 'llama-cpp-python[server]')"
-)
+pytest.importorskip("xllamacpp", reason="xllamacpp is not installed (pip install xllamacpp)")
 
 import httpx  # noqa: E402
 
@@ -140,20 +139,23 @@ def test_server_is_gone_when_the_body_raises() -> None:
     assert pid is not None and not _alive(pid)
 
 
-def test_streams_carry_no_usage_even_when_asked(server: LocalServer) -> None:
-    """llama_cpp.server 0.3.x ignores stream_options.include_usage; streamed token counts
-    must come from elsewhere. When an upgrade starts sending usage, this fails on purpose."""
-    body = _body(server, max_tokens=8, stream=True, stream_options={"include_usage": True})
-    chunks = _stream(server, body)
-    assert chunks and not any(chunk.get("usage") for chunk in chunks)
+def test_streams_carry_the_same_usage_as_a_plain_reply(server: LocalServer) -> None:
+    """llama.cpp's server honours stream_options.include_usage, so local calls are billed on
+    the server's own token counts (usage_source "provider"), not on an estimate."""
+    streamed = _stream(server, _body(server, max_tokens=8, stream=True, stream_options={"include_usage": True}))
+    usage = [chunk["usage"] for chunk in streamed if chunk.get("usage")]
+    plain = httpx.post(f"{server.base_url}/chat/completions", json=_body(server, max_tokens=8), timeout=60)
+    assert len(usage) == 1
+    assert usage[0]["prompt_tokens"] == plain.json()["usage"]["prompt_tokens"] > 0
+    assert usage[0]["completion_tokens"] == plain.json()["usage"]["completion_tokens"] > 0
 
 
 def test_concurrent_streams_are_not_cut_short(server: LocalServer) -> None:
-    """A queued request must wait, not cancel the stream in progress (llama_cpp's default)."""
+    """With one slot, a second request waits for the first; neither stream is cut short."""
     from concurrent.futures import ThreadPoolExecutor
 
     def finish_reason() -> str:
-        body = _body(server, max_tokens=12, min_tokens=12, stream=True)
+        body = _body(server, max_tokens=12, ignore_eos=True, stream=True)
         return str(_stream(server, body)[-1]["choices"][0]["finish_reason"])
 
     with ThreadPoolExecutor(2) as pool:
@@ -161,17 +163,24 @@ def test_concurrent_streams_are_not_cut_short(server: LocalServer) -> None:
     assert reasons == ["length", "length"]
 
 
-def _server_pids(port: int) -> list[int]:
-    """Pids of llama_cpp.server processes listening on `port`, found in /proc."""
-    pids = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+def _children(pid: int) -> list[int]:
+    """Pids of the processes whose parent is `pid`, found in /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            args = cmdline.read_bytes().split(b"\0")
-        except OSError:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
             continue  # exited while we looked
-        if b"llama_cpp.server" in args and str(port).encode() in args:
-            pids.append(int(cmdline.parent.name))
-    return pids
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
@@ -184,8 +193,7 @@ def test_serve_forever_stops_its_server_on_a_signal(sig: signal.Signals) -> None
         base_url = first.split(" at ")[-1].strip()
         assert base_url.startswith("http://127.0.0.1:"), first
         assert f"openai/{QUICK}" in cli.stdout.readline()
-        port = int(base_url.rsplit(":", 1)[1].split("/")[0])
-        pids = _server_pids(port)
+        pids = _children(cli.pid)
         assert len(pids) == 1
         assert httpx.get(f"{base_url}/models", timeout=5).status_code == 200
         # Also when this test runs in the background of a shell without job control, which
@@ -204,9 +212,85 @@ def test_a_server_that_cannot_start_reports_its_log() -> None:
         busy.listen()
         port = busy.getsockname()[1]
         server = LocalServer(QUICK, port=port)
-        with pytest.raises(LocalServerError, match="(?s)exited with code.*address already in use"):
+        with pytest.raises(LocalServerError, match="exited with code 1: its port is in use.*choose another --port") as caught:
             server.start()
-    assert not _server_pids(port)
+    assert "\n" not in str(caught.value)
+    assert server.pid is None
+    assert not [pid for pid in _children(os.getpid()) if str(port).encode() in _cmdline(pid)]
     # The log is kept for the person reading the error, so the test removes it.
     assert server.log_path is not None and server.log_path.exists()
+    assert str(server.log_path) in str(caught.value)
     server.log_path.unlink()
+
+
+@pytest.mark.parametrize(
+    ("sig", "cause"),
+    [(signal.SIGILL, "SIGILL (illegal instruction)"), (signal.SIGSEGV, "crashed with SIGSEGV"),
+     (signal.SIGKILL, "out-of-memory killer")],
+)
+def test_a_server_killed_by_a_signal_is_named_with_its_fix(sig: signal.Signals, cause: str) -> None:
+    """What a user sees when llama.cpp dies under them (an instruction the CPU lacks, a
+    crash, the OOM killer): one line with the cause and the command that fixes it."""
+    with LocalServer(QUICK) as server:
+        assert server.died() is None
+        assert server.pid is not None
+        os.kill(server.pid, sig)
+        deadline = time.monotonic() + 10
+        while server.died() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        said = server.died()
+    assert said is not None and cause in said and "\n" not in said
+    if sig != signal.SIGKILL:
+        assert "pip install --force-reinstall --no-cache-dir 'xllamacpp==" in said
+
+
+def test_requantised_variant_is_q4_0_with_the_same_metadata() -> None:
+    """The Q4_0 file is made with gguf's numpy quantisers: every Q4_1 matrix becomes Q4_0
+    (within Q4_0's rounding of the same weights); everything else is copied unchanged."""
+    import numpy as np
+    from gguf import GGMLQuantizationType as Q
+    from gguf import GGUFReader, quants
+
+    source, made = GGUFReader(bundled_model_path()), GGUFReader(ensure_variant(QUICK))
+    assert [t.name for t in made.tensors] == [t.name for t in source.tensors]
+    for old, new in zip(source.tensors, made.tensors):
+        if old.tensor_type == Q.Q4_1:
+            assert new.tensor_type == Q.Q4_0
+        else:
+            assert new.tensor_type == old.tensor_type
+            assert np.array_equal(np.asarray(new.data), np.asarray(old.data))
+    assert made.fields["general.file_type"].contents() == 2  # LLAMA_FTYPE_MOSTLY_Q4_0
+    for key in ("tokenizer.chat_template", "tokenizer.ggml.tokens", "llama.block_count"):
+        assert made.fields[key].contents() == source.fields[key].contents()
+    first = next(i for i, t in enumerate(source.tensors) if t.tensor_type == Q.Q4_1)
+    weights = quants.dequantize(source.tensors[first].data, Q.Q4_1)
+    again = quants.dequantize(made.tensors[first].data, Q.Q4_0)
+    # Q4_0 maps a block of 32 onto 16 levels a step of max/8 apart (the top level clipped):
+    # a weight moves by at most one step.
+    step = np.abs(weights.reshape(-1, 32)).max(axis=1, keepdims=True) / 8
+    assert np.all(np.abs(again.reshape(-1, 32) - weights.reshape(-1, 32)) <= step * 1.01 + 1e-6)
+
+
+AMX_MNEMONICS = ("ldtilecfg", "sttilecfg", "tilerelease", "tilezero", "tileloadd", "tilestored", "tdpb", "tdpfp16")
+
+
+def test_the_engine_runs_on_any_avx2_cpu() -> None:
+    """The installed llama.cpp has no AMX or AVX-512 instruction anywhere in its code, so no
+    CPU that runs AVX2 can trap in it, whatever CPU built it (the wheel is prebuilt) and
+    whatever this machine's CPU is: an AMX host gets the very code checked here."""
+    import importlib.util
+    import shutil
+
+    if shutil.which("objdump") is None:
+        pytest.skip("objdump (binutils) is not installed")
+    spec = importlib.util.find_spec("xllamacpp")
+    assert spec is not None and spec.submodule_search_locations
+    libraries = sorted(Path(next(iter(spec.submodule_search_locations))).rglob("*.so*"))
+    assert libraries
+    for library in libraries:
+        listing = subprocess.run(["objdump", "-d", "--no-show-raw-insn", str(library)],
+                                 capture_output=True, text=True, check=True).stdout
+        assert "%ymm" in listing, f"{library} is not the AVX2 build"
+        assert "%zmm" not in listing, f"{library} uses AVX-512 registers"
+        found = [word for word in AMX_MNEMONICS if f"\t{word}" in listing]
+        assert not found, f"{library} uses AMX instructions: {found}"
