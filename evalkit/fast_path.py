@@ -103,8 +103,8 @@ async def complete(request: Request) -> Attempt:
     attempt = Attempt()
     sent = time.perf_counter()
     try:
-        async with session().post(url, data=body, headers=headers, timeout=timeout,
-                                  proxy=proxy_for(url)) as response:
+        response, sent = await _post(url, body, headers, timeout)
+        async with response:
             if response.status != 200:
                 raise await _status_error(response, attempt)
             content_type = response.headers.get("Content-Type", "")
@@ -126,6 +126,32 @@ async def complete(request: Request) -> Attempt:
                         attempt=attempt)
     check_complete(attempt)
     return attempt
+
+
+async def _post(url: str, body: bytes, headers: dict[str, str], timeout: Any) -> tuple[Any, float]:
+    """The response (its status and headers read) and the moment its request went out.
+
+    A server may close a keep-alive connection just after a streamed reply (llama.cpp's
+    server does, while advertising keep-alive), and the pool can hand that connection to
+    the next call before the close arrives. A disconnect before any response byte on such
+    a connection means the request was never read, so it goes once more at once on a new
+    connection, with the clock restarted: the stale socket is the client's, not the
+    endpoint's latency, and not an attempt the runner should count or back off for.
+    """
+    import aiohttp
+
+    for last_try in (False, True):
+        sent = time.perf_counter()
+        try:
+            response = await session().post(url, data=body, headers=headers, timeout=timeout,
+                                            proxy=proxy_for(url))
+            return response, sent
+        except aiohttp.ClientConnectorError:
+            raise  # a new connection that failed: the endpoint's problem, not a stale socket
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
+            if last_try:
+                raise
+    raise AssertionError("unreachable")
 
 
 async def _read_events(response: Any, attempt: Attempt, sent: float) -> None:

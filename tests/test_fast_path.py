@@ -35,8 +35,10 @@ class RawServer:
     time), or with `status` and `body` as JSON; counts connections and requests."""
 
     def __init__(self, body: bytes, *, status: int = 200, content_type: str = "text/event-stream",
-                 step: int = 0, headers: str = "") -> None:
+                 step: int = 0, headers: str = "", close_after: float | None = None) -> None:
         self.body, self.status, self.content_type, self.step, self.headers = body, status, content_type, step, headers
+        self.close_after = close_after
+        """Close each connection this long after its first reply, keep-alive advertised or not."""
         self.connections = 0
         self.requests: list[bytes] = []
 
@@ -56,6 +58,10 @@ class RawServer:
                               if line.lower().startswith(b"content-length"))
                 self.requests.append(await reader.readexactly(length))
                 await self._answer(writer)
+                if self.close_after is not None:
+                    await asyncio.sleep(self.close_after)
+                    writer.close()
+                    return
         except (asyncio.IncompleteReadError, ConnectionError):
             writer.close()
 
@@ -116,6 +122,16 @@ def test_calls_share_one_kept_alive_connection():
     outcomes = call(server, times=20)
     assert all(isinstance(o, providers.Attempt) and o.text == "ok" for o in outcomes)
     assert len(server.requests) == 20 and server.connections == 1
+
+
+def test_a_kept_alive_connection_the_server_closed_after_a_stream_is_not_an_error():
+    """llama.cpp's server closes the connection just after each streamed reply while it
+    advertises keep-alive; the next call must not fail on the stale socket."""
+    for close_after in (0.0, 0.002):
+        server = RawServer(answer(["ok"]), headers="Keep-Alive: timeout=5, max=100\r\n", close_after=close_after)
+        outcomes = call(server, times=10)
+        assert all(isinstance(o, providers.Attempt) and o.text == "ok" for o in outcomes), outcomes
+        assert len(server.requests) == 10 and server.connections >= 10
 
 
 def test_the_request_body_carries_the_model_messages_and_parameters_as_given():

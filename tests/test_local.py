@@ -294,3 +294,31 @@ def test_the_engine_runs_on_any_avx2_cpu() -> None:
         assert "%zmm" not in listing, f"{library} uses AVX-512 registers"
         found = [word for word in AMX_MNEMONICS if f"\t{word}" in listing]
         assert not found, f"{library} uses AMX instructions: {found}"
+
+
+def test_a_server_stops_by_itself_when_evalkit_is_killed_outright() -> None:
+    """kill -9 of evalkit runs no cleanup at all; the server notices its parent is gone."""
+    code = (f"import time; from evalkit.local import LocalServer; s = LocalServer({QUICK!r}); s.start(); "
+            "print(s.pid, flush=True); time.sleep(600)")
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None
+        server = int(parent.stdout.readline())
+        assert _alive(server)
+        parent.kill()
+        parent.wait()
+        deadline = time.monotonic() + 10
+        while _running(server) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _running(server)
+    finally:
+        parent.kill()
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan's zombie is reaped by init, not by us)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
