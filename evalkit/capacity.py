@@ -446,7 +446,7 @@ def with_ratio(result: CapacityResult, input_cost_ratio: float) -> CapacityResul
 # --- text ------------------------------------------------------------------------------
 
 
-_STEP_ROW = "{:>6} {:>5} {:>4} {:>7} {:>8} {:>6} {:>6} {:>6} {:>6} {:>6} {:>5}  {}"
+_STEP_ROW = "{:>6} {:>5} {:>3} {:>6} {:>7} {:>6} {:>6} {:>6} {:>6} {:>6} {:>4}  {}"
 STEP_HEADER = "\n".join(line.rstrip() for line in (
     _STEP_ROW.format("load", "n", "err", "req/s", "out", "TTFT", "TTFT", "ITL", "e2e", "speed", "CV", "SLO"),
     _STEP_ROW.format("", "", "", "", "tok/s", "p50", "p95", "p50", "p95", "p50", "", "")))

@@ -246,15 +246,15 @@ def _cell_text(cell: Cell, column: Column, width: int | None) -> str:
 
 
 def _stacked(grid: Grid, width: int) -> list[str]:
-    """One block per row: the key cells on a line, then ``header: value`` for the others."""
+    """One block per row: the key cells on a line, then ``header: value`` for the others (blank ones left out)."""
     lines: list[str] = []
     for row in grid.rows:
         keys = [_plain(row[k]) for k in grid.keys]
         lines += wrap(" · ".join(keys), width, atoms=tuple(keys))
         for i, column in enumerate(grid.columns):
-            if i in grid.keys:
-                continue
             value = _plain(row[i])
+            if i in grid.keys or not value:
+                continue
             atoms = tuple(row[i]) if column.wrap == ITEMS else (value,) if column.wrap == FIGURE else ()
             header = " ".join(column.header.split())
             lines += wrap(f"  {header}: {value}", width, atoms=atoms, indent="    ")
