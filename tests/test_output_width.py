@@ -310,6 +310,7 @@ def test_wrap_breaks_between_words_never_inside_a_name():
     lines = fit.wrap(f"fast: {name} — 3.08 s median end-to-end, accuracy not below {name}", 30, (name,), "  ")
     assert all(cell_len(line) <= 30 or name in line for line in lines)
     assert sum(name in line for line in lines) == 2 and lines[1].startswith("  ")
+    assert fit.wrap("Sample: 2+2?\n→ 4", 80, indent="    ") == ["Sample: 2+2?", "    → 4"]
 
 
 def test_console_is_as_wide_as_needed_when_piped(monkeypatch):

@@ -60,9 +60,9 @@ def wrap(text: str, width: int, atoms: tuple[str, ...] = (), indent: str = "") -
         text = text.replace(atom, atom.replace(" ", _GLUE))
     lines: list[str] = []
     for n, paragraph in enumerate(text.split("\n")):
-        lead = (indent if n else "") + paragraph[:len(paragraph) - len(paragraph.lstrip(" "))]
-        line, started = lead, False
-        for word in paragraph[len(lead):].split(" "):
+        own = paragraph[:len(paragraph) - len(paragraph.lstrip(" "))]
+        line, started = (indent if n else "") + own, False
+        for word in paragraph[len(own):].split(" "):
             if started and cell_len(f"{line} {word}") > width:
                 lines.append(line)
                 line = indent + word
@@ -115,14 +115,12 @@ class Grid:
             return
         if self.title:
             yield lines_renderable(wrap(self.title, width))
-        if _table_width(every, least) <= width:
-            yield self._table(every, least, full, width)
-        else:
-            parts = _parts(self, least, width)
-            if parts is None:
-                yield lines_renderable(["", *_stacked(self, width), ""])
-            for part in parts or []:
-                yield self._table(part, least, full, width)
+        parts = [every] if _table_width(every, least) <= width else _parts(self, least, width)
+        if parts is None:
+            yield lines_renderable(["", *_stacked(self, width), ""])
+            return
+        for part in parts:
+            yield self._table(part, least, full, width)
 
     def _table(self, indices: list[int], least: list[int], full: list[int], width: int) -> Table:
         widths = _spread(self, indices, least, full, width)
