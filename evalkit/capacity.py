@@ -446,24 +446,32 @@ def with_ratio(result: CapacityResult, input_cost_ratio: float) -> CapacityResul
 # --- text ------------------------------------------------------------------------------
 
 
-STEP_HEADER = (f"{'load':>8} {'n':>5} {'err':>4} {'req/s':>7} {'out tok/s':>10} {'TTFT p50':>9} "
-               f"{'TTFT p95':>9} {'ITL p50':>8} {'e2e p95':>8} {'speed p50':>10} {'CV':>5}  SLO")
+_STEP_ROW = "{:>6} {:>5} {:>3} {:>6} {:>7} {:>6} {:>6} {:>6} {:>6} {:>6} {:>4}  {}"
+STEP_HEADER = "\n".join(line.rstrip() for line in (
+    _STEP_ROW.format("load", "n", "err", "req/s", "out", "TTFT", "TTFT", "ITL", "e2e", "speed", "CV", "SLO"),
+    _STEP_ROW.format("", "", "", "", "tok/s", "p50", "p95", "p50", "p95", "p50", "", "")))
+"""Two lines, so a step's figures fit in 80 columns (seconds, except tok/s and CV)."""
 
 
-def step_table_line(s: Step, chosen: bool = False) -> str:
-    mark = "ok" if s.meets_slo else "BROKEN: " + "; ".join(s.failures)
-    if chosen:
-        mark += "  <- priced here"
-    if s.cv is not None and not s.stable:
-        mark += "  (unstable)"
-    return (f"{_load_text(s.mode, s.load):>8} {s.n:>5} {s.errors:>4} {s.requests_per_s:>7.2f} "
-            f"{s.output_tokens_per_s:>10.1f} {_fmt(s.ttft_p50):>9} {_fmt(s.ttft_p95):>9} "
-            f"{_fmt(s.itl_p50, 4):>8} {_fmt(s.e2e_p95):>8} {_fmt(s.speed_p50, 1):>10} {_fmt(s.cv, 2):>5}  {mark}")
+def step_table_lines(s: Step, chosen: bool = False, width: int | None = None) -> list[str]:
+    """One step's line; its SLO details go on a line of their own below when the whole
+    line would be wider than ``width`` (None: never)."""
+    figures = [_load_text(s.mode, s.load), s.n, s.errors, f"{s.requests_per_s:.2f}", f"{s.output_tokens_per_s:.1f}",
+               _fmt(s.ttft_p50), _fmt(s.ttft_p95), _fmt(s.itl_p50, 4), _fmt(s.e2e_p95), _fmt(s.speed_p50, 1),
+               _fmt(s.cv, 2)]
+    mark = "ok" if s.meets_slo else "BROKEN"
+    failures = "; ".join(s.failures)
+    extras = (["<- priced here"] if chosen else []) + (["(unstable)"] if s.cv is not None and not s.stable else [])
+    whole = _STEP_ROW.format(*figures, "  ".join([f"{mark}: {failures}" if failures else mark, *extras]))
+    if width is None or len(whole) <= width:
+        return [whole]
+    return [_STEP_ROW.format(*figures, mark), " " * 8 + "  ".join(filter(None, [failures, *extras]))]
 
 
-def step_table(result: CapacityResult) -> list[str]:
+def step_table(result: CapacityResult, width: int | None = None) -> list[str]:
     """The step table as terminal lines."""
-    return [STEP_HEADER] + [step_table_line(s, i == result.chosen) for i, s in enumerate(result.steps)]
+    return [*STEP_HEADER.split("\n"), *(line for i, s in enumerate(result.steps)
+                                         for line in step_table_lines(s, i == result.chosen, width))]
 
 
 def price_lines(result: CapacityResult) -> list[str]:

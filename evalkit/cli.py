@@ -241,22 +241,19 @@ def estimate(config_path, models, suites, **run_options) -> None:
 
 
 def _print_estimate(plan) -> None:
-    from rich.console import Console
-
+    from evalkit.report import fit
     from evalkit.report.estimate_table import estimate_table
 
-    Console().print(estimate_table(plan))
+    fit.show(fit.console(), estimate_table(plan))
 
 
 def _run_and_print(plan, store, results_dir, by_suite, quiet, options, reports=(), volume=None):
-    from rich.console import Console
-
     from evalkit import compare as use_case
-    from evalkit.report import terminal
+    from evalkit.report import fit, terminal
     from evalkit.report.progress import progress_bar
     from evalkit.report.run_analysis import analyse_run
 
-    console = Console()
+    console = fit.console()
     with progress_bar(plan.total_calls, console, disabled=quiet) as on_record:
         outcome = use_case.execute(plan, store, results_dir, on_record=on_record, options=options)
     analysis = analyse_run(store, outcome.run_id)
@@ -264,17 +261,17 @@ def _run_and_print(plan, store, results_dir, by_suite, quiet, options, reports=(
     console.print()
     from evalkit.report.outcome import outcome_lines
 
-    for line in outcome_lines(outcome, options):
-        console.print(line, highlight=False)
-    console.print(f"Run {outcome.run_id}: {outcome.records} records in {store.url}; files in {outcome.run_dir}/")
+    fit.print_lines(console, outcome_lines(outcome, options))
+    fit.print_lines(console, [f"Run {outcome.run_id}: {outcome.records} records in {store.url}; "
+                              f"files in {outcome.run_dir}/"])
     if not outcome.complete:
         reported, total, _ = store.shard_progress(outcome.run_id)
-        console.print(f"Shard {plan.shard} done; {reported} of {total} shards have reported.")
+        fit.print_lines(console, [f"Shard {plan.shard} done; {reported} of {total} shards have reported."])
     elif reports and not analysis.records.empty:
         from evalkit.report.document import write_reports
 
         for path in write_reports(analysis, list(reports), outcome.run_dir, volume):
-            console.print(f"Report: {path}")
+            fit.print_lines(console, [f"Report: {path}"])
     return outcome
 
 
@@ -300,8 +297,7 @@ def _regress_and_report(store, baseline, candidate, thresholds, out_dir, markdow
     from evalkit.report import regression
 
     report = check(store, baseline, candidate, thresholds)
-    for line in regression.terminal_lines(report):
-        click.echo(line)
+    _echo_lines(regression.terminal_lines(report), atoms=tuple({c.model for c in report.checks}))
     out_dir = Path(out_dir) if out_dir else Path("results") / report.candidate.run_id
     markdown_path = Path(markdown_path) if markdown_path else out_dir / "regression.md"
     junit_path = Path(junit_path) if junit_path else out_dir / "regression.junit.xml"
@@ -311,18 +307,24 @@ def _regress_and_report(store, baseline, candidate, thresholds, out_dir, markdow
         sys.exit(1)
 
 
+def _echo_lines(lines, atoms=()) -> None:
+    """Lines of prose, wrapped between words at a terminal's width (names in ``atoms`` kept whole), unwrapped when piped."""
+    from evalkit.report import fit
+
+    fit.print_lines(fit.console(), list(lines), atoms)
+
+
 @main.command()
 @click.option("-n", "--limit", default=20, show_default=True, help="Most recent runs to list.")
 @store_option
 @_fails_cleanly
 def runs(limit, store) -> None:
     """List the runs in the history database."""
-    from rich.console import Console
-
+    from evalkit.report import fit
     from evalkit.report.history import runs_table
     from evalkit.store import Store
 
-    Console().print(runs_table(Store(store), limit))
+    fit.show(fit.console(), runs_table(Store(store), limit))
 
 
 @main.command()
@@ -332,13 +334,11 @@ def runs(limit, store) -> None:
 @_fails_cleanly
 def show(run, by_suite, store) -> None:
     """Print a stored run's verdict again (RUN: id, unique prefix, or `last`)."""
-    from rich.console import Console
-
-    from evalkit.report import terminal
+    from evalkit.report import fit, terminal
     from evalkit.report.run_analysis import analyse_run
     from evalkit.store import Store
 
-    terminal.render(analyse_run(Store(store), run), Console(), by_suite=by_suite)
+    terminal.render(analyse_run(Store(store), run), fit.console(), by_suite=by_suite)
 
 
 @main.command()
@@ -386,11 +386,10 @@ def suites(seed, lm_eval, lm_eval_include) -> None:
             click.echo(f"lm-eval:{name}\t{how}\t{entry['dataset'] or ''}")
         click.echo(f"{len(tasks)} runnable tasks (log-likelihood tasks and groups are not listed)")
         return
-    from rich.console import Console
-
+    from evalkit.report import fit
     from evalkit.report.catalog import suites_table
 
-    Console().print(suites_table(seed))
+    fit.show(fit.console(), suites_table(seed))
 
 
 @main.command()
@@ -399,11 +398,10 @@ def suites(seed, lm_eval, lm_eval_include) -> None:
 @_fails_cleanly
 def models(show_all, pattern) -> None:
     """Known models with their prices (USD per 1M tokens)."""
-    from rich.console import Console
-
+    from evalkit.report import fit
     from evalkit.report.catalog import models_table
 
-    Console().print(models_table(show_all, pattern))
+    fit.show(fit.console(), models_table(show_all, pattern))
 
 
 @main.command()
@@ -447,21 +445,19 @@ def regress(baseline, candidate, max_accuracy_drop, max_latency_increase, max_co
 @_fails_cleanly
 def history(model, suite, tag, limit, chart_path, by_run, store) -> None:
     """Accuracy, p95 latency and cost per task across runs: a table and a chart."""
-    from rich.console import Console
-
     from evalkit.history import ALL_SUITES, history_frame
-    from evalkit.report import trend
+    from evalkit.report import fit, trend
     from evalkit.store import Store
 
     frame = history_frame(Store(store), model=model, suite=suite, tag=tag, limit=limit)
-    console = Console()
-    console.print(trend.trend_table(frame))
+    console = fit.console()
+    fit.show(console, trend.trend_table(frame))
     if frame.empty:
         return
     if by_run:
-        console.print(trend.runs_detail(frame))
+        fit.show(console, trend.runs_detail(frame))
     path = trend.chart(frame, chart_path, suite=suite or ALL_SUITES)
-    console.print(f"Chart: {path}")
+    fit.print_lines(console, [f"Chart: {path}"])
 
 
 @main.command()
@@ -480,8 +476,7 @@ def power(items, config_path, accuracy, discordance, target_diff, design_effect)
     """The smallest accuracy difference a suite can detect (95% confidence, 80% power)."""
     from evalkit.power_report import power_lines
 
-    for line in power_lines(items, config_path, accuracy, discordance, target_diff, design_effect):
-        click.echo(line)
+    _echo_lines(power_lines(items, config_path, accuracy, discordance, target_diff, design_effect))
 
 
 @main.command("capacity")
@@ -516,16 +511,17 @@ def capacity_command(model_id, api_base, api_key_env, hourly_cost, slo_ttft_p95,
         concurrency=capacity.concurrency_steps(max_concurrency), rates=tuple(rates) or None,
         step_seconds=step_seconds, warmup_seconds=warmup_seconds, max_tokens=max_tokens)
     prompts = capacity.suite_prompts(suite)
+    from evalkit.report import fit
+
+    width = fit.console().width  # a step's details go below it when the terminal is narrow
     click.echo(f"target: {slo.describe()}; {len(prompts)} prompts from {suite}")
-    on_step = lambda step: click.echo(capacity.step_table_line(step))  # noqa: E731
+    on_step = lambda step: click.echo("\n".join(capacity.step_table_lines(step, width=width)))  # noqa: E731
     click.echo(capacity.STEP_HEADER)
     result = capacity.run_sweep(model_id, api_base, api_key_env, prompts, hourly_cost, slo, options,
                                 suite=suite, on_step=on_step)
     result = capacity.with_ratio(result, input_cost_ratio)
-    for line in capacity.price_lines(result):
-        click.echo(line)
-    click.echo(f"saved {result.save(results_dir)} (use it as `price_from_capacity:` in a config, "
-               "or with `evalkit breakeven`)")
+    _echo_lines([*capacity.price_lines(result), f"saved {result.save(results_dir)} (use it as "
+                 "`price_from_capacity:` in a config, or with `evalkit breakeven`)"])
 
 
 @main.command()
@@ -547,9 +543,12 @@ def breakeven(capacity_file, models, volume, utilisation, chart) -> None:
     result = load_capacity(capacity_file)
     apis = [resolve_price(ModelConfig(id=m)) for m in models]
     projection = selfhost.project(result, apis, parse_volume(volume), utilisation)
-    click.echo(f"self-hosted: {result.assumptions()}")
-    for line in selfhost.projection_lines(projection):
-        click.echo(line)
+    from evalkit.report import fit
+    from evalkit.report.selfhosting import projection_grid
+
+    console = fit.console()
+    fit.print_lines(console, [f"self-hosted: {result.assumptions()}", selfhost.volume_line(projection)])
+    fit.show(console, projection_grid(projection))
     if chart:
         evens = [o.break_even_requests for o in projection.apis if o.break_even_requests]
         span = max([projection.requests_per_month, *evens]) * 1.5

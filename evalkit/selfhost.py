@@ -100,21 +100,23 @@ def project(capacity: CapacityResult, apis: list[ModelPrice], volume: Volume,
     return Projection(volume, requests, utilisation, own, rows, replica_capacity)
 
 
-def projection_lines(projection: Projection) -> list[str]:
-    """The projection as terminal/Markdown-friendly lines."""
+def volume_line(projection: Projection) -> str:
+    """The volume the projection is for and the replica sizing, as one line."""
     pr = projection
-    lines = [f"volume: {pr.volume.describe()} = {pr.requests_per_month:,.0f} requests/month; "
-             f"replicas planned at {pr.utilisation:.0%} average utilisation "
-             f"({pr.replica_capacity:,.0f} requests/month each)",
-             f"{'option':<40} {'$/month':>12} {'$/request':>11}  break-even (requests/month)"]
-    for row in [pr.self_hosted, *pr.apis]:
+    return (f"volume: {pr.volume.describe()} = {pr.requests_per_month:,.0f} requests/month; "
+            f"replicas planned at {pr.utilisation:.0%} average utilisation "
+            f"({pr.replica_capacity:,.0f} requests/month each)")
+
+
+def projection_rows(projection: Projection) -> list[list[str]]:
+    """Per option (self-hosted first): name, $/month, $/request, break-even requests/month or a note."""
+    rows = []
+    for row in [projection.self_hosted, *projection.apis]:
         monthly = "-" if row.monthly is None else f"{row.monthly:,.2f}"
         per = "-" if row.cost_per_request is None else f"{row.cost_per_request:.6f}"
         even = f"{row.break_even_requests:,.0f}" if row.break_even_requests else row.note
-        if row is pr.self_hosted:
-            even = row.note
-        lines.append(f"{row.name:<40} {monthly:>12} {per:>11}  {even}")
-    return lines
+        rows.append([row.name, monthly, per, row.note if row is projection.self_hosted else even])
+    return rows
 
 
 def cost_curve_chart(capacity: CapacityResult, apis: list[ModelPrice], utilisation: float,

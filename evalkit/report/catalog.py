@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from rich.table import Table
-
 from evalkit.lineup import provider_defaults
+from evalkit.report import fit
 
 PER_MILLION = 1_000_000
 
 
-def suites_table(seed: int) -> Table:
+def suites_table(seed: int) -> fit.Grid:
     from evalkit.suites.builtin import BUILTIN_SUITES, generate_builtin
 
-    table = Table(title="Built-in suites (generated from a seed; -s NAME)", title_justify="left", show_lines=True)
-    for header in ("Suite", "Language", "Scorer", "Description", "Sample item (prompt → reference)"):
-        table.add_column(header)
+    columns = [fit.Column("Suite"), fit.Column("Language"), fit.Column("Scorer"),
+               fit.Column("Description", wrap=fit.TEXT), fit.Column("Sample item (prompt → reference)", wrap=fit.TEXT)]
+    table = fit.Grid("Built-in suites (generated from a seed; -s NAME)", columns, show_lines=True)
     for name, suite in BUILTIN_SUITES.items():
         sample = generate_builtin(name, 1, seed)[0]
         prompt = sample.prompt_text
@@ -23,7 +22,7 @@ def suites_table(seed: int) -> Table:
     return table
 
 
-def models_table(show_all: bool, pattern: str | None) -> Table:
+def models_table(show_all: bool, pattern: str | None) -> fit.Grid:
     from evalkit import providers
     from evalkit.config import ModelConfig
     from evalkit.lineup import local_models
@@ -35,9 +34,9 @@ def models_table(show_all: bool, pattern: str | None) -> Table:
     else:
         rows = [(d.model, f"default when {' or '.join(d.env)} is set") for d in provider_defaults()]
         rows += [(m.id, "embedded, always available") for m in local_models()]
-    table = Table(title="Models (USD per 1M tokens; litellm local price map unless noted)", title_justify="left")
-    for header in ("Model id", "Input", "Output", "Cached input", "Note"):
-        table.add_column(header)
+    columns = [fit.Column("Model id"), fit.Column("Input"), fit.Column("Output"), fit.Column("Cached input"),
+               fit.Column("Note", wrap=fit.TEXT)]
+    table = fit.Grid("Models (USD per 1M tokens; litellm local price map unless noted)", columns)
     for model_id, note in rows:
         if pattern and pattern.lower() not in model_id.lower():
             continue

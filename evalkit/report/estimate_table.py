@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-from rich.table import Table
-
 from evalkit.estimate import estimate_model
+from evalkit.report import fit
 from evalkit.report.formatting import usd
 
 
-def estimate_table(plan) -> Table:
+def estimate_table(plan) -> fit.Grid:
     run = plan.config.run
     samples = [s for items in plan.samples.values() for s in items]
-    table = Table(
-        title=f"Estimate before any call: {len(samples)} items × {len(plan.config.models)} models "
+    headers = ("Model", "Calls", "Prompt tokens", "Answer tokens low–expected–high", "Cost low", "Cost expected",
+               "Cost high", "Note")
+    table = fit.Grid(
+        f"Estimate before any call: {len(samples)} items × {len(plan.config.models)} models "
         f"(answers up to {run.max_tokens} tokens)",
-        title_justify="left",
+        [fit.Column(h, right=h not in ("Model", "Note"), wrap=fit.TEXT if h == "Note" else fit.FIGURE)
+         for h in headers],
     )
-    for header in ("Model", "Calls", "Prompt tokens", "Answer tokens low–expected–high", "Cost low", "Cost expected",
-                   "Cost high", "Note"):
-        table.add_column(header, justify="left" if header in ("Model", "Note") else "right")
     total = [0.0, 0.0, 0.0]
     for model in plan.config.models:
         price = plan.prices[model.display]

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 
-from rich.table import Table
-
+from evalkit.report import fit
 from evalkit.store import Store
 
+COLUMNS = [fit.Column("Run"), fit.Column("Started"), fit.Column("Status", wrap=fit.TEXT), fit.Column("Tag"),
+           fit.Column("Records", right=True), fit.Column("Models", wrap=fit.ITEMS),
+           fit.Column("Suites", wrap=fit.ITEMS), fit.Column("Config")]
+"""Run ids, tags, names and the config hash are kept whole: `show`, `report` and `--resume` need them."""
 
-def runs_table(store: Store, limit: int) -> Table | str:
+
+def runs_table(store: Store, limit: int) -> fit.Grid | str:
     runs = store.runs(limit)
     if not runs:
         return f"No runs in {store.url} yet: `evalkit compare` makes one."
-    table = Table(title=f"Runs in {store.url}", title_justify="left")
-    for header in ("Run", "Started", "Status", "Tag", "Records", "Models", "Suites", "Config"):
-        table.add_column(header)
+    table = fit.Grid(f"Runs in {store.url}", COLUMNS)
     for run in runs:
         started = dt.datetime.fromtimestamp(run.started_at).strftime("%Y-%m-%d %H:%M")
         table.add_row(
@@ -24,8 +26,8 @@ def runs_table(store: Store, limit: int) -> Table | str:
             _status(store, run),
             run.tag or "",
             str(store.record_count(run.run_id)),
-            ", ".join(run.models),
-            ", ".join(run.suites),
+            tuple(run.models),
+            tuple(run.suites),
             run.config_hash,
         )
     return table

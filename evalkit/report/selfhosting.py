@@ -135,6 +135,16 @@ def _table(projection: Any) -> Any:
     return table
 
 
+def projection_grid(projection: Any) -> Any:
+    """`evalkit breakeven`'s table: each option's month and request, and its break-even."""
+    from evalkit import selfhost
+    from evalkit.report import fit
+
+    columns = [fit.Column("Option"), fit.Column("$/month", right=True), fit.Column("$/request", right=True),
+               fit.Column("Break-even (requests/month)", wrap=fit.TEXT)]
+    return fit.Grid(None, columns, selfhost.projection_rows(projection))
+
+
 def _note(projection: Any) -> str:
     return (f"At {projection.volume.describe()} = {projection.requests_per_month:,.0f} requests/month of the "
             f"sweep's average size. A replica carries {projection.replica_capacity:,.0f} requests/month at the target "

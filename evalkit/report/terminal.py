@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from rich.console import Console
-from rich.table import Table
 
+from evalkit.report import fit
 from evalkit.report.formatting import SCORECARD, scorecard_rows
 from evalkit.report.run_analysis import RunAnalysis
 
@@ -12,32 +12,29 @@ from evalkit.report.run_analysis import RunAnalysis
 def render(analysis: RunAnalysis, console: Console, by_suite: bool = False) -> None:
     run = analysis.run
     if analysis.records.empty:
-        console.print(f"Run {run.run_id} ({run.status}) has no records.")
+        fit.print_lines(console, [f"Run {run.run_id} ({run.status}) has no records."])
         return
-    table = Table(title=f"evalkit run {run.run_id} ({run.status})", title_justify="left")
-    for header, _ in SCORECARD:
-        table.add_column(header, justify="left" if header == "Model" else "right", no_wrap=header != "Model")
-    for cells in scorecard_rows(analysis.summary.by_model):
-        table.add_row(*cells)
-    console.print(table)
+    console.print(scorecard(analysis.summary.by_model, f"evalkit run {run.run_id} ({run.status})"), crop=False)
     if by_suite:
-        _render_suites(analysis, console)
-    for line in epoch_lines(analysis):
-        console.print(line, highlight=False)
+        console.print(suite_scorecard(analysis.summary.by_model_suite), crop=False)
+    names = tuple(str(m) for m in analysis.summary.by_model["model"])
+    fit.print_lines(console, epoch_lines(analysis), names)
     console.print()
-    for line in verdict_lines(analysis):
-        console.print(line, highlight=False)
+    fit.print_lines(console, verdict_lines(analysis), names)
 
 
-def _render_suites(analysis: RunAnalysis, console: Console) -> None:
-    frame = analysis.summary.by_model_suite
-    table = Table(title="By suite", title_justify="left")
-    table.add_column("Suite")
-    for header, _ in SCORECARD:
-        table.add_column(header, justify="left" if header == "Model" else "right")
-    for (suite, cells) in zip(frame["suite"], scorecard_rows(frame)):
-        table.add_row(str(suite), *cells)
-    console.print(table)
+def scorecard(frame, title: str) -> fit.Grid:
+    """The scorecard, one row per model: a table as wide as the terminal allows, split
+    into parts that repeat the model when it is narrower (see `evalkit.report.fit`)."""
+    columns = [fit.Column(header, right=header != "Model") for header, _ in SCORECARD]
+    return fit.Grid(title, columns, scorecard_rows(frame))
+
+
+def suite_scorecard(frame) -> fit.Grid:
+    """The scorecard per model and suite; narrower than the terminal, one table per suite."""
+    columns = [fit.Column("Suite")] + [fit.Column(header, right=header != "Model") for header, _ in SCORECARD]
+    rows = [[str(suite), *cells] for suite, cells in zip(frame["suite"], scorecard_rows(frame))]
+    return fit.Grid("By suite", columns, rows, keys=(0, 1), group=0)
 
 
 def verdict_lines(analysis: RunAnalysis) -> list[str]:

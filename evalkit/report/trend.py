@@ -6,8 +6,7 @@ import datetime as dt
 import math
 from pathlib import Path
 
-from rich.table import Table
-
+from evalkit.report import fit
 from evalkit.report.formatting import accuracy_with_interval, seconds, usd
 
 _BARS = "▁▂▃▄▅▆▇█"
@@ -29,15 +28,16 @@ def sparkline(values) -> str:
     return "".join(out)
 
 
-def trend_table(history) -> Table | str:
+def trend_table(history) -> fit.Grid | str:
     """Per model and suite: the latest figures and a sparkline of each across runs."""
     if history.empty:
         return "No runs match: `evalkit runs` lists what the store holds."
-    table = Table(title=f"History over {history['run_id'].nunique()} run(s), oldest → newest",
-                  title_justify="left")
-    for header in ("Model", "Suite", "Runs", "Accuracy (latest) [95% CI]", "trend",
-                   "E2E p95 (latest)", "trend", "$ / 1k tasks (latest)", "trend"):
-        table.add_column(header, justify="left" if header in ("Model", "Suite", "trend") else "right")
+    headers = ("Model", "Suite", "Runs", "Accuracy (latest) [95% CI]", "trend",
+               "E2E p95 (latest)", "trend", "$ / 1k tasks (latest)", "trend")
+    # a trend stays beside its figure when the table is split to fit the width
+    columns = [fit.Column(h, right=h not in ("Model", "Suite", "trend"), with_previous=h == "trend")
+               for h in headers]
+    table = fit.Grid(f"History over {history['run_id'].nunique()} run(s), oldest → newest", columns, keys=(0, 1))
     for (model, suite), group in history.groupby(["model", "suite"], sort=True):
         group = group.sort_values("started_at")
         last = group.iloc[-1]
@@ -48,11 +48,11 @@ def trend_table(history) -> Table | str:
     return table
 
 
-def runs_detail(history) -> Table:
-    """Every (run, model, suite) row, for a closer look."""
-    table = Table(title="By run", title_justify="left")
-    for header in ("Started", "Run", "Model", "Suite", "n", "Accuracy [95% CI]", "E2E p95", "$ / 1k tasks"):
-        table.add_column(header, justify="right" if header in ("n", "E2E p95", "$ / 1k tasks") else "left")
+def runs_detail(history) -> fit.Grid:
+    """Every (run, model, suite) row, for a closer look; narrower than the terminal, one table per run."""
+    headers = ("Started", "Run", "Model", "Suite", "n", "Accuracy [95% CI]", "E2E p95", "$ / 1k tasks")
+    columns = [fit.Column(h, right=h in ("n", "E2E p95", "$ / 1k tasks")) for h in headers]
+    table = fit.Grid("By run", columns, keys=(1, 2, 3), group=1)
     for _, row in history.sort_values(["started_at", "model", "suite"]).iterrows():
         started = dt.datetime.fromtimestamp(row["started_at"]).strftime("%Y-%m-%d %H:%M")
         table.add_row(started, row["run_id"], row["model"], row["suite"], str(int(row["n"])),
