@@ -29,6 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     # wait for sigtimedwait below instead of landing in a C++ thread.
     signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
     parent = os.getppid()
+    # Below evalkit's priority: on a small machine the server's threads would otherwise keep
+    # the client from reading the stream on time, and that wait would count as latency.
+    os.nice(args.niceness)
     import xllamacpp
 
     try:
@@ -74,6 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--ctx", type=int, default=2048, help="context tokens per slot")
     parser.add_argument("--slots", type=int, default=1, help="requests served at once")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--niceness", type=int, default=10, help="added to the process's nice value")
     parser.add_argument("--ready-file", required=True, help="where to write the base URL once listening")
     return parser
 
