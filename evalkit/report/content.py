@@ -184,7 +184,7 @@ def _role_sentence(role: str, line: Any, best: str, rows: dict, comparisons: dic
         return f"{role}: {model} again — {what}; {_significance(model, best, comparisons)}."
     return (f"{role}: {model} — {what}. It reaches {_ratio_pct(r['accuracy'], rows[best]['accuracy'])} of the best "
             f"accuracy at {_cost_ratio(r['cost_per_1k_tasks'], rows[best]['cost_per_1k_tasks'])} of the cost per "
-            f"task and {_speed_comparison(model, r, best, rows[best])}"
+            f"task{_speed_comparison(model, r, best, rows[best])}"
             f"{_latency_clause(r, rows[best])}; {_significance(model, best, comparisons)}.")
 
 
@@ -442,9 +442,9 @@ def _speed_comparison(model: str, row: Any, best: str, best_row: Any) -> str:
     none: a model whose replies were all one token has no output speed (n/a)."""
     lacking = [name for name, r in ((model, row), (best, best_row)) if _missing(r["speed_p50"])]
     if lacking:
-        return (f"an output speed that cannot be compared (n/a for {' and '.join(lacking)}: "
+        return (f"; its output speed cannot be compared with {best}'s (n/a for {' and '.join(lacking)}: "
                 "no reply of two tokens or more)")
-    return (f"{row['speed_p50'] / best_row['speed_p50']:.1f}x the output speed of {best} "
+    return (f" and {row['speed_p50'] / best_row['speed_p50']:.1f}x the output speed of {best} "
             f"(medians over {int(row['speed_n']):,} and {int(best_row['speed_n']):,} calls)")
 
 
