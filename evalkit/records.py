@@ -46,8 +46,8 @@ class CallRecord:
     e2e_s: float | None = None
     """Request sent -> last byte of the response."""
     output_speed_tps: float | None = None
-    """`output_speed_tps` of this call: (completion_tokens - 1) / (e2e - ttft); None for a
-    one-token reply or one with no time between its first and last token."""
+    """(completion_tokens - 1) / (e2e - ttft), tokens/s, as `output_speed_tps()` below defines
+    it; None for a one-token reply or one with no time between its first and last token."""
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     cached_tokens: int | None = None
@@ -101,7 +101,7 @@ class CallRecord:
 _FIELD_NAMES = CallRecord.field_names()
 
 
-def _decode(completion_tokens: Any, ttft_s: Any, e2e_s: Any) -> tuple[int, float] | None:
+def _decode(completion_tokens: Any, ttft_s: Any, e2e_s: Any) -> tuple[float, float] | None:
     """(gaps between tokens, seconds from first to last token), or None when there is
     nothing to time: the first token arrives inside TTFT, so a reply of n tokens has n - 1
     gaps after it; one token (a label, a number) has none, and a reply whose first and
