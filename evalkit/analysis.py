@@ -6,6 +6,11 @@ the design notes:
 
 - A failed call (``error_class`` set) counts in ``n``, scores 0 and appears in the error rate.
 - Latency percentiles use successful calls only and carry their n.
+- Output speed and ITL per call are derived from its TTFT, end-to-end time and completion
+  tokens by `evalkit.records.output_speed_tps` / `inter_token_latency_s` (the stored
+  ``output_speed_tps`` column is not read, so records of any age read by one definition);
+  a one-token reply has neither, and their median counts only the calls that have them
+  (``speed_n``).
 - An unknown price is NaN, never $0: one record of a model with unknown cost makes that
   model's cost figures NaN.
 - Accuracy intervals are 95%: Wilson for 0/1 scores, percentile bootstrap otherwise.
@@ -27,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evalkit.records import LAG_LIMIT_MS
+from evalkit.records import LAG_LIMIT_MS, inter_token_latency_s, output_speed_tps
 
 Z95 = 1.959963984540054
 """Two-sided 95% standard-normal quantile."""
@@ -48,7 +53,7 @@ _RESAMPLE_CHUNK_CELLS = 2_000_000
 _REQUIRED = ("model", "suite", "sample_id", "score")
 _OPTIONAL_DEFAULTS: dict[str, Any] = {
     "cluster": None, "epoch": 0, "error_class": None, "ttft_s": np.nan, "e2e_s": np.nan,
-    "output_speed_tps": np.nan, "prompt_tokens": np.nan, "completion_tokens": np.nan,
+    "prompt_tokens": np.nan, "completion_tokens": np.nan,
     "cost_usd": np.nan, "loop_lag_ms": np.nan,
 }
 
@@ -61,9 +66,11 @@ class Summary:
     """Aggregates per model, overall and per suite.
 
     Both frames have the columns ``n, accuracy, accuracy_low, accuracy_high, ttft_p50,
-    ttft_p95, e2e_p50, e2e_p95, latency_n, speed_p50, prompt_tokens, completion_tokens,
-    cost_total, cost_per_1k_tasks, cost_per_correct, error_rate, errors`` plus
-    ``accuracy_method`` (how the interval was made), ``ttft_n`` (calls with a TTFT) and
+    ttft_p95, e2e_p50, e2e_p95, latency_n, speed_p50, speed_n, itl_p50, itl_p95, prompt_tokens,
+    completion_tokens, cost_total, cost_per_1k_tasks, cost_per_correct, error_rate, errors`` plus
+    ``accuracy_method`` (how the interval was made), ``ttft_n`` (calls with a TTFT),
+    ``speed_n`` (calls with an output speed and ITL: two tokens or more; speed and ITL
+    figures are NaN when it is 0) and
     ``cost_unknown`` (records without a price) and ``lagged_n`` (successful calls timed while
     evalkit's own event loop lagged over `LAG_LIMIT_MS`). Rows are sorted by model (then suite).
     """
@@ -150,13 +157,22 @@ def _prepare(records: pd.DataFrame) -> pd.DataFrame:
     score = pd.to_numeric(records["score"], errors="coerce").fillna(0.0).to_numpy(float)
     # The contract says a failed call scores 0; enforce it so no scorer slip credits one.
     out["score"] = np.where(out["is_error"].to_numpy(), 0.0, score)
-    for name in ("ttft_s", "e2e_s", "output_speed_tps", "prompt_tokens",
+    for name in ("ttft_s", "e2e_s", "prompt_tokens",
                  "completion_tokens", "cost_usd", "loop_lag_ms"):
         out[name] = pd.to_numeric(out[name], errors="coerce").astype(float)
     out["epoch"] = pd.to_numeric(out["epoch"], errors="coerce").fillna(0).astype(np.int64)
+    out["output_speed_tps"], out["itl_s"] = _decode_metrics(out)
     out["unit"] = _unit_codes(out)
     out["nonbinary"] = ~np.isin(out["score"].to_numpy(), (0.0, 1.0))
     return out
+
+
+def _decode_metrics(prep: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Each call's output speed and ITL, NaN where it has none (see `evalkit.records`)."""
+    calls = list(zip(prep["completion_tokens"].tolist(), prep["ttft_s"].tolist(), prep["e2e_s"].tolist()))
+    speed = [output_speed_tps(*call) for call in calls]
+    itl = [inter_token_latency_s(*call) for call in calls]
+    return np.array(speed, dtype=float), np.array(itl, dtype=float)  # None -> NaN
 
 
 def _unit_codes(prep: pd.DataFrame) -> np.ndarray:
@@ -320,8 +336,8 @@ def _totals(prep: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 
 
 def _latencies(prep: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Latency percentiles and median output speed over successful calls."""
-    ok = prep.loc[~prep["is_error"], [*keys, "ttft_s", "e2e_s", "output_speed_tps", "loop_lag_ms"]]
+    """Latency percentiles, median output speed and ITL over successful calls."""
+    ok = prep.loc[~prep["is_error"], [*keys, "ttft_s", "e2e_s", "output_speed_tps", "itl_s", "loop_lag_ms"]]
     ok = ok.assign(lagged=ok["loop_lag_ms"].to_numpy() > LAG_LIMIT_MS)
     g = ok.groupby(keys, sort=True, observed=True)
     parts = {
@@ -329,6 +345,8 @@ def _latencies(prep: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         for column, name in (("ttft_s", "ttft"), ("e2e_s", "e2e")) for q in (0.5, 0.95)
     }
     parts["speed_p50"] = g["output_speed_tps"].median()
+    parts["speed_n"] = g["output_speed_tps"].count()
+    parts["itl_p50"], parts["itl_p95"] = g["itl_s"].quantile(0.5), g["itl_s"].quantile(0.95)
     parts["latency_n"] = g["e2e_s"].count()
     parts["ttft_n"] = g["ttft_s"].count()
     # Calls timed while evalkit's own event loop lagged: their latency is partly ours.
@@ -338,18 +356,18 @@ def _latencies(prep: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 
 _COLUMNS = [
     "n", "accuracy", "accuracy_low", "accuracy_high", "ttft_p50", "ttft_p95", "e2e_p50",
-    "e2e_p95", "latency_n", "speed_p50", "prompt_tokens", "completion_tokens", "cost_total",
-    "cost_per_1k_tasks", "cost_per_correct", "error_rate", "errors", "accuracy_method",
-    "ttft_n", "cost_unknown", "lagged_n",
+    "e2e_p95", "latency_n", "speed_p50", "speed_n", "itl_p50", "itl_p95", "prompt_tokens",
+    "completion_tokens", "cost_total", "cost_per_1k_tasks", "cost_per_correct", "error_rate", "errors",
+    "accuracy_method", "ttft_n", "cost_unknown", "lagged_n",
 ]
 
 
 def _summarize_level(prep: pd.DataFrame, units: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     out = _totals(prep, keys).merge(_intervals(units, keys), on=keys, how="left")
     out = out.merge(_latencies(prep, keys), on=keys, how="left")
-    for name in ("latency_n", "ttft_n", "lagged_n"):
+    for name in ("latency_n", "ttft_n", "lagged_n", "speed_n"):
         out[name] = out[name].fillna(0).astype(np.int64)
-    for name in ("ttft_p50", "ttft_p95", "e2e_p50", "e2e_p95", "speed_p50"):
+    for name in ("ttft_p50", "ttft_p95", "e2e_p50", "e2e_p95", "speed_p50", "itl_p50", "itl_p95"):
         out[name] = out[name].astype(float)
     return out[[*keys, *_COLUMNS]].reset_index(drop=True)
 
@@ -370,7 +388,8 @@ def summarize(records: pd.DataFrame) -> Summary:
       falls back to the normal interval with a cluster-robust variance (method ``normal``).
 
     Latency percentiles (linear interpolation) cover successful calls only; ``latency_n``
-    counts those with an end-to-end time, ``ttft_n`` those with a TTFT.
+    counts those with an end-to-end time, ``ttft_n`` those with a TTFT, ``speed_n`` those
+    with an output speed and ITL (not one-token replies).
     """
     prep = _prepare(records)
     units = _unit_table(prep)

@@ -13,9 +13,11 @@ completions (and their tokens) ÷ window length. Stability: the window is cut in
 output tokens/s of the parts is reported; above ``UNSTABLE_CV`` the step is flagged.
 Requests in flight when the window closes are drained and not counted.
 
-Per request: TTFT, end-to-end, output speed = completion tokens ÷ (e2e − TTFT) and
+Per request: TTFT, end-to-end, output speed = (completion tokens − 1) ÷ (e2e − TTFT) and
 inter-token latency (ITL) = (e2e − TTFT) ÷ (completion tokens − 1), the mean gap between
-tokens of that request (what vLLM calls TPOT). Percentiles are linear-interpolated.
+tokens of that request (what vLLM calls TPOT), both as `evalkit.records` defines them for
+every call: n/a for one-token replies. Percentiles are linear-interpolated; speed and ITL
+percentiles are over the ``decode_n`` requests that have them.
 
 The sweep stops at the first step that breaks the target (TTFT p95, output speed p50,
 or more than ``MAX_ERROR_RATE`` of requests failing), or when output tokens/s grows by
@@ -53,13 +55,16 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.errors import UsageError
+from evalkit.records import inter_token_latency_s, output_speed_tps
 
 DEFAULT_CONCURRENCY = (1, 2, 4, 8, 16, 32, 64)
 DEFAULT_INPUT_COST_RATIO = 0.25
 STABILITY_WINDOWS = 5
 UNSTABLE_CV = 0.25
 MAX_ERROR_RATE = 0.01
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2: output speed counts the tokens after the first, (n − 1) ÷ (e2e − TTFT); steps carry
+``decode_n``. Version 1 files quote speed as n ÷ (e2e − TTFT)."""
 
 
 @dataclass(frozen=True)
@@ -148,12 +153,16 @@ class Step:
     e2e_p95: float | None
     e2e_p99: float | None
     speed_p50: float | None
+    """Median output speed per request, tokens/s; None when no request had two tokens."""
     cv: float | None
     """Coefficient of variation of output tokens/s across the window's parts."""
     meets_slo: bool = True
     failures: list[str] = field(default_factory=list)
     usage_estimated: int = 0
     """Requests whose tokens were counted by a tokenizer (no usage from the server)."""
+    decode_n: int | None = None
+    """Requests with an output speed and ITL (two or more tokens, time between the first and
+    the last): the n of their percentiles. None in files written before schema 2."""
 
     @property
     def stable(self) -> bool:
@@ -256,9 +265,8 @@ def summarise(samples: list[Sample], load: float, mode: str, w0: float, w1: floa
     window = w1 - w0
     ttft = [s.ttft for s in ok if s.ttft is not None]
     e2e = [s.end - s.start for s in ok]
-    decode = [(s, s.end - s.start - s.ttft) for s in ok if s.ttft is not None]
-    speed = [s.completion_tokens / d for s, d in decode if d > 0 and s.completion_tokens > 0]
-    itl = [d / (s.completion_tokens - 1) for s, d in decode if s.completion_tokens > 1]
+    speed = _present(output_speed_tps(s.completion_tokens, s.ttft, s.end - s.start) for s in ok)
+    itl = _present(inter_token_latency_s(s.completion_tokens, s.ttft, s.end - s.start) for s in ok)
     return Step(
         load=load, mode=mode, n=len(ok), errors=len(counted) - len(ok), window_s=window,
         requests_per_s=len(ok) / window,
@@ -269,7 +277,12 @@ def summarise(samples: list[Sample], load: float, mode: str, w0: float, w1: floa
         e2e_p50=percentile(e2e, 50), e2e_p95=percentile(e2e, 95), e2e_p99=percentile(e2e, 99),
         speed_p50=percentile(speed, 50),
         cv=_window_cv(ok, w0, window), usage_estimated=sum(s.estimated for s in ok),
+        decode_n=len(speed),
     )
+
+
+def _present(values: Any) -> list[float]:
+    return [v for v in values if v is not None]
 
 
 def _window_cv(ok: list[Sample], w0: float, window: float) -> float | None:
@@ -291,7 +304,9 @@ def judge(step: Step, slo: SLO) -> Step:
         failures.append(f"{step.errors}/{total} requests failed")
     if slo.ttft_p95_s is not None and (step.ttft_p95 is None or step.ttft_p95 > slo.ttft_p95_s):
         failures.append(f"TTFT p95 {_fmt(step.ttft_p95)} s > {slo.ttft_p95_s:g} s")
-    if slo.speed_p50_tps is not None and (step.speed_p50 is None or step.speed_p50 < slo.speed_p50_tps):
+    if slo.speed_p50_tps is not None and step.speed_p50 is None:
+        failures.append(f"speed p50 n/a (no reply of two tokens or more), target {slo.speed_p50_tps:g} tok/s")
+    elif slo.speed_p50_tps is not None and step.speed_p50 < slo.speed_p50_tps:
         failures.append(f"speed p50 {_fmt(step.speed_p50)} tok/s < {slo.speed_p50_tps:g} tok/s")
     step.failures, step.meets_slo = failures, not failures
     return step
@@ -456,16 +471,24 @@ STEP_HEADER = "\n".join(line.rstrip() for line in (
 def step_table_lines(s: Step, chosen: bool = False, width: int | None = None) -> list[str]:
     """One step's line; its SLO details go on a line of their own below when the whole
     line would be wider than ``width`` (None: never)."""
+    na = _decode_na(s)
     figures = [_load_text(s.mode, s.load), s.n, s.errors, f"{s.requests_per_s:.2f}", f"{s.output_tokens_per_s:.1f}",
-               _fmt(s.ttft_p50), _fmt(s.ttft_p95), _fmt(s.itl_p50, 4), _fmt(s.e2e_p95), _fmt(s.speed_p50, 1),
-               _fmt(s.cv, 2)]
+               _fmt(s.ttft_p50), _fmt(s.ttft_p95), _fmt(s.itl_p50, 4, na), _fmt(s.e2e_p95),
+               _fmt(s.speed_p50, 1, na), _fmt(s.cv, 2)]
     mark = "ok" if s.meets_slo else "BROKEN"
     failures = "; ".join(s.failures)
     extras = (["<- priced here"] if chosen else []) + (["(unstable)"] if s.cv is not None and not s.stable else [])
+    if s.decode_n is not None and s.decode_n < s.n:
+        extras.append(f"(ITL, speed over {s.decode_n} of {s.n}: the others had a single token)")
     whole = _STEP_ROW.format(*figures, "  ".join([f"{mark}: {failures}" if failures else mark, *extras]))
     if width is None or len(whole) <= width:
         return [whole]
     return [_STEP_ROW.format(*figures, mark), " " * 8 + "  ".join(filter(None, [failures, *extras]))]
+
+
+def _decode_na(s: Step) -> str:
+    """Speed and ITL of a step whose requests all streamed one token are n/a, not missing."""
+    return "n/a" if s.n and s.decode_n == 0 else "-"
 
 
 def step_table(result: CapacityResult, width: int | None = None) -> list[str]:
@@ -492,8 +515,8 @@ def _load_text(mode: str, load: float) -> str:
     return f"{load:g}/s" if mode == "poisson" else f"c={load:g}"
 
 
-def _fmt(value: float | None, digits: int = 3) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
+def _fmt(value: float | None, digits: int = 3, na: str = "-") -> str:
+    return na if value is None else f"{value:.{digits}f}"
 
 
 def _redacted(url: str | None) -> str | None:

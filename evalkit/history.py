@@ -9,7 +9,7 @@ HISTORY_COLUMNS = [
     "accuracy_high", "e2e_p95", "cost_per_1k_tasks",
 ]
 _RECORD_COLUMNS = ["model", "suite", "sample_id", "cluster", "epoch", "score", "error_class",
-                   "ttft_s", "e2e_s", "output_speed_tps", "prompt_tokens", "completion_tokens", "cost_usd"]
+                   "ttft_s", "e2e_s", "prompt_tokens", "completion_tokens", "cost_usd"]
 ALL_SUITES = "ALL"
 """The suite name of a model's figures over all its suites."""
 

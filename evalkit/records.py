@@ -1,4 +1,6 @@
-"""`CallRecord`: one call to one model for one sample, as measured and as stored."""
+"""`CallRecord`: one call to one model for one sample, as measured and as stored; and the
+per-call decode metrics, output speed and inter-token latency, defined once for every
+figure evalkit shows (records, analysis, capacity sweeps, reports)."""
 
 from __future__ import annotations
 
@@ -44,7 +46,8 @@ class CallRecord:
     e2e_s: float | None = None
     """Request sent -> last byte of the response."""
     output_speed_tps: float | None = None
-    """completion_tokens / (e2e - ttft)."""
+    """(completion_tokens - 1) / (e2e - ttft), tokens/s, as `output_speed_tps()` below defines
+    it; None for a one-token reply or one with no time between its first and last token."""
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     cached_tokens: int | None = None
@@ -79,6 +82,12 @@ class CallRecord:
     judge_cost_usd: float | None = None
     """None when the judge's price is unknown."""
 
+    @property
+    def itl_s(self) -> float | None:
+        """`inter_token_latency_s` of this call; derived, not stored (the stored times and
+        tokens give it back for any record, old or new)."""
+        return inter_token_latency_s(self.completion_tokens, self.ttft_s, self.e2e_s)
+
     def to_dict(self) -> dict[str, Any]:
         # Shallow: every field is a scalar, and asdict's deep copy was most of the cost of
         # storing a record (the writer thread holds the GIL the event loop needs meanwhile).
@@ -90,3 +99,33 @@ class CallRecord:
 
 
 _FIELD_NAMES = CallRecord.field_names()
+
+
+def _decode(completion_tokens: Any, ttft_s: Any, e2e_s: Any) -> tuple[float, float] | None:
+    """(gaps between tokens, seconds from first to last token), or None when there is
+    nothing to time: the first token arrives inside TTFT, so a reply of n tokens has n - 1
+    gaps after it; one token (a label, a number) has none, and a reply whose first and
+    last token came at the same instant has no time to divide by."""
+    if completion_tokens is None or ttft_s is None or e2e_s is None:
+        return None
+    gaps, seconds = completion_tokens - 1, e2e_s - ttft_s
+    # NaN, pandas' missing value, fails both comparisons: no figure, as for None
+    return (gaps, seconds) if gaps >= 1 and seconds > 0 else None
+
+
+def output_speed_tps(completion_tokens: Any, ttft_s: Any, e2e_s: Any) -> float | None:
+    """Output speed of one call, tokens per second: (completion tokens - 1) / (e2e - TTFT).
+
+    None (shown as *n/a*) for a one-token reply or one with no time between its first and
+    last token: never a huge number, never infinity.
+    """
+    decode = _decode(completion_tokens, ttft_s, e2e_s)
+    return None if decode is None else decode[0] / decode[1]
+
+
+def inter_token_latency_s(completion_tokens: Any, ttft_s: Any, e2e_s: Any) -> float | None:
+    """Inter-token latency (ITL) of one call, seconds: (e2e - TTFT) / (completion tokens - 1),
+    the mean gap between its tokens (what vLLM calls TPOT); None by the same rule as
+    `output_speed_tps`, of which it is the reciprocal."""
+    decode = _decode(completion_tokens, ttft_s, e2e_s)
+    return None if decode is None else decode[1] / decode[0]

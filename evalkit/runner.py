@@ -21,7 +21,7 @@ from evalkit import providers
 from evalkit.budget import Budget
 from evalkit.cache import ResponseCache
 from evalkit.pricing import ModelPrice
-from evalkit.records import CallRecord
+from evalkit.records import CallRecord, output_speed_tps
 from evalkit.scoring import ASYNC_SCORERS, score_sample
 from evalkit.suites.base import Sample
 
@@ -476,7 +476,7 @@ def _fill_success(record: CallRecord, attempt: providers.Attempt, sample: Sample
         record.prompt_tokens = count(prompt_text)
         record.completion_tokens = count(attempt.text + attempt.reasoning)
         record.usage_source = "estimated"
-    record.output_speed_tps = _output_speed(record)
+    record.output_speed_tps = output_speed_tps(record.completion_tokens, record.ttft_s, record.e2e_s)
     record.cost_usd = target.price.cost(
         record.prompt_tokens, record.completion_tokens, record.cached_tokens, record.e2e_s
     )
@@ -487,9 +487,3 @@ def _fill_success(record: CallRecord, attempt: providers.Attempt, sample: Sample
     record.extracted = score.extracted
     record.score_detail = score.detail or None
 
-
-def _output_speed(record: CallRecord) -> float | None:
-    if not record.completion_tokens or record.e2e_s is None or record.ttft_s is None:
-        return None
-    generating = record.e2e_s - record.ttft_s
-    return record.completion_tokens / generating if generating > 0 else None

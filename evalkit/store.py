@@ -27,10 +27,10 @@ import sqlalchemy as sa
 
 from evalkit import redaction
 from evalkit.errors import UsageError
-from evalkit.records import CallRecord
+from evalkit.records import CallRecord, output_speed_tps
 
 DEFAULT_STORE = "results/evalkit.db"
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 metadata = sa.MetaData()
 
@@ -500,7 +500,21 @@ def _migration_4(conn: sa.Connection) -> None:
         conn.execute(sa.text(f"ALTER TABLE records ADD COLUMN loop_lag_ms {kind}"))
 
 
-MIGRATIONS = {2: _migration_2, 3: _migration_3, 4: _migration_4}
+def _migration_5(conn: sa.Connection) -> None:
+    """Output speed counts the tokens after the first, (completion tokens − 1) ÷ (e2e − TTFT),
+    and a one-token reply has none: stored speeds are recomputed from the stored times and
+    tokens, so an old run's records say what its reports now say."""
+    table = records_table.c
+    rows = conn.execute(sa.select(table.id, table.completion_tokens, table.ttft_s, table.e2e_s)
+                        .where(table.output_speed_tps.is_not(None))).all()
+    updates = [{"row_id": row.id, "speed": output_speed_tps(row.completion_tokens, row.ttft_s, row.e2e_s)}
+               for row in rows]
+    if updates:
+        conn.execute(sa.update(records_table).where(table.id == sa.bindparam("row_id"))
+                     .values(output_speed_tps=sa.bindparam("speed")), updates)
+
+
+MIGRATIONS = {2: _migration_2, 3: _migration_3, 4: _migration_4, 5: _migration_5}
 """schema version -> the step that brings a store of the previous version to it. Append
 only. A new store is created at the current version directly."""
 

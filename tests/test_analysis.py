@@ -57,13 +57,13 @@ def two_models() -> pd.DataFrame:
         rec("a", "s1", 1, ttft_s=0.2, e2e_s=2.0),
         rec("a", "s2", 1, ttft_s=0.3, e2e_s=3.0),
         rec("a", "s3", 0, ttft_s=0.4, e2e_s=4.0),
-        rec("b", "s0", 1, e2e_s=0.5, cost_usd=0.002, output_speed_tps=10.0),
-        rec("b", "s1", 1, e2e_s=1.5, cost_usd=0.002, output_speed_tps=30.0),
+        rec("b", "s0", 1, e2e_s=0.5, cost_usd=0.002),
+        rec("b", "s1", 1, e2e_s=1.5, cost_usd=0.002),
         # A failed call: no latency, not billed; its score is forced to 0 even if a
         # scorer slipped and gave it 1.
         rec("b", "s2", 1, ttft_s=None, e2e_s=None, output_speed_tps=None, prompt_tokens=None,
             completion_tokens=None, cost_usd=0.0, error_class="timeout"),
-        rec("b", "s3", 0, e2e_s=2.5, cost_usd=0.002, output_speed_tps=20.0),
+        rec("b", "s3", 0, e2e_s=2.5, cost_usd=0.002),
     ]
     return pd.DataFrame(rows)
 
@@ -93,7 +93,32 @@ def test_latency_percentiles_over_successes_only(two_models):
     assert b["e2e_p50"] == pytest.approx(1.5)
     assert b["e2e_p95"] == pytest.approx(2.4)
     assert b["latency_n"] == 3
-    assert b["speed_p50"] == pytest.approx(20.0)
+    # 5 tokens: 4 timed after the first, over e2e - ttft = 0.4, 1.4, 2.4 s. The stale
+    # output_speed_tps=50 the records carry is not read: speed comes from times and tokens.
+    assert b["speed_p50"] == pytest.approx(4 / 1.4)
+    assert b["speed_n"] == 3
+    assert b["itl_p50"] == pytest.approx(1.4 / 4)
+    assert b["itl_p95"] == pytest.approx(0.35 + 0.9 * (0.6 - 0.35))
+
+
+def test_one_token_replies_have_no_speed_or_itl_and_the_median_says_its_n():
+    from evalkit.report.formatting import scorecard_rows
+
+    rows = [rec("labels", f"s{i}", 1, ttft_s=0.05, e2e_s=0.05 + 1e-5, completion_tokens=1) for i in range(3)]
+    rows += [rec("mixed", "s0", 1, ttft_s=0.05, e2e_s=0.05 + 1e-5, completion_tokens=1),
+             rec("mixed", "s1", 1, ttft_s=0.05, e2e_s=0.0625, completion_tokens=2),
+             rec("mixed", "s2", 1, ttft_s=0.05, e2e_s=0.0875, completion_tokens=4),
+             # all of a reply at one instant: no time to divide by
+             rec("mixed", "s3", 1, ttft_s=0.05, e2e_s=0.05, completion_tokens=8)]
+    by = summarize(pd.DataFrame(rows)).by_model
+    labels, mixed = row_of(by, "labels"), row_of(by, "mixed")
+    assert math.isnan(labels["speed_p50"]) and math.isnan(labels["itl_p50"]) and labels["speed_n"] == 0
+    assert labels["latency_n"] == 3
+    assert mixed["speed_n"] == 2 and mixed["latency_n"] == 4
+    assert mixed["speed_p50"] == pytest.approx(80.0) and mixed["itl_p50"] == pytest.approx(0.0125)
+    cells = dict(zip(by["model"], scorecard_rows(by)))
+    assert cells["labels"][6:8] == ["n/a", "n/a"]
+    assert cells["mixed"][6:8] == ["80 tok/s (n=2)", "12.5 ms"]
 
 
 def test_costs(two_models):

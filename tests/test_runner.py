@@ -61,7 +61,7 @@ def test_scores_timing_tokens_and_cost_as_scripted():
     assert 0.2 + 3 * 0.02 <= right.e2e_s <= 0.2 + 3 * 0.02 + CLIENT_MARGIN
     assert 3 * 0.02 - 0.005 <= right.e2e_s - right.ttft_s <= 3 * 0.02 + CLIENT_MARGIN
     assert (right.prompt_tokens, right.completion_tokens, right.usage_source) == (100, 20, "provider")
-    assert right.output_speed_tps == pytest.approx(20 / (right.e2e_s - right.ttft_s))
+    assert right.output_speed_tps == pytest.approx((20 - 1) / (right.e2e_s - right.ttft_s))
     assert right.cost_usd == pytest.approx(100 * 1e-6 + 20 * 2e-6)
     # cached prompt tokens have no own price here: charged at the input price
     assert wrong.cached_tokens == 40

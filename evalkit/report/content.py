@@ -33,7 +33,8 @@ also get `SELF_HOSTING_TITLE` after "Projected monthly cost"."""
 
 BEST_RULE = {  # scorecard column -> which way is better
     "Accuracy [95% CI]": ("accuracy", "max"), "TTFT p50": ("ttft_p50", "min"), "E2E p50": ("e2e_p50", "min"),
-    "E2E p95": ("e2e_p95", "min"), "Speed p50": ("speed_p50", "max"), "$ / 1k tasks": ("cost_per_1k_tasks", "min"),
+    "E2E p95": ("e2e_p95", "min"), "Speed p50": ("speed_p50", "max"), "ITL p50": ("itl_p50", "min"),
+    "$ / 1k tasks": ("cost_per_1k_tasks", "min"),
     "$ / correct": ("cost_per_correct", "min"), "Errors": ("error_rate", "min"),
 }
 DISAGREEMENT_SPREAD = 0.5
@@ -183,7 +184,7 @@ def _role_sentence(role: str, line: Any, best: str, rows: dict, comparisons: dic
         return f"{role}: {model} again — {what}; {_significance(model, best, comparisons)}."
     return (f"{role}: {model} — {what}. It reaches {_ratio_pct(r['accuracy'], rows[best]['accuracy'])} of the best "
             f"accuracy at {_cost_ratio(r['cost_per_1k_tasks'], rows[best]['cost_per_1k_tasks'])} of the cost per "
-            f"task and {_speed_ratio(r['speed_p50'], rows[best]['speed_p50'])} the output speed of {best}"
+            f"task{_speed_comparison(model, r, best, rows[best])}"
             f"{_latency_clause(r, rows[best])}; {_significance(model, best, comparisons)}.")
 
 
@@ -436,8 +437,15 @@ def _cost_ratio(a: Any, b: Any) -> str:
     return f"{100 * r:.0f}%" if r <= 1 else f"{r:.1f}x"
 
 
-def _speed_ratio(a: Any, b: Any) -> str:
-    return "an unknown multiple of" if _missing(a) or _missing(b) or not b else f"{a / b:.1f}x"
+def _speed_comparison(model: str, row: Any, best: str, best_row: Any) -> str:
+    """The ratio of two median output speeds with the calls each is over, or why there is
+    none: a model whose replies were all one token has no output speed (n/a)."""
+    lacking = [name for name, r in ((model, row), (best, best_row)) if _missing(r["speed_p50"])]
+    if lacking:
+        return (f"; its output speed cannot be compared with {best}'s (n/a for {' and '.join(lacking)}: "
+                "no reply of two tokens or more)")
+    return (f" and {row['speed_p50'] / best_row['speed_p50']:.1f}x the output speed of {best} "
+            f"(medians over {int(row['speed_n']):,} and {int(best_row['speed_n']):,} calls)")
 
 
 def _hourly(snapshot: dict) -> dict[str, float]:

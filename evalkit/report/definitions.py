@@ -3,7 +3,12 @@
 METRIC_DEFINITIONS = [
     ("TTFT", "request sent → first streamed chunk carrying answer content; reasoning content is timed separately."),
     ("End-to-end (E2E)", "request sent → last byte of the response."),
-    ("Output speed", "completion tokens ÷ (end-to-end − TTFT), per request; the median is quoted."),
+    ("Output speed", "(completion tokens − 1) ÷ (end-to-end − TTFT), per request: the first token arrives inside "
+                     "TTFT. n/a for a one-token reply or one with no time between its first and last token; the "
+                     "median is over the requests that have one, and says how many (n)."),
+    ("ITL (inter-token latency)", "(end-to-end − TTFT) ÷ (completion tokens − 1), per request: the mean gap "
+                                  "between its tokens; n/a by the same rule; the median is over the same requests "
+                                  "as the output speed's."),
     ("Tokens", "from the provider's usage report; where a provider reports none, a tokenizer estimate "
                "flagged `usage_source = estimated`."),
     ("Cost of a call", "prompt tokens × input price + completion tokens × output price (cached prompt tokens "

@@ -30,6 +30,37 @@ def speed(value: Any) -> str:
     return "–" if _missing(value) else f"{value:.0f} tok/s"
 
 
+def inter_token(value: Any) -> str:
+    """An ITL: milliseconds with a decimal (12.5 ms), as gaps between tokens are small."""
+    if _missing(value):
+        return "–"
+    return f"{value * 1000:.1f} ms" if value < 0.1 else seconds(value)
+
+
+def _no_decode(row: Any) -> str | None:
+    """Output speed and ITL of a row without them: "–" when no call succeeded, *n/a* when
+    calls succeeded but every reply was one token (nothing to time after the first); None
+    when the row has a figure."""
+    if not _missing(row.get("speed_p50")):
+        return None
+    return "n/a" if row.get("latency_n", 0) else "–"
+
+
+def speed_cell(row: Any) -> str:
+    """Median output speed with the number of calls it is over: one-token replies have no
+    speed, so that n can be smaller than the calls behind the latency figures."""
+    none = _no_decode(row)
+    if none is not None:
+        return none
+    return f"{speed(row['speed_p50'])} (n={int(row['speed_n']):,})" if "speed_n" in row else speed(row["speed_p50"])
+
+
+def itl_cell(row: Any) -> str:
+    """Median inter-token latency, over the same calls as the speed (whose cell gives their n)."""
+    none = _no_decode(row)
+    return none if none is not None else inter_token(row["itl_p50"])
+
+
 def usd(value: Any) -> str:
     if _missing(value):
         return "unknown"
@@ -58,7 +89,8 @@ SCORECARD = [
     ("TTFT p50", lambda r: latency_cell(r, "ttft_p50")),
     ("E2E p50", lambda r: seconds(r["e2e_p50"])),
     ("E2E p95", lambda r: seconds(r["e2e_p95"])),
-    ("Speed p50", lambda r: speed(r["speed_p50"])),
+    ("Speed p50", speed_cell),
+    ("ITL p50", itl_cell),
     ("$ / 1k tasks", lambda r: usd(r["cost_per_1k_tasks"])),
     ("$ / correct", lambda r: usd(r["cost_per_correct"])),
     ("Errors", lambda r: pct(r["error_rate"])),

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from evalkit.config import ModelConfig, RunConfig, SuiteConfig
 from evalkit.pricing import ModelPrice, resolve_price
-from evalkit.records import CallRecord
+from evalkit.records import CallRecord, output_speed_tps
 from evalkit.store import Store
 
 INJECTION = "<script>window.__evalkit_injected = 1; document.title = 'pwned';</script>"
@@ -96,7 +96,7 @@ def _record(rng: random.Random, run_id: str, model: ModelConfig, suite: str, k: 
         request_hash=f"{model.id}-{suite}-{k}", response_text=None if failed else answer,
         extracted=None if failed else ("42" if not right else str(k)), score=0.0 if failed else float(right),
         ttft_s=None if failed else ttft, e2e_s=None if failed else e2e,
-        output_speed_tps=None if failed else completion_tokens / max(e2e - ttft, 1e-3),
+        output_speed_tps=None if failed else output_speed_tps(completion_tokens, ttft, e2e),
         prompt_tokens=None if failed else prompt_tokens, completion_tokens=None if failed else completion_tokens,
         usage_source="provider", cost_usd=0.0 if failed else prompt_tokens * price["input"] + completion_tokens * price["output"],
         error_class="timeout" if failed else None, error_message="timed out" if failed else None,
