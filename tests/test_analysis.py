@@ -9,13 +9,13 @@ import pandas as pd
 import pytest
 
 from evalkit.analysis import (
-    BOOTSTRAP_B,
     frontier,
     mcnemar_exact_p,
     paired_test,
     summarize,
     verdict,
 )
+from evalkit.sign_flip import DRAWS as SIGN_FLIP_DRAWS
 
 Z = 1.959963984540054
 
@@ -268,20 +268,22 @@ def test_paired_joins_only_shared_samples():
     assert result.mean_diff == pytest.approx(0.5)
 
 
-def test_paired_bootstrap_constant_shift():
+def test_paired_sign_flip_constant_shift():
     rows = []
     for i in range(30):
         base = 0.3 + 0.02 * i
         rows += [rec("A", f"s{i}", base - 0.1), rec("B", f"s{i}", base)]
     result = paired_test(pd.DataFrame(rows), "A", "B")
-    assert result.method == "bootstrap"
+    assert result.method == "sign-flip" and result.units == 30  # 30 units: random patterns
     assert result.mean_diff == pytest.approx(-0.1)
-    # every replicate is -0.1: none at or above 0, so p = 2 * (0 + 1) / (B + 1)
-    assert result.p_value == pytest.approx(2 / (BOOTSTRAP_B + 1))
-    assert (result.low, result.high) == pytest.approx((-0.1, -0.1))
+    # only the all-minus and all-plus patterns reach |-3|: none among the random draws,
+    # so p = (0 + 1) / (draws + 1)
+    assert result.p_value == pytest.approx(1 / (SIGN_FLIP_DRAWS + 1))
+    # any other shift leaves every unit on one side: rejected, so the interval is the point
+    assert (result.low, result.high) == pytest.approx((-0.1, -0.1), abs=1e-5)
 
 
-def test_paired_bootstrap_no_difference_and_determinism():
+def test_paired_sign_flip_no_difference_and_determinism():
     rows = []
     for i in range(30):
         score = (i % 5) / 4
@@ -294,18 +296,20 @@ def test_paired_bootstrap_no_difference_and_determinism():
     assert (same.mean_diff, same.p_value) == (0.0, 1.0)
 
 
-def test_paired_with_clusters_resamples_clusters():
+def test_paired_with_clusters_flips_whole_clusters():
     rows = []
     for i in range(40):
         cluster = f"c{i // 10}"
         rows += [rec("A", f"s{i}", 1, cluster=cluster), rec("B", f"s{i}", 1 if i < 30 else 0,
                                                               cluster=cluster)]
     result = paired_test(pd.DataFrame(rows), "A", "B")
-    assert result.method == "cluster-bootstrap"
+    assert result.method == "sign-flip-exact" and result.units == 4
     assert result.mean_diff == pytest.approx(0.25)
-    # 10 discordant pairs would give McNemar p = 0.002; all sit in one of 4 clusters,
-    # so resampling clusters must find it far less certain.
-    assert result.p_value > 0.05
+    # 10 discordant pairs would give McNemar p = 0.002; all sit in one of 4 clusters:
+    # every one of the 16 sign patterns of the cluster sums (0, 0, 0, 10) reaches |10|,
+    # so one cluster's worth of evidence gives p = 1.
+    assert result.p_value == 1.0
+    assert (result.low, result.high) == (-1.0, 1.0)  # 4 clusters cannot bound a difference
 
 
 # ----------------------------------------------------------------------------- frontier

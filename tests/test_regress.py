@@ -136,11 +136,12 @@ def test_thresholds_read_percent_or_fraction():
         parse_fraction("lots", "--x")
 
 
-def test_paired_runs_uses_the_cluster_bootstrap_with_epochs():
+def test_paired_runs_flips_whole_items_with_epochs():
     base = pd.concat([frame([1] * 30 + [0] * 10, epoch=e) for e in range(3)])
     cand = pd.concat([frame([1] * 20 + [0] * 20, epoch=e) for e in range(3)])
     result = paired_runs(base, cand, "m")
-    assert result.method == "cluster-bootstrap" and result.n == 120
+    # an item's three epochs are one unit: 40 units, not 120 independent pairs
+    assert result.method == "sign-flip" and result.n == 120 and result.units == 40
     assert result.mean_diff == pytest.approx(-0.25) and result.high < 0
 
 

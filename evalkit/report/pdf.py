@@ -46,7 +46,8 @@ def render(content: ReportContent, charts: list[Chart], fonts: dict[int, FontSub
         if chart.section == "Charts":
             story += _chart(chart, width, st)
     story += [PageBreak(), _heading(2, st), _table(content.scorecard, width, st, first_col=0.22),
-              Paragraph("Bold with ▲: the best value of its column.", st["small"]), Spacer(1, 6),
+              Paragraph("Bold with ▲: the best value of its column.", st["small"]),
+              *([Paragraph(_x(content.cost_legend), st["small"])] if content.cost_legend else []), Spacer(1, 6),
               Paragraph("By suite", st["h3"]), _table(content.suites, width, st, first_col=0.12, font_size=6)]
     story += [_heading(3, st), Paragraph(_x(content.monthly_note), st["body"]), _table(content.monthly, width, st)]
     story += _self_hosting(content, charts, width, st)

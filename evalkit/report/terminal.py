@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from evalkit.report.formatting import SCORECARD, scorecard_rows
+from evalkit.report.formatting import SCORECARD, estimated_legend, scorecard_rows
 from evalkit.report.run_analysis import RunAnalysis
 
 
@@ -20,6 +20,9 @@ def render(analysis: RunAnalysis, console: Console, by_suite: bool = False) -> N
     for cells in scorecard_rows(analysis.summary.by_model):
         table.add_row(*cells)
     console.print(table)
+    legend = estimated_legend(analysis.summary.by_model)
+    if legend:
+        console.print(legend, highlight=False)
     if by_suite:
         _render_suites(analysis, console)
     for line in epoch_lines(analysis):
@@ -48,7 +51,7 @@ def verdict_lines(analysis: RunAnalysis) -> list[str]:
     if len(models) > 1:
         lines.append(_frontier("quality vs cost", verdict.frontier_cost, "cheapest first", models))
         lines.append(_frontier("quality vs latency", verdict.frontier_latency, "fastest first", models))
-    return lines
+    return lines + verdict.notes
 
 
 def _frontier(name: str, frontier: list[str], order: str, models: list[str]) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from evalkit.report.formatting import accuracy_with_interval, seconds, usd
+from evalkit.report.formatting import ESTIMATED_LEGEND, accuracy_with_interval, cost_cell, seconds
 
 _BARS = "▁▂▃▄▅▆▇█"
 
@@ -34,7 +34,7 @@ def trend_table(history) -> Table | str:
     if history.empty:
         return "No runs match: `evalkit runs` lists what the store holds."
     table = Table(title=f"History over {history['run_id'].nunique()} run(s), oldest → newest",
-                  title_justify="left")
+                  title_justify="left", caption=_legend(history), caption_justify="left")
     for header in ("Model", "Suite", "Runs", "Accuracy (latest) [95% CI]", "trend",
                    "E2E p95 (latest)", "trend", "$ / 1k tasks (latest)", "trend"):
         table.add_column(header, justify="left" if header in ("Model", "Suite", "trend") else "right")
@@ -43,20 +43,25 @@ def trend_table(history) -> Table | str:
         last = group.iloc[-1]
         table.add_row(model, suite, str(len(group)), accuracy_with_interval(last),
                       sparkline(group["accuracy"].tolist()), seconds(last["e2e_p95"]),
-                      sparkline(group["e2e_p95"].tolist()), usd(last["cost_per_1k_tasks"]),
+                      sparkline(group["e2e_p95"].tolist()), cost_cell(last, "cost_per_1k_tasks"),
                       sparkline(group["cost_per_1k_tasks"].tolist()))
     return table
 
 
+def _legend(history) -> str | None:
+    marked = "cost_estimated" in history and bool((history["cost_estimated"] > 0).any())
+    return ESTIMATED_LEGEND if marked else None
+
+
 def runs_detail(history) -> Table:
     """Every (run, model, suite) row, for a closer look."""
-    table = Table(title="By run", title_justify="left")
+    table = Table(title="By run", title_justify="left", caption=_legend(history), caption_justify="left")
     for header in ("Started", "Run", "Model", "Suite", "n", "Accuracy [95% CI]", "E2E p95", "$ / 1k tasks"):
         table.add_column(header, justify="right" if header in ("n", "E2E p95", "$ / 1k tasks") else "left")
     for _, row in history.sort_values(["started_at", "model", "suite"]).iterrows():
         started = dt.datetime.fromtimestamp(row["started_at"]).strftime("%Y-%m-%d %H:%M")
         table.add_row(started, row["run_id"], row["model"], row["suite"], str(int(row["n"])),
-                      accuracy_with_interval(row), seconds(row["e2e_p95"]), usd(row["cost_per_1k_tasks"]))
+                      accuracy_with_interval(row), seconds(row["e2e_p95"]), cost_cell(row, "cost_per_1k_tasks"))
     return table
 
 
