@@ -318,7 +318,8 @@ def _monthly_chart(content: ReportContent, styles: dict[str, ModelStyle]) -> Cha
         from evalkit.records import ESTIMATED_MARK
 
         for i, (v, r) in enumerate(zip(values, rows)):
-            ax.text(v, i, f"  {ESTIMATED_MARK if r.get('estimated') else ''}{usd(v)}", va="center", fontsize=8)
+            ax.text(v, i, f"  {ESTIMATED_MARK if r.get('monthly_estimated') else ''}{usd(v)}", va="center",
+                    fontsize=8)
         ax.set_yticks(range(len(rows)), labels=[r["model"] for r in rows])
         ax.invert_yaxis()
         if max(values) / min(values) > 50:

@@ -280,8 +280,8 @@ def _suite_table(frame: Any) -> Table:
 def _monthly_table(rows: list[dict[str, Any]], volume: Volume) -> Table:
     unit = "per request" if volume.unit == "requests" else "per 1M tokens"
     scale = 1 if volume.unit == "requests" else 1e6
-    body = [[r["model"], _marked(usd(r["unit_cost"] * scale), r), _marked(usd(r["monthly"]), r), r["note"]]
-            for r in rows]
+    body = [[r["model"], _marked(usd(r["unit_cost"] * scale), r, "estimated"),
+             _marked(usd(r["monthly"]), r, "monthly_estimated"), r["note"]] for r in rows]
     table = Table(["Model", f"Measured cost {unit}", "Projected USD / month", "Note"], body)
     known = [(i, r["monthly"]) for i, r in enumerate(rows) if not _missing(r["monthly"])]
     if len(known) > 1:
@@ -290,8 +290,8 @@ def _monthly_table(rows: list[dict[str, Any]], volume: Volume) -> Table:
     return table
 
 
-def _marked(text: str, row: dict[str, Any]) -> str:
-    return ESTIMATED_MARK + text if row.get("estimated") and not _missing(row["monthly"]) else text
+def _marked(text: str, row: dict[str, Any], flag: str) -> str:
+    return ESTIMATED_MARK + text if row.get(flag) and not _missing(row["monthly"]) else text
 
 
 def _monthly_note(volume: Volume, rows: list[dict[str, Any]]) -> str:

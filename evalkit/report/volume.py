@@ -58,7 +58,8 @@ def parse_volume(text: str | None) -> Volume:
 
 def monthly_costs(by_model: Any, volume: Volume, hourly: dict[str, float]) -> list[dict[str, Any]]:
     """Per model: projected USD per month at ``volume`` (NaN when the price is unknown), and
-    ``estimated``: whether the projection rests on estimated token counts.
+    whether the unit cost (``estimated``) and the projection (``monthly_estimated``; not
+    when a machine's month is the floor) rest on estimated token counts.
 
     ``hourly``: USD/hour of self-hosted models; such a machine is paid all month, so its
     projection is never below one machine running 730 hours.
@@ -73,11 +74,11 @@ def monthly_costs(by_model: Any, volume: Volume, hourly: dict[str, float]) -> li
             unit_cost = cost / tokens if tokens else math.nan
         monthly = unit_cost * volume.amount
         floor = hourly.get(str(row["model"]))
-        note = ""
+        note, estimated = "", _rests_on_estimate(row, volume)
         if floor is not None and not math.isnan(monthly) and monthly < floor * HOURS_PER_MONTH:
             monthly, note = floor * HOURS_PER_MONTH, "one machine all month"
         rows.append({"model": str(row["model"]), "monthly": monthly, "unit_cost": unit_cost, "note": note,
-                     "estimated": _rests_on_estimate(row, volume)})
+                     "estimated": estimated, "monthly_estimated": estimated and not note})
     return rows
 
 
