@@ -16,7 +16,7 @@ distribution is the total under every pattern of unit signs.
   which keeps the test valid); over 128 units, units with the same (sum, weight) are
   flipped together as a binomial count, so 0/1 or partial-credit scores over many items
   stay quick.
-- With hundreds of distinct unit values, the normal limit of the same distribution (mean
+- With over 400 distinct unit values, the normal limit of the same distribution (mean
   0, variance the sum of squared unit sums), which at that size is within a hair of it.
 
 The 95% interval is the set of shifts ``d`` the same test does not reject when every
@@ -27,7 +27,7 @@ ratio (candidate over baseline minus 1), which the regression check uses for cos
 
 scipy's ``permutation_test`` gives the same exact p-values (a test checks it) but draws
 its patterns anew per call and takes one data set at a time; inverting the test needs the
-same patterns at dozens of shifts, which here is one matrix product.
+same patterns at dozens of shifts, which here reuse one set of flipped totals.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ _ONE_BY_ONE_MAX_UNITS = 128
 """Up to this many units each pattern flips every unit; above, units of equal value together."""
 _MAX_CELLS = 4_000_000
 """Patterns x distinct unit values above which the normal limit is used instead of draws
-(then there are over 128 units and 200 distinct values: the limit is within a hair)."""
+(then there are over 128 units and 400 distinct values: the limit is within a hair)."""
 _Z95 = 1.959963984540054
 _SEARCH_STEPS = 20
 """Bisection steps per interval end: found to 2^-20 of its bracket (0.0002 pts for a score difference)."""

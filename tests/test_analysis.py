@@ -16,6 +16,7 @@ from evalkit.analysis import (
     verdict,
 )
 from evalkit.sign_flip import DRAWS as SIGN_FLIP_DRAWS
+from evalkit.sign_flip import sign_flip
 
 Z = 1.959963984540054
 
@@ -310,6 +311,54 @@ def test_paired_with_clusters_flips_whole_clusters():
     # so one cluster's worth of evidence gives p = 1.
     assert result.p_value == 1.0
     assert (result.low, result.high) == (-1.0, 1.0)  # 4 clusters cannot bound a difference
+
+
+@pytest.mark.parametrize("units", [3, 8, 12, 16])
+def test_sign_flip_p_value_is_scipys_exact_permutation_test(units):
+    from scipy.stats import permutation_test
+
+    rng = np.random.default_rng(units)
+    for _ in range(5):
+        sums = rng.integers(-4, 5, size=units).astype(float)
+        sizes = rng.integers(1, 6, size=units).astype(float)
+        ours = sign_flip(sums, sizes)
+        theirs = permutation_test((sums,), lambda x, axis: np.sum(x, axis=axis), permutation_type="samples",
+                                  n_resamples=np.inf, alternative="two-sided")
+        assert ours.method == "sign-flip-exact"
+        assert ours.p_value == pytest.approx(theirs.pvalue, abs=1e-12)
+
+
+def test_sign_flip_random_patterns_agree_with_the_exact_test():
+    from scipy.stats import permutation_test
+
+    rng = np.random.default_rng(3)
+    sums, sizes = rng.integers(-3, 4, size=18).astype(float), np.full(18, 3.0)
+    exact = permutation_test((sums,), lambda x, axis: np.sum(x, axis=axis), permutation_type="samples",
+                             n_resamples=np.inf).pvalue
+    ours = sign_flip(sums, sizes)
+    assert ours.method == "sign-flip" and abs(ours.p_value - exact) < 4 * math.sqrt(exact * (1 - exact) / 10_000)
+
+
+def test_sign_flip_interval_inverts_the_test():
+    rng = np.random.default_rng(11)
+    sums, sizes = rng.integers(-2, 5, size=12).astype(float), np.full(12, 4.0)
+    result = sign_flip(sums, sizes)
+    shifted = lambda d: sign_flip(sums - d * sizes, sizes).p_value  # noqa: E731
+    assert result.low < result.estimate < result.high
+    # just inside the interval the shifted data are not rejected, just outside they are
+    assert shifted(result.low + 1e-4) > 0.05 and shifted(result.low - 1e-3) <= 0.05
+    assert shifted(result.high - 1e-4) > 0.05 and shifted(result.high + 1e-3) <= 0.05
+    assert (result.p_value < 0.05) == (not result.low <= 0 <= result.high)
+
+
+def test_sign_flip_normal_limit_for_very_many_distinct_units():
+    rng = np.random.default_rng(2)
+    sums = rng.normal(0.05, 1.0, size=5000)
+    result = sign_flip(sums, np.ones(5000))
+    assert result.method == "sign-flip-normal" and result.units == 5000
+    se = math.sqrt(np.sum(sums**2)) / 5000
+    assert result.p_value == pytest.approx(math.erfc(abs(sums.mean()) / se / math.sqrt(2)), rel=1e-9)
+    assert result.low == pytest.approx(sums.mean() - Z * np.std(sums) / math.sqrt(5000), abs=2e-3)
 
 
 # ----------------------------------------------------------------------------- frontier
