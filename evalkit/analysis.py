@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from evalkit.records import ESTIMATED_MARK, LAG_LIMIT_MS
+from evalkit.sign_flip import sign_flip
 
 Z95 = 1.959963984540054
 """Two-sided 95% standard-normal quantile."""
@@ -500,8 +501,6 @@ def paired_units_test(sums: np.ndarray, sizes: np.ndarray) -> PairedResult:
     non-0/1 scores or dependent pairs, exposed so that simulations can call it on arrays
     without building frames.
     """
-    from evalkit.sign_flip import sign_flip
-
     sizes = np.asarray(sizes, float)
     result = sign_flip(sums, sizes)
     return PairedResult(int(sizes.sum()), result.estimate, result.low, result.high, result.p_value,
@@ -723,7 +722,8 @@ def verdict(records: pd.DataFrame, summary: Summary) -> Verdict:
         empty = VerdictLine(None, "no records to judge")
         return Verdict(empty, empty, empty, empty, [], [], {})
     best = _rank_best(by_model)
-    tied, tests = _tied_with_best(_prepare(records), by_model, best)
+    prep = _prepare(records)
+    tied, tests = _tied_with_best(prep, by_model, best)
     pool = [best, *tied]
     return Verdict(
         good=_good_line(by_model.loc[by_model["model"] == best].iloc[0]),
@@ -734,17 +734,26 @@ def verdict(records: pd.DataFrame, summary: Summary) -> Verdict:
         frontier_latency=frontier(by_model, "e2e_p50"),
         indistinguishable={best: tied},
         comparisons=tests,
-        notes=few_units_notes(tests, best, clustered=bool(records_have_clusters(records))),
+        notes=few_units_notes(prep, tests, best),
     )
 
 
 def records_have_clusters(records: pd.DataFrame) -> bool:
+    """Whether any record carries a cluster id."""
     return "cluster" in records.columns and bool(records["cluster"].notna().any())
 
 
-def few_units_notes(tests: dict[str, PairedResult], best: str, clustered: bool) -> list[str]:
-    """A warning when the paired tests behind the verdict rest on fewer than `FEW_UNITS`
-    independent units: the sign-flip test stays exact there, but has little power."""
+def few_units_notes(prep: pd.DataFrame, tests: dict[str, PairedResult], best: str) -> list[str]:
+    """A warning when the verdict rests on fewer than `FEW_UNITS` independent units: the
+    sign-flip tests stay exact there, but have little power, and intervals are rough."""
+    clustered = records_have_clusters(prep)
+    if not tests:  # one model: no test, but its interval rests on its clusters
+        units = len(prep.loc[prep["model"] == best, ["suite", "unit"]].drop_duplicates())
+        if not clustered or units >= FEW_UNITS:
+            return []
+        return [f"few clusters: the accuracy of {best} rests on {units} independent clusters of items, "
+                f"fewer than {FEW_UNITS}, so its interval is rough; more clusters, not more items per "
+                "cluster, would make it surer"]
     counts = sorted({t.units for t in tests.values() if t.method.startswith("sign-flip") and t.units < FEW_UNITS})
     if not counts:
         return []
@@ -756,7 +765,7 @@ def few_units_notes(tests: dict[str, PairedResult], best: str, clustered: bool) 
         hopeless = f" (with {counts[0]}, none can: the smallest possible p is {2 / 2 ** counts[0]:.2g})"
     return [f"{label}: the paired tests against {best} rest on {k} independent {what}, fewer than "
             f"{FEW_UNITS}; the sign-flip test stays exact, but only large differences can be significant"
-            f"{hopeless} and accuracy intervals are rough; {more} would make the picks surer"]
+            f"{hopeless} and accuracy intervals are rough; {more}, would make the picks surer"]
 
 
 # ---------------------------------------------------------------------------- runs and epochs

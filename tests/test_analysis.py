@@ -449,3 +449,20 @@ def test_verdict_single_model():
     for line in (v.fast, v.cheap):
         assert "significant" not in line.sentence
     assert v.indistinguishable == {"solo": []}
+
+
+def test_verdict_warns_when_clusters_are_few():
+    rows = [rec("A", f"s{i}", float(i % 4 > 0), cluster=f"c{i // 4}") for i in range(30)]
+    rows += [rec("B", f"s{i}", float(i % 3 > 0), cluster=f"c{i // 4}") for i in range(30)]
+    records = pd.DataFrame(rows)
+    (note,) = verdict(records, summarize(records)).notes
+    assert note.startswith("few clusters: the paired tests against A rest on 8 independent clusters of items")
+    single = records[records["model"] == "A"]
+    (note,) = verdict(single, summarize(single)).notes
+    assert note.startswith("few clusters: the accuracy of A rests on 8 independent clusters of items")
+    # 20 clusters or none: no warning
+    many = pd.DataFrame([rec(m, f"s{i}", float((i + k) % 3 > 0), cluster=f"c{i // 2}")
+                         for k, m in enumerate("AB") for i in range(40)])
+    assert verdict(many, summarize(many)).notes == []
+    plain = records.assign(cluster=None)
+    assert verdict(plain, summarize(plain)).notes == []
