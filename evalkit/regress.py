@@ -34,6 +34,7 @@ from evalkit import analysis
 from evalkit.errors import UsageError
 from evalkit.records import ESTIMATED_MARK, LAG_LIMIT_MS
 from evalkit.pricing import ModelPrice, from_snapshot, time_priced
+from evalkit.sign_flip import sign_flip
 from evalkit.store import RunRow, Store
 
 BOOTSTRAP_B = analysis.BOOTSTRAP_B
@@ -292,8 +293,6 @@ def _item_units(rows: pd.DataFrame) -> pd.Series:
 
 
 def _cost_check(base, cand, model, suite, thresholds, baseline: RunRow, candidate: RunRow) -> Check:
-    from evalkit.sign_flip import sign_flip
-
     limit = thresholds.max_cost_increase
     a, b = _item_costs(base), _item_costs(cand)
     keys = a.index.intersection(b.index)

@@ -15,10 +15,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from evalkit.records import ESTIMATED_MARK
 from evalkit.report.definitions import METRIC_DEFINITIONS
 from evalkit.report.facts import FIELDS as FACT_FIELDS
 from evalkit.report.facts import FactsRow, facts_rows
-from evalkit.records import ESTIMATED_MARK
 from evalkit.report.formatting import SCORECARD, cost_cell, estimated_legend, scorecard_rows, usd
 from evalkit.report.run_analysis import RunAnalysis
 from evalkit.report.selfhosting import TITLE as SELF_HOSTING_TITLE
