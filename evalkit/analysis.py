@@ -17,22 +17,26 @@ the design notes:
   Records that share a cluster id (or repeat a sample over epochs) are not independent, so
   the interval is widened: for 0/1 scores Wilson with the effective n = n / design effect
   (from the intraclass correlation); otherwise a bootstrap that resamples whole clusters.
+- Paired differences: exact McNemar for independent 0/1 pairs; otherwise the sign-flip
+  permutation test over units (clusters, or samples with their epochs), which stays exact
+  with few clusters (`evalkit.sign_flip`).
 
-Everything is deterministic: every bootstrap starts from the same seed.
+Everything is deterministic: every bootstrap and random sign pattern starts from a fixed seed.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from evalkit.records import LAG_LIMIT_MS, inter_token_latency_s, output_speed_tps
+from evalkit.records import ESTIMATED_MARK, LAG_LIMIT_MS, inter_token_latency_s, output_speed_tps
+from evalkit.sign_flip import sign_flip
 
 Z95 = 1.959963984540054
 """Two-sided 95% standard-normal quantile."""
@@ -42,6 +46,9 @@ BOOTSTRAP_B = 2000
 """Bootstrap replicates."""
 SEED = 20_240_917
 """Seed of every bootstrap, so the same records always give the same numbers."""
+FEW_UNITS = 20
+"""Paired tests resting on fewer independent units (clusters) than this are flagged in the
+verdict: the sign-flip test stays exact, but only large differences can be significant."""
 
 # Bootstrap cost control. Resampling N units B times costs B*N draws; when the units take
 # few distinct values (0/1 scores, partial credit in steps, equal clusters) drawing
@@ -54,7 +61,7 @@ _REQUIRED = ("model", "suite", "sample_id", "score")
 _OPTIONAL_DEFAULTS: dict[str, Any] = {
     "cluster": None, "epoch": 0, "error_class": None, "ttft_s": np.nan, "e2e_s": np.nan,
     "prompt_tokens": np.nan, "completion_tokens": np.nan,
-    "cost_usd": np.nan, "loop_lag_ms": np.nan,
+    "cost_usd": np.nan, "loop_lag_ms": np.nan, "usage_source": None,
 }
 
 
@@ -72,7 +79,10 @@ class Summary:
     ``speed_n`` (calls with an output speed and ITL: two tokens or more; speed and ITL
     figures are NaN when it is 0) and
     ``cost_unknown`` (records without a price) and ``lagged_n`` (successful calls timed while
-    evalkit's own event loop lagged over `LAG_LIMIT_MS`). Rows are sorted by model (then suite).
+    evalkit's own event loop lagged over `LAG_LIMIT_MS`), ``usage_estimated`` (calls whose
+    token counts evalkit estimated: the provider reported no usage) and ``cost_estimated``
+    (those of them whose cost was computed from the estimate). Rows are sorted by model
+    (then suite).
     """
 
     by_model: pd.DataFrame
@@ -98,7 +108,11 @@ class PairedResult:
     """Two-sided p-value for "no difference"; NaN when there are no pairs."""
     method: str
     """``mcnemar-exact`` (0/1 scores, independent pairs; interval: Newcombe's hybrid score),
-    ``bootstrap``, ``cluster-bootstrap`` or ``normal`` (very many distinct units)."""
+    else the sign-flip test over units: ``sign-flip-exact`` (every sign pattern, up to 16
+    units), ``sign-flip`` (random patterns) or ``sign-flip-normal`` (very many distinct units)."""
+    units: int = 0
+    """Independent units the test rests on: pairs for McNemar, else clusters (or samples
+    with their epochs). Below `FEW_UNITS` only large differences can be significant."""
 
 
 @dataclass
@@ -135,6 +149,8 @@ class Verdict:
     """``{best model: [models whose accuracy is not significantly below it]}``."""
     comparisons: dict[str, PairedResult] = field(default_factory=dict)
     """Paired test of each other model against the best (other minus best)."""
+    notes: list[str] = field(default_factory=list)
+    """What a reader must know to weigh the picks (e.g. tests resting on few clusters)."""
 
 
 # ---------------------------------------------------------------------------- preparation
@@ -154,6 +170,7 @@ def _prepare(records: pd.DataFrame) -> pd.DataFrame:
     for name, default in _OPTIONAL_DEFAULTS.items():
         out[name] = records[name].to_numpy() if name in records.columns else default
     out["is_error"] = out["error_class"].notna()
+    out["usage_estimated"] = out["usage_source"].to_numpy() == "estimated"
     score = pd.to_numeric(records["score"], errors="coerce").fillna(0.0).to_numpy(float)
     # The contract says a failed call scores 0; enforce it so no scorer slip credits one.
     out["score"] = np.where(out["is_error"].to_numpy(), 0.0, score)
@@ -322,6 +339,7 @@ def _totals(prep: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         prompt_tokens=("prompt_tokens", "sum"), completion_tokens=("completion_tokens", "sum"),
         prompt_n=("prompt_tokens", "count"), completion_n=("completion_tokens", "count"),
         cost_known=("cost_usd", "sum"), cost_unknown=("cost_unknown", "sum"),
+        usage_estimated=("usage_estimated", "sum"), cost_estimated=("cost_estimated", "sum"),
     ).reset_index()
     # A total over no reported usage is unknown, not 0 tokens.
     out["prompt_tokens"] = out["prompt_tokens"].where(out["prompt_n"] > 0)
@@ -358,22 +376,26 @@ _COLUMNS = [
     "n", "accuracy", "accuracy_low", "accuracy_high", "ttft_p50", "ttft_p95", "e2e_p50",
     "e2e_p95", "latency_n", "speed_p50", "speed_n", "itl_p50", "itl_p95", "prompt_tokens",
     "completion_tokens", "cost_total", "cost_per_1k_tasks", "cost_per_correct", "error_rate", "errors",
-    "accuracy_method", "ttft_n", "cost_unknown", "lagged_n",
+    "accuracy_method", "ttft_n", "cost_unknown", "lagged_n", "usage_estimated", "cost_estimated",
 ]
 
 
 def _summarize_level(prep: pd.DataFrame, units: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     out = _totals(prep, keys).merge(_intervals(units, keys), on=keys, how="left")
     out = out.merge(_latencies(prep, keys), on=keys, how="left")
-    for name in ("latency_n", "ttft_n", "lagged_n", "speed_n"):
+    for name in ("latency_n", "ttft_n", "lagged_n", "speed_n", "usage_estimated", "cost_estimated"):
         out[name] = out[name].fillna(0).astype(np.int64)
     for name in ("ttft_p50", "ttft_p95", "e2e_p50", "e2e_p95", "speed_p50", "itl_p50", "itl_p95"):
         out[name] = out[name].astype(float)
     return out[[*keys, *_COLUMNS]].reset_index(drop=True)
 
 
-def summarize(records: pd.DataFrame) -> Summary:
+def summarize(records: pd.DataFrame, time_priced: Collection[str] = ()) -> Summary:
     """Aggregate per-call records per model and per model x suite.
+
+    ``time_priced``: models priced by machine time (self-hosted $/hour), whose cost does
+    not rest on token counts; every other model's calls with estimated usage count in
+    ``cost_estimated`` (and all models' in ``usage_estimated``).
 
     Accuracy is the mean score over all records (failed calls score 0), so overall accuracy
     weighs suites by their size. Its 95% interval:
@@ -392,6 +414,8 @@ def summarize(records: pd.DataFrame) -> Summary:
     with an output speed and ITL (not one-token replies).
     """
     prep = _prepare(records)
+    prep["cost_estimated"] = (prep["usage_estimated"].to_numpy() & prep["cost_usd"].notna().to_numpy()
+                              & ~prep["model"].isin(list(time_priced)).to_numpy())
     units = _unit_table(prep)
     by_model = _summarize_level(prep, units, ["model"])
     by_model_suite = _summarize_level(prep, units, ["model", "suite"])
@@ -477,41 +501,29 @@ def _mcnemar_result(sa: np.ndarray, sb: np.ndarray) -> PairedResult:
     d = len(sa) - a - b - c
     low, high = _newcombe_paired(a, b, c, d)
     p_value = mcnemar_exact_p(b, c)
-    return PairedResult(len(sa), (b - c) / len(sa), low, high, p_value, "mcnemar-exact")
+    return PairedResult(len(sa), (b - c) / len(sa), low, high, p_value, "mcnemar-exact", units=len(sa))
 
 
-def _bootstrap_paired(pairs: pd.DataFrame) -> PairedResult:
-    """Paired bootstrap of the mean difference, resampling units (clusters or samples)."""
+def _sign_flip_paired(pairs: pd.DataFrame) -> PairedResult:
+    """Sign-flip test of the mean difference over units (clusters, or samples with epochs)."""
     diff = pairs["score_a"] - pairs["score_b"]
     units = diff.groupby([pairs["suite"], pairs["unit_a"]], sort=False, observed=True)
     return paired_units_test(units.sum().to_numpy(float), units.size().to_numpy(float))
 
 
 def paired_units_test(sums: np.ndarray, sizes: np.ndarray) -> PairedResult:
-    """The paired bootstrap on per-unit sums of differences (A minus B) and unit sizes.
+    """The paired test on per-unit sums of differences (A minus B) and unit sizes.
 
-    A unit is a cluster, or a sample with its epochs. This is the core of `paired_test`
-    for non-0/1 scores or dependent pairs, exposed so that simulations can call it on
-    arrays without building frames.
+    A unit is a cluster, or a sample with its epochs. The test is the sign-flip
+    permutation test of `evalkit.sign_flip` (exact up to 16 units, so it holds with few
+    clusters), with the interval that inverts it. This is the core of `paired_test` for
+    non-0/1 scores or dependent pairs, exposed so that simulations can call it on arrays
+    without building frames.
     """
-    sums, sizes = np.asarray(sums, float), np.asarray(sizes, float)
-    mean = float(sums.sum() / sizes.sum())
-    n = int(sizes.sum())
-    clustered = bool(np.any(sizes > 1))
-    draws = _bootstrap_ratios(sums, sizes)
-    if draws is None:
-        low, high = _normal_ratio_interval(sums, sizes)
-        se = (high - low) / (2 * Z95)
-        p = 1.0 if se == 0 else math.erfc(abs(mean) / se / math.sqrt(2))
-        return PairedResult(n, mean, low, high, p, "normal")
-    low, high = (float(v) for v in np.percentile(draws, [2.5, 97.5]))
-    # Share of replicates on each side of 0, with the observed statistic counted once
-    # (the +1), so a finite bootstrap never reports p = 0.
-    below = (np.sum(draws <= 0) + 1) / (len(draws) + 1)
-    above = (np.sum(draws >= 0) + 1) / (len(draws) + 1)
-    p = min(1.0, 2 * min(below, above))
-    method = "cluster-bootstrap" if clustered else "bootstrap"
-    return PairedResult(n, mean, low, high, p, method)
+    sizes = np.asarray(sizes, float)
+    result = sign_flip(sums, sizes)
+    return PairedResult(int(sizes.sum()), result.estimate, result.low, result.high, result.p_value,
+                        result.method, units=result.units)
 
 
 def paired_test(records: pd.DataFrame, model_a: str, model_b: str) -> PairedResult:
@@ -519,9 +531,10 @@ def paired_test(records: pd.DataFrame, model_a: str, model_b: str) -> PairedResu
 
     Pairs are joined on (suite, sample_id, epoch). With 0/1 scores and independent pairs
     (no cluster ids, one epoch per sample): exact two-sided McNemar test with Newcombe's
-    hybrid score interval. Otherwise a paired bootstrap (B=2000, fixed seed) of the mean
-    difference that resamples clusters (or samples, which hold their epochs); its p-value
-    is twice the smaller share of replicates on either side of 0.
+    hybrid score interval. Otherwise the sign-flip permutation test on the per-unit sums
+    of differences (units: clusters, or samples, which hold their epochs): exact over all
+    2^k sign patterns up to 16 units, fixed-seed random patterns above; its interval is
+    the set of shifts that test does not reject (see `evalkit.sign_flip`).
     """
     return _paired(_prepare(records), model_a, model_b)
 
@@ -538,7 +551,7 @@ def _paired(prep: pd.DataFrame, model_a: str, model_b: str,
     independent = not pairs.duplicated(["suite", "unit_a"]).any()
     if binary and independent:
         return _mcnemar_result(sa, sb)
-    return _bootstrap_paired(pairs)
+    return _sign_flip_paired(pairs)
 
 
 # ---------------------------------------------------------------------------- frontier
@@ -659,8 +672,29 @@ def _cheap_line(by_model: pd.DataFrame, pool: list[str], best: str,
     numbers = {"cost_per_1k_tasks": row["cost_per_1k_tasks"], "accuracy": row["accuracy"]}
     if model in tests:
         numbers.update(diff_vs_best=tests[model].mean_diff, p_value=tests[model].p_value)
-    sentence = f"cheap: {model} — {_money(row['cost_per_1k_tasks'])} per 1,000 tasks, {clause}"
+    sentence = (f"cheap: {model} — {_cost(row, 'cost_per_1k_tasks')} per 1,000 tasks, {clause}"
+                f"{_estimate_clause(by_model, pool, model)}")
     return VerdictLine(model, sentence, numbers)
+
+
+def _cost(row: pd.Series, column: str) -> str:
+    """Dollars, marked when they rest on estimated token counts."""
+    mark = ESTIMATED_MARK if row.get("cost_estimated", 0) > 0 else ""
+    return f"{mark}{_money(row[column])}"
+
+
+def _estimate_clause(by_model: pd.DataFrame, compared: Sequence[str], pick: str) -> str:
+    """Says when a cost pick rests on estimated token counts: the pick's own, or a rival's."""
+    if "cost_estimated" not in by_model:
+        return ""
+    rows = by_model[by_model["model"].isin(compared) & by_model["cost_total"].notna()]
+    estimated = [str(m) for m, k in zip(rows["model"], rows["cost_estimated"]) if k > 0]
+    if not estimated:
+        return ""
+    if estimated == [pick]:
+        return " (cost from estimated token counts: the provider reported no usage)"
+    return (f" (the comparison rests on estimated token counts for {', '.join(estimated)}: "
+            "no usage reported)")
 
 
 def _fast_line(by_model: pd.DataFrame, pool: list[str], best: str,
@@ -687,9 +721,10 @@ def _value_line(by_model: pd.DataFrame) -> VerdictLine:
     if row is None:
         return VerdictLine(None, "best value: undecided — no priced model answered correctly")
     numbers = {k: row[k] for k in ("cost_per_correct", "accuracy", "cost_per_1k_tasks")}
-    sentence = (f"best value: {row['model']} — {_money(row['cost_per_correct'])} per correct "
+    sentence = (f"best value: {row['model']} — {_cost(row, 'cost_per_correct')} per correct "
                 f"answer ({_pct(row['accuracy'])} accuracy, "
-                f"{_money(row['cost_per_1k_tasks'])} per 1,000 tasks)")
+                f"{_cost(row, 'cost_per_1k_tasks')} per 1,000 tasks)"
+                f"{_estimate_clause(by_model, list(by_model['model']), str(row['model']))}")
     return VerdictLine(str(row["model"]), sentence, numbers)
 
 
@@ -706,7 +741,8 @@ def verdict(records: pd.DataFrame, summary: Summary) -> Verdict:
         empty = VerdictLine(None, "no records to judge")
         return Verdict(empty, empty, empty, empty, [], [], {})
     best = _rank_best(by_model)
-    tied, tests = _tied_with_best(_prepare(records), by_model, best)
+    prep = _prepare(records)
+    tied, tests = _tied_with_best(prep, by_model, best)
     pool = [best, *tied]
     return Verdict(
         good=_good_line(by_model.loc[by_model["model"] == best].iloc[0]),
@@ -717,7 +753,38 @@ def verdict(records: pd.DataFrame, summary: Summary) -> Verdict:
         frontier_latency=frontier(by_model, "e2e_p50"),
         indistinguishable={best: tied},
         comparisons=tests,
+        notes=few_units_notes(prep, tests, best),
     )
+
+
+def records_have_clusters(records: pd.DataFrame) -> bool:
+    """Whether any record carries a cluster id."""
+    return "cluster" in records.columns and bool(records["cluster"].notna().any())
+
+
+def few_units_notes(prep: pd.DataFrame, tests: dict[str, PairedResult], best: str) -> list[str]:
+    """A warning when the verdict rests on fewer than `FEW_UNITS` independent units: the
+    sign-flip tests stay exact there, but have little power, and intervals are rough."""
+    clustered = records_have_clusters(prep)
+    if not tests:  # one model: no test, but its interval rests on its clusters
+        units = len(prep.loc[prep["model"] == best, ["suite", "unit"]].drop_duplicates())
+        if not clustered or units >= FEW_UNITS:
+            return []
+        return [f"few clusters: the accuracy of {best} rests on {units} independent clusters of items, "
+                f"fewer than {FEW_UNITS}, so its interval is rough; more clusters, not more items per "
+                "cluster, would make it surer"]
+    counts = sorted({t.units for t in tests.values() if t.method.startswith("sign-flip") and t.units < FEW_UNITS})
+    if not counts:
+        return []
+    k = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}–{counts[-1]}"
+    label, what, more = (("few clusters", "clusters of items", "more clusters, not more items per cluster")
+                         if clustered else ("few items", "items", "more items, not more epochs"))
+    hopeless = ""
+    if counts[0] <= 5:  # 2^k sign patterns: the smallest two-sided p is 2 / 2^k
+        hopeless = f" (with {counts[0]}, none can: the smallest possible p is {2 / 2 ** counts[0]:.2g})"
+    return [f"{label}: the paired tests against {best} rest on {k} independent {what}, fewer than "
+            f"{FEW_UNITS}; the sign-flip test stays exact, but only large differences can be significant"
+            f"{hopeless} and accuracy intervals are rough; {more}, would make the picks surer"]
 
 
 # ---------------------------------------------------------------------------- runs and epochs
@@ -727,8 +794,8 @@ def paired_runs(baseline: pd.DataFrame, candidate: pd.DataFrame, model: str,
                 suite: str | None = None) -> PairedResult:
     """One model in two runs on the items both answered: candidate minus baseline.
 
-    The same test as `paired_test` (exact McNemar for independent 0/1 pairs, else a paired
-    bootstrap over clusters or samples), with the two runs in place of two models. Items
+    The same test as `paired_test` (exact McNemar for independent 0/1 pairs, else the
+    sign-flip test over clusters or samples), with the two runs in place of two models. Items
     only one run answered are left out; ``n`` counts the pairs.
     """
     sides = []

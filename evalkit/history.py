@@ -6,10 +6,11 @@ from evalkit.store import Store
 
 HISTORY_COLUMNS = [
     "run_id", "started_at", "tag", "status", "model", "suite", "n", "accuracy", "accuracy_low",
-    "accuracy_high", "e2e_p95", "cost_per_1k_tasks",
+    "accuracy_high", "e2e_p95", "cost_per_1k_tasks", "cost_estimated",
 ]
 _RECORD_COLUMNS = ["model", "suite", "sample_id", "cluster", "epoch", "score", "error_class",
-                   "ttft_s", "e2e_s", "prompt_tokens", "completion_tokens", "cost_usd"]
+                   "ttft_s", "e2e_s", "prompt_tokens", "completion_tokens", "cost_usd",
+                   "usage_source"]
 ALL_SUITES = "ALL"
 """The suite name of a model's figures over all its suites."""
 
@@ -25,6 +26,7 @@ def history_frame(store: Store, model: str | None = None, suite: str | None = No
     import pandas as pd
 
     from evalkit import analysis
+    from evalkit.pricing import time_priced
 
     rows = []
     for run in reversed(store.runs(limit, tag=tag)):
@@ -37,7 +39,7 @@ def history_frame(store: Store, model: str | None = None, suite: str | None = No
             records = records[records["suite"] == suite]
         if records.empty:
             continue
-        summary = analysis.summarize(records)
+        summary = analysis.summarize(records, time_priced(run.price_snapshot))
         frames = [summary.by_model_suite]
         if suite is None:
             frames.append(summary.by_model.assign(suite=ALL_SUITES))

@@ -107,3 +107,9 @@ def snapshot(prices: list[ModelPrice]) -> dict[str, dict]:
 
 def from_snapshot(data: dict[str, dict]) -> dict[str, ModelPrice]:
     return {label: ModelPrice(**fields) for label, fields in data.items()}
+
+
+def time_priced(data: dict[str, dict]) -> set[str]:
+    """Models of a price snapshot costed by machine time ($/hour), not by tokens: an
+    estimated token count does not make their cost an estimate."""
+    return {label for label, fields in data.items() if fields.get("hourly_cost") is not None}

@@ -12,6 +12,10 @@ LAG_LIMIT_MS = 5.0
 """Client event-loop lag above which a record's TTFT and end-to-end times are flagged:
 they are then mostly evalkit's own queueing, not the provider's latency."""
 
+ESTIMATED_MARK = "≈"
+"""Put before a cost (and a token-based projection) that rests on token counts evalkit
+estimated because the provider reported no usage (``usage_source = "estimated"``)."""
+
 
 @dataclass
 class CallRecord:

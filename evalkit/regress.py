@@ -4,7 +4,8 @@ Three checks per (model, suite) present in both runs, each on the items both run
 answered:
 
 - **accuracy**: paired test of candidate minus baseline (`analysis.paired_runs`: exact
-  McNemar for 0/1 scores, paired cluster bootstrap otherwise). A regression is a drop
+  McNemar for independent 0/1 items, otherwise the sign-flip test over clusters, or over
+  items with their epochs, exact with few clusters). A regression is a drop
   larger than ``max_accuracy_drop`` that is also significant after Holm's correction over
   all accuracy checks of the comparison, so a nightly job over many models and suites
   does not cry wolf by sheer number of tests.
@@ -13,10 +14,11 @@ answered:
   ``max_latency_increase`` whose interval lies above 0. Calls timed while evalkit's own
   event loop lagged over ``LAG_LIMIT_MS`` are left out: their latency is partly the
   client's, and a busy CI machine must not read as a slower provider.
-- **cost**: relative change of the cost per task, with a paired bootstrap interval over
-  items. A regression is an increase beyond ``max_cost_increase`` whose interval lies
-  above 0. A changed price in the runs' price snapshots is named as the cause, and the
-  change is split into its price and token-usage parts.
+- **cost**: relative change of the cost per task, with a 95% interval from the same
+  sign-flip test over the same units (clusters, or items with their epochs) as accuracy.
+  A regression is an increase beyond ``max_cost_increase`` whose interval lies above 0.
+  A changed price in the runs' price snapshots is named as the cause, and the change is
+  split into its price and token-usage parts; costs from estimated token counts are noted.
 """
 
 from __future__ import annotations
@@ -30,8 +32,9 @@ import pandas as pd
 
 from evalkit import analysis
 from evalkit.errors import UsageError
-from evalkit.records import LAG_LIMIT_MS
-from evalkit.pricing import ModelPrice, from_snapshot
+from evalkit.records import ESTIMATED_MARK, LAG_LIMIT_MS
+from evalkit.pricing import ModelPrice, from_snapshot, time_priced
+from evalkit.sign_flip import sign_flip
 from evalkit.store import RunRow, Store
 
 BOOTSTRAP_B = analysis.BOOTSTRAP_B
@@ -206,12 +209,20 @@ def _accuracy_check(base, cand, model, suite, thresholds) -> Check:
     if result.n == 0 or len(keys) == 0:
         return Check(model, suite, "accuracy", 0, math.nan, math.nan, math.nan, math.nan, math.nan,
                      thresholds.max_accuracy_drop, note="no item answered in both runs")
-    note = ""
+    notes = []
     if len(keys) < max(len(a), len(b)):
-        note = f"{len(keys)} of {max(len(a), len(b))} items answered in both runs"
+        notes.append(f"{len(keys)} of {max(len(a), len(b))} items answered in both runs")
+    if result.method.startswith("sign-flip") and result.units < analysis.FEW_UNITS:
+        notes.append(_few_units_note(result.units, base))
     return Check(model, suite, "accuracy", result.n, float(a[keys].mean()), float(b[keys].mean()),
                  result.mean_diff, result.low, result.high, thresholds.max_accuracy_drop,
-                 p_value=result.p_value, method=result.method, note=note)
+                 p_value=result.p_value, method=result.method, note="; ".join(notes))
+
+
+def _few_units_note(units: int, rows: pd.DataFrame) -> str:
+    what = "clusters" if analysis.records_have_clusters(rows) else "items"
+    return (f"rests on {units} independent {what}, fewer than {analysis.FEW_UNITS}: "
+            "only a large change can be significant")
 
 
 def _holm(checks: list[Check], thresholds: Thresholds) -> None:
@@ -271,28 +282,56 @@ def _item_costs(rows: pd.DataFrame) -> pd.Series:
     return cost.groupby(_item_keys(rows)).sum(min_count=1)
 
 
+def _item_units(rows: pd.DataFrame) -> pd.Series:
+    """The independent unit of each (sample_id, epoch): its cluster, else its sample (which
+    holds its epochs), as in the accuracy test."""
+    sample = rows["sample_id"].astype(str)
+    unit = "sample:" + sample
+    if "cluster" in rows:
+        unit = unit.where(rows["cluster"].isna(), "cluster:" + rows["cluster"].astype(str))
+    return unit.groupby(_item_keys(rows)).first()
+
+
 def _cost_check(base, cand, model, suite, thresholds, baseline: RunRow, candidate: RunRow) -> Check:
     limit = thresholds.max_cost_increase
     a, b = _item_costs(base), _item_costs(cand)
     keys = a.index.intersection(b.index)
-    a, b = a[keys].to_numpy(float), b[keys].to_numpy(float)
-    if len(keys) == 0 or np.isnan(a).any() or np.isnan(b).any():
+    a, b = a[keys], b[keys]
+    if len(keys) == 0 or a.isna().any() or b.isna().any():
         return Check(model, suite, "cost", len(keys), math.nan, math.nan, math.nan, math.nan, math.nan,
                      limit, note="cost unknown in a run (no price), not compared")
     if a.sum() <= 0:
         return Check(model, suite, "cost", len(keys), 0.0, float(b.mean()), math.nan, math.nan, math.nan,
                      limit, note="the baseline cost nothing: no relative change")
-    change = b.sum() / a.sum() - 1
-    rng = np.random.default_rng(analysis.SEED)
-    idx = rng.integers(0, len(a), size=(BOOTSTRAP_B, len(a)))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        draws = b[idx].sum(axis=1) / a[idx].sum(axis=1) - 1
-    low, high = np.nanpercentile(draws, [2.5, 97.5])
-    cause, note = _cost_cause(cand, keys, a.sum(), b.sum(), model, baseline, candidate)
-    regressed = bool(change > limit and low > 0)
-    return Check(model, suite, "cost", len(keys), float(a.mean()), float(b.mean()), float(change),
-                 float(low), float(high), limit, regressed=regressed, method="paired bootstrap",
-                 cause=cause, note=note)
+    # per unit: candidate minus baseline, over the baseline; the ratio of the sums is the change
+    unit = _item_units(base)[keys]
+    per_unit = pd.DataFrame({"a": a.to_numpy(float), "b": b.to_numpy(float), "unit": unit.to_numpy()})
+    per_unit = per_unit.groupby("unit", sort=True).sum()
+    result = sign_flip((per_unit["b"] - per_unit["a"]).to_numpy(float), per_unit["a"].to_numpy(float),
+                       bounds=(-1.0, math.inf))
+    cause, note = _cost_cause(cand, keys, float(a.sum()), float(b.sum()), model, baseline, candidate)
+    notes = [note] if note else []
+    notes += _estimated_usage_notes(model, ((baseline, base), (candidate, cand)))
+    if result.units < analysis.FEW_UNITS:
+        notes.append(_few_units_note(result.units, base))
+    regressed = bool(result.estimate > limit and result.low > 0)
+    return Check(model, suite, "cost", len(keys), float(a.mean()), float(b.mean()), result.estimate,
+                 result.low, result.high, limit, regressed=regressed, method=result.method,
+                 cause=cause, note="; ".join(notes))
+
+
+def _estimated_usage_notes(model: str, runs) -> list[str]:
+    """Which run's costs rest on token counts evalkit estimated (no usage reported); a model
+    priced by machine time is costed by the hour, not by its tokens."""
+    out = []
+    for (run, rows), name in zip(runs, ("baseline", "candidate")):
+        if "usage_source" not in rows or model in time_priced(run.price_snapshot):
+            continue
+        estimated = int((rows["usage_source"] == "estimated").sum())
+        if estimated:
+            out.append(f"{ESTIMATED_MARK} {name}: {estimated} of {len(rows)} calls costed from estimated "
+                       "token counts (no usage reported)")
+    return out
 
 
 def _cost_cause(cand: pd.DataFrame, keys, base_total: float, cand_total: float, model: str,

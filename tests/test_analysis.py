@@ -9,13 +9,14 @@ import pandas as pd
 import pytest
 
 from evalkit.analysis import (
-    BOOTSTRAP_B,
     frontier,
     mcnemar_exact_p,
     paired_test,
     summarize,
     verdict,
 )
+from evalkit.sign_flip import DRAWS as SIGN_FLIP_DRAWS
+from evalkit.sign_flip import sign_flip
 
 Z = 1.959963984540054
 
@@ -293,20 +294,22 @@ def test_paired_joins_only_shared_samples():
     assert result.mean_diff == pytest.approx(0.5)
 
 
-def test_paired_bootstrap_constant_shift():
+def test_paired_sign_flip_constant_shift():
     rows = []
     for i in range(30):
         base = 0.3 + 0.02 * i
         rows += [rec("A", f"s{i}", base - 0.1), rec("B", f"s{i}", base)]
     result = paired_test(pd.DataFrame(rows), "A", "B")
-    assert result.method == "bootstrap"
+    assert result.method == "sign-flip" and result.units == 30  # 30 units: random patterns
     assert result.mean_diff == pytest.approx(-0.1)
-    # every replicate is -0.1: none at or above 0, so p = 2 * (0 + 1) / (B + 1)
-    assert result.p_value == pytest.approx(2 / (BOOTSTRAP_B + 1))
-    assert (result.low, result.high) == pytest.approx((-0.1, -0.1))
+    # only the all-minus and all-plus patterns reach |-3|: none among the random draws,
+    # so p = (0 + 1) / (draws + 1)
+    assert result.p_value == pytest.approx(1 / (SIGN_FLIP_DRAWS + 1))
+    # any other shift leaves every unit on one side: rejected, so the interval is the point
+    assert (result.low, result.high) == pytest.approx((-0.1, -0.1), abs=1e-5)
 
 
-def test_paired_bootstrap_no_difference_and_determinism():
+def test_paired_sign_flip_no_difference_and_determinism():
     rows = []
     for i in range(30):
         score = (i % 5) / 4
@@ -319,18 +322,68 @@ def test_paired_bootstrap_no_difference_and_determinism():
     assert (same.mean_diff, same.p_value) == (0.0, 1.0)
 
 
-def test_paired_with_clusters_resamples_clusters():
+def test_paired_with_clusters_flips_whole_clusters():
     rows = []
     for i in range(40):
         cluster = f"c{i // 10}"
         rows += [rec("A", f"s{i}", 1, cluster=cluster), rec("B", f"s{i}", 1 if i < 30 else 0,
                                                               cluster=cluster)]
     result = paired_test(pd.DataFrame(rows), "A", "B")
-    assert result.method == "cluster-bootstrap"
+    assert result.method == "sign-flip-exact" and result.units == 4
     assert result.mean_diff == pytest.approx(0.25)
-    # 10 discordant pairs would give McNemar p = 0.002; all sit in one of 4 clusters,
-    # so resampling clusters must find it far less certain.
-    assert result.p_value > 0.05
+    # 10 discordant pairs would give McNemar p = 0.002; all sit in one of 4 clusters:
+    # every one of the 16 sign patterns of the cluster sums (0, 0, 0, 10) reaches |10|,
+    # so one cluster's worth of evidence gives p = 1.
+    assert result.p_value == 1.0
+    assert (result.low, result.high) == (-1.0, 1.0)  # 4 clusters cannot bound a difference
+
+
+@pytest.mark.parametrize("units", [3, 8, 12, 16])
+def test_sign_flip_p_value_is_scipys_exact_permutation_test(units):
+    from scipy.stats import permutation_test
+
+    rng = np.random.default_rng(units)
+    for _ in range(5):
+        sums = rng.integers(-4, 5, size=units).astype(float)
+        sizes = rng.integers(1, 6, size=units).astype(float)
+        ours = sign_flip(sums, sizes)
+        theirs = permutation_test((sums,), lambda x, axis: np.sum(x, axis=axis), permutation_type="samples",
+                                  n_resamples=np.inf, alternative="two-sided")
+        assert ours.method == "sign-flip-exact"
+        assert ours.p_value == pytest.approx(theirs.pvalue, abs=1e-12)
+
+
+def test_sign_flip_random_patterns_agree_with_the_exact_test():
+    from scipy.stats import permutation_test
+
+    rng = np.random.default_rng(3)
+    sums, sizes = rng.integers(-3, 4, size=18).astype(float), np.full(18, 3.0)
+    exact = permutation_test((sums,), lambda x, axis: np.sum(x, axis=axis), permutation_type="samples",
+                             n_resamples=np.inf).pvalue
+    ours = sign_flip(sums, sizes)
+    assert ours.method == "sign-flip" and abs(ours.p_value - exact) < 4 * math.sqrt(exact * (1 - exact) / 10_000)
+
+
+def test_sign_flip_interval_inverts_the_test():
+    rng = np.random.default_rng(11)
+    sums, sizes = rng.integers(-2, 5, size=12).astype(float), np.full(12, 4.0)
+    result = sign_flip(sums, sizes)
+    shifted = lambda d: sign_flip(sums - d * sizes, sizes).p_value  # noqa: E731
+    assert result.low < result.estimate < result.high
+    # just inside the interval the shifted data are not rejected, just outside they are
+    assert shifted(result.low + 1e-4) > 0.05 and shifted(result.low - 1e-3) <= 0.05
+    assert shifted(result.high - 1e-4) > 0.05 and shifted(result.high + 1e-3) <= 0.05
+    assert (result.p_value < 0.05) == (not result.low <= 0 <= result.high)
+
+
+def test_sign_flip_normal_limit_for_very_many_distinct_units():
+    rng = np.random.default_rng(2)
+    sums = rng.normal(0.05, 1.0, size=5000)
+    result = sign_flip(sums, np.ones(5000))
+    assert result.method == "sign-flip-normal" and result.units == 5000
+    se = math.sqrt(np.sum(sums**2)) / 5000
+    assert result.p_value == pytest.approx(math.erfc(abs(sums.mean()) / se / math.sqrt(2)), rel=1e-9)
+    assert result.low == pytest.approx(sums.mean() - Z * np.std(sums) / math.sqrt(5000), abs=2e-3)
 
 
 # ----------------------------------------------------------------------------- frontier
@@ -421,3 +474,20 @@ def test_verdict_single_model():
     for line in (v.fast, v.cheap):
         assert "significant" not in line.sentence
     assert v.indistinguishable == {"solo": []}
+
+
+def test_verdict_warns_when_clusters_are_few():
+    rows = [rec("A", f"s{i}", float(i % 4 > 0), cluster=f"c{i // 4}") for i in range(30)]
+    rows += [rec("B", f"s{i}", float(i % 3 > 0), cluster=f"c{i // 4}") for i in range(30)]
+    records = pd.DataFrame(rows)
+    (note,) = verdict(records, summarize(records)).notes
+    assert note.startswith("few clusters: the paired tests against A rest on 8 independent clusters of items")
+    single = records[records["model"] == "A"]
+    (note,) = verdict(single, summarize(single)).notes
+    assert note.startswith("few clusters: the accuracy of A rests on 8 independent clusters of items")
+    # 20 clusters or none: no warning
+    many = pd.DataFrame([rec(m, f"s{i}", float((i + k) % 3 > 0), cluster=f"c{i // 2}")
+                         for k, m in enumerate("AB") for i in range(40)])
+    assert verdict(many, summarize(many)).notes == []
+    plain = records.assign(cluster=None)
+    assert verdict(plain, summarize(plain)).notes == []

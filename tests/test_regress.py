@@ -123,6 +123,34 @@ def test_token_usage_increase_without_price_change():
     assert skipped.skipped and not skipped.regressed and "unknown" in skipped.note
 
 
+def test_clustered_checks_rest_on_clusters_and_say_when_they_are_few():
+    """Accuracy and cost flip the same units: 40 items in 4 clusters are 4 pieces of evidence."""
+    clusters = [f"c{i // 10}" for i in range(40)]
+    base = frame([1] * 40, cost=0.001).assign(cluster=clusters)
+    # one whole cluster got worse and 4x dearer: as items, a clear regression ...
+    cand = frame([0] * 10 + [1] * 30, cost=[0.004] * 10 + [0.001] * 30).assign(cluster=clusters)
+    unclustered = check_runs(run_row("a"), base.assign(cluster=None), run_row("b"), cand.assign(cluster=None),
+                             Thresholds())
+    assert check(unclustered, "cost").regressed and check(unclustered, "accuracy").regressed
+    # ... as clusters, one cluster in four moved: nothing 4 clusters can tell apart from noise
+    report = check_runs(run_row("a"), base, run_row("b"), cand, Thresholds())
+    acc, cost = check(report, "accuracy"), check(report, "cost")
+    assert (acc.method, cost.method) == ("sign-flip-exact", "sign-flip-exact")
+    assert not acc.regressed and not cost.regressed and acc.p_value == 1.0
+    assert cost.change == pytest.approx(0.75) and cost.low < 0 < cost.high
+    for c in (acc, cost):
+        assert "rests on 4 independent clusters, fewer than 20: only a large change can be significant" in c.note
+
+
+def test_cost_from_estimated_token_counts_is_noted():
+    base = frame([1] * 50, cost=0.001).assign(usage_source="provider")
+    cand = frame([1] * 50, cost=0.0013).assign(usage_source="estimated")
+    cost = check(check_runs(run_row("a"), base, run_row("b"), cand, Thresholds()), "cost")
+    assert cost.regressed
+    assert "≈ candidate: 50 of 50 calls costed from estimated token counts (no usage reported)" in cost.note
+    assert "baseline" not in cost.note
+
+
 def test_runs_without_shared_model_and_suite_are_bad_input():
     with pytest.raises(UsageError, match="share no model"):
         check_runs(run_row("a"), frame([1], model="x"), run_row("b"), frame([1], model="y"), Thresholds())
@@ -136,11 +164,12 @@ def test_thresholds_read_percent_or_fraction():
         parse_fraction("lots", "--x")
 
 
-def test_paired_runs_uses_the_cluster_bootstrap_with_epochs():
+def test_paired_runs_flips_whole_items_with_epochs():
     base = pd.concat([frame([1] * 30 + [0] * 10, epoch=e) for e in range(3)])
     cand = pd.concat([frame([1] * 20 + [0] * 20, epoch=e) for e in range(3)])
     result = paired_runs(base, cand, "m")
-    assert result.method == "cluster-bootstrap" and result.n == 120
+    # an item's three epochs are one unit: 40 units, not 120 independent pairs
+    assert result.method == "sign-flip" and result.n == 120 and result.units == 40
     assert result.mean_diff == pytest.approx(-0.25) and result.high < 0
 
 

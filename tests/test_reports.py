@@ -133,6 +133,59 @@ def test_pdf_layout_stays_inside_the_page(case, request):
             assert image.crop(strip).getextrema()[0] > 200, f"{case}: page {index + 1} draws into the margin"
 
 
+def _pdf_lines(path) -> list[str]:
+    """Every extracted line of the PDF, no-break spaces read as spaces."""
+    return [line.replace("\u00a0", " ").strip() for page in _pdf_text(path) for line in page.splitlines()]
+
+
+def test_pdf_cells_never_break_inside_a_number_or_a_word(twelve):
+    """12 long model names, 8-item suites (intervals such as "100.0% [68–100]") and headers
+    such as "Open weights" in narrow columns: each number, interval, name and header word
+    comes out whole on one line (CJK line breaking gave "83.3% [76–8" / "9]", "Open weig" / "hts")."""
+    lines = _pdf_lines(twelve["pdf"])
+    words = {w for line in lines for w in line.split()}
+    intervals = [line for line in lines if re.fullmatch(r"\d+\.\d% \[\d+–\d+\]( ▲)?", line)]
+    assert len(intervals) >= 12 + 12 * 6  # the scorecard and every per-suite row
+    assert not [line for line in lines if re.search(r"\[\d*(–\d*)?$", line) or re.match(r"^\d*\]", line)]
+    for header in ("Open weights", "Accuracy [95% CI]", "Speed p50", "$ / correct", "Jurisdiction", "Price source"):
+        assert all(word in words for word in header.split()), header
+    assert "weig" not in words and "hts" not in words
+    for model in twelve["analysis"].summary.by_model["model"]:
+        if model.isascii():  # a Chinese name may wrap between its characters
+            assert model in lines, model
+    assert not [line for line in lines if re.fullmatch(r"(ms|s|tok/s|tokens)( ▲)?", line)]  # a unit alone
+
+
+def test_pdf_cell_wrapping_keeps_numbers_and_words_whole():
+    """At the seam: the table's cells, wrapped into narrow columns, hold only whole words."""
+    from reportlab.lib.pagesizes import A4
+
+    from evalkit.report import pdf
+    from evalkit.report.content import Table
+    from evalkit.report.fonts import subset_fonts
+
+    headers = ["Model", "Open weights", "Accuracy [95% CI]", "E2E p95", "$ / 1k tasks", "Context"]
+    rows = [["claude-sonnet-4-5-evaluation-candidate-9", "yes", "83.3% [76–89]", "12.53 s", "≈$0.00083",
+             "1,047,576 tokens"],
+            ["通义千问-Plus（阿里云）", "unknown", "100.0% [100–100]", "1.65 s", "$0.15", "unknown"]]
+    table = Table(headers, rows, best={(0, 2)})
+    regular, bold = pdf._register(subset_fonts("".join(headers + [c for r in rows for c in r])))
+    flowable = pdf._table(table, 300, pdf._styles(regular, bold), first_col=0.1)
+    flowable.wrap(300, A4[1])
+    for r, row in enumerate(flowable._cellvalues):
+        for c, cell in enumerate(row):
+            text = (headers if r == 0 else rows[r - 1])[c]
+            if any("\u4e00" <= ch <= "\u9fff" for ch in text):
+                continue  # Chinese wraps between characters by design
+            (paragraph,) = cell
+            kept = [w.replace("\u00a0", " ") for line in paragraph.blPara.lines for w in line[1]]
+            assert all(w.rstrip(" ▲") in text for w in kept), (text, kept)
+            assert " ".join(kept).replace(" ▲", "") == text, (text, kept)
+            if r > 0 and re.search(r"\d", text):  # a figure with its unit or interval is one piece
+                assert len(paragraph.blPara.lines) == 1, (text, kept)
+    assert sum(flowable._colWidths) == pytest.approx(300)
+
+
 def test_html_is_self_contained_and_escapes_model_output(twelve):
     html = twelve["html"].read_text(encoding="utf-8")
     assert INJECTION not in html

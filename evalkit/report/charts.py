@@ -159,6 +159,9 @@ def _cost_chart(content: ReportContent, styles: dict[str, ModelStyle]) -> Chart 
                "frontier (no model is both cheaper and more accurate); hollow markers are dominated models.")
     if missing:
         caption += f" Not shown, price unknown: {', '.join(missing)}."
+    estimated = [str(m) for m, k in zip(known["model"], known.get("cost_estimated", [0] * len(known))) if k > 0]
+    if estimated:
+        caption += f" Cost from estimated token counts (no usage reported): {', '.join(estimated)}."
     fig, ax = plt.subplots(figsize=(WIDTH_IN, 4.6))
     if known.empty:
         ax.text(0.5, 0.5, "No model has a known price", ha="center", va="center", transform=ax.transAxes)
@@ -312,8 +315,11 @@ def _monthly_chart(content: ReportContent, styles: dict[str, ModelStyle]) -> Cha
                        edgecolor="black")
         from evalkit.report.formatting import usd
 
-        for i, v in enumerate(values):
-            ax.text(v, i, f"  {usd(v)}", va="center", fontsize=8)
+        from evalkit.records import ESTIMATED_MARK
+
+        for i, (v, r) in enumerate(zip(values, rows)):
+            ax.text(v, i, f"  {ESTIMATED_MARK if r.get('monthly_estimated') else ''}{usd(v)}", va="center",
+                    fontsize=8)
         ax.set_yticks(range(len(rows)), labels=[r["model"] for r in rows])
         ax.invert_yaxis()
         if max(values) / min(values) > 50:

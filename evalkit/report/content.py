@@ -15,10 +15,11 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from evalkit.records import ESTIMATED_MARK
 from evalkit.report.definitions import METRIC_DEFINITIONS
 from evalkit.report.facts import FIELDS as FACT_FIELDS
 from evalkit.report.facts import FactsRow, facts_rows
-from evalkit.report.formatting import SCORECARD, scorecard_rows, usd
+from evalkit.report.formatting import SCORECARD, cost_cell, estimated_legend, scorecard_rows, usd
 from evalkit.report.run_analysis import RunAnalysis
 from evalkit.report.selfhosting import TITLE as SELF_HOSTING_TITLE
 from evalkit.report.selfhosting import SelfHosted, self_hosting
@@ -94,10 +95,13 @@ class ReportContent:
     analysis: RunAnalysis = field(repr=False)
     self_hosting: list[SelfHosted] = field(default_factory=list)
     """Capacity-priced models projected against the APIs; empty: no "Self-hosting vs APIs" section."""
+    cost_legend: str = ""
+    """What the estimated-cost mark in the tables means and which models carry it; "" when none."""
 
     def all_text(self) -> str:
         """Every character any format may print (for the font subset)."""
-        parts = [self.title, self.run_line, *self.models, *self.summary, self.monthly_note, self.disagreement_note]
+        parts = [self.title, self.run_line, *self.models, *self.summary, self.monthly_note, self.disagreement_note,
+                 self.cost_legend]
         for table in (self.scorecard, self.suites, self.monthly, self.facts_table, self.suite_sizes, self.prices):
             parts += table.headers + [c for row in table.rows for c in row]
         parts += [t for pair in self.methodology + self.definitions for t in pair]
@@ -140,6 +144,7 @@ def build_content(analysis: RunAnalysis, volume: Volume) -> ReportContent:
         disagreement_note=note,
         analysis=analysis,
         self_hosting=self_hosting(run, volume),
+        cost_legend=estimated_legend(by_model),
     )
 
 
@@ -167,6 +172,7 @@ def executive_summary(analysis: RunAnalysis) -> list[str]:
         explained.add(line.model)
     out.append(_evidence(by_model))
     out += _warnings(by_model)
+    out += [note[0].upper() + note[1:] + "." for note in verdict.notes]
     return out
 
 
@@ -175,17 +181,31 @@ def _role_sentence(role: str, line: Any, best: str, rows: dict, comparisons: dic
         return f"{role}: {line.sentence.split('— ', 1)[-1]}."
     model = line.model
     r = rows[model]
-    what = {"Cheap": f"{usd(r['cost_per_1k_tasks'])} per 1,000 tasks",
+    what = {"Cheap": f"{cost_cell(r, 'cost_per_1k_tasks')} per 1,000 tasks",
             "Fast": f"{_secs(r['e2e_p50'])} median end-to-end latency",
-            "Best value": f"{usd(r['cost_per_correct'])} per correct answer"}[role]
+            "Best value": f"{cost_cell(r, 'cost_per_correct')} per correct answer"}[role]
     if model == best:
-        return f"{role}: {model} again — {what}; no model as accurate is {_better_word(role)}."
+        return (f"{role}: {model} again — {what}; no model as accurate is {_better_word(role)}"
+                f"{_estimated_costs(role, [model], rows)}.")
     if brief:  # the comparison with the best was given in the line above
-        return f"{role}: {model} again — {what}; {_significance(model, best, comparisons)}."
+        return (f"{role}: {model} again — {what}; {_significance(model, best, comparisons)}"
+                f"{_estimated_costs(role, [model], rows)}.")
     return (f"{role}: {model} — {what}. It reaches {_ratio_pct(r['accuracy'], rows[best]['accuracy'])} of the best "
             f"accuracy at {_cost_ratio(r['cost_per_1k_tasks'], rows[best]['cost_per_1k_tasks'])} of the cost per "
             f"task{_speed_comparison(model, r, best, rows[best])}"
-            f"{_latency_clause(r, rows[best])}; {_significance(model, best, comparisons)}.")
+            f"{_latency_clause(r, rows[best])}; {_significance(model, best, comparisons)}"
+            f"{_estimated_costs('', [model, best], rows)}.")
+
+
+def _estimated_costs(role: str, models: list[str], rows: dict) -> str:
+    """Names the quoted costs that rest on estimated token counts ("" when none do)."""
+    if role == "Fast":  # quotes no cost of its own
+        return ""
+    marked = [m for m in dict.fromkeys(models)
+              if rows[m].get("cost_estimated", 0) > 0 and not _missing(rows[m]["cost_total"])]
+    if not marked:
+        return ""
+    return f" (cost of {', '.join(marked)} from estimated token counts: no usage reported)"
 
 
 def _better_word(role: str) -> str:
@@ -222,6 +242,11 @@ def _warnings(by_model: Any) -> list[str]:
     unknown = [str(m) for m, c in zip(by_model["model"], by_model["cost_total"]) if _missing(c)]
     if unknown:
         out.append(f"Price unknown for {', '.join(unknown)}: cost comparisons leave them out (never read as $0).")
+    if "cost_estimated" in by_model:
+        marked = [str(m) for m, k in zip(by_model["model"], by_model["cost_estimated"]) if k > 0]
+        if marked:
+            out.append(f"Costs of {', '.join(marked)} rest on token counts evalkit estimated, as their provider "
+                       f"reported no usage ({ESTIMATED_MARK} in the tables): check them against the bill.")
     errors = [f"{m} {_pct(e)}" for m, e in zip(by_model["model"], by_model["error_rate"]) if e > 0]
     if errors:
         out.append(f"Failed calls (counted as wrong answers): {', '.join(errors)}.")
@@ -256,7 +281,8 @@ def _suite_table(frame: Any) -> Table:
 def _monthly_table(rows: list[dict[str, Any]], volume: Volume) -> Table:
     unit = "per request" if volume.unit == "requests" else "per 1M tokens"
     scale = 1 if volume.unit == "requests" else 1e6
-    body = [[r["model"], usd(r["unit_cost"] * scale), usd(r["monthly"]), r["note"]] for r in rows]
+    body = [[r["model"], _marked(usd(r["unit_cost"] * scale), r, "estimated"),
+             _marked(usd(r["monthly"]), r, "monthly_estimated"), r["note"]] for r in rows]
     table = Table(["Model", f"Measured cost {unit}", "Projected USD / month", "Note"], body)
     known = [(i, r["monthly"]) for i, r in enumerate(rows) if not _missing(r["monthly"])]
     if len(known) > 1:
@@ -265,12 +291,19 @@ def _monthly_table(rows: list[dict[str, Any]], volume: Volume) -> Table:
     return table
 
 
+def _marked(text: str, row: dict[str, Any], flag: str) -> str:
+    return ESTIMATED_MARK + text if row.get(flag) and not _missing(row["monthly"]) else text
+
+
 def _monthly_note(volume: Volume, rows: list[dict[str, Any]]) -> str:
     basis = ("each model's measured cost per request (its own prompt and answer lengths on these suites)"
              if volume.unit == "requests" else
              "each model's measured cost per token, prompt and completion together, in the mix this run produced")
+    marked = [r["model"] for r in rows if r.get("estimated") and not _missing(r["monthly"])]
+    estimated = (f" {ESTIMATED_MARK}: from token counts evalkit estimated (no usage reported) for "
+                 f"{', '.join(marked)}." if marked else "")
     return (f"At {volume.describe()} (--volume {volume.text}), from {basis}. Self-hosted models are never "
-            "projected below one machine running all month (730 hours). Unknown prices stay unknown.")
+            f"projected below one machine running all month (730 hours). Unknown prices stay unknown.{estimated}")
 
 
 def _suite_sizes(analysis: RunAnalysis, samples: dict) -> Table:
@@ -313,7 +346,8 @@ def _methodology(analysis: RunAnalysis, started: str, finished: str) -> list[tup
         ("evalkit version", run.evalkit_version),
         ("Records", f"{len(analysis.records):,} calls"),
         ("Tests", "accuracy intervals 95% (Wilson, or bootstrap for partial scores); differences paired on the "
-                  "same items (exact McNemar, or paired bootstrap); significance level 0.05"),
+                  "same items (exact McNemar for independent 0/1 items, otherwise a sign-flip permutation test "
+                  "over clusters, exact up to 16 of them); significance level 0.05"),
     ]
 
 

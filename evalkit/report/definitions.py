@@ -13,11 +13,18 @@ METRIC_DEFINITIONS = [
                "flagged `usage_source = estimated`."),
     ("Cost of a call", "prompt tokens × input price + completion tokens × output price (cached prompt tokens "
                        "at their own price). Self-hosted: $/hour × the call's end-to-end time ÷ requests served "
-                       "at once. An unknown price is reported as unknown, never $0."),
+                       "at once. An unknown price is reported as unknown, never $0. ≈ before a cost: it rests on "
+                       "token counts evalkit estimated because the provider reported no usage."),
     ("$ / 1k tasks", "total cost ÷ items × 1,000; unknown if any call's cost is unknown."),
     ("$ / correct", "total cost ÷ number of correct answers (sum of scores)."),
     ("Accuracy", "mean score in [0, 1] over all items (failed calls score 0); 95% interval: Wilson for binary "
                  "scores, bootstrap otherwise, cluster-robust when items share a cluster id."),
+    ("Paired differences", "two models on the same items: exact McNemar test for independent 0/1 scores; "
+                           "otherwise a sign-flip permutation test on the per-cluster (or per-item, with its "
+                           "epochs) sums of differences, exact over every sign pattern up to 16 clusters, which "
+                           "stays valid with few clusters; its 95% interval holds the differences it does not "
+                           "reject. Fewer than 20 clusters are flagged: only large differences can then be "
+                           "significant (none with 5 or fewer)."),
     ("Percentiles", "over successful calls only, with their n."),
     ("Verdict", "good = most accurate; cheap and fast = the cheapest and fastest (E2E p50) models whose accuracy "
                 "is not significantly below the best (paired test on the same items, p ≥ 0.05); best value = "

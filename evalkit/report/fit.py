@@ -102,12 +102,18 @@ class Grid:
     group: int | None = None
     """A column to make one table per value of, before splitting into parts."""
     show_lines: bool = False
+    caption: str | None = None
+    """A line printed under the table (a legend), wrapped to the width."""
 
     def add_row(self, *cells: Cell) -> None:
         self.rows.append(list(cells))
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        width = options.max_width
+        yield from self._body(options.max_width)
+        if self.caption:
+            yield lines_renderable(wrap(self.caption, options.max_width))
+
+    def _body(self, width: int) -> RenderResult:
         least, full = _widths(self)
         every = list(range(len(self.columns)))
         if self.group is not None and _table_width(every, least) > width:
@@ -142,7 +148,7 @@ class Grid:
         return [replace(self, title=f"{self.title}: {value}" if self.title else str(value),
                         columns=[self.columns[i] for i in kept],
                         rows=[[row[i] for i in kept] for row in self.rows if row[g] == value],
-                        keys=tuple(kept.index(k) for k in self.keys if k != g), group=None)
+                        keys=tuple(kept.index(k) for k in self.keys if k != g), group=None, caption=None)
                 for value in values]
 
 

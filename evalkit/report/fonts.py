@@ -25,8 +25,9 @@ FONT_FILE = "fonts/ofl/notosanssc/NotoSansSC[wght].ttf"
 FONT_FAMILY = "Noto Sans SC"
 FONT_LICENSE = "SIL Open Font License 1.1"
 
-# Always kept, so labels made later (numbers, punctuation, units) never miss a glyph.
-_BASE_TEXT = "".join(chr(c) for c in range(0x20, 0x7F)) + "–—−±×÷·•…→←≥≤≈‘’“”°%$€£¥§¶©®™µ✓✗▲▼■□●○◆◇★☆，。：；！？（）、《》「」"
+# Always kept, so labels made later (numbers, punctuation, units) never miss a glyph; the
+# no-break space is what the PDF keeps a number and its unit or interval together with.
+_BASE_TEXT = "".join(chr(c) for c in range(0x20, 0x7F)) + "–—−±×÷·•…→←≥≤≈‘’“”°%$€£¥§¶©®™µ✓✗▲▼■□●○◆◇★☆，。：；！？（）、《》「」\u00a0"
 
 
 def font_path() -> Path:

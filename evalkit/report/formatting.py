@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from evalkit.records import ESTIMATED_MARK
+
 
 def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
@@ -72,6 +74,27 @@ def usd(value: Any) -> str:
     return f"${value:.{1 - math.floor(math.log10(value))}f}"
 
 
+def cost_cell(row: Any, column: str) -> str:
+    """A cost figure, marked with `ESTIMATED_MARK` when any call behind it was costed from
+    token counts evalkit estimated (the provider reported no usage)."""
+    text = usd(row[column])
+    if not _missing(row[column]) and row.get("cost_estimated", 0) > 0:
+        text = ESTIMATED_MARK + text
+    return text
+
+
+ESTIMATED_LEGEND = f"{ESTIMATED_MARK} cost from estimated token counts (the provider reported no usage)"
+
+
+def estimated_legend(frame: Any) -> str:
+    """The line that explains the mark, naming the models it marks; "" when none is marked."""
+    if "cost_estimated" not in frame:
+        return ""
+    marked = [f"{row['model']} ({int(row['cost_estimated'])} of {int(row['n'])} calls)"
+              for _, row in frame.iterrows() if row["cost_estimated"] > 0]
+    return f"{ESTIMATED_LEGEND}: {', '.join(marked)}" if marked else ""
+
+
 def latency_cell(row: Any, column: str) -> str:
     """A latency figure, marked when evalkit's own event loop lagged during the calls
     behind it: then it is partly the client's queueing, not the provider's latency."""
@@ -91,8 +114,8 @@ SCORECARD = [
     ("E2E p95", lambda r: seconds(r["e2e_p95"])),
     ("Speed p50", speed_cell),
     ("ITL p50", itl_cell),
-    ("$ / 1k tasks", lambda r: usd(r["cost_per_1k_tasks"])),
-    ("$ / correct", lambda r: usd(r["cost_per_correct"])),
+    ("$ / 1k tasks", lambda r: cost_cell(r, "cost_per_1k_tasks")),
+    ("$ / correct", lambda r: cost_cell(r, "cost_per_correct")),
     ("Errors", lambda r: pct(r["error_rate"])),
 ]
 """(header, cell) pairs of the scorecard every report shows, in order."""

@@ -77,6 +77,7 @@ def render(content: ReportContent, charts: list[Chart], fonts: dict[int, FontSub
         _section(0, '<div class="summary">' + "".join(f"<p>{escape(p)}</p>" for p in content.summary) + "</div>"),
         _section(1, "".join(_figure(c) for c in charts if c.section == "Charts")),
         _section(2, _table(content.scorecard, "scorecard") + "<p>▲ and bold: the best value of its column.</p>"
+                 + (f'<p class="legend">{escape(content.cost_legend)}</p>' if content.cost_legend else "")
                  + "<h3>By suite</h3>" + _table(content.suites, "suites")),
         _section(3, f"<p>{escape(content.monthly_note)}</p>" + _table(content.monthly, "monthly")),
         _self_hosting(content, charts),

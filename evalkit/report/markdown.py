@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from evalkit.report.definitions import METRIC_DEFINITIONS
-from evalkit.report.formatting import SCORECARD, scorecard_rows
+from evalkit.report.formatting import SCORECARD, estimated_legend, scorecard_rows
 from evalkit.report.run_analysis import RunAnalysis
 from evalkit.report.terminal import verdict_lines
 
@@ -13,6 +13,7 @@ from evalkit.report.terminal import verdict_lines
 def render(analysis: RunAnalysis) -> str:
     run = analysis.run
     started = dt.datetime.fromtimestamp(run.started_at).strftime("%Y-%m-%d %H:%M:%S")
+    legend = estimated_legend(analysis.summary.by_model)
     parts = [
         f"# evalkit run {run.run_id}",
         "",
@@ -26,6 +27,7 @@ def render(analysis: RunAnalysis) -> str:
         "",
         *_table([h for h, _ in SCORECARD], scorecard_rows(analysis.summary.by_model)),
         "",
+        *([legend, ""] if legend else []),
         "## By suite",
         "",
         *_suite_table(analysis),
@@ -76,7 +78,9 @@ def render_report(content, charts: list, chart_dir_name: str) -> str:
     for chart in (c for c in charts if c.section == "Charts"):
         parts += [f"![{chart.title}]({chart_dir_name}/{chart.key}.svg)", "", f"*{chart.title}.* {_md_text(chart.caption)}", ""]
     parts += [f"## {SECTIONS[2]}", "", *_content_table(content.scorecard), "",
-              "**Bold ▲**: the best value of its column.", "", "### By suite", "", *_content_table(content.suites), ""]
+              "**Bold ▲**: the best value of its column.", "",
+              *([_md_text(content.cost_legend), ""] if content.cost_legend else []),
+              "### By suite", "", *_content_table(content.suites), ""]
     parts += [f"## {SECTIONS[3]}", "", _md_text(content.monthly_note), "", *_content_table(content.monthly), ""]
     parts += _self_hosting(content, charts, chart_dir_name)
     parts += [f"## {SECTIONS[4]}", "", *_content_table(content.facts_table), "",

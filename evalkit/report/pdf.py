@@ -9,6 +9,7 @@ executive summary.
 from __future__ import annotations
 
 import io
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,22 @@ from evalkit.report.selfhosting import TITLE as SELF_HOSTING_TITLE
 DISAGREEMENT_SAMPLE = 12
 """Items the PDF shows of the disagreements (the HTML shows all)."""
 PDF_TEXT_CHARS = 400
+
+# Table cells break only at spaces between words: a number keeps its unit and its
+# interval, a bracket its contents ("83.3% [76–89]", "1.65 s", "[95% CI]", "$ / 1k").
+_NBSP = "\u00a0"
+_CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]")
+_WITH_UNIT = re.compile(r"(\d[\d.,]*[kMB]?%?) +(ms|s|h|tok/s|req/s|tokens?|pts|calls?|items?|x)\b")
+_BEFORE_INTERVAL = re.compile(r"(?<=[\d%]) +(?=\[)")
+_BRACKETED = re.compile(r"\[[^\]]{0,24}\]")
+_DATE_TIME = re.compile(r"(\d{4}-\d\d-\d\d) +(?=\d\d:\d\d)")
+_URL = re.compile(r"^[a-z]+://", re.I)
+_URL_IN_TEXT = re.compile(r"[a-z]+://\S+", re.I)
+_CELL_PADDING = 4.5
+"""Left plus right cell padding (2 + 2) and a hair, in points."""
+_MIN_FONT = 5.0
+_LONGEST_TOKEN = 0.45
+"""A token wider than this share of the table (a 300-character answer) is cut, not fitted."""
 
 
 def render(content: ReportContent, charts: list[Chart], fonts: dict[int, FontSubset]) -> bytes:
@@ -46,7 +63,8 @@ def render(content: ReportContent, charts: list[Chart], fonts: dict[int, FontSub
         if chart.section == "Charts":
             story += _chart(chart, width, st)
     story += [PageBreak(), _heading(2, st), _table(content.scorecard, width, st, first_col=0.22),
-              Paragraph("Bold with ▲: the best value of its column.", st["small"]), Spacer(1, 6),
+              Paragraph("Bold with ▲: the best value of its column.", st["small"]),
+              *([Paragraph(_x(content.cost_legend), st["small"])] if content.cost_legend else []), Spacer(1, 6),
               Paragraph("By suite", st["h3"]), _table(content.suites, width, st, first_col=0.12, font_size=6)]
     story += [_heading(3, st), Paragraph(_x(content.monthly_note), st["body"]), _table(content.monthly, width, st)]
     story += _self_hosting(content, charts, width, st)
@@ -129,25 +147,128 @@ def _spacer(height: float) -> Any:
 
 def _table(table: Table, width: float, st: dict[str, Any], first_col: float = 0.2, font_size: float = 7,
            widths: list[float] | None = None) -> Any:
+    """A reportlab table whose cells wrap only at spaces between words (or between Chinese
+    characters), with columns sized so that every number, interval and header word fits
+    (the font shrinks, down to `_MIN_FONT`, when the page is too narrow for them)."""
     from reportlab.lib import colors
-    from reportlab.lib.styles import ParagraphStyle
-    from reportlab.platypus import Paragraph
     from reportlab.platypus import Table as RLTable
 
-    cell = ParagraphStyle("c", st["cell"], fontSize=font_size, leading=font_size * 1.22)
-    best = ParagraphStyle("b", st["cellbold"], fontSize=font_size, leading=font_size * 1.22)
-    data = [[Paragraph(_x(h), best) for h in table.headers]]
-    for i, row in enumerate(table.rows):
-        data.append([Paragraph(_x(c) + " ▲", best) if (i, j) in table.best else Paragraph(_x(c), cell)
-                     for j, c in enumerate(row)])
     if widths is None:
         rest = (1 - first_col) / max(1, len(table.headers) - 1)
         widths = [first_col] + [rest] * (len(table.headers) - 1)
+    texts = [[_keep_together(h) for h in table.headers]]
+    texts += [[_keep_together(c) + (_NBSP + "▲" if (i, j) in table.best else "") for j, c in enumerate(row)]
+              for i, row in enumerate(table.rows)]
+    bold = {(0, j) for j in range(len(table.headers))} | {(i + 1, j) for i, j in table.best}
+    size, col_widths = _fit_columns(texts, bold, [w * width for w in widths], st, font_size)
+    styles = _cell_styles(st, size)
+    data = [[_cell(text, styles, (r, c) in bold, col_widths[c] - _CELL_PADDING) for c, text in enumerate(row)]
+            for r, row in enumerate(texts)]
     style = [("GRID", (0, 0), (-1, -1), 0.4, colors.grey), ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e6e6e6")),
              ("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 2),
              ("RIGHTPADDING", (0, 0), (-1, -1), 2)]
     style += [("BACKGROUND", (j, i + 1), (j, i + 1), colors.HexColor("#d9ead3")) for i, j in table.best]
-    return RLTable(data, colWidths=[w * width for w in widths], repeatRows=1, style=style)
+    return RLTable(data, colWidths=col_widths, repeatRows=1, style=style)
+
+
+def _keep_together(text: str) -> str:
+    """Spaces that must not break a line become no-break spaces."""
+    text = _WITH_UNIT.sub(lambda m: f"{m[1]}{_NBSP}{m[2]}", text)
+    text = _BEFORE_INTERVAL.sub(_NBSP, text)
+    text = _BRACKETED.sub(lambda m: m[0].replace(" ", _NBSP), text)
+    text = _DATE_TIME.sub(lambda m: m[1] + _NBSP, text)
+    return text.replace("$ / ", f"${_NBSP}/{_NBSP}")
+
+
+def _cell_styles(st: dict[str, Any], size: float) -> dict[tuple[bool, bool], Any]:
+    """(bold, chinese) -> paragraph style. Latin text wraps at spaces only; text with
+    Chinese wraps between characters (CJK mode, which cuts a Latin word only when no
+    space or Chinese character is near). CJK mode for everything would cut any word or
+    number at the cell's edge ("83.3% [76–8" / "9]")."""
+    from reportlab.lib.styles import ParagraphStyle
+
+    out = {}
+    for bold in (False, True):
+        base = st["cellbold" if bold else "cell"]
+        out[(bold, False)] = ParagraphStyle(f"cell-{bold}", base, fontSize=size, leading=size * 1.22,
+                                            wordWrap=None)
+        out[(bold, True)] = ParagraphStyle(f"cell-cjk-{bold}", base, fontSize=size, leading=size * 1.22)
+    return out
+
+
+def _cell(text: str, styles: dict[tuple[bool, bool], Any], bold: bool, room: float) -> Any:
+    from reportlab.platypus import Paragraph
+
+    style = styles[(bold, bool(_CJK.search(text)))]
+    return Paragraph(_x(_break_urls(text, room, style.fontName, style.fontSize)), style)
+
+
+def _break_urls(text: str, room: float, font: str, size: float) -> str:
+    """A URL wider than its cell goes on several lines, broken after its slashes (a line
+    break within a URL is no break of a word; reportlab would cut it anywhere)."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    def wrap(match: re.Match) -> str:
+        url = match[0]
+        if stringWidth(url, font, size) <= room:
+            return url
+        lines, line = [], ""
+        for part in re.findall(r"[^/]*/+|[^/]+$", url):
+            if line and stringWidth(line + part, font, size) > room:
+                lines.append(line)
+                line = part
+            else:
+                line += part
+        return "\n".join([*lines, line])
+
+    return _URL_IN_TEXT.sub(wrap, text)
+
+
+def _fit_columns(texts: list[list[str]], bold: set[tuple[int, int]], preferred: list[float],
+                 st: dict[str, Any], font_size: float) -> tuple[float, list[float]]:
+    """The largest font size (from ``font_size`` down) at which every column can hold its
+    widest unbreakable token, and column widths as near ``preferred`` as that allows."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    total = sum(preferred)
+    fonts = {False: st["cell"].fontName, True: st["cellbold"].fontName}
+    size = font_size
+    while True:
+        needed = [0.0] * len(preferred)
+        for r, row in enumerate(texts):
+            for c, text in enumerate(row):
+                token = max((stringWidth(t, fonts[(r, c) in bold], size) for t in _tokens(text)), default=0.0)
+                needed[c] = max(needed[c], min(token, _LONGEST_TOKEN * total) + _CELL_PADDING)
+        if sum(needed) <= total or size <= _MIN_FONT:
+            return size, _stretch(preferred, needed)
+        size = max(_MIN_FONT, size - 0.5)
+
+
+def _tokens(text: str) -> list[str]:
+    """The pieces a cell cannot break: words (no-break spaces included), the parts of a URL
+    between slashes, and the Latin runs between Chinese characters."""
+    out = []
+    for word in re.split(r"[ \n]+", text):
+        if _URL.match(word):
+            out += word.split("/")
+        elif _CJK.search(word):
+            out += [w for w in _CJK.split(word) if w]
+        else:
+            out.append(word)
+    return out
+
+
+def _stretch(preferred: list[float], needed: list[float]) -> list[float]:
+    """Widths at least ``needed``, taking what that adds from the columns with room to spare."""
+    total = sum(preferred)
+    if sum(needed) >= total:  # even the smallest font does not fit: share the page out
+        return [n * total / sum(needed) for n in needed]
+    widths = [max(p, n) for p, n in zip(preferred, needed)]
+    excess = sum(widths) - total
+    slack = [w - n for w, n in zip(widths, needed)]
+    if excess <= 0:
+        return widths
+    return [w - excess * s / sum(slack) for w, s in zip(widths, slack)]
 
 
 def _self_hosting(content: ReportContent, charts: list[Chart], width: float, st: dict[str, Any]) -> list[Any]:

@@ -17,6 +17,8 @@ def _pts(value: float) -> str:
 
 
 def _rel(value: float) -> str:
+    if math.isinf(value):  # an interval end too few units could not pin down
+        return f"{'−' if value < 0 else '+'}∞"
     return f"{'−' if value < 0 else '+'}{abs(100 * value):.1f}%"
 
 

@@ -22,11 +22,12 @@ class RunAnalysis:
 
 def analyse_run(store: Store, ref: str) -> RunAnalysis:
     from evalkit import analysis
+    from evalkit.pricing import time_priced
 
     run = store.run(ref)
     with gc_paused():  # the records are many long-lived objects: see gc_pause
         records = store.records_frame(run.run_id)
-        summary = analysis.summarize(records)
+        summary = analysis.summarize(records, time_priced(run.price_snapshot))
         # reports list the most accurate first
         summary.by_model = summary.by_model.sort_values(["accuracy", "model"], ascending=[False, True])
         summary.by_model_suite = summary.by_model_suite.sort_values(

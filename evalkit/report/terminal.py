@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 
 from evalkit.report import fit
-from evalkit.report.formatting import SCORECARD, scorecard_rows
+from evalkit.report.formatting import SCORECARD, estimated_legend, scorecard_rows
 from evalkit.report.run_analysis import RunAnalysis
 
 
@@ -15,6 +15,9 @@ def render(analysis: RunAnalysis, console: Console, by_suite: bool = False) -> N
         fit.print_lines(console, [f"Run {run.run_id} ({run.status}) has no records."])
         return
     console.print(scorecard(analysis.summary.by_model, f"evalkit run {run.run_id} ({run.status})"), crop=False)
+    legend = estimated_legend(analysis.summary.by_model)
+    if legend:
+        fit.print_lines(console, [legend])
     if by_suite:
         console.print(suite_scorecard(analysis.summary.by_model_suite), crop=False)
     names = tuple(str(m) for m in analysis.summary.by_model["model"])
@@ -45,7 +48,7 @@ def verdict_lines(analysis: RunAnalysis) -> list[str]:
     if len(models) > 1:
         lines.append(_frontier("quality vs cost", verdict.frontier_cost, "cheapest first", models))
         lines.append(_frontier("quality vs latency", verdict.frontier_latency, "fastest first", models))
-    return lines
+    return lines + verdict.notes
 
 
 def _frontier(name: str, frontier: list[str], order: str, models: list[str]) -> str:

@@ -57,7 +57,9 @@ def parse_volume(text: str | None) -> Volume:
 
 
 def monthly_costs(by_model: Any, volume: Volume, hourly: dict[str, float]) -> list[dict[str, Any]]:
-    """Per model: projected USD per month at ``volume`` (NaN when the price is unknown).
+    """Per model: projected USD per month at ``volume`` (NaN when the price is unknown), and
+    whether the unit cost (``estimated``) and the projection (``monthly_estimated``; not
+    when a machine's month is the floor) rest on estimated token counts.
 
     ``hourly``: USD/hour of self-hosted models; such a machine is paid all month, so its
     projection is never below one machine running 730 hours.
@@ -72,11 +74,19 @@ def monthly_costs(by_model: Any, volume: Volume, hourly: dict[str, float]) -> li
             unit_cost = cost / tokens if tokens else math.nan
         monthly = unit_cost * volume.amount
         floor = hourly.get(str(row["model"]))
-        note = ""
+        note, estimated = "", _rests_on_estimate(row, volume)
         if floor is not None and not math.isnan(monthly) and monthly < floor * HOURS_PER_MONTH:
             monthly, note = floor * HOURS_PER_MONTH, "one machine all month"
-        rows.append({"model": str(row["model"]), "monthly": monthly, "unit_cost": unit_cost, "note": note})
+        rows.append({"model": str(row["model"]), "monthly": monthly, "unit_cost": unit_cost, "note": note,
+                     "estimated": estimated, "monthly_estimated": estimated and not note})
     return rows
+
+
+def _rests_on_estimate(row: Any, volume: Volume) -> bool:
+    """A projection rests on estimated token counts when the cost did, or, per token, when
+    the tokens it divides by were estimated (whatever the model is priced by)."""
+    column = "cost_estimated" if volume.unit == "requests" else "usage_estimated"
+    return bool(row.get(column, 0) > 0 or row.get("cost_estimated", 0) > 0)
 
 
 def _nz(value: Any) -> float:
