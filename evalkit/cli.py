@@ -120,8 +120,10 @@ def _build_config(config_path, models, suites, **run_options):
 
     config = load_config(config_path) if config_path else RunConfig(source="<options>")
     model_configs = [ModelConfig(id=m) for m in models]
+    models_from = "-m"
     if not model_configs and not config.models:
         model_configs, found = default_models()
+        models_from = "default model"
         if not found:
             click.echo(
                 f"No provider API key set ({', '.join(all_key_names())}): running the embedded "
@@ -131,7 +133,8 @@ def _build_config(config_path, models, suites, **run_options):
                 for name, value in LOCAL_DEMO.items():
                     run_options[name] = run_options.get(name) or value
     return apply_overrides(
-        config, models=model_configs, suites=[suite_from_option(s) for s in suites], run_options=run_options
+        config, models=model_configs, suites=[suite_from_option(s) for s in suites], run_options=run_options,
+        models_from=models_from,
     )
 
 

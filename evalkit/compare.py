@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -65,16 +66,14 @@ def prepare(config: RunConfig, require_keys: bool = True, shard: Shard | None = 
         raise UsageError("no models to compare; pass -m MODEL or a config with models")
     suites = config.suites or default_suites()
     config = config.model_copy(update={"suites": suites})
-    samples = {suite.name: load_samples(suite, config.run) for suite in suites}
-    for name, items in samples.items():
-        if not items:
-            raise UsageError(f"suite {name} has no items")
+    samples = _load_suites(config)
     warnings: list[str] = []
     prices, keys = {}, {}
-    for model in config.models:
+    for i, model in enumerate(config.models):
         redaction.remember_url(model.api_base)
-        _check_model_id(model, require_keys)
-        keys[model.display] = resolve_api_key(model) if require_keys else None
+        locate = functools.partial(config.where, "models", i)
+        _check_model_id(model, require_keys, locate)
+        keys[model.display] = _api_key(model, locate) if require_keys else None
         price = resolve_price(model)
         if not price.known:
             warnings.append(
@@ -87,13 +86,29 @@ def prepare(config: RunConfig, require_keys: bool = True, shard: Shard | None = 
     return Plan(config=config, samples=samples, prices=prices, keys=keys, warnings=warnings, shard=shard)
 
 
-def _check_model_id(model: ModelConfig, require_keys: bool = True) -> None:
+def _load_suites(config: RunConfig) -> dict[str, list[Sample]]:
+    """Every suite's samples; a missing file or an unknown suite names the config field."""
+    samples = {}
+    for i, suite in enumerate(config.suites):
+        items = load_samples(suite, config.run, locate=functools.partial(config.where, "suites", i))
+        if not items:
+            raise UsageError(f"{config.where('suites', i)}: suite {suite.name} has no items")
+        samples[suite.name] = items
+    return samples
+
+
+def _check_model_id(model: ModelConfig, require_keys: bool = True,
+                    locate: Callable[..., str] | None = None) -> None:
+    """Refuse an id litellm cannot route, or a provider whose key is not set; ``locate(field)``
+    names the config field (or the flag) the model came from."""
+    where = f"{locate('id')}: " if locate else ""
     if model.is_local:
         from evalkit.local import LOCAL_VARIANTS
 
         variant = model.id.removeprefix("local/")
         if variant not in LOCAL_VARIANTS:
-            raise UsageError(f"unknown local model {model.id}; known: {', '.join('local/' + v for v in LOCAL_VARIANTS)}")
+            raise UsageError(f"{where}unknown local model {model.id}; "
+                             f"known: {', '.join('local/' + v for v in LOCAL_VARIANTS)}")
         return
     if providers.provider_of(model.id) is None:
         import difflib
@@ -101,14 +116,22 @@ def _check_model_id(model: ModelConfig, require_keys: bool = True) -> None:
         close = difflib.get_close_matches(model.id, providers.known_chat_models(), n=3, cutoff=0.6)
         hint = f" Did you mean {', '.join(close)}?" if close else ""
         raise UsageError(
-            f"unknown model id '{model.id}': litellm cannot tell its provider; write it as "
+            f"{where}unknown model id '{model.id}': litellm cannot tell its provider; write it as "
             f"provider/model (e.g. deepseek/deepseek-chat, openai/gpt-4.1-mini).{hint} "
             "`evalkit models` lists known models"
         )
     if require_keys and model.api_base is None and model.api_key_env is None:
         missing = providers.missing_keys(model.id)
         if missing:
-            raise UsageError(f"model {model.id} needs {', '.join(missing)} set in the environment")
+            raise UsageError(f"{where}model {model.id} needs {', '.join(missing)} set in the environment")
+
+
+def _api_key(model: ModelConfig, locate: Callable[..., str]) -> str | None:
+    try:
+        return resolve_api_key(model)
+    except UsageError as error:
+        field = ("api_key_env",) if model.api_key_env else ()
+        raise UsageError(f"{locate(*field)}: {error}") from None
 
 
 def new_run_id(now: dt.datetime | None = None) -> str:
