@@ -16,6 +16,9 @@ import click
 from evalkit import __version__, redaction
 from evalkit.errors import UsageError
 
+NOTHING_ANSWERED_EXIT = 3
+"""Exit code of a run in which no model had a single successful call: there is no verdict."""
+
 LOCAL_DEMO = {"limit": 3, "max_tokens": 96}
 """Run options of the offline demo (no key set, nothing named): a couple of minutes on 2 cores."""
 
@@ -178,10 +181,7 @@ def compare(config_path, models, suites, resume_ref, max_cost, use_cache, dry_ru
     if shard is not None and resume_ref:
         raise UsageError("--shard and --resume cannot be combined: a shard that already started is refused")
     thresholds = _thresholds(max_accuracy_drop, max_latency_increase, max_cost_increase)
-    if reports:
-        from evalkit.report.volume import parse_volume
-
-        parse_volume(volume)  # a bad --volume fails before the first paid call
+    _check_volume(volume, reports)
     if resume_ref:
         history = Store(store)
         resume = history.run(resume_ref)
@@ -194,10 +194,8 @@ def compare(config_path, models, suites, resume_ref, max_cost, use_cache, dry_ru
     for warning in plan.warnings:
         click.echo(f"warning: {warning}", err=True)
     if max_cost is not None:
-        unknown = [label for label, price in plan.prices.items() if not price.known]
-        if unknown:
-            raise UsageError(f"--max-cost needs every price; unknown for {', '.join(unknown)} "
-                             "(give them a price in the config)")
+        earlier = (history.spent(resume.run_id), history.completed_keys(resume.run_id)) if resume else ()
+        use_case.check_budget(plan, max_cost, *earlier)
     if dry_run:
         _print_estimate(plan)
         return
@@ -217,6 +215,18 @@ def compare(config_path, models, suites, resume_ref, max_cost, use_cache, dry_ru
     outcome = _run_and_print(plan, history, results_dir, by_suite, quiet, options, reports, volume)
     if baseline:
         _check_after_run(history, baseline, baseline_run, outcome, thresholds, results_dir)
+
+
+def _check_volume(volume, reports) -> None:
+    """A bad --volume fails before the first paid call; one without a report would do nothing."""
+    if volume is None:
+        return
+    from evalkit.report.volume import parse_volume
+
+    parse_volume(volume)
+    if not reports:
+        raise UsageError(f"--volume {volume} only sets the workload of a decision report's projected "
+                         "monthly cost: add --report html (or pdf, md), or drop --volume")
 
 
 def _offer_resume(use_case, plan, history):
@@ -273,6 +283,11 @@ def _run_and_print(plan, store, results_dir, by_suite, quiet, options, reports=(
     if not outcome.complete:
         reported, total, _ = store.shard_progress(outcome.run_id)
         console.print(f"Shard {plan.shard} done; {reported} of {total} shards have reported.")
+    elif analysis.verdict.nothing_answered:
+        console.print(f"No verdict and no report: every call failed (the records keep each error). Fix the "
+                      f"keys or endpoints, then send the calls again with: evalkit compare --resume {outcome.run_id}",
+                      highlight=False)
+        sys.exit(NOTHING_ANSWERED_EXIT)
     elif reports and not analysis.records.empty:
         from evalkit.report.document import write_reports
 

@@ -11,13 +11,14 @@ import asyncio
 import contextlib
 import datetime as dt
 import functools
+import math
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from evalkit import __version__, providers, redaction
-from evalkit.budget import Budget
+from evalkit.budget import Budget, exact_usd
 from evalkit.cache import ResponseCache
 from evalkit.config import ModelConfig, RunConfig, SuiteConfig, validate_config
 from evalkit.estimate import worst_case_cost
@@ -46,10 +47,21 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
     shard: Shard | None = None
     """This machine's share of the items (``--shard I/N``); None runs them all."""
+    _worst_cases: dict[tuple[str, str, str], float] = field(default_factory=dict, repr=False)
 
     @property
     def total_calls(self) -> int:
         return len(self.config.models) * sum(len(s) for s in self.samples.values()) * self.config.run.epochs
+
+    def worst_case(self, model: ModelConfig, sample: Sample) -> float:
+        """The most one call of ``model`` on ``sample`` can cost (what a budget reserves);
+        counted once, for the budget check before the run and the run itself."""
+        key = (model.display, sample.suite, sample.id)
+        if key not in self._worst_cases:
+            run = self.config.run
+            self._worst_cases[key] = worst_case_cost(model, self.prices[model.display], sample,
+                                                     run.max_tokens, run.timeout)
+        return self._worst_cases[key]
 
 
 def default_suites() -> list[SuiteConfig]:
@@ -204,6 +216,8 @@ def execute(
             jobs = [job for job in _jobs(plan, targets, budget is not None) if job.key not in done]
             asyncio.run(runner.run(_interleave(jobs)))
         status = "stopped: budget" if runner.unsent else "finished"
+        if status == "finished" and plan.shard is None and not store.has_success(run_id):
+            status = "failed"  # not a baseline for `last:TAG`; a re-run of the config offers to resume it
     except KeyboardInterrupt:
         status = "interrupted"
         raise
@@ -255,14 +269,44 @@ def _jobs(plan: Plan, targets: dict[str, Target], with_worst_case: bool) -> list
     run = plan.config.run
     jobs = []
     for model in plan.config.models:
-        price = plan.prices[model.display]
         for items in plan.samples.values():
             for sample in items:
                 # counting every prompt's tokens is only worth it when a budget needs it
-                worst = worst_case_cost(model, price, sample, run.max_tokens, run.timeout) if with_worst_case else 0.0
+                worst = plan.worst_case(model, sample) if with_worst_case else 0.0
                 for epoch in range(run.epochs):
                     jobs.append(Job(targets[model.display], sample, epoch, max_cost=worst))
     return jobs
+
+
+def check_budget(plan: Plan, max_cost: float, spent: float = 0.0,
+                 done: set[tuple[str, str, str, int]] = frozenset()) -> None:
+    """Refuse, before the run, a ``--max-cost`` that is not a positive amount, that needs a
+    price nobody knows, or that cannot pay for the dearest single call still to send: the
+    budget stops the run at the first call it cannot reserve, so such a cap would stop it
+    there, or send nothing at all. ``spent`` and ``done``: a resumed run's earlier calls."""
+    if not 0 < max_cost < math.inf:
+        raise UsageError(f"--max-cost {max_cost:g}: give the budget in US dollars, above 0 (e.g. --max-cost 5)")
+    unknown = [label for label, price in plan.prices.items() if not price.known]
+    if unknown:
+        raise UsageError(f"--max-cost needs every price; unknown for {', '.join(unknown)} "
+                         "(give them a price in the config)")
+    dearest, label = 0.0, ""
+    for model in plan.config.models:
+        for items in plan.samples.values():
+            for sample in items:
+                if all((model.display, sample.suite, sample.id, e) in done for e in range(plan.config.run.epochs)):
+                    continue
+                worst = plan.worst_case(model, sample)
+                if worst > dearest:
+                    dearest, label = worst, model.display
+    if dearest > max_cost - spent:
+        what = ("its timeout of machine time" if plan.prices[label].hourly_cost is not None
+                else f"its whole prompt and max_tokens={plan.config.run.max_tokens} of answer")
+        left = f" ({exact_usd(max_cost - spent)} left after {exact_usd(spent)} spent)" if spent else ""
+        raise UsageError(
+            f"--max-cost {exact_usd(max_cost)}{left} cannot pay for one call of {label}, whose worst case "
+            f"({what}) is {exact_usd(dearest)}: the run would stop at that call; raise --max-cost to at least "
+            f"{exact_usd(dearest + spent)} or lower --max-tokens")
 
 
 def check_resumable(plan: Plan, run: RunRow) -> None:
@@ -288,13 +332,12 @@ def find_resumable(plan: Plan, store: Store) -> RunRow | None:
 
 def plan_for_resume(run: RunRow) -> Plan:
     """The plan of a stored run, from its stored config (keys come from the environment)."""
-    config = validate_config(run.config, source=f"<config stored with run {run.run_id}>")
-    if any(redaction.has_redactions(m.api_base) for m in config.models):
+    if any(redaction.has_redactions(m.get("api_base")) for m in run.config.get("models", [])):
         raise UsageError(
             f"run {run.run_id} used an endpoint with credentials, which are never stored; "
             "resume it with the same config: evalkit compare --resume RUN -c CONFIG"
         )
-    return prepare(config)
+    return prepare(validate_config(run.config, source=f"<config stored with run {run.run_id}>"))
 
 
 def _interleave(jobs: list[Job]) -> list[Job]:

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
+from evalkit import redaction
 from evalkit.errors import UsageError
 
 LOCAL_PREFIX = "local/"
@@ -140,6 +141,16 @@ class ModelConfig(Strict):
                 # measure time spent queueing there.
                 self.max_concurrency = 1
         return self
+
+    @field_validator("api_base")
+    @classmethod
+    def _no_credentials_in_url(cls, url: str | None) -> str | None:
+        # Sent as the clients send userinfo, every call would fail (aiohttp refuses it next to
+        # the bearer key; httpx would replace the key): refuse it before any call, and never
+        # repeat the URL, whose password the message would print.
+        if redaction.has_credentials(url):
+            raise ValueError(redaction.CREDENTIALS_IN_URL)
+        return url
 
     @field_validator("params")
     @classmethod

@@ -374,6 +374,13 @@ class Store:
         with self.engine.connect() as conn:
             return {tuple(row) for row in conn.execute(query)}
 
+    def has_success(self, run_id: str) -> bool:
+        """Whether any call of the run succeeded."""
+        query = sa.select(records_table.c.id).where(
+            records_table.c.run_id == run_id, records_table.c.error_class.is_(None)).limit(1)
+        with self.engine.connect() as conn:
+            return conn.execute(query).first() is not None
+
     def inflight_count(self, run_id: str) -> int:
         """Calls sent but never recorded: in flight when the run stopped."""
         query = sa.select(sa.func.count()).select_from(inflight_table).where(inflight_table.c.run_id == run_id)
