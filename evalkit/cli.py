@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from evalkit import __version__, redaction
-from evalkit.errors import UsageError
+from evalkit.errors import RunStopped, UsageError
 
 NOTHING_ANSWERED_EXIT = 3
 """Exit code of a run in which no model had a single successful call: there is no verdict."""
@@ -38,6 +38,9 @@ def _fails_cleanly(command):
         except UsageError as error:
             click.echo(f"error: {redaction.redact(str(error))}", err=True)
             sys.exit(2)
+        except RunStopped as error:
+            click.echo(f"error: {redaction.redact(str(error))}", err=True)
+            sys.exit(1)
         except KeyboardInterrupt:
             click.echo("interrupted: completed calls are stored", err=True)
             sys.exit(130)
@@ -271,7 +274,8 @@ def _run_and_print(plan, store, results_dir, by_suite, quiet, options, reports=(
 
     console = Console()
     with progress_bar(plan.total_calls, console, disabled=quiet) as on_record:
-        outcome = use_case.execute(plan, store, results_dir, on_record=on_record, options=options)
+        outcome = use_case.execute(plan, store, results_dir, on_record=on_record, options=options,
+                                   on_notice=lambda line: console.print(line, highlight=False, soft_wrap=True))
     analysis = analyse_run(store, outcome.run_id)
     terminal.render(analysis, console, by_suite=by_suite)
     console.print()

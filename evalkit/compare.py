@@ -23,7 +23,8 @@ from evalkit.cache import ResponseCache
 from evalkit.config import ModelConfig, RunConfig, SuiteConfig, validate_config
 from evalkit.estimate import worst_case_cost
 from evalkit.fingerprint import describe_changes, fingerprint
-from evalkit.errors import UsageError
+from evalkit.errors import RunStopped, UsageError
+from evalkit.lease import WHOLE_RUN, Lease, live_holders, store_now, takeover_line
 from evalkit.lineup import resolve_api_key
 from evalkit.pricing import ModelPrice, resolve_price, snapshot
 from evalkit.records import CallRecord
@@ -189,14 +190,17 @@ def execute(
     results_dir: str | Path = DEFAULT_RESULTS_DIR,
     on_record: Callable[[CallRecord], None] | None = None,
     options: RunOptions = RunOptions(),
+    on_notice: Callable[[str], None] | None = None,
 ) -> Outcome:
     """Run the plan: start local servers, send every job, commit records, write the run folder.
 
     A sharded plan joins run ``run_id`` (required) with its share of the items; the run
-    is finished when the last of its shards ends.
+    is finished when the last of its shards ends. While it runs, this process holds the
+    run's (or its shard's) lease: another process resuming it is refused (`RunHeld`), and
+    a lease left by a killed process is taken over, with a line to ``on_notice``.
     """
     config = plan.config
-    run_id, done, repeated = _open_run(plan, store, options)
+    run_id, done, repeated, lease = _open_run(plan, store, options, on_notice or (lambda _line: None))
     writer = RecordWriter(store)
     budget = Budget(options.max_cost, spent=store.spent(run_id)) if options.max_cost is not None else None
 
@@ -206,6 +210,9 @@ def execute(
             on_record(record)
 
     async def journal(job: Job) -> None:
+        if lease.lost:  # another process runs these calls now: send no more of them
+            raise RunStopped(f"run {run_id}: another process took over its lease while this one's heartbeat "
+                             "was late; this process stopped sending (its finished calls are stored)")
         await asyncio.wrap_future(writer.mark_sent(run_id, job.key))
 
     retry = RetryPolicy(retries=config.run.retries, max_total_wait=config.run.max_retry_wait)
@@ -223,10 +230,7 @@ def execute(
         raise
     finally:
         writer.close()
-        if plan.shard is None:
-            store.finish_run(run_id, status)
-        else:
-            complete = store.finish_shard(run_id, plan.shard.index, status)
+        complete = _close_run(plan, store, run_id, status, lease)
     run_dir = Path(results_dir) / run_id
     from evalkit.report.run_folder import write_run_folder
 
@@ -236,14 +240,20 @@ def execute(
                    spent=budget.spent if budget else None, complete=complete)
 
 
-def _open_run(plan: Plan, store: Store, options: RunOptions) -> tuple[str, set, int]:
-    """A new run row, a shard joining one, or the resumed one: its id, the calls already
-    done, and the calls to repeat."""
+def _open_run(plan: Plan, store: Store, options: RunOptions,
+              notify: Callable[[str], None]) -> tuple[str, set, int, Lease]:
+    """Take the run's lease, then open a new run row, join a shard to one, or reopen the
+    resumed one: its id, the calls already done, the calls to repeat, and the lease."""
     resume = options.resume
-    if resume is None:
-        if plan.shard is not None and not options.run_id:
-            raise UsageError("--shard needs --run-id: every shard must name the same run")
-        run_id = options.run_id or new_run_id()
+    if resume is None and plan.shard is not None and not options.run_id:
+        raise UsageError("--shard needs --run-id: every shard must name the same run")
+    run_id = resume.run_id if resume is not None else options.run_id or new_run_id()
+    lease = _take_lease(store, run_id, plan.shard.index if plan.shard else WHOLE_RUN, notify)
+    try:
+        if resume is not None:
+            repeated = store.inflight_count(run_id)
+            store.reopen_run(run_id)
+            return run_id, store.completed_keys(run_id), repeated, lease
         start = (_storable_config(plan.config), plan.config.config_hash(), __version__,
                  snapshot(list(plan.prices.values())))
         if plan.shard is None:
@@ -251,10 +261,34 @@ def _open_run(plan: Plan, store: Store, options: RunOptions) -> tuple[str, set, 
         else:
             store.join_run(run_id, *start, shard=plan.shard.index, shard_count=plan.shard.count,
                            tag=options.tag, fingerprint=fingerprint(plan))
-        return run_id, set(), 0
-    repeated = store.inflight_count(resume.run_id)
-    store.reopen_run(resume.run_id)
-    return resume.run_id, store.completed_keys(resume.run_id), repeated
+        return run_id, set(), 0, lease
+    except BaseException:
+        lease.release()
+        raise
+
+
+def _take_lease(store: Store, run_id: str, shard: int, notify: Callable[[str], None]) -> Lease:
+    """This process's lease on the run; refused (`RunHeld`, exit 2) while another holds it."""
+    lease = Lease(store, run_id, shard)
+    stale = lease.acquire()
+    if stale:
+        with store.engine.connect() as conn:
+            notify(takeover_line(run_id, stale, store_now(conn)))
+    return lease
+
+
+def _close_run(plan: Plan, store: Store, run_id: str, status: str, lease: Lease) -> bool:
+    """Record how the run (or this shard) ended and give up the lease; True once the whole
+    run is complete. A lease another process took over leaves the run to that process."""
+    try:
+        if lease.lost:
+            raise RunStopped(f"run {run_id}: another process took over its lease; it finishes the run")
+        if plan.shard is None:
+            store.finish_run(run_id, status)
+            return True
+        return store.finish_shard(run_id, plan.shard.index, status)
+    finally:
+        lease.release()
 
 
 def _storable_config(config: RunConfig) -> dict:
@@ -322,10 +356,11 @@ def check_resumable(plan: Plan, run: RunRow) -> None:
 
 
 def find_resumable(plan: Plan, store: Store) -> RunRow | None:
-    """The latest unfinished run of exactly this plan, if any."""
+    """The latest unfinished run of exactly this plan that no process is running, if any."""
     current = fingerprint(plan)
     for run in store.runs():
-        if run.status != "finished" and run.fingerprint == current:
+        # a run some process is executing right now is not interrupted: leave it alone
+        if run.status != "finished" and run.fingerprint == current and not live_holders(store, run.run_id):
             return run
     return None
 
@@ -346,7 +381,7 @@ def _interleave(jobs: list[Job]) -> list[Job]:
     for job in jobs:
         by_model.setdefault(job.target.label, []).append(job)
     queues = list(by_model.values())
-    return [queue[i] for i in range(max(map(len, queues))) for queue in queues if i < len(queue)]
+    return [queue[i] for i in range(max(map(len, queues), default=0)) for queue in queues if i < len(queue)]
 
 
 @contextlib.contextmanager

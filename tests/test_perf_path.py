@@ -55,13 +55,12 @@ def test_each_record_carries_the_loop_lag_while_it_was_in_flight():
 
 
 def test_the_loop_lag_migration_adds_the_column_to_an_older_store(tmp_path):
-    # Written against "the step before the current one", so it holds whatever number the
-    # loop-lag migration gets when schema changes from other branches are merged.
+    # Migrations are append-only, so the loop-lag step keeps number 4 whatever comes after it.
     path = tmp_path / "old.db"
     Store(f"sqlite:///{path}")
     with sqlite3.connect(path) as db:  # make it look like the store before the lag column
         db.execute("ALTER TABLE records DROP COLUMN loop_lag_ms")
-        db.execute(f"UPDATE evalkit_meta SET value='{SCHEMA_VERSION - 1}' WHERE key='schema_version'")
+        db.execute("UPDATE evalkit_meta SET value='3' WHERE key='schema_version'")
     store = Store(f"sqlite:///{path}")
     store.add_record(CallRecord(run_id="r", model="m", model_id="x", suite="s", sample_id="q",
                                 request_hash="h", loop_lag_ms=12.5))
