@@ -286,7 +286,10 @@ def _close_run(plan: Plan, store: Store, run_id: str, status: str, lease: Lease)
         if plan.shard is None:
             store.finish_run(run_id, status)
             return True
-        return store.finish_shard(run_id, plan.shard.index, status)
+        complete = store.finish_shard(run_id, plan.shard.index, status)
+        if complete and not store.has_success(run_id):
+            store.finish_run(run_id, "failed")  # as an unsharded run with no answer
+        return complete
     finally:
         lease.release()
 
