@@ -194,7 +194,7 @@ def test_another_machines_lease_holds_while_its_heartbeat_is_fresh_and_is_taken_
         held = subprocess.run([sys.executable, "-m", "evalkit", "compare", "--resume", run_id, "--store", url,
                                "-q", "--results-dir", str(tmp_path / "results")],
                               capture_output=True, text=True, timeout=120)
-        assert held.returncode == 2 and f"is being run by gpu-box-7 (pid 4242) since " in held.stderr
+        assert held.returncode == 2 and "is being run by gpu-box-7 (pid 4242) since " in held.stderr
         query(url, "delete from run_leases")
         plant_lease(url, run_id, "gpu-box-7", heartbeat_age=90)
         taken = subprocess.run([sys.executable, "-m", "evalkit", "compare", "--resume", run_id, "--store", url,
