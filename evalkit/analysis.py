@@ -151,6 +151,15 @@ class Verdict:
     """Paired test of each other model against the best (other minus best)."""
     notes: list[str] = field(default_factory=list)
     """What a reader must know to weigh the picks (e.g. tests resting on few clusters)."""
+    unanswered: dict[str, str] = field(default_factory=dict)
+    """Models none of whose calls succeeded (a bad key, a wrong URL), each with how its
+    calls failed. They are left out of every pick and frontier: failed calls cost $0 and
+    take no time, which would make such a model look cheapest."""
+
+    @property
+    def nothing_answered(self) -> bool:
+        """No model had a single successful call: there is nothing to judge."""
+        return bool(self.unanswered) and self.good.model is None
 
 
 # ---------------------------------------------------------------------------- preparation
@@ -735,25 +744,37 @@ def verdict(records: pd.DataFrame, summary: Summary) -> Verdict:
     end-to-end latency among the best model and those whose accuracy is not significantly
     below it (paired test against the best, p >= 0.05, or not lower). best value: lowest
     cost per correct answer among models with a known price, whatever their accuracy.
+    A model with no successful call takes part in none of these (`Verdict.unanswered`);
+    when no model has one, every line says there is no verdict and why.
     """
     by_model = summary.by_model
     if by_model.empty:
         empty = VerdictLine(None, "no records to judge")
         return Verdict(empty, empty, empty, empty, [], [], {})
-    best = _rank_best(by_model)
     prep = _prepare(records)
+    unanswered = _unanswered(prep, by_model)
+    # cheap and fast pick from the pool of answering models, but say "the only model
+    # compared" only when it was
+    everyone, by_model = by_model, by_model[~by_model["model"].isin(list(unanswered))]
+    if by_model.empty:
+        reasons = "; ".join(f"{model}: {reason}" for model, reason in unanswered.items())
+        none = VerdictLine(None, f"no verdict — no model had a successful call, so there is nothing to "
+                                 f"judge ({reasons})")
+        return Verdict(none, none, none, none, [], [], {}, unanswered=unanswered)
+    best = _rank_best(by_model)
     tied, tests = _tied_with_best(prep, by_model, best)
     pool = [best, *tied]
     return Verdict(
         good=_good_line(by_model.loc[by_model["model"] == best].iloc[0]),
-        fast=_fast_line(by_model, pool, best, tests),
-        cheap=_cheap_line(by_model, pool, best, tests),
+        fast=_fast_line(everyone, pool, best, tests),
+        cheap=_cheap_line(everyone, pool, best, tests),
         best_value=_value_line(by_model),
         frontier_cost=frontier(by_model, "cost_per_1k_tasks"),
         frontier_latency=frontier(by_model, "e2e_p50"),
         indistinguishable={best: tied},
         comparisons=tests,
         notes=few_units_notes(prep, tests, best),
+        unanswered=unanswered,
     )
 
 
@@ -785,6 +806,17 @@ def few_units_notes(prep: pd.DataFrame, tests: dict[str, PairedResult], best: st
     return [f"{label}: the paired tests against {best} rest on {k} independent {what}, fewer than "
             f"{FEW_UNITS}; the sign-flip test stays exact, but only large differences can be significant"
             f"{hopeless} and accuracy intervals are rough; {more}, would make the picks surer"]
+
+
+def _unanswered(prep: pd.DataFrame, by_model: pd.DataFrame) -> dict[str, str]:
+    """Models whose every call failed, with their error classes: ``10 of 10 calls failed (auth 1, skipped 9)``."""
+    failed = by_model.loc[by_model["errors"] >= by_model["n"], ["model", "n"]]
+    out = {}
+    for model, n in zip(failed["model"], failed["n"]):
+        classes = prep.loc[prep["model"] == model, "error_class"].astype(str).value_counts().sort_index()
+        detail = ", ".join(f"{name} {count}" for name, count in classes.items())
+        out[str(model)] = f"{int(n):,} of {int(n):,} calls failed ({detail})"
+    return out
 
 
 # ---------------------------------------------------------------------------- runs and epochs

@@ -29,3 +29,10 @@ class Budget:
     def settle(self, reserved: float, actual: float | None) -> None:
         self.reserved -= reserved
         self.spent += actual or 0.0
+
+
+def exact_usd(amount: float) -> str:
+    """Dollars with as many decimals as the amount has (2 to 8): a budget of $0.002 reads
+    $0.002, never a rounded $0.00."""
+    whole, _, decimals = f"{amount:,.8f}".rstrip("0").partition(".")
+    return f"${whole}.{decimals.ljust(2, '0')}"

@@ -605,13 +605,15 @@ def run_sweep(model_id: str, api_base: str | None, api_key_env: str | None, prom
         return result
     if api_base is None:
         raise UsageError("capacity: give --api-base, the endpoint's OpenAI-compatible URL (e.g. http://gpu-box:8000/v1)")
+    from evalkit import redaction
+
+    if redaction.has_credentials(api_base):
+        raise UsageError(f"capacity: --api-base: {redaction.CREDENTIALS_IN_URL} (--api-key-env here)")
     key = None
     if api_key_env:
         key = os.environ.get(api_key_env)
         if not key:
             raise UsageError(f"capacity: the environment variable {api_key_env} is not set")
-    from evalkit import redaction
-
     redaction.remember(key)
     redaction.remember_url(api_base)
     endpoint = Endpoint(model_id, api_base, key or "no-key")

@@ -14,7 +14,10 @@ from pathlib import Path
 import click
 
 from evalkit import __version__, redaction
-from evalkit.errors import UsageError
+from evalkit.errors import RunStopped, UsageError
+
+NOTHING_ANSWERED_EXIT = 3
+"""Exit code of a run in which no model had a single successful call: there is no verdict."""
 
 LOCAL_DEMO = {"limit": 3, "max_tokens": 96}
 """Run options of the offline demo (no key set, nothing named): a couple of minutes on 2 cores."""
@@ -35,6 +38,9 @@ def _fails_cleanly(command):
         except UsageError as error:
             click.echo(f"error: {redaction.redact(str(error))}", err=True)
             sys.exit(2)
+        except RunStopped as error:
+            click.echo(f"error: {redaction.redact(str(error))}", err=True)
+            sys.exit(1)
         except KeyboardInterrupt:
             click.echo("interrupted: completed calls are stored", err=True)
             sys.exit(130)
@@ -120,8 +126,10 @@ def _build_config(config_path, models, suites, **run_options):
 
     config = load_config(config_path) if config_path else RunConfig(source="<options>")
     model_configs = [ModelConfig(id=m) for m in models]
+    models_from = "-m"
     if not model_configs and not config.models:
         model_configs, found = default_models()
+        models_from = "default model"
         if not found:
             click.echo(
                 f"No provider API key set ({', '.join(all_key_names())}): running the embedded "
@@ -131,7 +139,8 @@ def _build_config(config_path, models, suites, **run_options):
                 for name, value in LOCAL_DEMO.items():
                     run_options[name] = run_options.get(name) or value
     return apply_overrides(
-        config, models=model_configs, suites=[suite_from_option(s) for s in suites], run_options=run_options
+        config, models=model_configs, suites=[suite_from_option(s) for s in suites], run_options=run_options,
+        models_from=models_from,
     )
 
 
@@ -175,10 +184,7 @@ def compare(config_path, models, suites, resume_ref, max_cost, use_cache, dry_ru
     if shard is not None and resume_ref:
         raise UsageError("--shard and --resume cannot be combined: a shard that already started is refused")
     thresholds = _thresholds(max_accuracy_drop, max_latency_increase, max_cost_increase)
-    if reports:
-        from evalkit.report.volume import parse_volume
-
-        parse_volume(volume)  # a bad --volume fails before the first paid call
+    _check_volume(volume, reports)
     if resume_ref:
         history = Store(store)
         resume = history.run(resume_ref)
@@ -191,10 +197,8 @@ def compare(config_path, models, suites, resume_ref, max_cost, use_cache, dry_ru
     for warning in plan.warnings:
         click.echo(f"warning: {warning}", err=True)
     if max_cost is not None:
-        unknown = [label for label, price in plan.prices.items() if not price.known]
-        if unknown:
-            raise UsageError(f"--max-cost needs every price; unknown for {', '.join(unknown)} "
-                             "(give them a price in the config)")
+        earlier = (history.spent(resume.run_id), history.completed_keys(resume.run_id)) if resume else ()
+        use_case.check_budget(plan, max_cost, *earlier)
     if dry_run:
         _print_estimate(plan)
         return
@@ -214,6 +218,18 @@ def compare(config_path, models, suites, resume_ref, max_cost, use_cache, dry_ru
     outcome = _run_and_print(plan, history, results_dir, by_suite, quiet, options, reports, volume)
     if baseline:
         _check_after_run(history, baseline, baseline_run, outcome, thresholds, results_dir)
+
+
+def _check_volume(volume, reports) -> None:
+    """A bad --volume fails before the first paid call; one without a report would do nothing."""
+    if volume is None:
+        return
+    from evalkit.report.volume import parse_volume
+
+    parse_volume(volume)
+    if not reports:
+        raise UsageError(f"--volume {volume} only sets the workload of a decision report's projected "
+                         "monthly cost: add --report html (or pdf, md), or drop --volume")
 
 
 def _offer_resume(use_case, plan, history):
@@ -255,7 +271,8 @@ def _run_and_print(plan, store, results_dir, by_suite, quiet, options, reports=(
 
     console = fit.console()
     with progress_bar(plan.total_calls, console, disabled=quiet) as on_record:
-        outcome = use_case.execute(plan, store, results_dir, on_record=on_record, options=options)
+        outcome = use_case.execute(plan, store, results_dir, on_record=on_record, options=options,
+                                   on_notice=lambda line: console.print(line, highlight=False, soft_wrap=True))
     analysis = analyse_run(store, outcome.run_id)
     terminal.render(analysis, console, by_suite=by_suite)
     console.print()
@@ -267,6 +284,11 @@ def _run_and_print(plan, store, results_dir, by_suite, quiet, options, reports=(
     if not outcome.complete:
         reported, total, _ = store.shard_progress(outcome.run_id)
         fit.print_lines(console, [f"Shard {plan.shard} done; {reported} of {total} shards have reported."])
+    elif analysis.verdict.nothing_answered:
+        fit.print_lines(console, [f"No verdict and no report: every call failed (the records keep each error). "
+                                  f"Fix the keys or endpoints, then send the calls again with: "
+                                  f"evalkit compare --resume {outcome.run_id}"])
+        sys.exit(NOTHING_ANSWERED_EXIT)
     elif reports and not analysis.records.empty:
         from evalkit.report.document import write_reports
 

@@ -2,7 +2,10 @@
 
 A config names the models to compare, the suites to run and the run options. It comes
 from a YAML file (``benchmarks/*.yaml``), from CLI flags, or both: a flag replaces the
-file's value. Every validation error names the file and the field.
+file's value. Every validation error names where the value came from: the file, the
+line and the field (``bench.yaml:7: models[0].max_concurrency: ...``), or the flag that set
+it (``--limit -5: ...``); `Origins` keeps that map, and later checks (model ids, keys,
+suites) use it too.
 """
 
 from __future__ import annotations
@@ -10,12 +13,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
+from evalkit import redaction
 from evalkit.errors import UsageError
 
 LOCAL_PREFIX = "local/"
@@ -27,6 +33,39 @@ LOCAL_MACHINE_HOURLY_USD = 0.10
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+Location = Sequence[Any]
+"""A field's place in a config, as pydantic gives it: ``("models", 0, "id")``."""
+
+
+@dataclass
+class Origins:
+    """Where each part of a config came from, so that a message can point at it."""
+
+    source: str
+    """The config file (or ``<options>`` when there is none)."""
+    lines: dict[tuple, int] = field(default_factory=dict)
+    """1-based line in the file of every field, by location."""
+    flags: dict[tuple, str] = field(default_factory=dict)
+    """Locations set on the command line, and the flag as given: ``("run", "limit"): "--limit -5"``."""
+
+    def where(self, loc: Location) -> str:
+        """``--limit -5``, ``bench.yaml:7: models[0].id``, or ``bench.yaml: models[0].id``."""
+        loc = tuple(loc)
+        for n in range(len(loc), 0, -1):
+            if loc[:n] in self.flags:
+                return self.flags[loc[:n]]
+        line = next((self.lines[loc[:n]] for n in range(len(loc), 0, -1) if loc[:n] in self.lines), None)
+        place = f"{self.source}:{line}" if line else self.source
+        path = _field_path(loc)
+        return f"{place}: {path}" if path else place
+
+    def replaced(self, prefix: tuple, flags: dict[tuple, str]) -> Origins:
+        """These origins with everything under ``prefix`` now set by ``flags``."""
+        def kept(table: dict) -> dict:
+            return {loc: v for loc, v in table.items() if loc[:len(prefix)] != prefix}
+        return Origins(self.source, kept(self.lines), {**kept(self.flags), **flags})
 
 
 class Price(Strict):
@@ -104,6 +143,16 @@ class ModelConfig(Strict):
                 self.max_concurrency = 1
         return self
 
+    @field_validator("api_base")
+    @classmethod
+    def _no_credentials_in_url(cls, url: str | None) -> str | None:
+        # Sent as the clients send userinfo, every call would fail (aiohttp refuses it next to
+        # the bearer key; httpx would replace the key): refuse it before any call, and never
+        # repeat the URL, whose password the message would print.
+        if redaction.has_credentials(url):
+            raise ValueError(redaction.CREDENTIALS_IN_URL)
+        return url
+
     @field_validator("params")
     @classmethod
     def _params_not_owned(cls, params: dict[str, Any]) -> dict[str, Any]:
@@ -149,6 +198,15 @@ class RunConfig(Strict):
     suites: list[SuiteConfig] = Field(default_factory=list)
     run: RunOptions = Field(default_factory=RunOptions)
     source: str | None = Field(default=None, description="The config file, for messages.")
+    _origins: Origins | None = PrivateAttr(default=None)
+
+    @property
+    def origins(self) -> Origins:
+        return self._origins or Origins(self.source or "<options>")
+
+    def where(self, *loc: Any) -> str:
+        """Where a field of this config was set, for a message: file, line and field, or the flag."""
+        return self.origins.where(loc)
 
     @model_validator(mode="after")
     def _unique_labels(self) -> RunConfig:
@@ -172,38 +230,78 @@ class RunConfig(Strict):
 
 
 def load_config(path: str | Path) -> RunConfig:
-    """Read and validate a YAML config; errors name the file and the field."""
+    """Read and validate a YAML config; errors name the file, the line and the field."""
     path = Path(path)
     if not path.is_file():
         raise UsageError(f"{path}: config file not found; check the path passed to -c")
+    data, lines = _read_yaml(path)
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}: expected a mapping with models/suites/run at the top level")
+    origins = Origins(str(path), lines)
+    _refuse_empty_lists(data, origins)
+    config = validate_config(data, source=str(path), origins=origins)
+    return _resolve_capacity_paths(_resolve_suite_paths(config, path.parent), path)
+
+
+def _read_yaml(path: Path) -> tuple[Any, dict[tuple, int]]:
+    """The document and the line of each of its fields, from one parse."""
+    loader = yaml.SafeLoader(path.read_text(encoding="utf-8"))
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
         problem = getattr(exc, "problem", None) or str(exc)
         raise UsageError(f"{where}: invalid YAML: {problem}") from None
-    if not isinstance(data, dict):
-        raise UsageError(f"{path}: expected a mapping with models/suites/run at the top level")
-    config = validate_config(data, source=str(path))
-    return _resolve_capacity_paths(_resolve_suite_paths(config, path.parent), path)
+    finally:
+        loader.dispose()
+    lines: dict[tuple, int] = {}
+    if node is not None:
+        _node_lines(node, (), lines)
+    return (data if data is not None else {}), lines
 
 
-def validate_config(data: dict[str, Any], source: str = "<options>") -> RunConfig:
+def _node_lines(node: yaml.Node, loc: tuple, lines: dict[tuple, int]) -> None:
+    """Fill ``lines`` with the 1-based line of every field under ``node``: a mapping entry
+    is on its key's line, a list item on the line where the item starts."""
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                lines[(*loc, key.value)] = key.start_mark.line + 1
+                _node_lines(value, (*loc, key.value), lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            lines[(*loc, i)] = item.start_mark.line + 1
+            _node_lines(item, (*loc, i), lines)
+
+
+def _refuse_empty_lists(data: dict[str, Any], origins: Origins) -> None:
+    """An explicit ``models: []`` is a mistake, never a request for the defaults."""
+    hints = {"models": "name at least one model, or leave models out to compare the default lineup",
+             "suites": "name at least one suite, or leave suites out to run the built-in suites"}
+    for key, hint in hints.items():
+        if key in data and data[key] == []:
+            raise UsageError(f"{origins.where((key,))}: the list is empty ({hint})")
+
+
+def validate_config(data: dict[str, Any], source: str = "<options>", origins: Origins | None = None) -> RunConfig:
+    origins = origins or Origins(source)
     try:
-        return RunConfig.model_validate({**data, "source": source})
+        config = RunConfig.model_validate({**data, "source": source})
     except ValidationError as exc:
-        raise UsageError(_describe_validation_error(exc, source)) from None
+        raise UsageError(_describe_validation_error(exc, origins)) from None
+    config._origins = origins
+    return config
 
 
-def _describe_validation_error(exc: ValidationError, source: str) -> str:
+def _describe_validation_error(exc: ValidationError, origins: Origins) -> str:
     lines = []
     for error in exc.errors():
-        field = _field_path(error["loc"])
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             message = "unknown field (check the spelling; see the configuration reference in the README)"
-        lines.append(f"{source}: {field}: {message}" if field else f"{source}: {message}")
+        lines.append(f"{origins.where(error['loc'])}: {message}")
     return "\n".join(lines)
 
 
@@ -230,7 +328,7 @@ def _resolve_capacity_paths(config: RunConfig, path: Path) -> RunConfig:
         target = Path(model.price_from_capacity)
         target = target if target.is_absolute() else (path.parent / target).resolve()
         if not target.is_file():
-            raise UsageError(f"{path}: models[{i}].price_from_capacity: {model.price_from_capacity} not found "
+            raise UsageError(f"{config.where('models', i, 'price_from_capacity')}: {model.price_from_capacity} not found "
                              f"(looked at {target}); run `evalkit capacity` or fix the path, relative to the config")
         model.price_from_capacity = str(target)
     return config
@@ -242,17 +340,31 @@ def apply_overrides(
     models: list[ModelConfig] | None = None,
     suites: list[SuiteConfig] | None = None,
     run_options: dict[str, Any] | None = None,
+    models_from: str = "-m",
 ) -> RunConfig:
-    """CLI flags replace the file's values: -m replaces the models, -s the suites."""
+    """CLI flags replace the file's values: -m replaces the models, -s the suites.
+
+    A value that fails validation is blamed on the flag that set it (``--limit -5: ...``);
+    ``models_from`` says what to call the source of ``models`` in messages.
+    """
     data = config.model_dump()
+    origins = config.origins
     if models:
         data["models"] = [m.model_dump() for m in models]
+        origins = origins.replaced(("models",), {("models", i): f"{models_from} {m.id}" for i, m in enumerate(models)})
     if suites:
         data["suites"] = [s.model_dump() for s in suites]
+        origins = origins.replaced(("suites",), {("suites", i): f"-s {s.path or s.name}" for i, s in enumerate(suites)})
     for key, value in (run_options or {}).items():
         if value is not None:
             data["run"][key] = value
-    return validate_config(data, source=config.source or "<options>")
+            origins = origins.replaced(("run", key), {("run", key): _flag_text(key, value)})
+    return validate_config(data, source=config.source or "<options>", origins=origins)
+
+
+def _flag_text(name: str, value: Any) -> str:
+    shown = " ".join(map(str, value)) if isinstance(value, (list, tuple)) else value
+    return f"--{name.replace('_', '-')} {shown}"
 
 
 def suite_from_option(text: str) -> SuiteConfig:

@@ -81,6 +81,25 @@ def redact_url(url: str | None) -> str | None:
     return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
+CREDENTIALS_IN_URL = (
+    "the URL carries credentials (user:password@), which evalkit does not send: the endpoint's key "
+    "goes as a bearer token, never as basic auth; remove user:password@ from the URL and put the key in "
+    "an environment variable named by api_key_env"
+)
+"""Why an endpoint with ``user:password@`` is refused before any call (never with the URL in it)."""
+
+
+def has_credentials(url: str | None) -> bool:
+    """Whether ``url`` has a user name or password written into it."""
+    if not url:
+        return False
+    try:
+        parts = urlsplit(url)
+        return bool(parts.username or parts.password)
+    except ValueError:  # e.g. a port that is not a number: not a credential question
+        return False
+
+
 def has_redactions(url: str | None) -> bool:
     return bool(url) and MASK in url
 

@@ -8,7 +8,8 @@ migrations are append-only.
 
 A run may be split into shards (`--shard I/N`) run by several machines: every shard
 joins the same run row, registers itself in `run_shards`, and the run is finished once
-every shard has reported.
+every shard has reported. While a run (or a shard) executes, its process holds a lease in
+`run_leases` (`evalkit.lease`), so a second process cannot run the same calls.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from evalkit.errors import UsageError
 from evalkit.records import CallRecord, output_speed_tps
 
 DEFAULT_STORE = "results/evalkit.db"
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 metadata = sa.MetaData()
 
@@ -84,6 +85,20 @@ shards_table = sa.Table(
     sa.Column("finished_at", sa.Float),
 )
 """One row per shard of a sharded run; shards are numbered 1..shard_count."""
+
+leases_table = sa.Table(
+    "run_leases",
+    metadata,
+    sa.Column("run_id", sa.String(64), primary_key=True),
+    sa.Column("shard", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("token", sa.String(64), nullable=False, unique=True),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("acquired_at", sa.Float, nullable=False),
+    sa.Column("heartbeat_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+)
+"""Schema 6: who is executing a run (shard 0) or one shard of it right now; see `evalkit.lease`."""
 
 _SHARD_REPORTED = ("finished", "failed", "interrupted")
 
@@ -374,6 +389,13 @@ class Store:
         with self.engine.connect() as conn:
             return {tuple(row) for row in conn.execute(query)}
 
+    def has_success(self, run_id: str) -> bool:
+        """Whether any call of the run succeeded."""
+        query = sa.select(records_table.c.id).where(
+            records_table.c.run_id == run_id, records_table.c.error_class.is_(None)).limit(1)
+        with self.engine.connect() as conn:
+            return conn.execute(query).first() is not None
+
     def inflight_count(self, run_id: str) -> int:
         """Calls sent but never recorded: in flight when the run stopped."""
         query = sa.select(sa.func.count()).select_from(inflight_table).where(inflight_table.c.run_id == run_id)
@@ -514,7 +536,12 @@ def _migration_5(conn: sa.Connection) -> None:
                      .values(output_speed_tps=sa.bindparam("speed")), updates)
 
 
-MIGRATIONS = {2: _migration_2, 3: _migration_3, 4: _migration_4, 5: _migration_5}
+def _migration_6(conn: sa.Connection) -> None:
+    """Run leases: a run being executed is held by one process at a time."""
+    metadata.create_all(conn, tables=[leases_table])
+
+
+MIGRATIONS = {2: _migration_2, 3: _migration_3, 4: _migration_4, 5: _migration_5, 6: _migration_6}
 """schema version -> the step that brings a store of the previous version to it. Append
 only. A new store is created at the current version directly."""
 

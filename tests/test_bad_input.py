@@ -125,9 +125,42 @@ def test_huge_file_reports_the_right_line(tmp_path, history):
     [
         (["-m", "nonexistent-model-xyz", "-s", "arithmetic"], "unknown model id"),
         (["-m", "openai/x", "-s", "arithmatic"], "did you mean 'arithmetic'"),
-        (["-m", "openai/x", "-s", "arithmetic", "--limit", "0"], "run.limit"),
+        (["-m", "openai/x", "-s", "arithmetic", "--limit", "0"], "--limit 0: "),
     ],
 )
 def test_unknown_names_and_bad_flags(history, args, what):
     result = run_bad(["compare", *args], history)
     assert result.exit_code == 2 and what in result.output
+
+
+CONFIG_FIELD_CASES = {
+    # the file's text (MISSING is replaced by a path that does not exist), where, what
+    "missing_suite_file": ("models:\n  - id: openai/x\nsuites:\n  - name: mine\n    path: MISSING\n",
+                           ":5: suites[0].path: ", "not found"),
+    "unknown_suite": ("models:\n  - id: openai/x\nsuites:\n  - name: arithmetic\n  - name: arithmatic\n",
+                      ":5: suites[1].name: ", "did you mean 'arithmetic'"),
+    "unknown_model_id": ("suites:\n  - name: arithmetic\nmodels:\n  - id: openai/x\n  - id: no-such-model-xyz\n",
+                         ":5: models[1].id: ", "unknown model id"),
+    "missing_key": ("models:\n  - id: openai/x\n    api_key_env: EVALKIT_NO_SUCH_KEY\n",
+                    ":3: models[0].api_key_env: ", "EVALKIT_NO_SUCH_KEY"),
+    "empty_models": ("models: []\nsuites:\n  - name: arithmetic\n", ":1: models: ", "the list is empty"),
+}
+
+
+@pytest.mark.parametrize("case", CONFIG_FIELD_CASES)
+def test_later_checks_name_the_config_file_line_and_field(tmp_path, history, case):
+    text, where, what = CONFIG_FIELD_CASES[case]
+    path = tmp_path / f"{case}.yaml"
+    path.write_text(text.replace("MISSING", str(tmp_path / "gone.jsonl")), encoding="utf-8")
+    result = run_bad(["compare", "-c", str(path)], history)
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(f"error: {path}{where}") and what in result.output, result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_a_bad_flag_is_blamed_on_the_flag_not_the_config_file(tmp_path, history):
+    path = tmp_path / "good.yaml"
+    path.write_text("models:\n  - id: openai/x\nsuites:\n  - name: arithmetic\nrun:\n  limit: 5\n", encoding="utf-8")
+    result = run_bad(["compare", "-c", str(path), "--limit", "-5"], history)
+    assert result.exit_code == 2
+    assert result.output == "error: --limit -5: Input should be greater than or equal to 1\n"

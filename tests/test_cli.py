@@ -120,17 +120,45 @@ def test_runs_and_show_read_the_history(tmp_path, server, suite_file, monkeypatc
     assert shown.exit_code == 0 and "good: strong" in shown.output and "By suite" in shown.output
 
 
-def test_wrong_key_stops_model_and_run_finishes(tmp_path, server, suite_file, monkeypatch):
+def test_wrong_key_stops_model_and_a_run_with_no_answer_has_no_verdict(tmp_path, server, suite_file, monkeypatch):
     monkeypatch.setenv("EVALKIT_TEST_KEY", "sk-" "wrong-key-0000000000000000")
     store = tmp_path / "history.db"
-    result = invoke("compare", "-c", str(config_file(tmp_path, server, suite_file)),
+    result = invoke("compare", "-c", str(config_file(tmp_path, server, suite_file)), "--report", "html",
                     "--store", str(store), "--results-dir", str(tmp_path / "results"), "-q")
-    assert result.exit_code == 0
+    assert result.exit_code == 3, result.output
     refused = [r for r in server.requests if r.path.endswith("/chat/completions")]
     assert len(refused) == 2  # one per model, not one per item
     with sqlite3.connect(store) as db:
         classes = sorted({row[0] for row in db.execute("select error_class from records")})
+        (status,), = db.execute("select status from runs").fetchall()
     assert classes == ["auth", "skipped"]
+    assert status == "failed"  # never a baseline for last:TAG
+    assert "no verdict — no model had a successful call" in result.output
+    assert "strong: 4 of 4 calls failed (auth 1, skipped 3)" in result.output
+    assert not any(line.startswith(("good:", "fast:", "cheap:", "best value:", "frontier"))
+                   for line in result.output.splitlines())
+    assert "compare --resume" in result.output and not list((tmp_path / "results").rglob("report.html"))
+
+
+def test_a_model_whose_every_call_failed_is_never_picked(tmp_path, server, suite_file, monkeypatch):
+    # weak is cheaper, and at 4 items not significantly less accurate than strong: had its
+    # refused calls ($0, no time) counted, it would be "cheap" and first on the cost frontier
+    monkeypatch.setenv("EVALKIT_TEST_KEY", SECRET)
+    monkeypatch.setenv("EVALKIT_WRONG_KEY", "sk-" "wrong-key-0000000000000000")
+    config = config_file(tmp_path, server, suite_file)
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        "api_key_env: EVALKIT_TEST_KEY\n    price: {input: 0.1", "api_key_env: EVALKIT_WRONG_KEY\n    price: {input: 0.1"),
+        encoding="utf-8")
+    result = invoke("compare", "-c", str(config), "--store", str(tmp_path / "h.db"),
+                    "--results-dir", str(tmp_path / "results"), "-q", "--report", "md")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    for role in ("good:", "fast:", "cheap:", "best value:"):
+        assert next(line for line in lines if line.startswith(role)).startswith(f"{role} strong — "), role
+    assert not any(line.startswith("frontier") and "weak" in line for line in lines)
+    assert "left out of the verdict: weak — 4 of 4 calls failed (auth 1, skipped 3)" in result.output
+    report = next((tmp_path / "results").rglob("report.md")).read_text(encoding="utf-8")
+    assert "Left out of the verdict: weak, none of whose calls succeeded" in report
 
 
 @pytest.mark.parametrize(

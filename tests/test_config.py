@@ -1,4 +1,5 @@
-"""Config files: validation errors name the file and the field; flags override the file."""
+"""Config files: validation errors name the file, the line and the field (or the flag that
+set the value); flags override the file."""
 
 from __future__ import annotations
 
@@ -43,11 +44,46 @@ run: {temperature: 0.2, max_tokens: 256, timeout: 30, retries: 2, limit: 10, see
     assert config.run.seed == 7 and config.run.limit == 10
 
 
-def test_wrong_type_names_file_and_field(tmp_path):
+def test_wrong_type_names_file_line_and_field(tmp_path):
     path = write(tmp_path, "models:\n  - id: openai/gpt-4.1-mini\n    max_concurrency: lots\n")
     with pytest.raises(UsageError) as error:
         load_config(path)
-    assert str(error.value).startswith(f"{path}: models[0].max_concurrency:")
+    assert str(error.value).startswith(f"{path}:3: models[0].max_concurrency:")
+
+
+def test_every_validation_error_carries_the_line_of_its_yaml_node(tmp_path):
+    path = write(tmp_path, """\
+# a comment, so lines are not simply counted from the top
+models:
+  - id: openai/a
+
+  - label: no-id
+    price:
+      input: 1
+      outptu: 2
+suites:
+  - {name: arithmetic, difficulty: 9}
+run:
+  limit: 0
+""")
+    with pytest.raises(UsageError) as error:
+        load_config(path)
+    lines = str(error.value).splitlines()
+    assert f"{path}:5: models[1].id: Field required" in lines  # a missing field: its parent's line
+    assert f"{path}:6: models[1].price.output: Field required" in lines
+    assert any(line.startswith(f"{path}:8: models[1].price.outptu: unknown field") for line in lines)
+    assert any(line.startswith(f"{path}:10: suites[0].difficulty: ") for line in lines)
+    assert any(line.startswith(f"{path}:12: run.limit: ") for line in lines)
+    assert len(lines) == 5
+
+
+def test_an_empty_models_or_suites_list_is_an_error_not_the_defaults(tmp_path):
+    path = write(tmp_path, "suites:\n  - name: arithmetic\nmodels: []\n")
+    with pytest.raises(UsageError, match=rf"^{path}:3: models: the list is empty"):
+        load_config(path)
+    path = write(tmp_path, "models:\n  - id: openai/a\nsuites: []\n")
+    with pytest.raises(UsageError, match=rf"^{path}:3: suites: the list is empty"):
+        load_config(path)
 
 
 def test_unknown_field_is_an_error_not_ignored(tmp_path):
@@ -92,10 +128,19 @@ def test_flags_override_file(tmp_path):
     assert config.run.limit == 50 and config.run.seed == 1  # None leaves the file's value
 
 
-def test_override_is_validated_too(tmp_path):
-    path = write(tmp_path, "models:\n  - id: openai/gpt-4.1-mini\n")
-    with pytest.raises(UsageError, match=r"run\.limit"):
-        apply_overrides(load_config(path), run_options={"limit": 0})
+def test_override_is_validated_too_and_blamed_on_the_flag(tmp_path):
+    path = write(tmp_path, "models:\n  - id: openai/gpt-4.1-mini\nrun:\n  limit: 5\n")
+    with pytest.raises(UsageError) as error:
+        apply_overrides(load_config(path), run_options={"limit": -5})
+    assert str(error.value) == "--limit -5: Input should be greater than or equal to 1"
+
+
+def test_a_field_the_flags_did_not_touch_keeps_its_file_line(tmp_path):
+    path = write(tmp_path, "models:\n  - id: openai/a\nsuites:\n  - name: arithmetic\n")
+    config = apply_overrides(load_config(path), models=[ModelConfig(id="openai/b")], run_options={"seed": 3})
+    assert config.where("models", 0, "id") == "-m openai/b"
+    assert config.where("suites", 0, "name") == f"{path}:4: suites[0].name"
+    assert config.where("run", "seed") == "--seed 3"
 
 
 def test_suite_option_file_or_name(tmp_path):

@@ -4,6 +4,7 @@ serves one model's answers to another."""
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 
 from click.testing import CliRunner
@@ -145,3 +146,46 @@ def test_a_plain_rerun_of_an_unfinished_config_offers_resume(tmp_path):
         again = invoke("compare", "-c", str(path), "--max-cost", "0.1", *common)
     assert "of this same config stopped (stopped: budget)" in again.output
     assert "evalkit compare --resume" in again.output
+
+
+def test_a_budget_is_a_positive_amount(tmp_path):
+    with ScriptedServer(Reply("ok")) as server:
+        for cap in ("-1", "0", "nan"):
+            result = invoke("compare", "-c", str(config(tmp_path, server)), "--max-cost", cap,
+                            "--store", str(tmp_path / "h.db"), "-q")
+            assert result.exit_code == 2 and result.output.startswith(f"error: --max-cost {cap}: "), result.output
+        assert server.chat_requests() == []
+    assert not (tmp_path / "h.db").exists()
+
+
+def test_a_cap_below_one_calls_worst_case_is_refused_before_the_run(tmp_path):
+    # the worst case of a call here is about 34 prompt tokens (with the tokenizer margin) and
+    # max_tokens=20 of answer at $1000/1M: some $0.05; before, the run sent nothing, silently
+    with ScriptedServer(Reply("ok", prompt_tokens=10, completion_tokens=5)) as server:
+        result = invoke("compare", "-c", str(config(tmp_path, server)), "--max-cost", "0.01",
+                        "--store", str(tmp_path / "h.db"), "-q")
+        assert server.chat_requests() == []
+    assert result.exit_code == 2
+    assert result.output.startswith("error: --max-cost $0.01 cannot pay for one call of a, whose worst case "
+                                    "(its whole prompt and max_tokens=20 of answer) is $0.0")
+    assert "raise --max-cost to at least $0.0" in result.output
+    assert not (tmp_path / "h.db").exists()
+
+
+def test_the_budget_line_shows_the_cap_as_given(tmp_path):
+    with ScriptedServer(Reply("ok", prompt_tokens=10, completion_tokens=5)) as server:
+        result = invoke("compare", "-c", str(config(tmp_path, server)), "--max-cost", "0.155",
+                        "--store", str(tmp_path / "h.db"), "--results-dir", str(tmp_path / "r"), "-q")
+    assert result.exit_code == 0, result.output
+    assert re.search(r"Spent \$0\.\d+ of the \$0\.155 budget\.", result.output), result.output
+
+
+def test_a_volume_is_checked_and_needs_a_report(tmp_path):
+    with ScriptedServer(Reply("ok")) as server:
+        path = config(tmp_path, server)
+        bad = invoke("compare", "-c", str(path), "--volume", "lots", "--store", str(tmp_path / "h.db"))
+        unused = invoke("compare", "-c", str(path), "--volume", "5000/day", "--store", str(tmp_path / "h.db"))
+        assert server.chat_requests() == []
+    assert bad.exit_code == 2 and bad.output.startswith("error: --volume 'lots': expected requests or tokens")
+    assert unused.exit_code == 2 and "add --report html" in unused.output
+    assert not (tmp_path / "h.db").exists()

@@ -93,6 +93,10 @@ def test_sigkill_then_resume_requests_every_completed_item_exactly_once(tmp_path
 
     repeated = int(re.search(r"(\d+) were in flight", out).group(1))
     assert f"{len(done_before)} calls were already done" in out
+    if first.returncode == -signal.SIGKILL:  # (not when the run had finished before the kill)
+        # the killed process's lease is taken over at once, and the user is told
+        assert f"Taking over run {run_id} from " in out and f"(pid {first.pid})" in out
+        assert "its process is gone" in out
     # every item completed before the kill was requested exactly once
     assert all(counts[f"item {sample_id[1:]}"] == 1 for sample_id in done_before)
     # every item was answered in the end, once in the store

@@ -54,8 +54,8 @@ models:
     api_base: {server.base_url}
     api_key_env: CANARY_KEY
   - id: openai/scripted-url
-    label: with-url-credentials
-    api_base: http://user:{URL_PASSWORD}@{host}?key={QUERY_CANARY}
+    label: with-url-key
+    api_base: http://{host}?key={QUERY_CANARY}
 suites:
   - name: items
     path: {items}
@@ -70,6 +70,14 @@ run: {{retries: 1}}
                          if line.startswith("Run ")] or [["?"]]
         outputs.append(evalkit(["show", run_id, "--store", str(tmp_path / "h.db")], env, tmp_path))
         outputs.append(evalkit(["runs", "--store", str(tmp_path / "h.db")], env, tmp_path))
+        # a password in an endpoint URL is refused before any call, without repeating it
+        with_password = tmp_path / "with-password.yaml"
+        with_password.write_text(config.read_text(encoding="utf-8").replace(
+            f"http://{host}?key=", f"http://user:{URL_PASSWORD}@{host}?key="), encoding="utf-8")
+        calls_before = len(server.chat_requests())
+        outputs.append(evalkit(["compare", "-c", str(with_password), *common], env, tmp_path))
+        assert outputs[-1].returncode == 2 and "carries credentials" in outputs[-1].stderr
+        assert len(server.chat_requests()) == calls_before
     # an unexpected error with a password in the store URL
     outputs.append(evalkit(["runs", "--store", f"postgresql://evalkit:{STORE_PASSWORD}@127.0.0.1:1/none"],
                            env, tmp_path))
@@ -78,7 +86,7 @@ run: {{retries: 1}}
     assert outputs[-1].returncode in (1, 2)
     texts = [o.stdout + o.stderr for o in outputs]
     texts += [p.read_bytes().decode("utf-8", "replace") for p in tmp_path.rglob("*")
-              if p.is_file() and p.name not in ("bench.yaml",)]
+              if p.is_file() and p.name not in ("bench.yaml", "with-password.yaml")]
     leaks = {canary for canary in CANARIES for text in texts if canary in text}
     assert leaks == set()
     # the runs really went through failures and refusals, with their messages stored

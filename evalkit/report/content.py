@@ -155,7 +155,10 @@ def executive_summary(analysis: RunAnalysis) -> list[str]:
     by_model, verdict = analysis.summary.by_model, analysis.verdict
     if by_model.empty:
         return ["The run has no records: nothing to judge."]
-    rows = {str(r["model"]): r for _, r in by_model.iterrows()}
+    if verdict.nothing_answered:
+        return [f"No verdict: {verdict.good.sentence.split('— ', 1)[-1]}."]
+    unanswered = verdict.unanswered
+    rows = {str(r["model"]): r for _, r in by_model.iterrows() if str(r["model"]) not in unanswered}
     best = verdict.good.model
     b = rows[best]
     tied = verdict.indistinguishable.get(best, [])
@@ -170,6 +173,8 @@ def executive_summary(analysis: RunAnalysis) -> list[str]:
     for role, line in (("Cheap", verdict.cheap), ("Fast", verdict.fast), ("Best value", verdict.best_value)):
         out.append(_role_sentence(role, line, best, rows, verdict.comparisons, brief=line.model in explained))
         explained.add(line.model)
+    out += [f"Left out of the verdict: {model}, none of whose calls succeeded ({reason})."
+            for model, reason in unanswered.items()]
     out.append(_evidence(by_model))
     out += _warnings(by_model)
     out += [note[0].upper() + note[1:] + "." for note in verdict.notes]

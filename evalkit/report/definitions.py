@@ -28,5 +28,6 @@ METRIC_DEFINITIONS = [
     ("Percentiles", "over successful calls only, with their n."),
     ("Verdict", "good = most accurate; cheap and fast = the cheapest and fastest (E2E p50) models whose accuracy "
                 "is not significantly below the best (paired test on the same items, p ≥ 0.05); best value = "
-                "lowest cost per correct answer."),
+                "lowest cost per correct answer. A model none of whose calls succeeded is left out of every "
+                "pick and frontier (its failed calls cost $0 and take no time)."),
 ]

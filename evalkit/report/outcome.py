@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from evalkit.budget import exact_usd
+
 
 def outcome_lines(outcome, options) -> list[str]:
     """Lines for the end of a run: what resume skipped and repeated, what the budget allowed."""
@@ -10,7 +12,7 @@ def outcome_lines(outcome, options) -> list[str]:
         lines.append(f"Resumed: {outcome.already_done} calls were already done and not sent again; "
                      f"{outcome.repeated} were in flight when it stopped and were sent again.")
     if options.max_cost is not None:
-        lines.append(f"Spent ${outcome.spent:.4f} of the ${options.max_cost:.2f} budget.")
+        lines.append(f"Spent {exact_usd(outcome.spent)} of the {exact_usd(options.max_cost)} budget.")
     if outcome.unsent:
         lines.append(f"Stopped on the budget: {outcome.unsent} calls not sent; "
                      f"continue with: evalkit compare --resume {outcome.run_id} --max-cost <more>")

@@ -43,11 +43,14 @@ def suite_scorecard(frame) -> fit.Grid:
 def verdict_lines(analysis: RunAnalysis) -> list[str]:
     """The verdict sentences, then the frontiers they come from."""
     verdict = analysis.verdict
+    if verdict.nothing_answered:
+        return [verdict.good.sentence]
     lines = [line.sentence for line in (verdict.good, verdict.fast, verdict.cheap, verdict.best_value)]
-    models = list(analysis.summary.by_model["model"])
+    models = [m for m in analysis.summary.by_model["model"] if m not in verdict.unanswered]
     if len(models) > 1:
         lines.append(_frontier("quality vs cost", verdict.frontier_cost, "cheapest first", models))
         lines.append(_frontier("quality vs latency", verdict.frontier_latency, "fastest first", models))
+    lines += [f"left out of the verdict: {model} — {reason}" for model, reason in verdict.unanswered.items()]
     return lines + verdict.notes
 
 

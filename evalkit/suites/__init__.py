@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from pathlib import Path
 
 from evalkit.config import RunOptions, SuiteConfig
@@ -18,8 +19,14 @@ def builtin_names() -> list[str]:
     return list(BUILTIN_SUITES)
 
 
-def load_samples(suite: SuiteConfig, options: RunOptions) -> list[Sample]:
-    """The samples of one suite, generated or read, validated, cut to the run's limit."""
+def load_samples(suite: SuiteConfig, options: RunOptions,
+                 locate: Callable[[str], str] | None = None) -> list[Sample]:
+    """The samples of one suite, generated or read, validated, cut to the run's limit.
+
+    ``locate(field)`` says where the suite's ``field`` was set (config file, line and
+    field, or the flag), for the messages about a missing file or an unknown suite.
+    """
+    locate = locate or (lambda _field: f"suite {suite.name}")
     if suite.name.startswith("lm-eval:") and not suite.path:
         from evalkit.suites.lm_eval import load_lm_eval_samples
 
@@ -29,21 +36,22 @@ def load_samples(suite: SuiteConfig, options: RunOptions) -> list[Sample]:
         from evalkit.suites.files import load_file_suite
 
         if not Path(suite.path).is_file():
-            raise UsageError(f"suite {suite.name}: file {suite.path} not found")
+            raise UsageError(f"{locate('path')}: suite file {suite.path} not found "
+                             "(check the path; in a config file it is relative to the file's folder)")
         samples = load_file_suite(suite.path, name=suite.name)
     else:
-        samples = _generate(suite, options)
+        samples = _generate(suite, options, locate)
     return samples[: options.limit] if options.limit else samples
 
 
-def _generate(suite: SuiteConfig, options: RunOptions) -> list[Sample]:
+def _generate(suite: SuiteConfig, options: RunOptions, locate: Callable[[str], str]) -> list[Sample]:
     from evalkit.suites.builtin import BUILTIN_SUITES, generate_builtin
 
     if suite.name not in BUILTIN_SUITES:
         close = difflib.get_close_matches(suite.name, BUILTIN_SUITES, n=1)
         hint = f"did you mean '{close[0]}'? " if close else ""
         raise UsageError(
-            f"unknown suite '{suite.name}'; {hint}built-in suites: {', '.join(BUILTIN_SUITES)} "
+            f"{locate('name')}: unknown suite '{suite.name}'; {hint}built-in suites: {', '.join(BUILTIN_SUITES)} "
             "(or pass a .jsonl/.csv file)"
         )
     size = suite.size or BUILTIN_SUITES[suite.name].default_size or DEFAULT_SUITE_SIZE
