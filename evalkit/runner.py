@@ -30,7 +30,8 @@ class LagMonitor:
     """Measures the runner's own event-loop lag: how late a short `asyncio.sleep` wakes.
 
     A call's TTFT is only the provider's when the loop was free to notice the first chunk;
-    each record stores the worst lag seen while its measured attempt was in flight.
+    each record stores the worst lag seen while its measured attempt was in flight (a
+    litellm worker runs one of its own and reports it with the attempt).
     """
 
     def __init__(self, interval: float = 0.01) -> None:
@@ -355,10 +356,22 @@ class Runner:
             if not state.sent:
                 await self._before_first_send(job, state)
             mark = self.lag.mark() if self.lag else 0
+            timed: providers.Attempt | None = None
             try:
-                return await providers.complete(request)
+                timed = await providers.complete(request)
+                return timed
+            except providers.CallError as error:
+                timed = error.attempt
+                raise
             finally:
-                state.loop_lag_ms = self.lag.worst_since(mark) if self.lag else None
+                state.loop_lag_ms = self._lag_of(timed, mark)
+
+    def _lag_of(self, timed: providers.Attempt | None, mark: int) -> float | None:
+        """The client lag an attempt was timed under: that of the process whose clock timed
+        it (a litellm worker's own), else this loop's since `mark`."""
+        if timed is not None and timed.clock_lag_ms is not None:
+            return timed.clock_lag_ms
+        return self.lag.worst_since(mark) if self.lag else None
 
     async def _before_first_send(self, job: Job, state: _JobState) -> None:
         if self.budget is not None:

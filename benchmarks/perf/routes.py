@@ -98,7 +98,11 @@ def summarize(records: list) -> dict[str, tuple[float, float, float, int]]:
 def route_of(model_id: str) -> str:
     from evalkit import providers
 
-    return "fast path" if providers.uses_fast_path(model_id, "http://127.0.0.1:1/v1") else "litellm"
+    try:
+        fast = providers.uses_fast_path(model_id)
+    except TypeError:  # evalkit before routes by provider: the api_base decided
+        fast = providers.uses_fast_path(model_id, "http://127.0.0.1:1/v1")
+    return "fast path" if fast else "litellm"
 
 
 def main(argv: list[str] | None = None) -> int:
