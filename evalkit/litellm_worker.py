@@ -56,8 +56,10 @@ async def complete(request: Request) -> Attempt:
 
 
 async def warm_up(endpoints: set[tuple[str, str | None]]) -> None:
-    """Start the workers of these (model id, api_base) pairs and wait until each is ready."""
-    await asyncio.gather(*(worker_for(model_id, api_base).ready() for model_id, api_base in endpoints))
+    """Start the workers of these (model id, api_base) pairs and wait until each is ready.
+    A worker that cannot start keeps its error, which each of its model's calls reports."""
+    await asyncio.gather(*(worker_for(model_id, api_base).ready() for model_id, api_base in endpoints),
+                         return_exceptions=True)
 
 
 async def close_all() -> None:
@@ -69,7 +71,9 @@ async def close_all() -> None:
 def worker_for(model_id: str, api_base: str | None) -> Worker:
     workers = _workers.setdefault(asyncio.get_running_loop(), {})
     worker = workers.get((model_id, api_base))
-    if worker is None or worker.dead:
+    # A worker that died is replaced (its calls failed and may be retried); one that never
+    # started is kept, so every later call gets its error at once instead of a new start.
+    if worker is None or (worker.dead and worker.started):
         worker = workers[(model_id, api_base)] = Worker(model_id)
     return worker
 
@@ -83,15 +87,17 @@ class Worker:
         self.pending: dict[int, tuple[asyncio.Future, Any]] = {}
         self.next_id = 0
         self.dead = False
+        self.started = False
+        """True once the worker reported ready."""
         self.stderr: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL)
-        self._started: asyncio.Future | None = None
+        self._starting: asyncio.Future | None = None
         self._tasks: list[asyncio.Task] = []
 
     def ready(self) -> asyncio.Future:
         """Done once the worker has imported litellm and warmed up; started on first call."""
-        if self._started is None:
-            self._started = asyncio.ensure_future(self._start())
-        return self._started
+        if self._starting is None:
+            self._starting = asyncio.ensure_future(self._start())
+        return self._starting
 
     async def _start(self) -> None:
         env = dict(os.environ)
@@ -113,6 +119,7 @@ class Worker:
             detail = exc if isinstance(exc, CallError) else f"not ready after {START_TIMEOUT_S:.0f} s"
             raise CallError("config", f"the litellm worker for {self.model_id} did not start: {detail}") from None
         self.pending.pop(-1, None)
+        self.started = True
 
     async def call(self, request: Request) -> Attempt:
         await self.ready()

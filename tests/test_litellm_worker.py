@@ -192,14 +192,29 @@ def _alive(pid: int) -> bool:
         return stat.read().split()[2] != "Z"
 
 
-def test_a_worker_is_stopped_with_the_run():
+def test_a_worker_that_cannot_start_fails_every_call_of_its_model_at_once_and_starts_once(tmp_path, monkeypatch):
+    broken = tmp_path / "litellm"
+    broken.mkdir()
+    starts = tmp_path / "starts"
+    (broken / "__init__.py").write_text(
+        f"open({str(starts)!r}, 'a').write('start\\n')\nraise ImportError('litellm is broken here')\n")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in (str(tmp_path), os.environ.get("PYTHONPATH")) if p))
     with ScriptedServer(Reply("Answer: 5")) as server:
-        pids = []
+        records = run([Job(target(server, max_concurrency=4), sample(f"q{i}")) for i in range(8)], retries=3)
+        sent = server.chat_requests()
+    assert sent == [] and starts.read_text().count("start") == 1
+    assert {r.error_class for r in records.values()} == {"config"}
+    assert all("did not start" in r.error_message and "litellm is broken here" in r.error_message
+               for r in records.values())
 
-        async def main():
-            runner = Runner("r", 10, RetryPolicy(retries=0), lambda record: None)
-            await runner.run([Job(target(server), sample("q"))])
-            pids.extend(w.process.pid for ws in litellm_worker._workers.values() for w in ws.values())
 
-        asyncio.run(main())
-    assert pids == []  # closed with the run's clients, not left behind
+def test_a_worker_is_stopped_with_the_run():
+    processes = []
+
+    def sink(record):
+        loop_workers = litellm_worker._workers.get(asyncio.get_running_loop(), {})
+        processes.extend(worker.process for worker in loop_workers.values())
+
+    with ScriptedServer(Reply("Answer: 5")) as server:
+        asyncio.run(Runner("r", 10, RetryPolicy(retries=0), sink).run([Job(target(server), sample("q"))]))
+    assert len(processes) == 1 and processes[0].returncode == 0  # closed with the run's clients
