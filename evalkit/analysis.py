@@ -667,7 +667,8 @@ def _lag_distorted(prep: pd.DataFrame, by_model: pd.DataFrame) -> dict[str, tupl
 
 
 def _lag_clause(distorted: dict[str, tuple[float, float]]) -> str:
-    parts = ", ".join(f"{model} ({over:.0%} of calls over {bound:.0f} ms)" for model, (over, bound) in distorted.items())
+    parts = ", ".join(f"{model} ({over:.0%} of calls over {bound:.0f} ms)"
+                      for model, (over, bound) in distorted.items())
     return (f"not named on latency timed under evalkit's own client lag: {parts}; their median "
             "latency is partly evalkit's queueing (re-run them with fewer in flight, or on a quieter machine)")
 

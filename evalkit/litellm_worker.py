@@ -26,6 +26,7 @@ import gc
 import json
 import os
 import signal
+import stat
 import sys
 import weakref
 from pathlib import Path
@@ -216,6 +217,10 @@ def _error_of(event: dict[str, Any]) -> CallError:
 
 
 def main() -> int:
+    if not all(stat.S_ISFIFO(os.fstat(fd).st_mode) or stat.S_ISSOCK(os.fstat(fd).st_mode) for fd in (0, 1)):
+        print("python -m evalkit.litellm_worker is started by evalkit's runner, which talks to it "
+              "over pipes on stdin and stdout", file=sys.stderr)
+        return 2
     # Ctrl-C reaches the whole process group: the parent stops the run and then closes
     # stdin, which ends this process. Stray prints (litellm's) go to stderr: stdout is the pipe.
     signal.signal(signal.SIGINT, signal.SIG_IGN)

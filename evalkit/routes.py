@@ -155,7 +155,8 @@ def _route(provider: str, entry: dict[str, Any]) -> Route:
         raise ValueError(f"{where}: route must be {FAST} or {LITELLM}, not {entry.get('route')!r}")
     if not entry.get("source") or not entry.get("as_of"):
         raise ValueError(f"{where}: every entry needs its source and as_of")
-    models = tuple((tuple(m["match"]), _rules_of(m.get("params") or {}, f"{where}: models")) for m in entry.get("models") or ())
+    models = tuple((tuple(m["match"]), _rules_of(m.get("params") or {}, f"{where}: models"))
+                   for m in entry.get("models") or ())
     return Route(
         provider=provider, transport=entry["route"], api_base=entry.get("api_base"),
         api_base_env=tuple(entry.get("api_base_env") or ()), bare_origin=_bare_origin(entry.get("bare_origin"), where),

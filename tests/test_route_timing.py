@@ -114,7 +114,8 @@ def off_the_script(by_model: pd.DataFrame, model_ids, ttft: float = TTFT_S, e2e:
         row = by_model.loc[model_id]
         if not (ttft - 0.001 <= row["ttft_p50"] <= ttft + TTFT_TOLERANCE_S
                 and e2e - 0.001 <= row["e2e_p50"] <= e2e + E2E_TOLERANCE_S):
-            misses.append(f"{model_id}: TTFT p50 {1000 * row['ttft_p50']:.1f} ms, E2E p50 {1000 * row['e2e_p50']:.1f} ms")
+            misses.append(f"{model_id}: TTFT p50 {1000 * row['ttft_p50']:.1f} ms, "
+                          f"E2E p50 {1000 * row['e2e_p50']:.1f} ms")
     return misses
 
 

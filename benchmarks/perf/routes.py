@@ -118,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\n{name} (concurrency {concurrency} each)")
             print(f"  {'model':<26} {'route':<10} {'TTFT p50':>9} {'E2E p50':>9} {'flagged':>8} errors")
             for round_no in range(args.rounds):
-                for model, (ttft, e2e, flagged, errors) in summarize(run_scenario(model_ids, base_url, concurrency)).items():
+                records = run_scenario(model_ids, base_url, concurrency)
+                for model, (ttft, e2e, flagged, errors) in summarize(records).items():
                     print(f"  {model:<26} {route_of(model):<10} {ttft:7.1f}ms {e2e:7.1f}ms {flagged:7.0%} {errors:6d}")
     return 0
 
