@@ -42,6 +42,12 @@ Z95 = 1.959963984540054
 """Two-sided 95% standard-normal quantile."""
 ALPHA = 0.05
 """Significance level of the paired tests behind the verdict."""
+LAG_SHARE_OF_LATENCY = 0.02
+"""The fast pick takes a model's median latency as its provider's only when its median call
+was timed under at most max(`LAG_LIMIT_MS`, this share of the model's median end-to-end
+latency) of evalkit's own client lag. A call's client lag bounds how much of its latency
+is evalkit's queueing; beyond the bound the figure is partly evalkit's, and the verdict
+does not name the model fast on it."""
 BOOTSTRAP_B = 2000
 """Bootstrap replicates."""
 SEED = 20_240_917
@@ -135,7 +141,8 @@ class Verdict:
     """Highest accuracy."""
     fast: VerdictLine
     """Lowest median end-to-end latency among models not significantly less accurate than
-    the best."""
+    the best, leaving out (and naming) those timed under client lag beyond the bound of
+    `LAG_SHARE_OF_LATENCY`."""
     cheap: VerdictLine
     """Lowest cost per 1,000 tasks among models not significantly less accurate than the
     best."""
@@ -706,10 +713,37 @@ def _estimate_clause(by_model: pd.DataFrame, compared: Sequence[str], pick: str)
             "no usage reported)")
 
 
+def _lag_distorted(prep: pd.DataFrame, by_model: pd.DataFrame) -> dict[str, tuple[float, float]]:
+    """Models whose median latency is partly evalkit's own client lag (`LAG_SHARE_OF_LATENCY`):
+    model -> (share of its successful calls over the bound, the bound in ms)."""
+    ok = prep.loc[~prep["is_error"] & prep["loop_lag_ms"].notna(), ["model", "loop_lag_ms"]]
+    p50 = dict(zip(by_model["model"].astype(str), by_model["e2e_p50"]))
+    out = {}
+    for model, lags in ok.groupby("model", observed=True)["loop_lag_ms"]:
+        latency_ms = 1000 * p50.get(str(model), np.nan)
+        bound = max(LAG_LIMIT_MS, LAG_SHARE_OF_LATENCY * latency_ms) if latency_ms == latency_ms else LAG_LIMIT_MS
+        over = float((lags.to_numpy() > bound).mean())
+        if over > 0.5:  # the median call itself was timed under more lag than the bound
+            out[str(model)] = (over, bound)
+    return out
+
+
+def _lag_clause(distorted: dict[str, tuple[float, float]]) -> str:
+    parts = ", ".join(f"{model} ({over:.0%} of calls over {bound:.0f} ms)"
+                      for model, (over, bound) in distorted.items())
+    return (f"not named on latency timed under evalkit's own client lag: {parts}; their median "
+            "latency is partly evalkit's queueing (re-run them with fewer in flight, or on a quieter machine)")
+
+
 def _fast_line(by_model: pd.DataFrame, pool: list[str], best: str,
-               tests: dict[str, PairedResult]) -> VerdictLine:
-    row = _pick_lowest(by_model, pool, "e2e_p50")
+               tests: dict[str, PairedResult], distorted: dict[str, tuple[float, float]] | None = None
+               ) -> VerdictLine:
+    distorted = {m: v for m, v in (distorted or {}).items() if m in pool}
+    row = _pick_lowest(by_model, [m for m in pool if m not in distorted], "e2e_p50")
     if row is None:
+        if distorted:
+            return VerdictLine(None, f"fast: undecided — {_lag_clause(distorted)}",
+                               {"lag_distorted": sorted(distorted)})
         return VerdictLine(None, "fast: undecided — no successful call measured an "
                                  "end-to-end latency")
     model = str(row["model"])
@@ -719,6 +753,9 @@ def _fast_line(by_model: pd.DataFrame, pool: list[str], best: str,
         numbers.update(diff_vs_best=tests[model].mean_diff, p_value=tests[model].p_value)
     sentence = (f"fast: {model} — {_seconds(row['e2e_p50'])} median end-to-end "
                 f"(p95 {_seconds(row['e2e_p95'])}, n={int(row['latency_n']):,}), {clause}")
+    if distorted:
+        numbers["lag_distorted"] = sorted(distorted)
+        sentence += f"; {_lag_clause(distorted)}"
     return VerdictLine(model, sentence, numbers)
 
 
@@ -742,10 +779,11 @@ def verdict(records: pd.DataFrame, summary: Summary) -> Verdict:
 
     good: highest accuracy. cheap / fast: lowest cost per 1,000 tasks / lowest median
     end-to-end latency among the best model and those whose accuracy is not significantly
-    below it (paired test against the best, p >= 0.05, or not lower). best value: lowest
-    cost per correct answer among models with a known price, whatever their accuracy.
-    A model with no successful call takes part in none of these (`Verdict.unanswered`);
-    when no model has one, every line says there is no verdict and why.
+    below it (paired test against the best, p >= 0.05, or not lower); fast leaves out, and
+    names, models whose latency was timed under client lag beyond `LAG_SHARE_OF_LATENCY`.
+    best value: lowest cost per correct answer among models with a known price, whatever
+    their accuracy. A model with no successful call takes part in none of these
+    (`Verdict.unanswered`); when no model has one, every line says there is no verdict and why.
     """
     by_model = summary.by_model
     if by_model.empty:
@@ -766,7 +804,7 @@ def verdict(records: pd.DataFrame, summary: Summary) -> Verdict:
     pool = [best, *tied]
     return Verdict(
         good=_good_line(by_model.loc[by_model["model"] == best].iloc[0]),
-        fast=_fast_line(everyone, pool, best, tests),
+        fast=_fast_line(everyone, pool, best, tests, _lag_distorted(prep, by_model)),
         cheap=_cheap_line(everyone, pool, best, tests),
         best_value=_value_line(by_model),
         frontier_cost=frontier(by_model, "cost_per_1k_tasks"),

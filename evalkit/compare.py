@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from evalkit import __version__, providers, redaction
+from evalkit import __version__, providers, redaction, routes
 from evalkit.budget import Budget, exact_usd
 from evalkit.cache import ResponseCache
 from evalkit.config import ModelConfig, RunConfig, SuiteConfig, validate_config
@@ -133,6 +133,11 @@ def _check_model_id(model: ModelConfig, require_keys: bool = True,
             f"provider/model (e.g. deepseek/deepseek-chat, openai/gpt-4.1-mini).{hint} "
             "`evalkit models` lists known models"
         )
+    route = routes.route_for(model.id)
+    if route.fast and route.endpoint(model.api_base) is None:
+        where = " or ".join(route.api_base_env)
+        raise UsageError(f"model {model.id} needs an endpoint: set api_base for it in the config"
+                         + (f" (or {where} in the environment)" if where else ""))
     if require_keys and model.api_base is None and model.api_key_env is None:
         missing = providers.missing_keys(model.id)
         if missing:
@@ -434,6 +439,8 @@ def _target(model: ModelConfig, plan: Plan, server) -> Target:
     params.update(model.params)
     model_id, api_base, api_key = model.id, model.api_base, plan.keys[model.display]
     endpoint_down = None
+    if routes.route_for(model_id).fast:  # litellm resolves its own aliases; the fast path needs it done
+        model_id = providers.model_called(model_id)
     if server is not None:
         model_id, api_base, api_key = server.litellm_model, server.base_url, "local"
         endpoint_down = server.died

@@ -1,17 +1,21 @@
 """The fast path: streamed chat completions straight from OpenAI-compatible endpoints.
 
-A self-hosted vLLM or llama.cpp server, or any `openai/` model with an api_base, speaks
-the OpenAI wire format, so a call needs one POST and a server-sent-event parser, nothing
+OpenAI, DeepSeek, DashScope (Qwen), Moonshot (Kimi), Z.ai (GLM), OpenRouter, several hosts
+of open models, and self-hosted vLLM or llama.cpp servers all speak OpenAI's wire format
+(`evalkit/data/routes.yaml` names them, with each provider's endpoint, key variables and
+parameter spelling), so a call needs one POST and a server-sent-event parser, nothing
 more. Measured on 2 cores (benchmarks/perf/README.md), litellm's streaming wrapper costs
 ~35 ms of client CPU per streamed call and the openai SDK ~9 ms (pydantic models built
 for every chunk); aiohttp with the small parser below costs under 1 ms. At dozens of
 concurrent streams that difference is what decides whether the latencies evalkit records
 are the server's or its own event loop's queueing.
 
-What litellm would do for such a model is kept: the same `Attempt`, usage and its
-`estimated` flag, `finish_reason` checks, error classes, Retry-After and key redaction.
-What is given up: litellm's parameter translation (parameters go in the body as given)
-and its callbacks. `EVALKIT_TRANSPORT=litellm` sends these models through litellm again.
+What litellm would do for such a model is kept: the same endpoint, key and request body
+for the parameters evalkit sends (tests/test_routes.py checks them against litellm), the
+same `Attempt`, usage and its `estimated` flag, `finish_reason` checks, error classes,
+Retry-After and key redaction. What is given up: litellm's translation of other
+parameters (a model's own `params` go in the body as written) and its callbacks.
+`EVALKIT_TRANSPORT=litellm` sends these models through litellm again.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import weakref
 from functools import lru_cache
 from typing import Any
 
-from evalkit import redaction
+from evalkit import redaction, routes
 from evalkit.providers import (
     Attempt, CallError, Request, absorb_delta, check_complete, error_class_for_status, one_line,
     retry_after_from_headers,
@@ -75,13 +79,19 @@ def proxy_for(url: str) -> str | None:
 
 
 def _body(request: Request) -> bytes:
-    return json.dumps({
-        "model": request.model_id.split("/", 1)[1],
-        "messages": list(request.messages),
-        "stream": True,
-        "stream_options": {"include_usage": True},
-        **request.params,
-    }).encode()
+    return json.dumps(routes.request_body(request.model_id, list(request.messages), request.params)).encode()
+
+
+def _endpoint(request: Request) -> tuple[str, str | None]:
+    """The chat-completions URL and the key: the request's own, else the provider's (the
+    variables litellm would read), so a model needs no api_base to be timed here."""
+    route = routes.route_for(request.model_id)
+    base = route.endpoint(request.api_base)
+    if base is None:
+        where = " or ".join(route.api_base_env) or "its api_base"
+        raise CallError("config", f"{request.model_id} has no endpoint: set api_base for it in the config "
+                                  f"(or {where})")
+    return base.rstrip("/") + "/chat/completions", request.api_key or route.key()
 
 
 def _headers(api_key: str | None) -> dict[str, str]:
@@ -96,10 +106,10 @@ async def complete(request: Request) -> Attempt:
     included: a user of the endpoint waits for it too)."""
     import aiohttp
 
-    url = (request.api_base or "").rstrip("/") + "/chat/completions"
+    url, api_key = _endpoint(request)
     # Per-operation limits like the openai SDK's: connecting, and silence between bytes.
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=request.timeout, sock_read=request.timeout)
-    body, headers = _body(request), _headers(request.api_key)
+    body, headers = _body(request), _headers(api_key)
     attempt = Attempt()
     sent = time.perf_counter()
     try:
@@ -113,12 +123,12 @@ async def complete(request: Request) -> Attempt:
             await _read_events(response, attempt, sent)
     except CallError as error:
         attempt.e2e_s = time.perf_counter() - sent
-        redaction.remember(request.api_key)
+        redaction.remember(api_key)
         error.attempt = attempt
         raise
     except Exception as exc:  # aiohttp and asyncio raise many types; classify them in one place
         attempt.e2e_s = time.perf_counter() - sent
-        redaction.remember(request.api_key)
+        redaction.remember(api_key)
         raise _transport_error(exc, attempt) from None
     attempt.e2e_s = time.perf_counter() - sent
     if attempt.chunks == 0 and "event-stream" not in content_type:
@@ -200,6 +210,8 @@ def _dispatch(data: bytes, attempt: Attempt, elapsed: float) -> bool:
     if isinstance(usage, dict):
         _take_usage(attempt, usage)
     for choice in chunk.get("choices") or ():
+        if isinstance(choice.get("usage"), dict) and attempt.usage_source is None:
+            _take_usage(attempt, choice["usage"])  # some servers put it in the last choice
         delta = choice.get("delta") or {}
         absorb_delta(attempt, delta.get("content"),
                      delta.get("reasoning_content") or delta.get("reasoning"), elapsed)
@@ -214,8 +226,18 @@ def _take_usage(attempt: Attempt, usage: dict[str, Any]) -> None:
         return  # not reported: evalkit estimates and flags it
     attempt.prompt_tokens, attempt.completion_tokens = prompt, completion
     attempt.usage_source = "provider"
-    attempt.cached_tokens = (usage.get("prompt_tokens_details") or {}).get("cached_tokens")
+    attempt.cached_tokens = _cached_tokens(usage)
     attempt.reasoning_tokens = (usage.get("completion_tokens_details") or {}).get("reasoning_tokens")
+
+
+def _cached_tokens(usage: dict[str, Any]) -> int | None:
+    """Prompt tokens read from the provider's cache, under each provider's name for them:
+    DeepSeek's `prompt_cache_hit_tokens` (litellm maps it the same way), OpenAI's
+    `prompt_tokens_details.cached_tokens`, Moonshot's `cached_tokens`."""
+    hit = usage.get("prompt_cache_hit_tokens")
+    if isinstance(hit, int):
+        return hit
+    return (usage.get("prompt_tokens_details") or {}).get("cached_tokens", usage.get("cached_tokens"))
 
 
 async def _status_error(response: Any, attempt: Attempt) -> CallError:

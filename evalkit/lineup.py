@@ -71,8 +71,12 @@ def key_env_for(model: ModelConfig, env: Mapping[str, str] = os.environ) -> str 
         return model.api_key_env
     if model.is_local or model.api_base:
         return None
+    from evalkit.routes import route_for
+
     prefix = model.id.split("/", 1)[0]
     candidates = [name for d in provider_defaults() if d.prefix == prefix for name in d.env]
+    # then the variables litellm reads for the provider: the fast path reads the same ones
+    candidates += [name for name in route_for(model.id).key_env if name not in candidates]
     return next((name for name in candidates if env.get(name)), candidates[0] if candidates else None)
 
 

@@ -1,10 +1,13 @@
 """The only module that imports litellm: one streamed attempt, timed, and the price map.
 
 Everything provider-specific lives here so that the transport can be tuned or bypassed
-without touching the runner. OpenAI-compatible endpoints (`openai/` or `hosted_vllm/` with
-an api_base) take the fast path in `evalkit.fast_path`: litellm's streaming wrapper costs
-tens of times its client CPU per call (see benchmarks/perf/README.md). litellm is imported
-lazily (it takes seconds) and with its remote price-map fetch turned off.
+without touching the runner. Which way a call goes is decided by its provider, from data
+(`evalkit.routes`): providers whose API is OpenAI's chat completions take the fast path in
+`evalkit.fast_path` (litellm's streaming wrapper costs tens of times its client CPU per
+call, see benchmarks/perf/README.md); the others go through litellm in a worker process
+per model (`evalkit.litellm_worker`), so that its CPU is not queueing in another model's
+clock. litellm is imported lazily (it takes seconds) and with its remote price-map fetch
+turned off.
 """
 
 from __future__ import annotations
@@ -18,19 +21,14 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from evalkit import redaction
+from evalkit import redaction, routes
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 NEVER_RETRIED = {400, 401, 403, 404}
 
-FAST_PREFIXES = ("openai/", "hosted_vllm/")
-"""Model-id prefixes that name a plain OpenAI-compatible endpoint. With an api_base they
-take the fast path (`evalkit.fast_path`), without litellm's per-chunk re-wrapping,
-logging and cost bookkeeping (see `benchmarks/perf/README.md` for what that costs)."""
-
-TRANSPORT_ENV = "EVALKIT_TRANSPORT"
-"""Set to `litellm` to send every call through litellm, fast-path endpoints included."""
+TRANSPORT_ENV = routes.TRANSPORT_ENV
+"""Set to `litellm` to send every call through litellm, fast-path providers included."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +63,9 @@ class Attempt:
     usage_source: str | None = None
     finish_reason: str | None = None
     chunks: int = 0
+    clock_lag_ms: float | None = None
+    """Worst event-loop lag of the process that timed this attempt when that was not the
+    caller's (a litellm worker reports its own); None: the caller's loop timed it."""
 
 
 class CallError(Exception):
@@ -104,25 +105,25 @@ def _litellm():
     return litellm
 
 
-def uses_fast_path(model_id: str, api_base: str | None) -> bool:
-    """Whether calls to this model take the fast path instead of going through litellm."""
-    return (
-        api_base is not None
-        and model_id.startswith(FAST_PREFIXES)
-        and os.environ.get(TRANSPORT_ENV, "auto").lower() != "litellm"
-    )
+def uses_fast_path(model_id: str) -> bool:
+    """Whether calls to this model take the fast path: decided by its provider, not by
+    whether an api_base is set (`evalkit/data/routes.yaml`)."""
+    return routes.takes_fast_path(model_id)
 
 
 async def complete(request: Request) -> Attempt:
     """Send one streamed chat completion and time it; raise `CallError` on any failure."""
-    if uses_fast_path(request.model_id, request.api_base):
+    if uses_fast_path(request.model_id):
         from evalkit import fast_path
 
         return await fast_path.complete(request)
-    return await _complete_litellm(request)
+    from evalkit import litellm_worker
+
+    return await litellm_worker.complete(request)
 
 
-async def _complete_litellm(request: Request) -> Attempt:
+async def complete_with_litellm(request: Request) -> Attempt:
+    """One attempt through litellm in this process (a litellm worker's own calls)."""
     litellm = _litellm()
     attempt = Attempt()
     sent = time.perf_counter()
@@ -157,27 +158,35 @@ async def _complete_litellm(request: Request) -> Attempt:
 
 
 async def close_clients() -> None:
-    """Close this event loop's fast-path connections (their sockets belong to the loop)."""
+    """Close this event loop's fast-path connections and litellm workers (both belong to the loop)."""
     if "evalkit.fast_path" in sys.modules:
         await sys.modules["evalkit.fast_path"].close_sessions()
+    if "evalkit.litellm_worker" in sys.modules:
+        await sys.modules["evalkit.litellm_worker"].close_all()
 
 
 async def warm_up(endpoints: set[tuple[str, str | None, str | None]]) -> None:
     """Load what the first calls need before the clock starts: (model id, api_base, key) each.
 
     The first real call otherwise pays seconds of imports inside its TTFT. Fast-path
-    endpoints get their shared session made here; litellm is imported and walked through a
-    mocked streaming call only if some model goes through it.
+    endpoints get their shared session made here; every litellm-routed model gets its
+    worker started, ready once it has imported litellm and walked through a mocked call.
     """
-    slow = {model_id for model_id, api_base, _key in endpoints if not uses_fast_path(model_id, api_base)}
+    slow = {(model_id, api_base) for model_id, api_base, _key in endpoints if not uses_fast_path(model_id)}
     if len(slow) < len(endpoints):
         from evalkit import fast_path
 
         fast_path.session()
-    if not slow:
-        return
+    if slow:
+        from evalkit import litellm_worker
+
+        await litellm_worker.warm_up(slow)
+
+
+async def warm_up_litellm(model_ids: set[str]) -> None:
+    """Import litellm and walk each model through a mocked streaming call (in a worker)."""
     litellm = _litellm()
-    for model_id in sorted(slow):
+    for model_id in sorted(model_ids):
         try:
             stream = await litellm.acompletion(
                 model=model_id,
@@ -350,6 +359,18 @@ def provider_of(model_id: str) -> str | None:
         return _litellm().get_llm_provider(model_id)[1]
     except Exception:
         return None
+
+
+def model_called(model_id: str) -> str:
+    """The model id litellm would call for this one: an alias of litellm's price map
+    (`openai/gpt-mini-latest`) is resolved to the model it names (`openai/gpt-5.4-mini`),
+    whose price the alias carries. Other ids come back as they are."""
+    prefix = model_id.split("/", 1)[0]
+    try:
+        name, provider, _key, _base = _litellm().get_llm_provider(model_id)
+    except Exception:
+        return model_id
+    return f"{prefix}/{name}" if provider == prefix and "/" in model_id else model_id
 
 
 def price_map_entry(model_id: str) -> dict[str, Any] | None:

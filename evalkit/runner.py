@@ -30,7 +30,8 @@ class LagMonitor:
     """Measures the runner's own event-loop lag: how late a short `asyncio.sleep` wakes.
 
     A call's TTFT is only the provider's when the loop was free to notice the first chunk;
-    each record stores the worst lag seen while its measured attempt was in flight.
+    each record stores the worst lag seen while its measured attempt was in flight (a
+    litellm worker runs one of its own and reports it with the attempt).
     """
 
     def __init__(self, interval: float = 0.01) -> None:
@@ -38,13 +39,15 @@ class LagMonitor:
         self.lags: list[float] = []
         """Overshoot of each sample in ms, in order (a float per 10 ms: ~3 MB per hour)."""
         self.task: asyncio.Task | None = None
+        self.sleeping_since: float | None = None
+        """When the running sample's sleep began."""
 
     def start(self) -> None:
         self.task = asyncio.get_running_loop().create_task(self._sample())
 
     async def _sample(self) -> None:
         while True:
-            before = time.perf_counter()
+            self.sleeping_since = before = time.perf_counter()
             await asyncio.sleep(self.interval)
             self.lags.append(max(0.0, (time.perf_counter() - before - self.interval) * 1000))
 
@@ -52,8 +55,11 @@ class LagMonitor:
         return len(self.lags)
 
     def worst_since(self, mark: int) -> float | None:
-        """Worst lag of the samples finished since `mark` and the one running now."""
+        """Worst lag of the samples finished since `mark` and the one running now: a stall
+        that ended just before the call did, before the sampler could wake, counts too."""
         window = self.lags[max(0, mark - 1):]
+        if self.sleeping_since is not None:
+            window = [*window, max(0.0, (time.perf_counter() - self.sleeping_since - self.interval) * 1000)]
         return round(max(window), 3) if window else None
 
     def stop(self) -> None:
@@ -361,10 +367,22 @@ class Runner:
             if not state.sent:
                 await self._before_first_send(job, state)
             mark = self.lag.mark() if self.lag else 0
+            timed: providers.Attempt | None = None
             try:
-                return await providers.complete(request)
+                timed = await providers.complete(request)
+                return timed
+            except providers.CallError as error:
+                timed = error.attempt
+                raise
             finally:
-                state.loop_lag_ms = self.lag.worst_since(mark) if self.lag else None
+                state.loop_lag_ms = self._lag_of(timed, mark)
+
+    def _lag_of(self, timed: providers.Attempt | None, mark: int) -> float | None:
+        """The client lag an attempt was timed under: that of the process whose clock timed
+        it (a litellm worker's own), else this loop's since `mark`."""
+        if timed is not None and timed.clock_lag_ms is not None:
+            return timed.clock_lag_ms
+        return self.lag.worst_since(mark) if self.lag else None
 
     async def _before_first_send(self, job: Job, state: _JobState) -> None:
         if self.budget is not None:

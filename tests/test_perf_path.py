@@ -17,14 +17,15 @@ from evalkit.testing.scripted_server import Reply, ScriptedServer
 PRICE = ModelPrice(model="m", model_id="openai/scripted", input=1e-6, output=2e-6, source="test")
 
 
-def test_only_openai_compatible_endpoints_take_the_fast_path(monkeypatch):
+def test_the_route_is_the_providers_whatever_the_api_base(monkeypatch):
     monkeypatch.delenv(providers.TRANSPORT_ENV, raising=False)
-    assert providers.uses_fast_path("openai/scripted", "http://127.0.0.1:1/v1")
-    assert providers.uses_fast_path("hosted_vllm/qwen", "http://127.0.0.1:1/v1")
-    assert not providers.uses_fast_path("openai/gpt-4o-mini", None)  # OpenAI's own API: litellm
-    assert not providers.uses_fast_path("anthropic/claude-haiku-4-5", "http://127.0.0.1:1")
+    for model_id in ("openai/scripted", "hosted_vllm/qwen", "openai/gpt-4o-mini", "deepseek/deepseek-chat",
+                     "dashscope/qwen-plus", "moonshot/kimi-k2.6", "zai/glm-4.6", "openrouter/qwen/qwen3-8b"):
+        assert providers.uses_fast_path(model_id), model_id
+    for model_id in ("anthropic/claude-haiku-4-5", "gemini/gemini-2.5-flash", "bedrock/x", "volcengine/x"):
+        assert not providers.uses_fast_path(model_id), model_id
     monkeypatch.setenv(providers.TRANSPORT_ENV, "litellm")
-    assert not providers.uses_fast_path("openai/scripted", "http://127.0.0.1:1/v1")
+    assert not providers.uses_fast_path("openai/scripted")
 
 
 def _run(server, blocker_s: float) -> CallRecord:

@@ -127,15 +127,17 @@ def make_openai(base_url: str):
 
 
 def make_provider(base_url: str, transport: str):
-    """evalkit's `providers.complete`: `fast` (OpenAI-compatible fast path) or `litellm`."""
+    """evalkit's one attempt: `fast` (the fast path, `providers.complete`) or `litellm`
+    (litellm in this process, as a litellm worker runs it: what litellm costs per call)."""
     from evalkit import providers
 
     request = providers.Request(model_id="openai/scripted", messages=MESSAGES, params=PARAMS, timeout=30,
                                 api_base=base_url, api_key="k")
+    complete = providers.complete if transport == "fast" else providers.complete_with_litellm
 
     async def call():
         os.environ["EVALKIT_TRANSPORT"] = transport
-        attempt = await providers.complete(request)
+        attempt = await complete(request)
         return attempt.ttft_s, attempt.e2e_s
 
     call.close = providers.close_clients
