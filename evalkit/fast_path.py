@@ -21,13 +21,14 @@ parameters (a model's own `params` go in the body as written) and its callbacks.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import urllib.parse
 import urllib.request
 import weakref
 from functools import lru_cache
-from typing import Any
+from typing import Any, AsyncIterator
 
 from evalkit import redaction, routes
 from evalkit.providers import (
@@ -113,8 +114,7 @@ async def complete(request: Request) -> Attempt:
     attempt = Attempt()
     sent = time.perf_counter()
     try:
-        response, sent = await _post(url, body, headers, timeout)
-        async with response:
+        async with _posted(url, body, headers, timeout) as (response, sent):
             if response.status != 200:
                 raise await _status_error(response, attempt)
             content_type = response.headers.get("Content-Type", "")
@@ -138,30 +138,34 @@ async def complete(request: Request) -> Attempt:
     return attempt
 
 
-async def _post(url: str, body: bytes, headers: dict[str, str], timeout: Any) -> tuple[Any, float]:
+@contextlib.asynccontextmanager
+async def _posted(url: str, body: bytes, headers: dict[str, str], timeout: Any) -> AsyncIterator[tuple[Any, float]]:
     """The response (its status and headers read) and the moment its request went out.
 
     A server may close a keep-alive connection just after a streamed reply (llama.cpp's
     server does, while advertising keep-alive), and the pool can hand that connection to
     the next call before the close arrives. A disconnect before any response byte on such
-    a connection means the request was never read, so it goes once more at once on a new
-    connection, with the clock restarted: the stale socket is the client's, not the
-    endpoint's latency, and not an attempt the runner should count or back off for.
+    a connection means the request was never read, so it goes once more at once, on a
+    connection of its own (the pool may hold more dead ones), with the clock restarted: the
+    stale socket is the client's, not the endpoint's latency, and not an attempt the runner
+    should count or back off for.
     """
     import aiohttp
 
-    for last_try in (False, True):
-        sent = time.perf_counter()
-        try:
-            response = await session().post(url, data=body, headers=headers, timeout=timeout,
-                                            proxy=proxy_for(url))
-            return response, sent
-        except aiohttp.ClientConnectorError:
-            raise  # a new connection that failed: the endpoint's problem, not a stale socket
-        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
-            if last_try:
-                raise
-    raise AssertionError("unreachable")
+    options = {"data": body, "headers": headers, "timeout": timeout, "proxy": proxy_for(url)}
+    sent = time.perf_counter()
+    try:
+        response = await session().post(url, **options)
+    except aiohttp.ClientConnectorError:
+        raise  # a new connection that failed: the endpoint's problem, not a stale socket
+    except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as fresh:
+            sent = time.perf_counter()
+            async with await fresh.post(url, **options) as response:
+                yield response, sent
+        return
+    async with response:
+        yield response, sent
 
 
 async def _read_events(response: Any, attempt: Attempt, sent: float) -> None:

@@ -134,6 +134,31 @@ def test_a_kept_alive_connection_the_server_closed_after_a_stream_is_not_an_erro
         assert len(server.requests) == 10 and server.connections >= 10
 
 
+def test_several_dead_pooled_connections_at_once_are_not_an_error():
+    """Calls in flight together return several sockets the server is about to close; the
+    call after them must not fail however many of them the pool hands out."""
+    server = RawServer(answer(["ok"]), headers="Keep-Alive: timeout=5, max=100\r\n", close_after=0.002)
+
+    async def main():
+        async with server as base_url:
+            outcomes = []
+            for _ in range(3):  # 4 calls at once leave 4 pooled sockets; the next calls go one by one
+                outcomes += await asyncio.gather(*(fast_path.complete(request(base_url)) for _ in range(4)),
+                                                 return_exceptions=True)
+                await asyncio.sleep(0.001)  # the replies are read; the server's closes are on their way
+                for _ in range(4):
+                    try:
+                        outcomes.append(await fast_path.complete(request(base_url)))
+                    except providers.CallError as error:
+                        outcomes.append(error)
+            await fast_path.close_sessions()
+        return outcomes
+
+    outcomes = asyncio.run(main())
+    assert all(isinstance(o, providers.Attempt) and o.text == "ok" for o in outcomes), outcomes
+    assert len(outcomes) == 24
+
+
 def test_the_request_body_carries_the_model_messages_and_parameters_as_given():
     server = RawServer(answer(["ok"]))
     call(server, seed=3, top_k=5)  # top_k is not an OpenAI parameter; self-hosted servers take it
