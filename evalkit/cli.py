@@ -110,7 +110,7 @@ def threshold_options(command):
 
 
 def _thresholds(max_accuracy_drop, max_latency_increase, max_cost_increase):
-    from evalkit.regress import Thresholds, parse_fraction
+    from evalkit.analysis.regress import Thresholds, parse_fraction
 
     return Thresholds(
         max_accuracy_drop=parse_fraction(max_accuracy_drop, "--max-accuracy-drop"),
@@ -121,8 +121,8 @@ def _thresholds(max_accuracy_drop, max_latency_increase, max_cost_increase):
 
 def _build_config(config_path, models, suites, **run_options):
     """Config file, then flags over it; with no models named, the default lineup."""
-    from evalkit.config import ModelConfig, RunConfig, apply_overrides, load_config, suite_from_option
-    from evalkit.lineup import all_key_names, default_models
+    from evalkit.config.models import ModelConfig, RunConfig, apply_overrides, load_config, suite_from_option
+    from evalkit.config.lineup import all_key_names, default_models
 
     config = load_config(config_path) if config_path else RunConfig(source="<options>")
     model_configs = [ModelConfig(id=m) for m in models]
@@ -173,9 +173,9 @@ def compare(config_path, models, suites, resume_ref, max_cost, use_cache, dry_ru
     With no models named, runs one default model per provider whose API key is set,
     plus the embedded local models.
     """
-    from evalkit import compare as use_case
-    from evalkit.sharding import Shard
-    from evalkit.store import Store
+    from evalkit.run import compare as use_case
+    from evalkit.run.shards import Shard
+    from evalkit.store.database import Store
 
     shard = Shard.parse(shard_text) if shard_text else None
     if shard is not None and not run_id:
@@ -205,13 +205,13 @@ def compare(config_path, models, suites, resume_ref, max_cost, use_cache, dry_ru
     history = Store(store)
     if resume is None and shard is None:
         resume = _offer_resume(use_case, plan, history)
-    from evalkit.regress import resolve_baseline
+    from evalkit.analysis.regress import resolve_baseline
 
     exclude = resume.run_id if resume is not None else run_id
     baseline_run = resolve_baseline(history, baseline, exclude=exclude) if baseline else None
     cache = None
     if use_cache:
-        from evalkit.cache import ResponseCache
+        from evalkit.run.cache import ResponseCache
 
         cache = ResponseCache(Path(results_dir) / "response-cache.db")
     options = use_case.RunOptions(resume=resume, max_cost=max_cost, cache=cache, tag=tag, run_id=run_id)
@@ -224,7 +224,7 @@ def _check_volume(volume, reports) -> None:
     """A bad --volume fails before the first paid call; one without a report would do nothing."""
     if volume is None:
         return
-    from evalkit.report.volume import parse_volume
+    from evalkit.economics.volume import parse_volume
 
     parse_volume(volume)
     if not reports:
@@ -250,24 +250,24 @@ def _offer_resume(use_case, plan, history):
 @_fails_cleanly
 def estimate(config_path, models, suites, **run_options) -> None:
     """Expected tokens and cost per model, before any call (nothing is sent)."""
-    from evalkit import compare as use_case
+    from evalkit.run import compare as use_case
 
     config = _build_config(config_path, models, suites, **run_options)
     _print_estimate(use_case.prepare(config, require_keys=False))
 
 
 def _print_estimate(plan) -> None:
-    from evalkit.report import fit
-    from evalkit.report.estimate_table import estimate_table
+    from evalkit.console import fit
+    from evalkit.console.estimate import estimate_table
 
     fit.show(fit.console(), estimate_table(plan))
 
 
 def _run_and_print(plan, store, results_dir, by_suite, quiet, options, reports=(), volume=None):
-    from evalkit import compare as use_case
-    from evalkit.report import fit, terminal
-    from evalkit.report.progress import progress_bar
-    from evalkit.report.run_analysis import analyse_run
+    from evalkit.run import compare as use_case
+    from evalkit.console import fit, scorecard as terminal
+    from evalkit.console.progress import progress_bar
+    from evalkit.analysis.run_analysis import analyse_run
 
     console = fit.console()
     with progress_bar(plan.total_calls, console, disabled=quiet) as on_record:
@@ -276,7 +276,7 @@ def _run_and_print(plan, store, results_dir, by_suite, quiet, options, reports=(
     analysis = analyse_run(store, outcome.run_id)
     terminal.render(analysis, console, by_suite=by_suite)
     console.print()
-    from evalkit.report.outcome import outcome_lines
+    from evalkit.console.footer import outcome_lines
 
     fit.print_lines(console, outcome_lines(outcome, options))
     fit.print_lines(console, [f"Run {outcome.run_id}: {outcome.records} records in {store.url}; "
@@ -290,7 +290,7 @@ def _run_and_print(plan, store, results_dir, by_suite, quiet, options, reports=(
                                   f"evalkit compare --resume {outcome.run_id}"])
         sys.exit(NOTHING_ANSWERED_EXIT)
     elif reports and not analysis.records.empty:
-        from evalkit.report.document import write_reports
+        from evalkit.report.formats import write_reports
 
         for path in write_reports(analysis, list(reports), outcome.run_dir, volume):
             fit.print_lines(console, [f"Report: {path}"])
@@ -315,7 +315,7 @@ def _check_after_run(store, baseline_ref, baseline_run, outcome, thresholds, res
 def _regress_and_report(store, baseline, candidate, thresholds, out_dir, markdown_path, junit_path) -> None:
     from pathlib import Path
 
-    from evalkit.regress import regress as check
+    from evalkit.analysis.regress import regress as check
     from evalkit.report import regression
 
     report = check(store, baseline, candidate, thresholds)
@@ -331,7 +331,7 @@ def _regress_and_report(store, baseline, candidate, thresholds, out_dir, markdow
 
 def _echo_lines(lines, atoms=()) -> None:
     """Lines of prose, wrapped between words at a terminal's width (names in ``atoms`` kept whole), unwrapped when piped."""
-    from evalkit.report import fit
+    from evalkit.console import fit
 
     fit.print_lines(fit.console(), list(lines), atoms)
 
@@ -342,9 +342,9 @@ def _echo_lines(lines, atoms=()) -> None:
 @_fails_cleanly
 def runs(limit, store) -> None:
     """List the runs in the history database."""
-    from evalkit.report import fit
-    from evalkit.report.history import runs_table
-    from evalkit.store import Store
+    from evalkit.console import fit
+    from evalkit.console.runs import runs_table
+    from evalkit.store.database import Store
 
     fit.show(fit.console(), runs_table(Store(store), limit))
 
@@ -356,9 +356,9 @@ def runs(limit, store) -> None:
 @_fails_cleanly
 def show(run, by_suite, store) -> None:
     """Print a stored run's verdict again (RUN: id, unique prefix, or `last`)."""
-    from evalkit.report import fit, terminal
-    from evalkit.report.run_analysis import analyse_run
-    from evalkit.store import Store
+    from evalkit.console import fit, scorecard as terminal
+    from evalkit.analysis.run_analysis import analyse_run
+    from evalkit.store.database import Store
 
     terminal.render(analyse_run(Store(store), run), fit.console(), by_suite=by_suite)
 
@@ -377,10 +377,10 @@ def report(run, formats, output, volume, results_dir, store) -> None:
     """Write a decision report (HTML, PDF, Markdown) for a stored run, without re-running it."""
     from pathlib import Path
 
-    from evalkit.report.document import write_reports
-    from evalkit.report.run_analysis import analyse_run
-    from evalkit.report.volume import parse_volume
-    from evalkit.store import Store
+    from evalkit.report.formats import write_reports
+    from evalkit.analysis.run_analysis import analyse_run
+    from evalkit.economics.volume import parse_volume
+    from evalkit.store.database import Store
 
     parse_volume(volume)
     analysis = analyse_run(Store(store), run)
@@ -408,8 +408,8 @@ def suites(seed, lm_eval, lm_eval_include) -> None:
             click.echo(f"lm-eval:{name}\t{how}\t{entry['dataset'] or ''}")
         click.echo(f"{len(tasks)} runnable tasks (log-likelihood tasks and groups are not listed)")
         return
-    from evalkit.report import fit
-    from evalkit.report.catalog import suites_table
+    from evalkit.console import fit
+    from evalkit.console.catalog import suites_table
 
     fit.show(fit.console(), suites_table(seed))
 
@@ -420,8 +420,8 @@ def suites(seed, lm_eval, lm_eval_include) -> None:
 @_fails_cleanly
 def models(show_all, pattern) -> None:
     """Known models with their prices (USD per 1M tokens)."""
-    from evalkit.report import fit
-    from evalkit.report.catalog import models_table
+    from evalkit.console import fit
+    from evalkit.console.catalog import models_table
 
     fit.show(fit.console(), models_table(show_all, pattern))
 
@@ -446,7 +446,7 @@ def regress(baseline, candidate, max_accuracy_drop, max_latency_increase, max_co
     """
     from pathlib import Path
 
-    from evalkit.store import Store
+    from evalkit.store.database import Store
 
     thresholds = _thresholds(max_accuracy_drop, max_latency_increase, max_cost_increase)
     store_ = Store(store)
@@ -467,9 +467,9 @@ def regress(baseline, candidate, max_accuracy_drop, max_latency_increase, max_co
 @_fails_cleanly
 def history(model, suite, tag, limit, chart_path, by_run, store) -> None:
     """Accuracy, p95 latency and cost per task across runs: a table and a chart."""
-    from evalkit.history import ALL_SUITES, history_frame
-    from evalkit.report import fit, trend
-    from evalkit.store import Store
+    from evalkit.analysis.history import ALL_SUITES, history_frame
+    from evalkit.console import fit, trend
+    from evalkit.store.database import Store
 
     frame = history_frame(Store(store), model=model, suite=suite, tag=tag, limit=limit)
     console = fit.console()
@@ -496,7 +496,7 @@ def history(model, suite, tag, limit, chart_path, by_run, store) -> None:
 @_fails_cleanly
 def power(items, config_path, accuracy, discordance, target_diff, design_effect) -> None:
     """The smallest accuracy difference a suite can detect (95% confidence, 80% power)."""
-    from evalkit.power_report import power_lines
+    from evalkit.analysis.power import power_lines
 
     _echo_lines(power_lines(items, config_path, accuracy, discordance, target_diff, design_effect))
 
@@ -526,14 +526,14 @@ def capacity_command(model_id, api_base, api_key_env, hourly_cost, slo_ttft_p95,
                      max_concurrency, rates, step_seconds, warmup_seconds, max_tokens, input_cost_ratio,
                      results_dir) -> None:
     """Load a serving endpoint step by step; derive its $/token at the highest load within the target."""
-    from evalkit import capacity
+    from evalkit.economics import capacity
 
     slo = capacity.SLO(capacity.parse_seconds(slo_ttft_p95), capacity.parse_speed(slo_speed_p50))
     options = capacity.SweepOptions(
         concurrency=capacity.concurrency_steps(max_concurrency), rates=tuple(rates) or None,
         step_seconds=step_seconds, warmup_seconds=warmup_seconds, max_tokens=max_tokens)
     prompts = capacity.suite_prompts(suite)
-    from evalkit.report import fit
+    from evalkit.console import fit
 
     width = fit.console().width  # a step's details go below it when the terminal is narrow
     click.echo(f"target: {slo.describe()}; {len(prompts)} prompts from {suite}")
@@ -556,16 +556,16 @@ def capacity_command(model_id, api_base, api_key_env, hourly_cost, slo_ttft_p95,
 @_fails_cleanly
 def breakeven(capacity_file, models, volume, utilisation, chart) -> None:
     """Monthly cost of self-hosting (from a capacity run) against API models, and the break-even volumes."""
-    from evalkit import selfhost
-    from evalkit.capacity import load_capacity
-    from evalkit.config import ModelConfig
-    from evalkit.pricing import resolve_price
-    from evalkit.report.volume import parse_volume
+    from evalkit.economics import selfhost
+    from evalkit.economics.capacity import load_capacity
+    from evalkit.config.models import ModelConfig
+    from evalkit.economics.pricing import resolve_price
+    from evalkit.economics.volume import parse_volume
 
     result = load_capacity(capacity_file)
     apis = [resolve_price(ModelConfig(id=m)) for m in models]
     projection = selfhost.project(result, apis, parse_volume(volume), utilisation)
-    from evalkit.report import fit
+    from evalkit.console import fit
     from evalkit.report.selfhosting import projection_grid
 
     console = fit.console()
@@ -591,7 +591,7 @@ def judge_check(labels, judge_model, rubric, scale, api_base, api_key_env) -> No
     """How far the judge agrees with your human labels (Cohen's kappa)."""
     import asyncio
 
-    from evalkit import judge
+    from evalkit.scoring import judge
 
     spec = judge.JudgeSpec(model=judge_model, rubric=rubric, scale=scale, api_base=api_base,
                            api_key_env=api_key_env, params={"temperature": 0})
@@ -614,7 +614,7 @@ def local() -> None:
 @_fails_cleanly
 def local_serve(variant, port) -> None:
     """Serve the embedded local model on 127.0.0.1 until Ctrl-C."""
-    from evalkit.local import serve_forever
+    from evalkit.transport.local.server import serve_forever
 
     serve_forever(variant, "127.0.0.1", port)
 

@@ -8,15 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evalkit.analysis import (
-    frontier,
-    mcnemar_exact_p,
-    paired_test,
-    summarize,
-    verdict,
-)
-from evalkit.sign_flip import DRAWS as SIGN_FLIP_DRAWS
-from evalkit.sign_flip import sign_flip
+from evalkit.analysis.summary import frontier, mcnemar_exact_p, paired_test, summarize, verdict
+from evalkit.analysis.sign_flip import DRAWS as SIGN_FLIP_DRAWS
+from evalkit.analysis.sign_flip import sign_flip
 
 Z = 1.959963984540054
 
@@ -103,7 +97,7 @@ def test_latency_percentiles_over_successes_only(two_models):
 
 
 def test_one_token_replies_have_no_speed_or_itl_and_the_median_says_its_n():
-    from evalkit.report.formatting import scorecard_rows
+    from evalkit.report.tables import scorecard_rows
 
     rows = [rec("labels", f"s{i}", 1, ttft_s=0.05, e2e_s=0.05 + 1e-5, completion_tokens=1) for i in range(3)]
     rows += [rec("mixed", "s0", 1, ttft_s=0.05, e2e_s=0.05 + 1e-5, completion_tokens=1),

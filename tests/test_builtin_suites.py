@@ -19,7 +19,7 @@ from fractions import Fraction
 import pytest
 
 from evalkit.errors import UsageError
-from evalkit.scoring import CONSTRAINTS, check_reference, score_sample
+from evalkit.scoring.scorers import CONSTRAINTS, check_reference, score_sample
 from evalkit.suites import arithmetic, classification, extraction, instructions
 from evalkit.suites.base import Sample
 from evalkit.suites.builtin import BUILTIN_SUITES, generate_builtin

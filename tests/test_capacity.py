@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from evalkit import capacity
-from evalkit.capacity import SLO, Endpoint, Sample, SweepOptions
+from evalkit.economics import capacity
+from evalkit.economics.capacity import SLO, Endpoint, Sample, SweepOptions
 from evalkit.testing.scripted_server import Reply, ScriptedServer
 from evalkit.testing.slots import SlottedScript
 
@@ -111,8 +111,8 @@ def test_local_model_end_to_end(tmp_path):
 
 
 def test_config_prices_a_model_from_a_capacity_run(tmp_path):
-    from evalkit.config import ModelConfig
-    from evalkit.pricing import resolve_price
+    from evalkit.config.models import ModelConfig
+    from evalkit.economics.pricing import resolve_price
 
     samples = [Sample(start=0, end=0.5, ttft=0.1, prompt_tokens=100, completion_tokens=50)]
     step = capacity.judge(capacity.summarise(samples, 4, "closed", 0, 1), SLO())
@@ -138,13 +138,13 @@ def _capacity_file(tmp_path, requests_per_s: int = 10):
 
 
 def test_reports_show_self_hosting_against_the_apis(tmp_path):
-    from evalkit import selfhost
-    from evalkit.config import ModelConfig
-    from evalkit.pricing import resolve_price
-    from evalkit.report.document import write_reports
-    from evalkit.report.run_analysis import analyse_run
-    from evalkit.report.volume import parse_volume
-    from evalkit.store import Store
+    from evalkit.economics import selfhost
+    from evalkit.config.models import ModelConfig
+    from evalkit.economics.pricing import resolve_price
+    from evalkit.report.formats import write_reports
+    from evalkit.analysis.run_analysis import analyse_run
+    from evalkit.economics.volume import parse_volume
+    from evalkit.store.database import Store
     from evalkit.testing.synthetic_run import make_run
 
     path = _capacity_file(tmp_path)
@@ -181,7 +181,7 @@ def test_reports_show_self_hosting_against_the_apis(tmp_path):
 
 
 def test_capacity_path_is_relative_to_the_config_file(tmp_path, monkeypatch):
-    from evalkit.config import load_config
+    from evalkit.config.models import load_config
     from evalkit.errors import UsageError
 
     folder = tmp_path / "bench"

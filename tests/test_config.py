@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from evalkit.config import ModelConfig, SuiteConfig, apply_overrides, load_config, suite_from_option
+from evalkit.config.models import ModelConfig, SuiteConfig, apply_overrides, load_config, suite_from_option
 from evalkit.errors import UsageError
 
 

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.local_model
 
 def llama_servers() -> set[str]:
     listing = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
-    return {line.split()[0] for line in listing.splitlines() if "evalkit.local_process" in line}
+    return {line.split()[0] for line in listing.splitlines() if "evalkit.transport.local.process" in line}
 
 
 def test_compare_two_local_quantisations(tmp_path):

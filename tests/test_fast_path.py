@@ -14,7 +14,7 @@ import socket
 
 import pytest
 
-from evalkit import fast_path, providers
+from evalkit.transport import fast_path, providers
 
 EVENT = 'data: {{"choices":[{{"index":0,"delta":{{"content":"{text}"}},"finish_reason":{finish}}}]}}\n\n'
 USAGE = 'data: {"choices":[],"usage":{"prompt_tokens":7,"completion_tokens":2,"total_tokens":9}}\n\n'

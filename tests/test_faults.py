@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from evalkit.pricing import ModelPrice
-from evalkit.runner import Job, RetryPolicy, Runner, Target
+from evalkit.economics.pricing import ModelPrice
+from evalkit.run.runner import Job, RetryPolicy, Runner, Target
 from evalkit.suites.base import Sample
 from evalkit.testing.scripted_server import Reply, ScriptedServer
 

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from evalkit.cli import main
-from evalkit.judge import cohen_kappa, parse_score, parse_winner
+from evalkit.scoring.judge import cohen_kappa, parse_score, parse_winner
 from evalkit.testing.scripted_server import Reply, ScriptedServer
 
 KEY = "sk-" "judge-test-0123456789abcdef"
@@ -126,7 +126,7 @@ def test_parsers_and_kappa():
 
 
 def test_schema_2_store_gains_the_judge_columns(tmp_path):
-    from evalkit.store import SCHEMA_VERSION, Store
+    from evalkit.store.database import SCHEMA_VERSION, Store
 
     path = tmp_path / "old.db"
     Store(str(path)).engine.dispose()

@@ -24,8 +24,8 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from evalkit.lease import Lease, RunHeld, live_holders
-from evalkit.store import Store, leases_table, store_url
+from evalkit.store.lease import Lease, RunHeld, live_holders
+from evalkit.store.database import Store, leases_table, store_url
 from evalkit.testing.scripted_server import Reply, ScriptedServer
 
 ITEMS = 12
@@ -252,7 +252,7 @@ def test_shard_leases_conflict_only_with_their_own_shard_and_the_whole_run(store
 
 
 def test_a_plain_rerun_never_offers_to_resume_a_run_some_process_is_running(tmp_path, store_url_for_test):
-    from evalkit import compare
+    from evalkit.run import compare
 
     url = store_url_for_test
     run_id = finished_run(tmp_path, url)

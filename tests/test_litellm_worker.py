@@ -15,9 +15,9 @@ import time
 
 import pytest
 
-from evalkit import litellm_worker, providers
-from evalkit.pricing import ModelPrice
-from evalkit.runner import Job, RetryPolicy, Runner, Target
+from evalkit.transport import worker as litellm_worker, providers
+from evalkit.economics.pricing import ModelPrice
+from evalkit.run.runner import Job, RetryPolicy, Runner, Target
 from evalkit.suites.base import Sample
 from evalkit.testing.scripted_server import Reply, ScriptedServer
 
@@ -63,8 +63,8 @@ def test_the_worker_scores_and_times_the_call_as_scripted_and_reports_its_own_la
 def test_the_runner_process_never_imports_litellm_for_a_worker_routed_model():
     code = f"""
 import asyncio, sys
-from evalkit.pricing import ModelPrice
-from evalkit.runner import Job, RetryPolicy, Runner, Target
+from evalkit.economics.pricing import ModelPrice
+from evalkit.run.runner import Job, RetryPolicy, Runner, Target
 from evalkit.suites.base import Sample
 from evalkit.testing.scripted_server import Reply, ScriptedServer
 with ScriptedServer(Reply("Answer: 5")) as server:
@@ -163,7 +163,7 @@ def test_a_worker_that_dies_mid_call_fails_the_call_and_the_retry_starts_a_new_w
 def test_the_worker_ends_when_the_process_that_started_it_is_killed():
     code = f"""
 import asyncio, sys
-from evalkit import litellm_worker
+from evalkit.transport import worker as litellm_worker
 async def main():
     worker = litellm_worker.worker_for("{MODEL}", None)
     await worker.ready()

@@ -11,10 +11,10 @@ import os
 
 import pytest
 
-from evalkit.config import ModelConfig
-from evalkit.lineup import provider_defaults, resolve_api_key
-from evalkit.pricing import resolve_price
-from evalkit.runner import Job, RetryPolicy, Runner, Target
+from evalkit.config.models import ModelConfig
+from evalkit.config.lineup import provider_defaults, resolve_api_key
+from evalkit.economics.pricing import resolve_price
+from evalkit.run.runner import Job, RetryPolicy, Runner, Target
 from evalkit.suites.base import Sample
 
 DEFAULTS = provider_defaults()

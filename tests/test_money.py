@@ -9,7 +9,7 @@ import sqlite3
 
 from click.testing import CliRunner
 
-from evalkit.budget import Budget
+from evalkit.run.budget import Budget
 from evalkit.cli import main
 from evalkit.testing.scripted_server import Reply, ScriptedServer
 

@@ -19,13 +19,13 @@ from html import unescape
 import pytest
 from click.testing import CliRunner
 
-from evalkit import capacity
-from evalkit.capacity import SLO, Endpoint, SweepOptions
+from evalkit.economics import capacity
+from evalkit.economics.capacity import SLO, Endpoint, SweepOptions
 from evalkit.cli import main
-from evalkit.pricing import ModelPrice
-from evalkit.records import CallRecord, inter_token_latency_s, output_speed_tps
-from evalkit.runner import Job, RetryPolicy, Runner, Target
-from evalkit.store import Store
+from evalkit.economics.pricing import ModelPrice
+from evalkit.store.records import CallRecord, inter_token_latency_s, output_speed_tps
+from evalkit.run.runner import Job, RetryPolicy, Runner, Target
+from evalkit.store.database import Store
 from evalkit.suites.base import Sample
 from evalkit.testing.scripted_server import Reply, ScriptedServer
 

@@ -13,12 +13,12 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from evalkit.analysis import epoch_spread, paired_runs
+from evalkit.analysis.summary import epoch_spread, paired_runs
 from evalkit.cli import main
 from evalkit.errors import UsageError
-from evalkit.regress import Thresholds, check_runs, parse_fraction
-from evalkit.sharding import Shard
-from evalkit.store import RunRow
+from evalkit.analysis.regress import Thresholds, check_runs, parse_fraction
+from evalkit.run.shards import Shard
+from evalkit.store.database import RunRow
 from evalkit.testing.scripted_server import Reply, ScriptedServer
 
 ITEMS = 60

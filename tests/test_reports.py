@@ -14,14 +14,14 @@ import pytest
 from click.testing import CliRunner
 
 from evalkit.cli import main
-from evalkit.config import validate_config
+from evalkit.config.models import validate_config
 from evalkit.errors import UsageError
 from evalkit.report.content import SECTIONS
-from evalkit.report.document import write_reports
+from evalkit.report.formats import write_reports
 from evalkit.report.facts import facts_rows, lookup_model
-from evalkit.report.run_analysis import analyse_run
-from evalkit.report.volume import parse_volume
-from evalkit.store import Store
+from evalkit.analysis.run_analysis import analyse_run
+from evalkit.economics.volume import parse_volume
+from evalkit.store.database import Store
 from evalkit.testing.synthetic_run import INJECTION, make_run, model_lineup
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
@@ -244,7 +244,7 @@ def test_bad_volume_is_a_clear_error(text):
 
 
 def test_monthly_cost_follows_the_volume(twelve):
-    from evalkit.report.volume import monthly_costs
+    from evalkit.economics.volume import monthly_costs
 
     by_model = twelve["analysis"].summary.by_model
     per_request = monthly_costs(by_model, parse_volume("1000/day"), {})

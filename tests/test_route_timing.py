@@ -22,11 +22,11 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from evalkit import providers
-from evalkit.analysis import LAG_SHARE_OF_LATENCY, summarize, verdict
+from evalkit.transport import providers
+from evalkit.analysis.summary import LAG_SHARE_OF_LATENCY, summarize, verdict
 from evalkit.cli import main
-from evalkit.records import LAG_LIMIT_MS
-from evalkit.store import Store
+from evalkit.store.records import LAG_LIMIT_MS
+from evalkit.store.database import Store
 
 TTFT_S = 0.120
 TOKEN_DELAY_S = 1 / 80

@@ -20,7 +20,8 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from evalkit import providers, routes
+from evalkit.transport import providers
+from evalkit.config import routes
 from evalkit.testing.scripted_server import Reply, ScriptedServer
 
 FAST = sorted(name for name, route in routes.routes().items() if route.fast)
@@ -74,7 +75,7 @@ def test_every_route_names_its_source_and_date():
 
 
 def test_deciding_a_route_imports_neither_litellm_nor_pandas():
-    code = ("import sys; from evalkit import providers, fast_path\n"
+    code = ("import sys; from evalkit.transport import providers, fast_path\n"
             "assert providers.uses_fast_path('deepseek/deepseek-chat')\n"
             "assert not providers.uses_fast_path('anthropic/claude-haiku-4-5')\n"
             "fast_path._body(providers.Request('moonshot/kimi-k2.6', (), {'temperature': 0}, 5))\n"
@@ -152,7 +153,7 @@ def test_litellm_and_the_fast_path_send_the_same_request_to_the_same_place(provi
 
 
 async def _fast(request: providers.Request) -> providers.Attempt:
-    from evalkit import fast_path
+    from evalkit.transport import fast_path
 
     try:
         return await fast_path.complete(request)
@@ -205,8 +206,8 @@ def test_a_fast_provider_without_an_endpoint_stops_before_any_call(tmp_path, cle
 
 
 def test_a_fast_provider_reads_its_key_from_the_variable_litellm_reads(clean_env):
-    from evalkit.config import ModelConfig
-    from evalkit.lineup import key_env_for, resolve_api_key
+    from evalkit.config.models import ModelConfig
+    from evalkit.config.lineup import key_env_for, resolve_api_key
     from evalkit.errors import UsageError
 
     model = ModelConfig(id="together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo")

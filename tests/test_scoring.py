@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from evalkit.errors import UsageError
-from evalkit.scoring import SCORERS, Score, check_reference, check_scorer, normalise_answer, score_sample
+from evalkit.scoring.scorers import (
+    SCORERS,
+    Score,
+    check_reference,
+    check_scorer,
+    normalise_answer,
+    score_sample,
+)
 from evalkit.suites.base import Sample
 
 

@@ -8,11 +8,11 @@ import time
 
 import pytest
 
-from evalkit import compare
-from evalkit.config import ModelConfig, RunConfig, SuiteConfig
+from evalkit.run import compare
+from evalkit.config.models import ModelConfig, RunConfig, SuiteConfig
 from evalkit.errors import UsageError
-from evalkit.records import CallRecord
-from evalkit.store import SCHEMA_VERSION, RecordWriter, Store, store_url
+from evalkit.store.records import CallRecord
+from evalkit.store.database import SCHEMA_VERSION, RecordWriter, Store, store_url
 from evalkit.testing.scripted_server import Reply, ScriptedServer
 
 

@@ -14,7 +14,7 @@ import statistics
 import time
 from dataclasses import dataclass, field
 
-from evalkit.runner import LagMonitor as RunnerLagMonitor
+from evalkit.run.runner import LagMonitor as RunnerLagMonitor
 
 MESSAGES = ({"role": "user", "content": "What is 2 + 2? Reply with the number."},)
 PARAMS = {"temperature": 0, "max_tokens": 64}
@@ -129,7 +129,7 @@ def make_openai(base_url: str):
 def make_provider(base_url: str, transport: str):
     """evalkit's one attempt: `fast` (the fast path, `providers.complete`) or `litellm`
     (litellm in this process, as a litellm worker runs it: what litellm costs per call)."""
-    from evalkit import providers
+    from evalkit.transport import providers
 
     request = providers.Request(model_id="openai/scripted", messages=MESSAGES, params=PARAMS, timeout=30,
                                 api_base=base_url, api_key="k")

@@ -58,8 +58,8 @@ class ScriptedServerProcess:
 
 
 def targets(model_ids: tuple[str, ...], base_url: str, concurrency: int) -> list:
-    from evalkit.pricing import ModelPrice
-    from evalkit.runner import Target
+    from evalkit.economics.pricing import ModelPrice
+    from evalkit.run.runner import Target
 
     price = ModelPrice(model="m", model_id="x", input=1e-6, output=2e-6, source="bench")
     return [Target(label=model_id, model_id=model_id, config_id=model_id, price=price,
@@ -69,7 +69,7 @@ def targets(model_ids: tuple[str, ...], base_url: str, concurrency: int) -> list
 
 def run_scenario(model_ids: tuple[str, ...], base_url: str, concurrency: int) -> list:
     """One run of every model on `ITEMS` items, interleaved as `evalkit compare` sends them."""
-    from evalkit.runner import Job, RetryPolicy, Runner
+    from evalkit.run.runner import Job, RetryPolicy, Runner
     from evalkit.suites.base import Sample
 
     samples = [Sample(id=f"q{i}", suite="s", messages=({"role": "user", "content": f"q{i}"},),
@@ -82,7 +82,7 @@ def run_scenario(model_ids: tuple[str, ...], base_url: str, concurrency: int) ->
 
 def summarize(records: list) -> dict[str, tuple[float, float, float, int]]:
     """Per model: TTFT p50 (ms), E2E p50 (ms), share of calls flagged, errors."""
-    from evalkit.records import LAG_LIMIT_MS
+    from evalkit.store.records import LAG_LIMIT_MS
 
     out = {}
     for model in dict.fromkeys(r.model for r in records):
@@ -96,7 +96,7 @@ def summarize(records: list) -> dict[str, tuple[float, float, float, int]]:
 
 
 def route_of(model_id: str) -> str:
-    from evalkit import providers
+    from evalkit.transport import providers
 
     try:
         fast = providers.uses_fast_path(model_id)

@@ -51,9 +51,9 @@ async def run_runner(base_url: str, n: int, concurrency: int, transport: str = "
     """evalkit's whole runner: jobs, semaphore, first-call gate, scoring, records; with
     `store`, also what `evalkit compare` adds: each call journalled in SQLite before it is
     sent and its record committed by the writer thread."""
-    from evalkit.pricing import ModelPrice
-    from evalkit.runner import Job, RetryPolicy, Runner, Target
-    from evalkit.store import RecordWriter, Store
+    from evalkit.economics.pricing import ModelPrice
+    from evalkit.run.runner import Job, RetryPolicy, Runner, Target
+    from evalkit.store.database import RecordWriter, Store
     from evalkit.suites.base import Sample
 
     os.environ["EVALKIT_TRANSPORT"] = transport
@@ -256,8 +256,8 @@ import resource, sys, time
 from pathlib import Path
 from evalkit.store import Store
 from evalkit.testing.synthetic_run import make_run, model_lineup
-from evalkit.report.run_analysis import analyse_run
-from evalkit.report.document import write_reports
+from evalkit.analysis.run_analysis import analyse_run
+from evalkit.report.formats import write_reports
 d = Path(sys.argv[1]); models, suites, items = 10, 2, int(sys.argv[2]) // 20
 store = Store("sqlite:///" + str(d / "runs.db"))
 run_id = make_run(store, d / "suites", model_lineup(models), suites, items)

@@ -313,9 +313,9 @@ def _monthly_chart(content: ReportContent, styles: dict[str, ModelStyle]) -> Cha
         values = [r["monthly"] for r in rows]
         bars = ax.barh(range(len(rows)), values, color=[styles[r["model"]].color for r in rows], alpha=0.75,
                        edgecolor="black")
-        from evalkit.report.formatting import usd
+        from evalkit.report.tables import usd
 
-        from evalkit.records import ESTIMATED_MARK
+        from evalkit.store.records import ESTIMATED_MARK
 
         for i, (v, r) in enumerate(zip(values, rows)):
             ax.text(v, i, f"  {ESTIMATED_MARK if r.get('monthly_estimated') else ''}{usd(v)}", va="center",

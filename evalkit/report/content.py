@@ -15,15 +15,15 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from evalkit.records import ESTIMATED_MARK
+from evalkit.store.records import ESTIMATED_MARK
 from evalkit.report.definitions import METRIC_DEFINITIONS
 from evalkit.report.facts import FIELDS as FACT_FIELDS
 from evalkit.report.facts import FactsRow, facts_rows
-from evalkit.report.formatting import SCORECARD, cost_cell, estimated_legend, scorecard_rows, usd
-from evalkit.report.run_analysis import RunAnalysis
+from evalkit.report.tables import SCORECARD, cost_cell, estimated_legend, scorecard_rows, usd
+from evalkit.analysis.run_analysis import RunAnalysis
 from evalkit.report.selfhosting import TITLE as SELF_HOSTING_TITLE
 from evalkit.report.selfhosting import SelfHosted, self_hosting
-from evalkit.report.volume import Volume, monthly_costs
+from evalkit.economics.volume import Volume, monthly_costs
 
 SECTIONS = [
     "Executive summary", "Charts", "Scorecard", "Projected monthly cost", "Procurement facts",
@@ -399,7 +399,7 @@ def find_disagreements(analysis: RunAnalysis, samples: dict | None = None) -> tu
 
 def _samples(config: dict) -> dict[tuple[str, str], Any]:
     """Prompts and references, regenerated from the run's suites (they are not stored)."""
-    from evalkit.config import RunOptions, SuiteConfig
+    from evalkit.config.models import RunOptions, SuiteConfig
     from evalkit.suites import load_samples
 
     out = {}

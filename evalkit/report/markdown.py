@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 from evalkit.report.definitions import METRIC_DEFINITIONS
-from evalkit.report.formatting import SCORECARD, estimated_legend, scorecard_rows
-from evalkit.report.run_analysis import RunAnalysis
-from evalkit.report.terminal import verdict_lines
+from evalkit.report.tables import SCORECARD, estimated_legend, scorecard_rows
+from evalkit.analysis.run_analysis import RunAnalysis
+from evalkit.console.scorecard import verdict_lines
 
 
 def render(analysis: RunAnalysis) -> str:

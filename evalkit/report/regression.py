@@ -6,8 +6,8 @@ import math
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from evalkit.regress import Check, RegressionReport
-from evalkit.report.formatting import seconds, usd
+from evalkit.analysis.regress import Check, RegressionReport
+from evalkit.report.tables import seconds, usd
 
 METRIC_NAMES = {"accuracy": "accuracy", "latency_p95": "E2E p95 latency", "cost": "cost per task"}
 

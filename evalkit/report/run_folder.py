@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 from evalkit.report import markdown
-from evalkit.report.run_analysis import analyse_run
-from evalkit.store import Store
+from evalkit.analysis.run_analysis import analyse_run
+from evalkit.store.database import Store
 
 
 def write_run_folder(store: Store, run_id: str, run_dir: Path) -> Path:
@@ -33,8 +33,8 @@ def _history_section(store: Store, run, run_dir: Path) -> str:
     """A tagged run's report ends with the trend of its series (history.png), if any."""
     if not run.tag or len(store.runs(2, tag=run.tag)) < 2:
         return ""
-    from evalkit.history import history_frame
-    from evalkit.report.trend import chart
+    from evalkit.analysis.history import history_frame
+    from evalkit.console.trend import chart
 
     frame = history_frame(store, tag=run.tag, limit=HISTORY_RUNS)
     chart(frame, run_dir / "history.png")

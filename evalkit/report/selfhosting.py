@@ -1,7 +1,7 @@
 """The "Self-hosting vs APIs" report section, for runs with a model priced from a capacity
 sweep (`price_from_capacity`).
 
-It reuses `evalkit.selfhost`: the same projection and break-even as `evalkit breakeven`,
+It reuses `evalkit.economics.selfhost`: the same projection and break-even as `evalkit breakeven`,
 at the report's ``--volume`` and the default utilisation, against every API model of the
 run that has a token price. The capacity file is found through the stored config's
 ``price_from_capacity`` (resolved to an absolute path when the config was loaded), or,
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evalkit.report.volume import DAYS_PER_MONTH, Volume
+from evalkit.economics.volume import DAYS_PER_MONTH, Volume
 
 TITLE = "Self-hosting vs APIs"
 CHART_SECTION = "self-hosting"
@@ -49,7 +49,7 @@ class SelfHosted:
 
 def self_hosting(run: Any, volume: Volume) -> list[SelfHosted]:
     """A `SelfHosted` per capacity-priced model of ``run``; empty when there is none."""
-    from evalkit.pricing import from_snapshot
+    from evalkit.economics.pricing import from_snapshot
 
     prices = from_snapshot(run.price_snapshot)
     sources = _capacity_files(run)
@@ -73,8 +73,8 @@ def _capacity_files(run: Any) -> dict[str, Path | None]:
 
 
 def _one(label: str, path: Path | None, price: Any, apis: list[Any], volume: Volume) -> SelfHosted:
-    from evalkit import selfhost
-    from evalkit.capacity import load_capacity
+    from evalkit.economics import selfhost
+    from evalkit.economics.capacity import load_capacity
     from evalkit.errors import UsageError
 
     source = price.source if price is not None else "unknown"
@@ -114,7 +114,7 @@ def _assumptions(capacity: Any, path: Path, projection: Any) -> list[tuple[str, 
 
 def _table(projection: Any) -> Any:
     from evalkit.report.content import Table
-    from evalkit.report.formatting import usd
+    from evalkit.report.tables import usd
 
     own = projection.self_hosted
     rows = [[own.name, f"{own.replicas}", usd(own.monthly), usd(own.cost_per_request), own.note]]
@@ -137,8 +137,8 @@ def _table(projection: Any) -> Any:
 
 def projection_grid(projection: Any) -> Any:
     """`evalkit breakeven`'s table: each option's month and request, and its break-even."""
-    from evalkit import selfhost
-    from evalkit.report import fit
+    from evalkit.economics import selfhost
+    from evalkit.console import fit
 
     columns = [fit.Column("Option"), fit.Column("$/month", right=True), fit.Column("$/request", right=True),
                fit.Column("Break-even (requests/month)", wrap=fit.TEXT)]
@@ -155,7 +155,7 @@ def _note(projection: Any) -> str:
 
 def chart(item: SelfHosted) -> str:
     """The cost-vs-volume SVG (`selfhost.cost_curve_chart`), without its XML prolog (inlined in HTML)."""
-    from evalkit import selfhost
+    from evalkit.economics import selfhost
 
     svg = selfhost.cost_curve_chart(item.capacity, item.apis, item.utilisation, item.span)
     return svg[svg.index("<svg"):]

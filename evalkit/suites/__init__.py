@@ -6,7 +6,7 @@ import difflib
 from collections.abc import Callable
 from pathlib import Path
 
-from evalkit.config import RunOptions, SuiteConfig
+from evalkit.config.models import RunOptions, SuiteConfig
 from evalkit.errors import UsageError
 from evalkit.suites.base import Sample
 

@@ -26,7 +26,7 @@ from typing import Annotated, Any, Callable, Iterator, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from evalkit.errors import UsageError
-from evalkit.scoring import check_reference
+from evalkit.scoring.scorers import check_reference
 from evalkit.suites.base import Sample
 
 MAX_ERRORS = 20

@@ -14,10 +14,10 @@ import random
 from dataclasses import asdict
 from pathlib import Path
 
-from evalkit.config import ModelConfig, RunConfig, SuiteConfig
-from evalkit.pricing import ModelPrice, resolve_price
-from evalkit.records import CallRecord, output_speed_tps
-from evalkit.store import Store
+from evalkit.config.models import ModelConfig, RunConfig, SuiteConfig
+from evalkit.economics.pricing import ModelPrice, resolve_price
+from evalkit.store.records import CallRecord, output_speed_tps
+from evalkit.store.database import Store
 
 INJECTION = "<script>window.__evalkit_injected = 1; document.title = 'pwned';</script>"
 
@@ -109,7 +109,7 @@ def _bulk_insert(store: Store, rows: list[dict]) -> None:
     """One transaction for all rows: a real run commits per record, a fixture need not."""
     import sqlalchemy as sa
 
-    from evalkit.store import records_table
+    from evalkit.store.database import records_table
 
     with store.engine.begin() as conn:
         for start in range(0, len(rows), 5000):

@@ -1,0 +1,34 @@
+"""The table `evalkit estimate` and `compare --dry-run` print: tokens and cost before any call."""
+
+from __future__ import annotations
+
+from evalkit.run.estimate import estimate_model
+from evalkit.console import fit
+from evalkit.report.tables import usd
+
+
+def estimate_table(plan) -> fit.Grid:
+    run = plan.config.run
+    samples = [s for items in plan.samples.values() for s in items]
+    headers = ("Model", "Calls", "Prompt tokens", "Answer tokens low–expected–high", "Cost low", "Cost expected",
+               "Cost high", "Note")
+    table = fit.Grid(
+        f"Estimate before any call: {len(samples)} items × {len(plan.config.models)} models "
+        f"(answers up to {run.max_tokens} tokens)",
+        [fit.Column(h, right=h not in ("Model", "Note"), wrap=fit.TEXT if h == "Note" else fit.FIGURE)
+         for h in headers],
+    )
+    total = [0.0, 0.0, 0.0]
+    for model in plan.config.models:
+        price = plan.prices[model.display]
+        est = estimate_model(model, price, samples, run.max_tokens, run.timeout)
+        note = ", ".join(filter(None, [est.note, "reasoning model: wide range" if est.reasoning else ""]))
+        table.add_row(
+            est.model, f"{est.calls:,}", f"{est.prompt_tokens:,}",
+            f"{est.completion_low:,}–{est.completion_expected:,}–{est.completion_high:,}",
+            usd(est.cost_low), usd(est.cost_expected), usd(est.cost_high), note,
+        )
+        for i, value in enumerate((est.cost_low, est.cost_expected, est.cost_high)):
+            total[i] = total[i] + value if value is not None and total[i] is not None else None
+    table.add_row("All models", "", "", "", *(usd(v) for v in total), "")
+    return table

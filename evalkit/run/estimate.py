@@ -1,0 +1,86 @@
+"""What a run will cost before any call: tokens and dollars per model, with a low–high range.
+
+Prompt tokens are counted from the suites' real prompts. Answer lengths are not known
+before the call, so they are a range: from half a typical answer for the task to the
+`max_tokens` limit; reasoning models (which think before answering) are expected to use
+several times more. The same worst case, per call, is what a `--max-cost` budget reserves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from evalkit.transport import providers
+from evalkit.config.models import ModelConfig
+from evalkit.economics.pricing import ModelPrice
+from evalkit.suites.base import Sample
+
+TYPICAL_ANSWER_TOKENS = {"arithmetic": 200, "extraction": 80, "classification": 20, "instructions": 180}
+"""Typical answer length of a capable model per built-in task; file suites use the default."""
+DEFAULT_ANSWER_TOKENS = 150
+REASONING_FACTOR = 4
+"""Reasoning models spend several times a plain answer on thinking tokens."""
+TEMPLATE_OVERHEAD_TOKENS = 20
+"""Chat-template tokens around each message that a plain tokenizer count misses."""
+TOKENIZER_MARGIN = 1.5
+"""Another provider's tokenizer may count the same text (Chinese especially) this much higher."""
+
+
+@dataclass(frozen=True)
+class ModelEstimate:
+    model: str
+    calls: int
+    prompt_tokens: int
+    completion_low: int
+    completion_expected: int
+    completion_high: int
+    cost_low: float | None
+    cost_expected: float | None
+    cost_high: float | None
+    reasoning: bool
+    note: str = ""
+
+
+def prompt_tokens(model: ModelConfig, sample: Sample) -> int:
+    text = "\n".join(m.get("content", "") for m in sample.messages)
+    return providers.count_tokens(model.id, text) + TEMPLATE_OVERHEAD_TOKENS * len(sample.messages)
+
+
+def typical_answer(sample: Sample) -> int:
+    family = sample.suite.removesuffix("-zh")
+    return TYPICAL_ANSWER_TOKENS.get(family, DEFAULT_ANSWER_TOKENS)
+
+
+def is_reasoning(model: ModelConfig) -> bool:
+    entry = providers.price_map_entry(model.id) if not model.is_local else None
+    return bool(entry and entry.get("supports_reasoning"))
+
+
+def estimate_model(
+    model: ModelConfig, price: ModelPrice, samples: list[Sample], max_tokens: int, timeout: float
+) -> ModelEstimate:
+    reasoning = is_reasoning(model)
+    prompt = sum(prompt_tokens(model, s) for s in samples)
+    expected = sum(min(max_tokens, typical_answer(s) * (REASONING_FACTOR if reasoning else 1)) for s in samples)
+    low = sum(min(max_tokens, typical_answer(s) // 2) for s in samples)
+    high = max_tokens * len(samples)
+    if price.hourly_cost is not None:
+        # self-hosted: time, not tokens; the worst case is every call running to its timeout
+        speed = 20.0  # tokens/second, a cautious single-stream speed for a small server
+        cost = lambda tokens: price.hourly_cost * (tokens / speed) / 3600 / price.hourly_slots  # noqa: E731
+        worst = price.hourly_cost * timeout * len(samples) / 3600 / price.hourly_slots
+        return ModelEstimate(model.display, len(samples), prompt, low, expected, high,
+                             cost(low), cost(expected), worst, reasoning, "self-hosted: machine time")
+    return ModelEstimate(
+        model.display, len(samples), prompt, low, expected, high,
+        price.cost(prompt, low), price.cost(prompt, expected), price.cost(prompt, high), reasoning,
+        "" if price.known else "price unknown",
+    )
+
+
+def worst_case_cost(model: ModelConfig, price: ModelPrice, sample: Sample, max_tokens: int, timeout: float) -> float:
+    """The most one call can cost: its whole prompt, `max_tokens` of answer, or its timeout."""
+    if price.hourly_cost is not None:
+        return price.hourly_cost * timeout / 3600 / price.hourly_slots
+    cost = price.cost(int(prompt_tokens(model, sample) * TOKENIZER_MARGIN), max_tokens)
+    return cost if cost is not None else float("inf")

@@ -1,0 +1,507 @@
+"""Concurrency, rate limits and retries: turns (model, sample) jobs into `CallRecord`s.
+
+Provider details stay in `providers`; this module decides when to send, how often to
+retry and when to give up, and hands each finished record to a sink as soon as it exists
+(the store commits it there, so a finished call is never lost).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import gc
+import hashlib
+import json
+import random
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field, replace
+
+from evalkit.transport import providers
+from evalkit.run.budget import Budget
+from evalkit.run.cache import ResponseCache
+from evalkit.economics.pricing import ModelPrice
+from evalkit.store.records import CallRecord, output_speed_tps
+from evalkit.scoring.scorers import ASYNC_SCORERS, score_sample
+from evalkit.suites.base import Sample
+
+
+class LagMonitor:
+    """Measures the runner's own event-loop lag: how late a short `asyncio.sleep` wakes.
+
+    A call's TTFT is only the provider's when the loop was free to notice the first chunk;
+    each record stores the worst lag seen while its measured attempt was in flight (a
+    litellm worker runs one of its own and reports it with the attempt).
+    """
+
+    def __init__(self, interval: float = 0.01) -> None:
+        self.interval = interval
+        self.lags: list[float] = []
+        """Overshoot of each sample in ms, in order (a float per 10 ms: ~3 MB per hour)."""
+        self.task: asyncio.Task | None = None
+        self.sleeping_since: float | None = None
+        """When the running sample's sleep began."""
+
+    def start(self) -> None:
+        self.task = asyncio.get_running_loop().create_task(self._sample())
+
+    async def _sample(self) -> None:
+        while True:
+            self.sleeping_since = before = time.perf_counter()
+            await asyncio.sleep(self.interval)
+            self.lags.append(max(0.0, (time.perf_counter() - before - self.interval) * 1000))
+
+    def mark(self) -> int:
+        return len(self.lags)
+
+    def worst_since(self, mark: int) -> float | None:
+        """Worst lag of the samples finished since `mark` and the one running now: a stall
+        that ended just before the call did, before the sampler could wake, counts too."""
+        window = self.lags[max(0, mark - 1):]
+        if self.sleeping_since is not None:
+            window = [*window, max(0.0, (time.perf_counter() - self.sleeping_since - self.interval) * 1000)]
+        return round(max(window), 3) if window else None
+
+    def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+
+@dataclass(frozen=True)
+class Target:
+    """A model as the runner sees it: where to send, with what, and how to cost it."""
+
+    label: str
+    model_id: str
+    """The id litellm routes on (a local model is `openai/<alias>` at its own api_base)."""
+    config_id: str
+    """The id as the user wrote it (e.g. `local/smollm2-135m-q4_1`), stored with each record."""
+    price: ModelPrice
+    params: dict
+    api_base: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    endpoint: str | None = None
+    """The api_base as configured (None for a provider's own API or the local model, whose
+    port changes each run): part of what identifies a request."""
+    max_concurrency: int = 8
+    requests_per_minute: float | None = None
+    token_counter: Callable[[str], int] | None = field(default=None, repr=False, compare=False)
+    """Counts tokens when the provider reports no usage; default: litellm's tokenizer for the model."""
+    endpoint_down: Callable[[], str | None] | None = field(default=None, repr=False, compare=False)
+    """For an endpoint evalkit runs itself (the local model): why it is gone, or None while
+    it is up. A failed call to a dead endpoint is final and stops the model's other calls."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded retries: never unlimited, and the server's Retry-After wins over backoff."""
+
+    retries: int = 3
+    base_delay: float = 1.0
+    max_delay: float = 60.0
+    max_total_wait: float = 300.0
+    """Give up on an item once its waits between attempts would exceed this many seconds."""
+
+    def backoff(self, attempt: int) -> float:
+        """Exponential backoff with full jitter, so many waiting calls do not retry in step."""
+        return random.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
+
+
+@dataclass(frozen=True)
+class Job:
+    target: Target
+    sample: Sample
+    epoch: int = 0
+    max_cost: float = 0.0
+    """Worst-case cost of the call (full prompt, max_tokens of output): what a budget reserves."""
+
+    @property
+    def key(self) -> tuple[str, str, str, int]:
+        return (self.target.label, self.sample.suite, self.sample.id, self.epoch)
+
+
+class RateLimiter:
+    """Spaces requests evenly so that no more than `per_minute` start in any minute."""
+
+    def __init__(self, per_minute: float) -> None:
+        self.interval = 60.0 / per_minute
+        self.next_slot = 0.0
+        self.lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        async with self.lock:
+            now = time.monotonic()
+            slot = max(now, self.next_slot)
+            self.next_slot = slot + self.interval
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+
+TASKS_PER_SLOT = 2
+"""Jobs started per concurrency slot of a model: twice the slots, so a call backing off
+before a retry does not leave its slot idle."""
+
+
+class Runner:
+    """Runs jobs with a concurrency limit and optional rate limit per model.
+
+    Optional collaborators: `journal` is awaited once per job right before its first call
+    goes out (so a crash can tell which calls were in flight); `budget` reserves each
+    job's worst-case cost before sending and stops the run when the next call could
+    exceed it; `cache` replays earlier successful answers (development only).
+    """
+
+    def __init__(
+        self,
+        run_id: str,
+        timeout: float,
+        retry: RetryPolicy,
+        sink: Callable[[CallRecord], None],
+        *,
+        journal: Callable[[Job], Awaitable[None]] | None = None,
+        budget: Budget | None = None,
+        cache: ResponseCache | None = None,
+    ) -> None:
+        self.run_id = run_id
+        self.timeout = timeout
+        self.retry = retry
+        self.sink = sink
+        self.journal = journal
+        self.budget = budget
+        self.cache = cache
+        self.semaphores: dict[str, asyncio.Semaphore] = {}
+        self.limiters: dict[str, RateLimiter] = {}
+        self.gates: dict[str, _Gate] = {}
+        self.stopped: dict[str, str] = {}
+        """Models stopped after a failure no retry can fix (a bad key): label -> reason."""
+        self.unsent = 0
+        """Jobs not sent because the budget would have been exceeded."""
+        self.lag: LagMonitor | None = None
+        """Samples the event loop's lag while `run` runs; None outside it."""
+
+    async def run(self, jobs: Iterable[Job]) -> None:
+        jobs = list(jobs)
+        by_model: dict[str, list[Job]] = {}
+        for job in jobs:
+            target = job.target
+            if target.label not in self.semaphores:
+                self.semaphores[target.label] = asyncio.Semaphore(target.max_concurrency)
+                self.gates[target.label] = _Gate()
+                if target.requests_per_minute:
+                    self.limiters[target.label] = RateLimiter(target.requests_per_minute)
+            by_model.setdefault(target.label, []).append(job)
+        await providers.warm_up({(job.target.model_id, job.target.api_base, job.target.api_key) for job in jobs})
+        self.lag = LagMonitor()
+        self.lag.start()
+        # Everything alive before the calls (litellm, pandas, the suites) is moved out of the
+        # collector's sight: a full collection over it stalls the loop for tens of ms, and
+        # that stall would be read as the provider's latency.
+        gc.freeze()
+        try:
+            await asyncio.gather(*(self._feed(model_jobs) for model_jobs in by_model.values()))
+        finally:
+            gc.unfreeze()
+            self.lag.stop()
+            await providers.close_clients()
+
+    async def _feed(self, jobs: list[Job]) -> None:
+        """Start one model's jobs in order, at most `TASKS_PER_SLOT` per concurrency slot at
+        a time. A task per job up front would hold every job of a 100,000-item run in memory
+        at once, and the loop would prepare them all before the first call went out; a
+        feeder per model keeps a slow model's queue from holding back a fast one's."""
+        room = asyncio.Semaphore(TASKS_PER_SLOT * jobs[0].target.max_concurrency)
+        running: set[asyncio.Task] = set()
+        failed: list[BaseException] = []
+
+        async def one(job: Job) -> None:
+            try:
+                await self._run_job(job)
+            finally:
+                room.release()
+
+        def finished(task: asyncio.Task) -> None:
+            running.discard(task)
+            if not task.cancelled() and task.exception() is not None:
+                failed.append(task.exception())
+
+        try:
+            for job in jobs:
+                await room.acquire()
+                if failed:
+                    break
+                task = asyncio.create_task(one(job))
+                running.add(task)
+                task.add_done_callback(finished)
+            await asyncio.gather(*running)
+        except BaseException:
+            for task in running:  # interrupted (Ctrl-C) or failed: no job is left behind
+                task.cancel()
+            raise
+        if failed:
+            raise failed[0]
+
+    async def _run_job(self, job: Job) -> None:
+        record = await self.execute(job)
+        if record is not None:
+            self.sink(record)
+
+    async def execute(self, job: Job) -> CallRecord | None:
+        """One job to one record: attempts until success, a final error, or the retry budget.
+
+        None when the job was never sent because the budget ran out: it stays to be done.
+        """
+        target, sample = job.target, job.sample
+        request = providers.Request(
+            model_id=target.model_id,
+            messages=sample.messages,
+            params=request_params(target, sample),
+            timeout=self.timeout,
+            api_base=target.api_base,
+            api_key=target.api_key,
+        )
+        record = _new_record(self.run_id, job)
+        cached = self.cache.get(record.request_hash, job) if self.cache else None
+        if cached is not None:
+            _fill_success(record, cached, sample, target)
+            await self._judge(record, sample)
+            record.from_cache, record.attempts = True, 0
+            record.finished_at = time.time()
+            return record
+        state = _JobState()
+        try:
+            await self._attempts(job, request, record, state)
+        except _BudgetExhausted:
+            self.unsent += 1
+            return None
+        finally:
+            if self.budget and state.reserved is not None:
+                self.budget.settle(state.reserved, record.cost_usd)
+        record.loop_lag_ms = state.loop_lag_ms
+        record.finished_at = time.time()
+        if self.cache and record.error_class is None and state.attempt is not None:
+            self.cache.put(record.request_hash, job, state.attempt)
+        return record
+
+    async def _attempts(self, job: Job, request: providers.Request, record: CallRecord, state: _JobState) -> None:
+        target = job.target
+        waited = 0.0
+        for attempt_no in range(1, self.retry.retries + 2):
+            record.attempts = attempt_no
+            try:
+                state.attempt = await self._attempt(job, request, state)
+            except _ModelStopped as stop:
+                record.error_class, record.error_message = "skipped", str(stop)
+                record.attempts = attempt_no - 1
+                record.cost_usd = 0.0 if target.price.known else None
+                return
+            except providers.CallError as error:
+                down = target.endpoint_down() if target.endpoint_down else None
+                if down:
+                    self.stopped[target.label] = f"not sent: {down}"
+                delay = None if down else self._delay_before_retry(error, attempt_no, waited)
+                if delay is None:
+                    _fill_error(record, error, target.price)
+                    if error.error_class == "auth":
+                        self.stopped[target.label] = f"not sent: {target.label} failed authentication ({error})"
+                    return
+                waited += delay
+                await asyncio.sleep(delay)
+                continue
+            _fill_success(record, state.attempt, job.sample, target)
+            await self._judge(record, job.sample)
+            return
+
+    async def _judge(self, record: CallRecord, sample: Sample) -> None:
+        """Score with an async scorer (the LLM judge) once the call under test succeeded.
+
+        Inline rather than a later pass: the record reaches the store once, complete, so
+        resume and the reports never see an unjudged item. A judge failure is an error of
+        the item (class ``judge``), not a wrong answer.
+        """
+        if sample.scorer not in ASYNC_SCORERS or record.error_class is not None:
+            return
+        from evalkit.scoring import judge
+
+        spec = judge.JudgeSpec.from_options(sample.scorer_options)
+        record.judge_model, record.judge_rubric = spec.model, spec.rubric or None
+        try:
+            judgement = await judge.judge_reply(
+                spec, sample.prompt_text, record.response_text or "", sample.reference, self.timeout
+            )
+        except judge.JudgeError as error:
+            record.error_class, record.error_message, record.score = "judge", str(error), 0.0
+            return
+        record.judge_verdict = judgement.verdict
+        record.judge_prompt_tokens = judgement.prompt_tokens
+        record.judge_completion_tokens = judgement.completion_tokens
+        record.judge_cost_usd = judgement.cost_usd
+        record.score = judgement.score.value
+        record.extracted = judgement.score.extracted
+        record.score_detail = judgement.score.detail or None
+
+    async def _attempt(self, job: Job, request: providers.Request, state: _JobState) -> providers.Attempt:
+        gate = self.gates[job.target.label]
+        if gate.probing and not gate.opened.is_set():
+            await gate.opened.wait()
+        elif not gate.probing:
+            # The model's first call goes alone: a bad key or a wrong endpoint then costs
+            # one refused call, not one per concurrency slot. The others go as soon as the
+            # endpoint accepts it, not after its whole answer: waiting that long would add
+            # one call's latency to every run's wall time.
+            gate.probing = True
+            try:
+                return await self._send(job, replace(request, on_accepted=gate.opened.set), state)
+            finally:
+                gate.opened.set()
+        return await self._send(job, request, state)
+
+    async def _send(self, job: Job, request: providers.Request, state: _JobState) -> providers.Attempt:
+        target = job.target
+        limiter = self.limiters.get(target.label)
+        if limiter:
+            await limiter.wait()
+        async with self.semaphores[target.label]:
+            # Checked once a slot is free: calls queued behind a failed one must not go out.
+            if target.label in self.stopped:
+                raise _ModelStopped(self.stopped[target.label])
+            if not state.sent:
+                await self._before_first_send(job, state)
+            mark = self.lag.mark() if self.lag else 0
+            timed: providers.Attempt | None = None
+            try:
+                timed = await providers.complete(request)
+                return timed
+            except providers.CallError as error:
+                timed = error.attempt
+                raise
+            finally:
+                state.loop_lag_ms = self._lag_of(timed, mark)
+
+    def _lag_of(self, timed: providers.Attempt | None, mark: int) -> float | None:
+        """The client lag an attempt was timed under: that of the process whose clock timed
+        it (a litellm worker's own), else this loop's since `mark`."""
+        if timed is not None and timed.clock_lag_ms is not None:
+            return timed.clock_lag_ms
+        return self.lag.worst_since(mark) if self.lag else None
+
+    async def _before_first_send(self, job: Job, state: _JobState) -> None:
+        if self.budget is not None:
+            if not self.budget.try_reserve(job.max_cost):
+                raise _BudgetExhausted()
+            state.reserved = job.max_cost
+        if self.journal is not None:
+            await self.journal(job)
+        state.sent = True
+
+    def _delay_before_retry(self, error: providers.CallError, attempt_no: int, waited: float) -> float | None:
+        """Seconds to wait before the next attempt, or None if this error is final."""
+        if not error.retryable or attempt_no > self.retry.retries:
+            return None
+        delay = error.retry_after if error.retry_after is not None else self.retry.backoff(attempt_no)
+        if waited + delay > self.retry.max_total_wait:
+            return None
+        return delay
+
+
+@dataclass
+class _JobState:
+    sent: bool = False
+    reserved: float | None = None
+    attempt: providers.Attempt | None = None
+    loop_lag_ms: float | None = None
+    """Worst event-loop lag while the latest attempt was in flight."""
+
+
+class _BudgetExhausted(Exception):
+    """The next call could take the run over its budget."""
+
+
+@dataclass
+class _Gate:
+    """Holds a model's calls until its first one is accepted (or has come back)."""
+
+    probing: bool = False
+    opened: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class _ModelStopped(Exception):
+    """The model was stopped by an earlier failure that no retry can fix."""
+
+
+def request_params(target: Target, sample: Sample) -> dict:
+    """The model's request parameters with the sample's own on top: an lm-eval task's
+    generation settings (stop sequences, max tokens, temperature) win, as they do in lm-eval."""
+    return {**target.params, **sample.params} if sample.params else target.params
+
+
+def request_hash(target: Target, messages: tuple[dict[str, str], ...], sample_params: dict | None = None) -> str:
+    """What was asked, in the user's terms: model, endpoint, messages and parameters."""
+    payload = {
+        "model": target.config_id,
+        "api_base": target.endpoint,
+        "messages": list(messages),
+        "params": target.params,
+    }
+    if sample_params:  # only then: the hashes of samples without their own params stay as they were
+        payload["sample_params"] = sample_params
+    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+def _new_record(run_id: str, job: Job) -> CallRecord:
+    return CallRecord(
+        run_id=run_id,
+        model=job.target.label,
+        model_id=job.target.config_id,
+        suite=job.sample.suite,
+        sample_id=job.sample.id,
+        cluster=job.sample.cluster,
+        epoch=job.epoch,
+        request_hash=request_hash(job.target, job.sample.messages, job.sample.params),
+        started_at=time.time(),
+    )
+
+
+def _fill_error(record: CallRecord, error: providers.CallError, price: ModelPrice) -> None:
+    record.error_class = error.error_class
+    record.error_message = str(error)
+    record.score = 0.0
+    partial = error.attempt
+    if partial is not None:
+        record.response_text = partial.text or None
+        record.ttft_s = partial.ttft_s
+        record.e2e_s = partial.e2e_s
+    # APIs do not bill a failed call, so with a known price it costs 0 (an unknown price
+    # stays unknown); a self-hosted machine was busy for the time the call took.
+    record.cost_usd = price.cost(0, 0, 0, record.e2e_s or 0.0) if price.known else None
+
+
+def _fill_success(record: CallRecord, attempt: providers.Attempt, sample: Sample, target: Target) -> None:
+    record.response_text = attempt.text
+    record.ttft_s = attempt.ttft_s
+    record.reasoning_ttft_s = attempt.reasoning_ttft_s
+    record.e2e_s = attempt.e2e_s
+    record.finish_reason = attempt.finish_reason
+    record.reasoning_tokens = attempt.reasoning_tokens
+    record.cached_tokens = attempt.cached_tokens
+    if attempt.usage_source == "provider":
+        record.prompt_tokens = attempt.prompt_tokens
+        record.completion_tokens = attempt.completion_tokens
+        record.usage_source = "provider"
+    else:
+        count = target.token_counter or functools.partial(providers.count_tokens, target.model_id)
+        prompt_text = "\n".join(m.get("content", "") for m in sample.messages)
+        record.prompt_tokens = count(prompt_text)
+        record.completion_tokens = count(attempt.text + attempt.reasoning)
+        record.usage_source = "estimated"
+    record.output_speed_tps = output_speed_tps(record.completion_tokens, record.ttft_s, record.e2e_s)
+    record.cost_usd = target.price.cost(
+        record.prompt_tokens, record.completion_tokens, record.cached_tokens, record.e2e_s
+    )
+    if sample.scorer in ASYNC_SCORERS:
+        return  # the runner awaits the judge next
+    score = score_sample(attempt.text, sample)
+    record.score = score.value
+    record.extracted = score.extracted
+    record.score_detail = score.detail or None
+
