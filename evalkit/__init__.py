@@ -1,3 +1,5 @@
 """evalkit: which language model should we buy? Accuracy, latency and cost on the same requests."""
 
-__version__ = "0.1.0"
+from evalkit.version import __version__
+
+__all__ = ["__version__"]

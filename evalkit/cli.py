@@ -13,7 +13,8 @@ from pathlib import Path
 
 import click
 
-from evalkit import __version__, redaction
+from evalkit import redaction
+from evalkit.version import __version__
 from evalkit.errors import RunStopped, UsageError
 
 NOTHING_ANSWERED_EXIT = 3

@@ -17,7 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from evalkit import __version__, redaction
+from evalkit import redaction
+from evalkit.version import __version__
 from evalkit.transport import providers
 from evalkit.config import routes
 from evalkit.run.budget import Budget, exact_usd

@@ -10,7 +10,7 @@ import hashlib
 import json
 from typing import TYPE_CHECKING, Any
 
-from evalkit import __version__
+from evalkit.version import __version__
 from evalkit.redaction import redact_url
 
 if TYPE_CHECKING:
