@@ -17,6 +17,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 
+from evalkit.errors import EvalkitError
 from evalkit.transport import providers
 from evalkit.run.budget import Budget
 from evalkit.run.cache import ResponseCache
@@ -412,7 +413,7 @@ class _JobState:
     """Worst event-loop lag while the latest attempt was in flight."""
 
 
-class _BudgetExhausted(Exception):
+class _BudgetExhausted(EvalkitError):
     """The next call could take the run over its budget."""
 
 
@@ -424,7 +425,7 @@ class _Gate:
     opened: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-class _ModelStopped(Exception):
+class _ModelStopped(EvalkitError):
     """The model was stopped by an earlier failure that no retry can fix."""
 
 

@@ -12,6 +12,8 @@ turned off.
 
 from __future__ import annotations
 
+from evalkit.errors import EvalkitError
+
 import email.utils
 import os
 import sys
@@ -69,7 +71,7 @@ class Attempt:
     caller's (a litellm worker reports its own); None: the caller's loop timed it."""
 
 
-class CallError(Exception):
+class CallError(EvalkitError):
     """A failed attempt, classified so the runner can decide whether to retry."""
 
     def __init__(
