@@ -19,7 +19,7 @@ from pathlib import Path
 
 from evalkit import redaction
 from evalkit.version import __version__
-from evalkit.transport import providers
+from evalkit import transport
 from evalkit.config import routes
 from evalkit.run.budget import Budget, exact_usd
 from evalkit.run.cache import ResponseCache
@@ -126,10 +126,10 @@ def _check_model_id(model: ModelConfig, require_keys: bool = True,
             raise UsageError(f"{where}unknown local model {model.id}; "
                              f"known: {', '.join('local/' + v for v in LOCAL_VARIANTS)}")
         return
-    if providers.provider_of(model.id) is None:
+    if transport.provider_of(model.id) is None:
         import difflib
 
-        close = difflib.get_close_matches(model.id, providers.known_chat_models(), n=3, cutoff=0.6)
+        close = difflib.get_close_matches(model.id, transport.known_chat_models(), n=3, cutoff=0.6)
         hint = f" Did you mean {', '.join(close)}?" if close else ""
         raise UsageError(
             f"{where}unknown model id '{model.id}': litellm cannot tell its provider; write it as "
@@ -142,7 +142,7 @@ def _check_model_id(model: ModelConfig, require_keys: bool = True,
         raise UsageError(f"model {model.id} needs an endpoint: set api_base for it in the config"
                          + (f" (or {where} in the environment)" if where else ""))
     if require_keys and model.api_base is None and model.api_key_env is None:
-        missing = providers.missing_keys(model.id)
+        missing = transport.missing_keys(model.id)
         if missing:
             raise UsageError(f"{where}model {model.id} needs {', '.join(missing)} set in the environment")
 
@@ -443,7 +443,7 @@ def _target(model: ModelConfig, plan: Plan, server) -> Target:
     model_id, api_base, api_key = model.id, model.api_base, plan.keys[model.display]
     endpoint_down = None
     if routes.route_for(model_id).fast:  # litellm resolves its own aliases; the fast path needs it done
-        model_id = providers.model_called(model_id)
+        model_id = transport.model_called(model_id)
     if server is not None:
         model_id, api_base, api_key = server.litellm_model, server.base_url, "local"
         endpoint_down = server.died
