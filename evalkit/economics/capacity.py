@@ -592,14 +592,14 @@ def run_sweep(model_id: str, api_base: str | None, api_key_env: str | None, prom
     from evalkit.config.models import LOCAL_PREFIX
 
     if model_id.startswith(LOCAL_PREFIX):
-        from evalkit.transport.local.server import LocalServer, threads_per_server
+        from evalkit.transport.local.endpoints import LocalModel, serving
 
         # As many llama.cpp slots as the sweep's highest load sends at once (Poisson steps
         # are open-loop: their arrivals may overlap more; the rest wait in llama.cpp's queue).
         slots = max(options.concurrency) if not options.rates else max(1, math.ceil(max(options.rates)))
-        variant = model_id[len(LOCAL_PREFIX):]
-        with LocalServer(variant, n_threads=threads_per_server(1), slots=slots) as server:
-            endpoint = Endpoint(server.litellm_model, server.base_url, "local")
+        with serving([LocalModel(model_id, model_id, slots)]) as endpoints:
+            local = endpoints[model_id]
+            endpoint = Endpoint(local.model_id, local.api_base, local.api_key)
             result = sweep(endpoint, prompts, hourly_cost, slo, options, suite=suite, on_step=on_step)
         result.model = model_id
         return result

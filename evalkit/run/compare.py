@@ -16,6 +16,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from evalkit import redaction
 from evalkit.version import __version__
@@ -36,6 +37,9 @@ from evalkit.run.shards import Shard
 from evalkit.store.database import RecordWriter, RunRow, Store
 from evalkit.suites import builtin_names, load_samples
 from evalkit.suites.base import Sample
+
+if TYPE_CHECKING:
+    from evalkit.transport.local.endpoints import LocalEndpoint
 
 DEFAULT_RESULTS_DIR = "results"
 
@@ -126,6 +130,8 @@ def _check_model_id(model: ModelConfig, require_keys: bool = True,
             raise UsageError(f"{where}unknown local model {model.id}; "
                              f"known: {', '.join('local/' + v for v in LOCAL_VARIANTS)}")
         return
+    if not transport.transport_for(model.id).litellm_ids:
+        return  # an added transport with ids of its own: litellm's model map does not know them
     if transport.provider_of(model.id) is None:
         import difflib
 
@@ -407,23 +413,19 @@ def _interleave(jobs: list[Job]) -> list[Job]:
 
 @contextlib.contextmanager
 def _local_servers(plan: Plan):
-    """The embedded local servers of the plan's local models, running while in use."""
+    """The endpoints of the plan's local models by label, their servers running while in use."""
     local = [m for m in plan.config.models if m.is_local]
-    with contextlib.ExitStack() as stack:
-        servers = {}
-        if local:
-            from evalkit.transport.local.server import LocalServer, threads_per_server
+    if not local:
+        yield {}
+        return
+    from evalkit.transport.local.endpoints import LocalModel, serving
 
-            threads = threads_per_server(len(local))
-            for model in local:
-                variant = model.id.removeprefix("local/")
-                # One llama.cpp slot per request the runner sends at once: none waits queued.
-                server = LocalServer(variant=variant, n_threads=threads, slots=model.max_concurrency)
-                servers[model.display] = stack.enter_context(server)
-        yield servers
+    # One llama.cpp slot per request the runner sends at once: none waits queued.
+    with serving(LocalModel(m.display, m.id, m.max_concurrency) for m in local) as endpoints:
+        yield endpoints
 
 
-def _raise_if_a_server_died(servers: dict, run_id: str) -> None:
+def _raise_if_a_server_died(servers: dict[str, LocalEndpoint], run_id: str) -> None:
     """A local server that died during the run stopped its model's calls (the runner asks
     `died` on a failure): say why in one line, with how to go on once it is fixed."""
     dead = [cause for cause in (server.died() for server in servers.values()) if cause]
@@ -436,7 +438,7 @@ def _raise_if_a_server_died(servers: dict, run_id: str) -> None:
         )
 
 
-def _target(model: ModelConfig, plan: Plan, server) -> Target:
+def _target(model: ModelConfig, plan: Plan, server: LocalEndpoint | None) -> Target:
     options = plan.config.run
     params = {"temperature": options.temperature, "max_tokens": options.max_tokens, "seed": options.seed}
     params.update(model.params)
@@ -445,7 +447,7 @@ def _target(model: ModelConfig, plan: Plan, server) -> Target:
     if routes.route_for(model_id).fast:  # litellm resolves its own aliases; the fast path needs it done
         model_id = transport.model_called(model_id)
     if server is not None:
-        model_id, api_base, api_key = server.litellm_model, server.base_url, "local"
+        model_id, api_base, api_key = server.model_id, server.api_base, server.api_key
         endpoint_down = server.died
     return Target(
         label=model.display,
