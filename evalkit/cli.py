@@ -567,7 +567,7 @@ def breakeven(capacity_file, models, volume, utilisation, chart) -> None:
     apis = [resolve_price(ModelConfig(id=m)) for m in models]
     projection = selfhost.project(result, apis, parse_volume(volume), utilisation)
     from evalkit.console import fit
-    from evalkit.report.selfhosting import projection_grid
+    from evalkit.console.breakeven import projection_grid
 
     console = fit.console()
     fit.print_lines(console, [f"self-hosted: {result.assumptions()}", selfhost.volume_line(projection)])
@@ -575,7 +575,9 @@ def breakeven(capacity_file, models, volume, utilisation, chart) -> None:
     if chart:
         evens = [o.break_even_requests for o in projection.apis if o.break_even_requests]
         span = max([projection.requests_per_month, *evens]) * 1.5
-        Path(chart).write_text(selfhost.cost_curve_chart(result, apis, utilisation, span), encoding="utf-8")
+        from evalkit.report.breakeven_chart import cost_curve
+
+        Path(chart).write_text(cost_curve(result, apis, utilisation, span), encoding="utf-8")
         click.echo(f"chart: {chart}")
 
 

@@ -207,7 +207,7 @@ def test_a_fast_provider_without_an_endpoint_stops_before_any_call(tmp_path, cle
 
 def test_a_fast_provider_reads_its_key_from_the_variable_litellm_reads(clean_env):
     from evalkit.config.models import ModelConfig
-    from evalkit.config.lineup import key_env_for, resolve_api_key
+    from evalkit.config.keys import key_env_for, resolve_api_key
     from evalkit.errors import UsageError
 
     model = ModelConfig(id="together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo")

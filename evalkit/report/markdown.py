@@ -7,7 +7,7 @@ import datetime as dt
 from evalkit.report.definitions import METRIC_DEFINITIONS
 from evalkit.report.tables import SCORECARD, estimated_legend, scorecard_rows
 from evalkit.analysis.run_analysis import RunAnalysis
-from evalkit.console.scorecard import verdict_lines
+from evalkit.report.verdict_lines import verdict_lines
 
 
 def render(analysis: RunAnalysis) -> str:

@@ -29,7 +29,7 @@ from evalkit.run.estimate import worst_case_cost
 from evalkit.run.fingerprint import describe_changes, fingerprint
 from evalkit.errors import RunStopped, UsageError
 from evalkit.store.lease import WHOLE_RUN, Lease, live_holders, store_now, takeover_line
-from evalkit.config.lineup import resolve_api_key
+from evalkit.config.keys import resolve_api_key
 from evalkit.economics.pricing import ModelPrice, resolve_price, snapshot
 from evalkit.store.records import CallRecord
 from evalkit.run.runner import Job, RetryPolicy, Runner, Target

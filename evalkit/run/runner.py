@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 
 from evalkit import transport
+from evalkit.errors import EvalkitError
 from evalkit.run.budget import Budget
 from evalkit.run.cache import ResponseCache
 from evalkit.economics.pricing import ModelPrice
@@ -372,7 +373,7 @@ class _JobState:
     """Worst event-loop lag while the latest attempt was in flight."""
 
 
-class _BudgetExhausted(Exception):
+class _BudgetExhausted(EvalkitError):
     """The next call could take the run over its budget."""
 
 
@@ -384,7 +385,7 @@ class _Gate:
     opened: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-class _ModelStopped(Exception):
+class _ModelStopped(EvalkitError):
     """The model was stopped by an earlier failure that no retry can fix."""
 
 

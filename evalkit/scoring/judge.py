@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from evalkit.errors import EvalkitError
 from evalkit.scoring.scorers import Score
 
 DEFAULT_SCALE = 5
@@ -98,7 +99,7 @@ class Judgement:
     cost_usd: float | None = None
 
 
-class JudgeError(Exception):
+class JudgeError(EvalkitError):
     """The judge could not be asked or gave no usable verdict."""
 
 

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from evalkit.errors import EvalkitError
+
 NEVER_RETRIED = {400, 401, 403, 404}
 """HTTP statuses that say the request itself is wrong: sending it again gives the same answer."""
 
@@ -64,7 +66,7 @@ class Attempt:
     caller's (a litellm worker reports its own); None: the caller's loop timed it."""
 
 
-class CallError(Exception):
+class CallError(EvalkitError):
     """A failed attempt, classified so the runner can decide whether to retry."""
 
     def __init__(
