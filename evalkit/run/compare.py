@@ -226,13 +226,13 @@ def execute(
             asyncio.run(runner.run(_interleave(jobs)))
             _raise_if_a_server_died(servers, run_id)
             status = "stopped: budget" if runner.unsent else "finished"
-            if status == "finished" and plan.shard is None and not store.has_success(run_id):
-                status = "failed"  # not a baseline for `last:TAG`; a re-run of the config offers to resume it
         except KeyboardInterrupt:
             status = "interrupted"
             raise
         finally:
-            writer.close()
+            writer.close()  # every record committed: only then can the store say whether one succeeded
+            if status == "finished" and plan.shard is None and not store.has_success(run_id):
+                status = "failed"  # not a baseline for `last:TAG`; a re-run of the config offers to resume it
             complete = _close_run(plan, store, run_id, status, lease)
     run_dir = Path(results_dir) / run_id
     from evalkit.report.run_folder import write_run_folder

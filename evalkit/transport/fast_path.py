@@ -30,8 +30,9 @@ import time
 import urllib.parse
 import urllib.request
 import weakref
+from collections.abc import AsyncIterator
 from functools import lru_cache
-from typing import Any, AsyncIterator
+from typing import Any
 
 from evalkit import redaction
 from evalkit.config import routes

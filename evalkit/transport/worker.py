@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import dataclasses
+import functools
 import gc
 import json
 import os
@@ -284,12 +285,16 @@ async def _serve(events: Any) -> None:
         elif command["op"] == "call":
             call_id = command["id"]
             calls[call_id] = asyncio.ensure_future(_call(call_id, command["request"], send, lag))
-            calls[call_id].add_done_callback(lambda _task, call_id=call_id: calls.pop(call_id, None))
+            calls[call_id].add_done_callback(functools.partial(_forget, calls, call_id))
         elif command["op"] == "cancel" and command["id"] in calls:
             calls[command["id"]].cancel()
     for task in list(calls.values()):
         task.cancel()
     lag.stop()
+
+
+def _forget(calls: dict[int, asyncio.Task], call_id: int, _done: asyncio.Task) -> None:
+    calls.pop(call_id, None)
 
 
 async def _warm(model_ids: list[str]) -> None:
