@@ -23,13 +23,13 @@ def suites_table(seed: int) -> fit.Grid:
 
 
 def models_table(show_all: bool, pattern: str | None) -> fit.Grid:
-    from evalkit.transport import providers
+    from evalkit import transport
     from evalkit.config.models import ModelConfig
     from evalkit.config.lineup import local_models
     from evalkit.economics.pricing import resolve_price
 
     if show_all:
-        ids = providers.known_chat_models()
+        ids = transport.known_chat_models()
         rows = [(model_id, "") for model_id in ids]
     else:
         rows = [(d.model, f"default when {' or '.join(d.env)} is set") for d in provider_defaults()]

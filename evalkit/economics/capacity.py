@@ -313,23 +313,23 @@ def judge(step: Step, slo: SLO) -> Step:
 
 
 async def _one(endpoint: Endpoint, messages: tuple, options: SweepOptions, t0: float) -> Sample:
-    from evalkit.transport import providers
+    from evalkit import transport
 
-    request = providers.Request(
+    request = transport.Request(
         model_id=endpoint.model_id, messages=messages,
         params={"max_tokens": options.max_tokens, "temperature": options.temperature},
         timeout=endpoint.timeout, api_base=endpoint.api_base, api_key=endpoint.api_key,
     )
     start = time.perf_counter() - t0
     try:
-        attempt = await providers.complete(request)
-    except providers.CallError as exc:
+        attempt = await transport.complete(request)
+    except transport.CallError as exc:
         return Sample(start=start, end=time.perf_counter() - t0, error=exc.error_class)
     end = time.perf_counter() - t0
     if attempt.usage_source == "provider":
         return Sample(start=start, end=end, ttft=attempt.ttft_s,
                       prompt_tokens=attempt.prompt_tokens or 0, completion_tokens=attempt.completion_tokens or 0)
-    count = endpoint.token_counter or functools.partial(providers.count_tokens, endpoint.model_id)
+    count = endpoint.token_counter or functools.partial(transport.count_tokens, endpoint.model_id)
     prompt = "\n".join(m.get("content", "") for m in messages)
     return Sample(start=start, end=end, ttft=attempt.ttft_s, prompt_tokens=count(prompt),
                   completion_tokens=count(attempt.text + attempt.reasoning), estimated=True)
@@ -397,14 +397,14 @@ def sweep(endpoint: Endpoint, prompts: Sequence[tuple], hourly_cost: float, slo:
 
 async def _run_steps(endpoint, prompts, slo, options, on_step) -> tuple[list[Step], str]:
     # One event loop for the whole sweep: the clients are bound to the loop they were made on.
-    from evalkit.transport import providers
+    from evalkit import transport
 
     # Imports and clients (litellm takes seconds) are made before any step is measured.
-    await providers.warm_up({(endpoint.model_id, endpoint.api_base, endpoint.api_key)})
+    await transport.warm_up({(endpoint.model_id, endpoint.api_base, endpoint.api_key)})
     try:
         return await _sweep(endpoint, prompts, slo, options, on_step)
     finally:
-        await providers.close_clients()
+        await transport.close_clients()
 
 
 async def _sweep(endpoint, prompts, slo, options, on_step) -> tuple[list[Step], str]:
@@ -592,14 +592,14 @@ def run_sweep(model_id: str, api_base: str | None, api_key_env: str | None, prom
     from evalkit.config.models import LOCAL_PREFIX
 
     if model_id.startswith(LOCAL_PREFIX):
-        from evalkit.transport.local.server import LocalServer, threads_per_server
+        from evalkit.transport.local.endpoints import LocalModel, serving
 
         # As many llama.cpp slots as the sweep's highest load sends at once (Poisson steps
         # are open-loop: their arrivals may overlap more; the rest wait in llama.cpp's queue).
         slots = max(options.concurrency) if not options.rates else max(1, math.ceil(max(options.rates)))
-        variant = model_id[len(LOCAL_PREFIX):]
-        with LocalServer(variant, n_threads=threads_per_server(1), slots=slots) as server:
-            endpoint = Endpoint(server.litellm_model, server.base_url, "local")
+        with serving([LocalModel(model_id, model_id, slots)]) as endpoints:
+            local = endpoints[model_id]
+            endpoint = Endpoint(local.model_id, local.api_base, local.api_key)
             result = sweep(endpoint, prompts, hourly_cost, slo, options, suite=suite, on_step=on_step)
         result.model = model_id
         return result

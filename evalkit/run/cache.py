@@ -16,7 +16,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from evalkit.transport.providers import Attempt
+from evalkit.transport.base import Attempt
 
 if TYPE_CHECKING:
     from evalkit.run.runner import Job

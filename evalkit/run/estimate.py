@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from evalkit.transport import providers
+from evalkit import transport
 from evalkit.config.models import ModelConfig
 from evalkit.economics.pricing import ModelPrice
 from evalkit.suites.base import Sample
@@ -43,7 +43,7 @@ class ModelEstimate:
 
 def prompt_tokens(model: ModelConfig, sample: Sample) -> int:
     text = "\n".join(m.get("content", "") for m in sample.messages)
-    return providers.count_tokens(model.id, text) + TEMPLATE_OVERHEAD_TOKENS * len(sample.messages)
+    return transport.count_tokens(model.id, text) + TEMPLATE_OVERHEAD_TOKENS * len(sample.messages)
 
 
 def typical_answer(sample: Sample) -> int:
@@ -52,7 +52,7 @@ def typical_answer(sample: Sample) -> int:
 
 
 def is_reasoning(model: ModelConfig) -> bool:
-    entry = providers.price_map_entry(model.id) if not model.is_local else None
+    entry = transport.price_map_entry(model.id) if not model.is_local else None
     return bool(entry and entry.get("supports_reasoning"))
 
 

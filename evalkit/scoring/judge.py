@@ -182,9 +182,9 @@ def _judgement(spec: JudgeSpec, verdict: str, usages: list[tuple[int, int]]) -> 
 
 
 async def _ask(spec: JudgeSpec, prompt: str, timeout: float) -> tuple[str, tuple[int, int]]:
-    from evalkit.transport import providers
+    from evalkit import transport
 
-    request = providers.Request(
+    request = transport.Request(
         model_id=spec.model,
         messages=({"role": "user", "content": prompt},),
         params=spec.params,
@@ -193,13 +193,13 @@ async def _ask(spec: JudgeSpec, prompt: str, timeout: float) -> tuple[str, tuple
         api_key=os.environ.get(spec.api_key_env) if spec.api_key_env else None,
     )
     try:
-        attempt = await providers.complete(request)
-    except providers.CallError as error:
+        attempt = await transport.complete(request)
+    except transport.CallError as error:
         raise JudgeError(f"judge {spec.model} failed: {error}") from None
     if attempt.usage_source == "provider":
         usage = (attempt.prompt_tokens or 0, attempt.completion_tokens or 0)
     else:
-        usage = (providers.count_tokens(spec.model, prompt), providers.count_tokens(spec.model, attempt.text))
+        usage = (transport.count_tokens(spec.model, prompt), transport.count_tokens(spec.model, attempt.text))
     return attempt.text, usage
 
 
@@ -275,7 +275,7 @@ async def check_against_labels(spec: JudgeSpec, rows: list[dict[str, Any]], time
     """Judge every labelled reply and compare with the human labels."""
     import asyncio
 
-    from evalkit.transport import providers
+    from evalkit import transport
 
     gate = asyncio.Semaphore(concurrency)
 
@@ -290,7 +290,7 @@ async def check_against_labels(spec: JudgeSpec, rows: list[dict[str, Any]], time
     try:
         verdicts = await asyncio.gather(*(one(row) for row in rows))
     finally:
-        await providers.close_clients()
+        await transport.close_clients()
     pairs = [(str(row["id"]), row["label"], verdict) for row, verdict in zip(rows, verdicts)]
     # An item the judge gave no verdict on counts as a disagreement (label 0 matches nothing).
     humans = [human for _, human, _ in pairs]
