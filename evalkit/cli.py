@@ -527,23 +527,24 @@ def capacity_command(model_id, api_base, api_key_env, hourly_cost, slo_ttft_p95,
                      max_concurrency, rates, step_seconds, warmup_seconds, max_tokens, input_cost_ratio,
                      results_dir) -> None:
     """Load a serving endpoint step by step; derive its $/token at the highest load within the target."""
+    from evalkit.console import capacity as view
+    from evalkit.console import fit
     from evalkit.economics import capacity
+    from evalkit.run.capacity import run_sweep, suite_prompts
 
     slo = capacity.SLO(capacity.parse_seconds(slo_ttft_p95), capacity.parse_speed(slo_speed_p50))
     options = capacity.SweepOptions(
         concurrency=capacity.concurrency_steps(max_concurrency), rates=tuple(rates) or None,
         step_seconds=step_seconds, warmup_seconds=warmup_seconds, max_tokens=max_tokens)
-    prompts = capacity.suite_prompts(suite)
-    from evalkit.console import fit
-
+    prompts = suite_prompts(suite)
     width = fit.console().width  # a step's details go below it when the terminal is narrow
     click.echo(f"target: {slo.describe()}; {len(prompts)} prompts from {suite}")
-    on_step = lambda step: click.echo("\n".join(capacity.step_table_lines(step, width=width)))  # noqa: E731
-    click.echo(capacity.STEP_HEADER)
-    result = capacity.run_sweep(model_id, api_base, api_key_env, prompts, hourly_cost, slo, options,
-                                suite=suite, on_step=on_step)
+    on_step = lambda step: click.echo("\n".join(view.step_table_lines(step, width=width)))  # noqa: E731
+    click.echo(view.STEP_HEADER)
+    result = run_sweep(model_id, api_base, api_key_env, prompts, hourly_cost, slo, options,
+                       suite=suite, on_step=on_step)
     result = capacity.with_ratio(result, input_cost_ratio)
-    _echo_lines([*capacity.price_lines(result), f"saved {result.save(results_dir)} (use it as "
+    _echo_lines([*view.price_lines(result), f"saved {result.save(results_dir)} (use it as "
                  "`price_from_capacity:` in a config, or with `evalkit breakeven`)"])
 
 
