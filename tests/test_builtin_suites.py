@@ -19,7 +19,8 @@ from fractions import Fraction
 import pytest
 
 from evalkit.errors import UsageError
-from evalkit.scoring.scorers import CONSTRAINTS, check_reference, score_sample
+from evalkit.scoring import check_reference, score_item
+from evalkit.scoring.constraints import CONSTRAINTS
 from evalkit.suites import arithmetic, classification, extraction, instructions
 from evalkit.suites.base import Sample
 from evalkit.suites.builtin import BUILTIN_SUITES, generate_builtin
@@ -125,8 +126,8 @@ def test_references_pass_the_scorer_checks(name):
 def test_a_correct_reply_scores_one_and_a_wrong_one_does_not(name):
     for sample in samples(name):
         right, wrong = _replies(sample)
-        assert score_sample(right, sample).value == 1.0, (sample.id, right)
-        assert score_sample(wrong, sample).value < 1.0, (sample.id, wrong)
+        assert score_item(right, sample).value == 1.0, (sample.id, right)
+        assert score_item(wrong, sample).value < 1.0, (sample.id, wrong)
 
 
 def _replies(sample: Sample) -> tuple[str, str]:
