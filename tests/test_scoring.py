@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from evalkit.errors import UsageError
@@ -17,6 +20,13 @@ def score(name: str, response: str, reference: object, **options: object) -> Sco
 def test_registry_has_the_contract_names() -> None:
     expected = {"exact", "numeric", "regex", "choice", "json_fields", "contains", "label", "constraints"}
     assert expected <= set(scorers())
+
+
+def test_the_readme_documents_every_scorer() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Scorers\n", 1)[1].split("\n### ", 1)[0]
+    documented = [m[1] for row in section.splitlines() if (m := re.match(r"\| `(\w+)` \|", row))]
+    assert sorted(documented) == sorted(scorers())
 
 
 # ---------------------------------------------------------------------------
