@@ -22,7 +22,7 @@ from evalkit.cli import main
 from evalkit.errors import UsageError
 from evalkit.report.formats import ReportFormat, ReportParts, register_format, unregister_format
 from evalkit.run.estimate import typical_answer
-from evalkit.scoring import Judgement, JudgeError, OptionSpec, Score, ScorerEntry
+from evalkit.scoring import JudgeError, Judgement, OptionSpec, Score, ScorerEntry
 from evalkit.scoring.registry import any_reference
 from evalkit.suites.builtin import Item, register_generated
 from evalkit.suites.files import load_file_suite

@@ -13,12 +13,12 @@ store and economics (the judge asks a model and prices its tokens), and the foun
 
 from evalkit.scoring.registry import (
     AsyncScorer,
-    Judgement,
     JudgeError,
+    Judgement,
     OptionSpec,
+    Score,
     ScoredItem,
     ScorerEntry,
-    Score,
     check_reference,
     check_scorer,
     find_scorer,

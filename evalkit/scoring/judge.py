@@ -26,11 +26,11 @@ from typing import Any
 from evalkit.errors import UsageError
 from evalkit.scoring.registry import (
     AsyncScorer,
-    Judgement,
     JudgeError,
+    Judgement,
     OptionSpec,
-    ScorerEntry,
     Score,
+    ScorerEntry,
     is_number,
     is_text,
     register,

@@ -149,7 +149,8 @@ def register_generated(base: str, build: ItemBuilder, *, description: str, typic
             typical_answer_tokens=typical_answer_tokens,
             order=order,
         )
-        suites.append(register_suite(suite))
+        register_suite(suite)
+        suites.append(suite)
     return suites
 
 
