@@ -61,7 +61,24 @@ def main() -> None:
     """Which model should we buy? Accuracy, latency and cost on the same requests."""
 
 
-REPORT_FORMATS = ("html", "pdf", "md")
+class _ReportFormats(click.Choice):
+    """The registered report formats, read only when click parses a value or prints help:
+    a format registered after import is offered, and `evalkit --help` imports none."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property  # type: ignore[override]
+    def choices(self) -> tuple[str, ...]:
+        from evalkit.report.formats import format_names
+
+        return tuple(format_names())
+
+    @choices.setter
+    def choices(self, _ignored: object) -> None:
+        pass  # click's __init__ sets it; the registry is the source
+
+
 VOLUME_HELP = ("Workload for the projected monthly cost: requests (50000/day, 1.5M/month) or tokens "
                "(2M-tokens/month) [default: 10000/day].")
 
@@ -160,7 +177,7 @@ def _build_config(config_path, models, suites, **run_options):
 @click.option("--shard", "shard_text", help="Run share I of N of the items (e.g. 2/3) into the run "
               "named by --run-id; the run is complete when every shard has reported.")
 @click.option("--run-id", help="Id of the run (required with --shard; the same on every shard).")
-@click.option("--report", "reports", multiple=True, type=click.Choice(REPORT_FORMATS),
+@click.option("--report", "reports", multiple=True, type=_ReportFormats(),
               help="Also write a decision report into results/<run-id>/ (repeat: --report html --report pdf).")
 @click.option("--volume", help=VOLUME_HELP)
 @threshold_options
@@ -366,7 +383,7 @@ def show(run, by_suite, store) -> None:
 
 @main.command()
 @click.argument("run", default="last")
-@click.option("-f", "--format", "formats", multiple=True, type=click.Choice(REPORT_FORMATS),
+@click.option("-f", "--format", "formats", multiple=True, type=_ReportFormats(),
               help="Report format (repeat for several) [default: html].")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="File to write (one format only).")
 @click.option("--volume", help=VOLUME_HELP)

@@ -13,8 +13,8 @@ EvalkitError                      everything evalkit raises on purpose
 ├── CallError                     (transport.base) one failed attempt, classified
 │                                 (rate_limit, auth, timeout, ...): the runner retries or
 │                                 records it; it never reaches the command line
-└── JudgeError                    (scoring.judge) the LLM judge gave no verdict: the item is
-                                  an error of class `judge`
+└── JudgeError                    (scoring.registry) an async scorer (the LLM judge) gave no
+                                  verdict: the item is an error of class `judge`
 ```
 
 Internal signals of the runner (`_BudgetExhausted`, `_ModelStopped`) derive from the

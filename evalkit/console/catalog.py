@@ -9,13 +9,13 @@ PER_MILLION = 1_000_000
 
 
 def suites_table(seed: int) -> fit.Grid:
-    from evalkit.suites.builtin import BUILTIN_SUITES, generate_builtin
+    from evalkit.suites.registry import builtin_suites
 
     columns = [fit.Column("Suite"), fit.Column("Language"), fit.Column("Scorer"),
                fit.Column("Description", wrap=fit.TEXT), fit.Column("Sample item (prompt → reference)", wrap=fit.TEXT)]
     table = fit.Grid("Built-in suites (generated from a seed; -s NAME)", columns, show_lines=True)
-    for name, suite in BUILTIN_SUITES.items():
-        sample = generate_builtin(name, 1, seed)[0]
+    for name, suite in builtin_suites().items():
+        sample = suite.generate(1, seed)[0]
         prompt = sample.prompt_text
         prompt = prompt if len(prompt) <= 240 else prompt[:239] + "…"
         table.add_row(name, suite.language, sample.scorer, suite.description, f"{prompt}\n→ {sample.reference!r}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from evalkit.report import markdown
+from evalkit.report.formats import markdown
 from evalkit.analysis.run_analysis import analyse_run
 from evalkit.store.database import Store
 

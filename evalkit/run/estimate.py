@@ -14,10 +14,10 @@ from evalkit import transport
 from evalkit.config.models import ModelConfig
 from evalkit.economics.pricing import ModelPrice
 from evalkit.suites.base import Sample
+from evalkit.suites.registry import typical_answer_tokens
 
-TYPICAL_ANSWER_TOKENS = {"arithmetic": 200, "extraction": 80, "classification": 20, "instructions": 180}
-"""Typical answer length of a capable model per built-in task; file suites use the default."""
 DEFAULT_ANSWER_TOKENS = 150
+"""Typical answer length for items of a suite that does not declare one (file suites)."""
 REASONING_FACTOR = 4
 """Reasoning models spend several times a plain answer on thinking tokens."""
 TEMPLATE_OVERHEAD_TOKENS = 20
@@ -47,8 +47,9 @@ def prompt_tokens(model: ModelConfig, sample: Sample) -> int:
 
 
 def typical_answer(sample: Sample) -> int:
-    family = sample.suite.removesuffix("-zh")
-    return TYPICAL_ANSWER_TOKENS.get(family, DEFAULT_ANSWER_TOKENS)
+    """A capable model's usual answer length for the item: its built-in suite's, else the default."""
+    declared = typical_answer_tokens(sample.suite)
+    return DEFAULT_ANSWER_TOKENS if declared is None else declared
 
 
 def is_reasoning(model: ModelConfig) -> bool:

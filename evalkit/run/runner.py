@@ -23,7 +23,7 @@ from evalkit.run.budget import Budget
 from evalkit.run.cache import ResponseCache
 from evalkit.economics.pricing import ModelPrice
 from evalkit.store.records import CallRecord, output_speed_tps
-from evalkit.scoring.scorers import ASYNC_SCORERS, score_sample
+from evalkit.scoring.registry import JudgeError, get_scorer, score_item
 from evalkit.suites.base import Sample
 from evalkit.transport.lag import LagMonitor
 
@@ -273,23 +273,22 @@ class Runner:
             return
 
     async def _judge(self, record: CallRecord, sample: Sample) -> None:
-        """Score with an async scorer (the LLM judge) once the call under test succeeded.
+        """Score with an async scorer (one that asks a model, such as the LLM judge) once
+        the call under test succeeded.
 
         Inline rather than a later pass: the record reaches the store once, complete, so
-        resume and the reports never see an unjudged item. A judge failure is an error of
-        the item (class ``judge``), not a wrong answer.
+        resume and the reports never see an unjudged item. A failure of the scorer's model
+        is an error of the item (class ``judge``), not a wrong answer.
         """
-        if sample.scorer not in ASYNC_SCORERS or record.error_class is not None:
+        build = get_scorer(sample.scorer).async_scorer
+        if build is None or record.error_class is not None:
             return
-        from evalkit.scoring import judge
-
-        spec = judge.JudgeSpec.from_options(sample.scorer_options)
-        record.judge_model, record.judge_rubric = spec.model, spec.rubric or None
+        grader = build(sample.scorer_options)
+        record.judge_model, record.judge_rubric = grader.model, grader.rubric or None
         try:
-            judgement = await judge.judge_reply(
-                spec, sample.prompt_text, record.response_text or "", sample.reference, self.timeout
-            )
-        except judge.JudgeError as error:
+            judgement = await grader.grade(sample.prompt_text, record.response_text or "", sample.reference,
+                                           self.timeout)
+        except JudgeError as error:
             record.error_class, record.error_message, record.score = "judge", str(error), 0.0
             return
         record.judge_verdict = judgement.verdict
@@ -459,9 +458,9 @@ def _fill_success(record: CallRecord, attempt: transport.Attempt, sample: Sample
     record.cost_usd = target.price.cost(
         record.prompt_tokens, record.completion_tokens, record.cached_tokens, record.e2e_s
     )
-    if sample.scorer in ASYNC_SCORERS:
-        return  # the runner awaits the judge next
-    score = score_sample(attempt.text, sample)
+    if get_scorer(sample.scorer).is_async:
+        return  # the runner awaits it next
+    score = score_item(attempt.text, sample)
     record.score = score.value
     record.extracted = score.extracted
     record.score_detail = score.detail or None
