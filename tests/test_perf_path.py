@@ -76,7 +76,7 @@ def test_the_loop_lag_migration_adds_the_column_to_an_older_store(tmp_path):
 def test_latency_taken_under_client_lag_is_marked_in_the_scorecard():
     import pandas as pd
 
-    from evalkit.analysis.summary import summarize
+    from evalkit.analysis import summarize
     from evalkit.report.tables import scorecard_rows
 
     rows = [dict(run_id="r", model="m", model_id="x", suite="s", sample_id=f"q{i}", request_hash="h",

@@ -23,7 +23,7 @@ import pytest
 from click.testing import CliRunner
 
 from evalkit.transport import providers
-from evalkit.analysis.summary import LAG_SHARE_OF_LATENCY, summarize, verdict
+from evalkit.analysis import LAG_SHARE_OF_LATENCY, summarize, verdict
 from evalkit.cli import main
 from evalkit.store.records import LAG_LIMIT_MS
 from evalkit.store.database import Store

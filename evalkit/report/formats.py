@@ -8,7 +8,7 @@ from pathlib import Path
 
 from evalkit.errors import UsageError
 from evalkit.report.forked import Forked, can_fork
-from evalkit.report.gc_pause import gc_paused
+from evalkit.analysis.gc_pause import gc_paused
 from evalkit.analysis.run_analysis import RunAnalysis
 
 FORMATS = ("html", "pdf", "md")
