@@ -10,7 +10,7 @@ from evalkit.transport import providers
 from evalkit.economics.pricing import ModelPrice
 from evalkit.store.records import CallRecord
 from evalkit.run.runner import Job, RetryPolicy, Runner, Target
-from evalkit.store.database import SCHEMA_VERSION, Store
+from evalkit.store import SCHEMA_VERSION, Store
 from evalkit.suites.base import Sample
 from evalkit.testing.scripted_server import Reply, ScriptedServer
 
