@@ -47,7 +47,7 @@ def test_mcnemar_exact_p_is_scipys_binomial_test(b, c):
     assert mcnemar_exact_p(b, c) == pytest.approx(expected, rel=1e-9, abs=1e-300)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _rejects(j: int, m: int, alpha: float) -> bool:
     return stats.binomtest(j, m, 0.5).pvalue < alpha
 

@@ -23,9 +23,29 @@ from evalkit.analysis.epochs import epoch_spread
 from evalkit.analysis.frontier import frontier
 from evalkit.analysis.gc_pause import gc_paused
 from evalkit.analysis.history import ALL_SUITES, HISTORY_COLUMNS, history_frame
-from evalkit.analysis.paired import FEW_UNITS, PairedResult, paired_runs, paired_test, paired_units_test
-from evalkit.analysis.power import POWER, PowerResult, items_needed, mcnemar_power, min_detectable_difference, power_analysis
-from evalkit.analysis.regress import Check, RegressionReport, Thresholds, check_runs, regress, resolve_baseline
+from evalkit.analysis.paired import (
+    FEW_UNITS,
+    PairedResult,
+    paired_runs,
+    paired_test,
+    paired_units_test,
+)
+from evalkit.analysis.power import (
+    POWER,
+    PowerResult,
+    items_needed,
+    mcnemar_power,
+    min_detectable_difference,
+    power_analysis,
+)
+from evalkit.analysis.regress import (
+    Check,
+    RegressionReport,
+    Thresholds,
+    check_runs,
+    regress,
+    resolve_baseline,
+)
 from evalkit.analysis.run_analysis import RunAnalysis, analyse_run
 from evalkit.analysis.stats import ALPHA, mcnemar_exact_p, wilson
 from evalkit.analysis.summary import Summary, summarize

@@ -5,9 +5,10 @@ answered:
 
 - **accuracy**: paired test of candidate minus baseline (`paired_runs`: exact McNemar for
   independent 0/1 items, otherwise the sign-flip test over clusters, or over items with
-  their epochs, exact with few clusters). A regression is a drop larger than ``max_accuracy_drop`` that is also significant after Holm's correction over
-  all accuracy checks of the comparison, so a nightly job over many models and suites
-  does not cry wolf by sheer number of tests.
+  their epochs, exact with few clusters). A regression is a drop larger than
+  ``max_accuracy_drop`` that is also significant after Holm's correction over all
+  accuracy checks of the comparison, so a nightly job over many models and suites does
+  not cry wolf by sheer number of tests.
 - **latency_p95**: relative change of the end-to-end p95 over successful calls, with a
   bootstrap interval (each run resampled on its own). A regression is an increase beyond
   ``max_latency_increase`` whose interval lies above 0. Calls timed while evalkit's own
@@ -227,11 +228,11 @@ def _few_units_note(units: int, rows: pd.DataFrame) -> str:
 
 def _holm(checks: list[Check], thresholds: Thresholds) -> None:
     """Holm-adjust the accuracy p-values and decide the accuracy regressions."""
-    tested = sorted((c for c in checks if c.metric == "accuracy" and c.p_value is not None
-                     and not math.isnan(c.p_value)), key=lambda c: c.p_value)
+    tested = sorted(((c.p_value, c) for c in checks if c.metric == "accuracy" and c.p_value is not None
+                     and not math.isnan(c.p_value)), key=lambda pair: pair[0])
     running = 0.0
-    for rank, check in enumerate(tested):
-        running = max(running, min(1.0, (len(tested) - rank) * check.p_value))
+    for rank, (p_value, check) in enumerate(tested):
+        running = max(running, min(1.0, (len(tested) - rank) * p_value))
         check.p_adjusted = running
         check.regressed = (check.change < -thresholds.max_accuracy_drop
                            and check.p_adjusted < thresholds.alpha)

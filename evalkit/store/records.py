@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Annotated, Any, NamedTuple
 
-
 LAG_LIMIT_MS = 5.0
 """Client event-loop lag above which a record's TTFT and end-to-end times are flagged:
 they are then mostly evalkit's own queueing, not the provider's latency."""
