@@ -22,7 +22,7 @@ from evalkit.store.records import LONG_TEXT, CallKey, CallRecord
 SCHEMA_VERSION = 6
 """Version of the tables below; a store records its own in ``evalkit_meta``."""
 
-_COLUMN_TYPES: dict[type, Callable[[], Any]] = {
+_COLUMN_TYPES: dict[type, Callable[[], sa.types.TypeEngine[Any]]] = {
     str: lambda: sa.String(255),
     int: lambda: sa.Integer(),
     float: lambda: sa.Float(),
@@ -31,7 +31,7 @@ _COLUMN_TYPES: dict[type, Callable[[], Any]] = {
 """Python type of a record field -> the column type it is stored as."""
 
 
-def column_type(owner: str, name: str, hint: Any) -> Any:
+def column_type(owner: str, name: str, hint: Any) -> sa.types.TypeEngine[Any]:
     """The column type of a field annotated ``hint`` (``X`` or ``X | None``)."""
     if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
         members = [arg for arg in typing.get_args(hint) if arg is not type(None)]
