@@ -514,7 +514,7 @@ def history(model, suite, tag, limit, chart_path, by_run, store) -> None:
 @_fails_cleanly
 def power(items, config_path, accuracy, discordance, target_diff, design_effect) -> None:
     """The smallest accuracy difference a suite can detect (95% confidence, 80% power)."""
-    from evalkit.analysis.power import power_lines
+    from evalkit.analysis.power_lines import power_lines
 
     _echo_lines(power_lines(items, config_path, accuracy, discordance, target_diff, design_effect))
 

@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evalkit.analysis.summary import frontier, mcnemar_exact_p, paired_test, summarize, verdict
+from evalkit.analysis import mcnemar_exact_p, paired_test, summarize
+from evalkit.analysis.frontier import frontier
+from evalkit.analysis.verdict import verdict
 from evalkit.analysis.sign_flip import DRAWS as SIGN_FLIP_DRAWS
 from evalkit.analysis.sign_flip import sign_flip
 

@@ -145,7 +145,7 @@ def test_parsers_and_kappa():
 
 
 def test_schema_2_store_gains_the_judge_columns(tmp_path):
-    from evalkit.store.database import SCHEMA_VERSION, Store
+    from evalkit.store import SCHEMA_VERSION, Store
 
     path = tmp_path / "old.db"
     Store(str(path)).engine.dispose()

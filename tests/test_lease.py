@@ -25,7 +25,8 @@ import pytest
 import sqlalchemy as sa
 
 from evalkit.store.lease import Lease, RunHeld, live_holders
-from evalkit.store.database import Store, leases_table, store_url
+from evalkit.store import Store, store_url
+from evalkit.store.schema import leases_table
 from evalkit.testing.scripted_server import Reply, ScriptedServer
 
 ITEMS = 12

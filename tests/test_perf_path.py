@@ -11,7 +11,7 @@ from evalkit.config import routes
 from evalkit.economics.pricing import ModelPrice
 from evalkit.store.records import CallRecord
 from evalkit.run.runner import Job, RetryPolicy, Runner, Target
-from evalkit.store.database import SCHEMA_VERSION, Store
+from evalkit.store import SCHEMA_VERSION, Store
 from evalkit.suites.base import Sample
 from evalkit.testing.scripted_server import Reply, ScriptedServer
 
@@ -77,7 +77,7 @@ def test_the_loop_lag_migration_adds_the_column_to_an_older_store(tmp_path):
 def test_latency_taken_under_client_lag_is_marked_in_the_scorecard():
     import pandas as pd
 
-    from evalkit.analysis.summary import summarize
+    from evalkit.analysis import summarize
     from evalkit.report.tables import scorecard_rows
 
     rows = [dict(run_id="r", model="m", model_id="x", suite="s", sample_id=f"q{i}", request_hash="h",

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from evalkit.analysis.summary import (
+from evalkit.analysis import (
     ALPHA,
     POWER,
     items_needed,

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from evalkit.analysis.summary import epoch_spread, paired_runs
+from evalkit.analysis import epoch_spread, paired_runs
 from evalkit.cli import main
 from evalkit.errors import UsageError
 from evalkit.analysis.regress import Thresholds, check_runs, parse_fraction

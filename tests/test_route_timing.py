@@ -23,7 +23,8 @@ import pytest
 from click.testing import CliRunner
 
 from evalkit import transport
-from evalkit.analysis.summary import LAG_SHARE_OF_LATENCY, summarize, verdict
+from evalkit.analysis import LAG_SHARE_OF_LATENCY, summarize
+from evalkit.analysis.verdict import verdict
 from evalkit.cli import main
 from evalkit.store.records import LAG_LIMIT_MS
 from evalkit.store.database import Store

@@ -11,8 +11,7 @@ import pytest
 from evalkit.run import compare
 from evalkit.config.models import ModelConfig, RunConfig, SuiteConfig
 from evalkit.errors import UsageError
-from evalkit.store.records import CallRecord
-from evalkit.store.database import SCHEMA_VERSION, RecordWriter, Store, store_url
+from evalkit.store import SCHEMA_VERSION, CallKey, CallRecord, RecordWriter, Store, store_url
 from evalkit.testing.scripted_server import Reply, ScriptedServer
 
 
@@ -110,7 +109,7 @@ def test_a_burst_of_journal_marks_and_records_is_committed_whole_and_in_order(tm
     store.start_run("r1", {"models": [{"id": "openai/m", "label": None}], "suites": [{"name": "s"}]},
                     "hash", "0.1.0", {})
     writer = RecordWriter(store)
-    marks = [writer.mark_sent("r1", ("m", "s", f"x{i}", 0)) for i in range(450)]
+    marks = [writer.mark_sent("r1", CallKey("m", "s", f"x{i}", 0)) for i in range(450)]
     for i in range(300):  # 150 calls are still in flight when the writer closes
         writer.put(record("r1", f"x{i}", score=i % 2))
     writer.close()

@@ -18,8 +18,7 @@ import sys
 import pytest
 import sqlalchemy as sa
 
-from evalkit.store.records import CallRecord
-from evalkit.store.database import SCHEMA_VERSION, RecordWriter, Store, store_url
+from evalkit.store import SCHEMA_VERSION, CallRecord, RecordWriter, Store, store_url
 from evalkit.testing.scripted_server import Reply, ScriptedServer
 
 POSTGRES_URL = os.environ.get("EVALKIT_TEST_POSTGRES_URL")

@@ -20,7 +20,8 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from evalkit.analysis.summary import paired_units_test, summarize, verdict
+from evalkit.analysis import paired_units_test, summarize
+from evalkit.analysis.verdict import verdict
 from evalkit.cli import main
 from evalkit.testing.scripted_server import Reply, ScriptedServer
 

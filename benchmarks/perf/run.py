@@ -53,7 +53,7 @@ async def run_runner(base_url: str, n: int, concurrency: int, transport: str = "
     sent and its record committed by the writer thread."""
     from evalkit.economics.pricing import ModelPrice
     from evalkit.run.runner import Job, RetryPolicy, Runner, Target
-    from evalkit.store.database import RecordWriter, Store
+    from evalkit.store import RecordWriter, Store
     from evalkit.suites.base import Sample
 
     os.environ["EVALKIT_TRANSPORT"] = transport

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import pandas as pd
+
+from evalkit.analysis.summary import summarize
+from evalkit.economics.pricing import time_priced
 from evalkit.store.database import Store
 
 HISTORY_COLUMNS = [
@@ -16,18 +20,13 @@ ALL_SUITES = "ALL"
 
 
 def history_frame(store: Store, model: str | None = None, suite: str | None = None,
-                  tag: str | None = None, limit: int | None = None):
+                  tag: str | None = None, limit: int | None = None) -> pd.DataFrame:
     """One row per (run, model, suite), oldest run first, with the columns of HISTORY_COLUMNS.
 
-    Figures are those of `analysis.summarize` for each run, so they match what `show`
-    printed that day. Without ``suite``, each model also gets a row with suite ``ALL``.
+    Figures are those of `summarize` for each run, so they match what `show` printed that
+    day. Without ``suite``, each model also gets a row with suite ``ALL``.
     ``limit`` keeps the most recent runs.
     """
-    import pandas as pd
-
-    from evalkit.analysis import summary as analysis
-    from evalkit.economics.pricing import time_priced
-
     rows = []
     for run in reversed(store.runs(limit, tag=tag)):
         if model is not None and model not in run.models:
@@ -39,7 +38,7 @@ def history_frame(store: Store, model: str | None = None, suite: str | None = No
             records = records[records["suite"] == suite]
         if records.empty:
             continue
-        summary = analysis.summarize(records, time_priced(run.price_snapshot))
+        summary = summarize(records, time_priced(run.price_snapshot))
         frames = [summary.by_model_suite]
         if suite is None:
             frames.append(summary.by_model.assign(suite=ALL_SUITES))

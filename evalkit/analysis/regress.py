@@ -3,12 +3,12 @@
 Three checks per (model, suite) present in both runs, each on the items both runs
 answered:
 
-- **accuracy**: paired test of candidate minus baseline (`analysis.paired_runs`: exact
-  McNemar for independent 0/1 items, otherwise the sign-flip test over clusters, or over
-  items with their epochs, exact with few clusters). A regression is a drop
-  larger than ``max_accuracy_drop`` that is also significant after Holm's correction over
-  all accuracy checks of the comparison, so a nightly job over many models and suites
-  does not cry wolf by sheer number of tests.
+- **accuracy**: paired test of candidate minus baseline (`paired_runs`: exact McNemar for
+  independent 0/1 items, otherwise the sign-flip test over clusters, or over items with
+  their epochs, exact with few clusters). A regression is a drop larger than
+  ``max_accuracy_drop`` that is also significant after Holm's correction over all
+  accuracy checks of the comparison, so a nightly job over many models and suites does
+  not cry wolf by sheer number of tests.
 - **latency_p95**: relative change of the end-to-end p95 over successful calls, with a
   bootstrap interval (each run resampled on its own). A regression is an increase beyond
   ``max_latency_increase`` whose interval lies above 0. Calls timed while evalkit's own
@@ -30,14 +30,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evalkit.analysis import summary as analysis
-from evalkit.errors import UsageError
-from evalkit.store.records import ESTIMATED_MARK, LAG_LIMIT_MS
-from evalkit.economics.pricing import ModelPrice, from_snapshot, time_priced
+from evalkit.analysis.frame import records_have_clusters
+from evalkit.analysis.paired import FEW_UNITS, paired_runs
 from evalkit.analysis.sign_flip import sign_flip
+from evalkit.analysis.stats import ALPHA, BOOTSTRAP_B, SEED
+from evalkit.economics.pricing import ModelPrice, from_snapshot, time_priced
+from evalkit.errors import UsageError
 from evalkit.store.database import RunRow, Store
+from evalkit.store.records import ESTIMATED_MARK, LAG_LIMIT_MS
 
-BOOTSTRAP_B = analysis.BOOTSTRAP_B
 _PRICE_FIELDS = ("input", "output", "cached_input", "hourly_cost", "hourly_slots")
 
 
@@ -51,7 +52,7 @@ class Thresholds:
     """Relative increase of the end-to-end p95 allowed (0.20 = 20%)."""
     max_cost_increase: float = 0.10
     """Relative increase of the cost per task allowed (0.10 = 10%)."""
-    alpha: float = analysis.ALPHA
+    alpha: float = ALPHA
     """Significance level (family-wise over the accuracy checks, by Holm)."""
 
 
@@ -203,7 +204,7 @@ def _scores(rows: pd.DataFrame) -> pd.Series:
 
 
 def _accuracy_check(base, cand, model, suite, thresholds) -> Check:
-    result = analysis.paired_runs(base, cand, model, suite)
+    result = paired_runs(base, cand, model, suite)
     a, b = _scores(base), _scores(cand)
     keys = a.index.intersection(b.index)
     if result.n == 0 or len(keys) == 0:
@@ -212,7 +213,7 @@ def _accuracy_check(base, cand, model, suite, thresholds) -> Check:
     notes = []
     if len(keys) < max(len(a), len(b)):
         notes.append(f"{len(keys)} of {max(len(a), len(b))} items answered in both runs")
-    if result.method.startswith("sign-flip") and result.units < analysis.FEW_UNITS:
+    if result.method.startswith("sign-flip") and result.units < FEW_UNITS:
         notes.append(_few_units_note(result.units, base))
     return Check(model, suite, "accuracy", result.n, float(a[keys].mean()), float(b[keys].mean()),
                  result.mean_diff, result.low, result.high, thresholds.max_accuracy_drop,
@@ -220,18 +221,18 @@ def _accuracy_check(base, cand, model, suite, thresholds) -> Check:
 
 
 def _few_units_note(units: int, rows: pd.DataFrame) -> str:
-    what = "clusters" if analysis.records_have_clusters(rows) else "items"
-    return (f"rests on {units} independent {what}, fewer than {analysis.FEW_UNITS}: "
+    what = "clusters" if records_have_clusters(rows) else "items"
+    return (f"rests on {units} independent {what}, fewer than {FEW_UNITS}: "
             "only a large change can be significant")
 
 
 def _holm(checks: list[Check], thresholds: Thresholds) -> None:
     """Holm-adjust the accuracy p-values and decide the accuracy regressions."""
-    tested = sorted((c for c in checks if c.metric == "accuracy" and c.p_value is not None
-                     and not math.isnan(c.p_value)), key=lambda c: c.p_value)
+    tested = sorted(((c.p_value, c) for c in checks if c.metric == "accuracy" and c.p_value is not None
+                     and not math.isnan(c.p_value)), key=lambda pair: pair[0])
     running = 0.0
-    for rank, check in enumerate(tested):
-        running = max(running, min(1.0, (len(tested) - rank) * check.p_value))
+    for rank, (p_value, check) in enumerate(tested):
+        running = max(running, min(1.0, (len(tested) - rank) * p_value))
         check.p_adjusted = running
         check.regressed = (check.change < -thresholds.max_accuracy_drop
                            and check.p_adjusted < thresholds.alpha)
@@ -246,7 +247,7 @@ def _latency_check(base, cand, model, suite, thresholds) -> Check:
         return Check(model, suite, "latency_p95", len(y), math.nan, math.nan, math.nan, math.nan, math.nan, limit,
                      note="; ".join(filter(None, ["fewer than 2 successful calls with a latency in a run", note])))
     p_base, p_cand = float(np.quantile(x, 0.95)), float(np.quantile(y, 0.95))
-    rng = np.random.default_rng(analysis.SEED)
+    rng = np.random.default_rng(SEED)
     ratios = _quantile_draws(y, rng) / _quantile_draws(x, rng)
     low, high = np.percentile(ratios - 1, [2.5, 97.5])
     change = p_cand / p_base - 1
@@ -312,7 +313,7 @@ def _cost_check(base, cand, model, suite, thresholds, baseline: RunRow, candidat
     cause, note = _cost_cause(cand, keys, float(a.sum()), float(b.sum()), model, baseline, candidate)
     notes = [note] if note else []
     notes += _estimated_usage_notes(model, ((baseline, base), (candidate, cand)))
-    if result.units < analysis.FEW_UNITS:
+    if result.units < FEW_UNITS:
         notes.append(_few_units_note(result.units, base))
     regressed = bool(result.estimate > limit and result.low > 0)
     return Check(model, suite, "cost", len(keys), float(a.mean()), float(b.mean()), result.estimate,

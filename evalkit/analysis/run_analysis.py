@@ -3,34 +3,43 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
-from evalkit.report.gc_pause import gc_paused
-from evalkit.store.database import RunRow, Store
+from evalkit.analysis.gc_pause import gc_paused
+
+if TYPE_CHECKING:  # a report module importing this type must not pay for pandas and the store
+    import pandas as pd
+
+    from evalkit.analysis.summary import Summary
+    from evalkit.analysis.verdict import Verdict
+    from evalkit.store.database import RunRow, Store
 
 
 @dataclass
 class RunAnalysis:
+    """Everything a report shows of one run, worked out once."""
+
     run: RunRow
-    records: Any
-    """pandas DataFrame of the run's per-call records."""
-    summary: Any
-    """`evalkit.analysis.Summary`."""
-    verdict: Any
-    """`evalkit.analysis.Verdict`."""
+    records: pd.DataFrame
+    """The run's per-call records (the columns of `evalkit.store.records.CallRecord`), in commit order."""
+    summary: Summary
+    """Per model, most accurate first; per model x suite, by suite and then most accurate first."""
+    verdict: Verdict
 
 
 def analyse_run(store: Store, ref: str) -> RunAnalysis:
-    from evalkit.analysis import summary as analysis
+    """Read run ``ref`` (an id, a prefix, ``last`` or ``last:TAG``) and analyse it."""
+    from evalkit.analysis.summary import summarize
+    from evalkit.analysis.verdict import verdict
     from evalkit.economics.pricing import time_priced
 
     run = store.run(ref)
     with gc_paused():  # the records are many long-lived objects: see gc_pause
         records = store.records_frame(run.run_id)
-        summary = analysis.summarize(records, time_priced(run.price_snapshot))
+        summary = summarize(records, time_priced(run.price_snapshot))
         # reports list the most accurate first
         summary.by_model = summary.by_model.sort_values(["accuracy", "model"], ascending=[False, True])
         summary.by_model_suite = summary.by_model_suite.sort_values(
             ["suite", "accuracy", "model"], ascending=[True, False, True]
         )
-        return RunAnalysis(run=run, records=records, summary=summary, verdict=analysis.verdict(records, summary))
+        return RunAnalysis(run=run, records=records, summary=summary, verdict=verdict(records, summary))

@@ -25,8 +25,9 @@ p-value by construction (0 lies outside it exactly when p < 0.05, up to the sear
 precision). With a ``weight`` of the baseline's per-unit totals the same routine tests a
 ratio (candidate over baseline minus 1), which the regression check uses for cost.
 
-scipy's ``permutation_test`` gives the same exact p-values (a test checks it) but draws
-its patterns anew per call and takes one data set at a time; inverting the test needs the
+Level and seed are those of every test (`evalkit.analysis.stats`). scipy's
+``permutation_test`` gives the same exact p-values (a test checks it) but draws its
+patterns anew per call and takes one data set at a time; inverting the test needs the
 same patterns at dozens of shifts, which here reuse one set of flipped totals.
 """
 
@@ -38,20 +39,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-ALPHA = 0.05
-"""Level of the interval: 95%."""
+from evalkit.analysis.stats import ALPHA, SEED, Z95
+
 EXACT_MAX_UNITS = 16
 """Up to this many units every one of the 2^k sign patterns is enumerated (65,536 at 16)."""
 DRAWS = 10_000
 """Random sign patterns above `EXACT_MAX_UNITS` units (Monte Carlo SE of p at 0.05: 0.002)."""
-SEED = 20_240_917
-"""Seed of the random patterns, so the same data always give the same numbers."""
 _ONE_BY_ONE_MAX_UNITS = 128
 """Up to this many units each pattern flips every unit; above, units of equal value together."""
 _MAX_CELLS = 4_000_000
 """Patterns x distinct unit values above which the normal limit is used instead of draws
 (then there are over 128 units and 400 distinct values: the limit is within a hair)."""
-_Z95 = 1.959963984540054
 _SEARCH_STEPS = 20
 """Bisection steps per interval end: found to 2^-20 of its bracket (0.0002 pts for a score difference)."""
 
@@ -183,7 +181,7 @@ def _normal_limit(sums: np.ndarray, weights: np.ndarray, bounds: tuple[float, fl
     total, weight = float(sums.sum()), float(weights.sum())
     var = float(np.sum(sums**2))
     p = 1.0 if var == 0 else math.erfc(abs(total) / math.sqrt(var) / math.sqrt(2))
-    z2 = _Z95**2
+    z2 = Z95**2
     a = weight**2 - z2 * float(np.sum(weights**2))
     b = -2 * (total * weight - z2 * float(np.sum(sums * weights)))
     c = total**2 - z2 * var

@@ -34,7 +34,7 @@ def epoch_lines(analysis: RunAnalysis) -> list[str]:
     records = analysis.records
     if "epoch" not in records or records["epoch"].max() < 1:
         return []
-    from evalkit.analysis.summary import epoch_spread
+    from evalkit.analysis.epochs import epoch_spread
 
     return [f"epochs: {row['model']} — {int(row['epochs'])} answers per item; one pass's accuracy "
             f"varies by ±{100 * row['accuracy_sd']:.1f} pts (SD); {100 * row['inconsistent']:.0f}% of "

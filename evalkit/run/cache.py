@@ -1,9 +1,11 @@
 """The development response cache (`--cache`): replay successful answers, never errors.
 
-Keyed on everything that shapes an answer: the model as configured, its endpoint, the
-messages, every sampling parameter (seed included) and the sample and epoch, so one
-model's answers can never serve another. Only complete, successful answers are stored.
-Replayed records are flagged `from_cache`; their timings are the first call's.
+Keyed on everything that shapes an answer: the request hash (the model as configured,
+its endpoint, the messages, every sampling parameter, seed included) and the call's
+suite, sample and epoch, so one model's answers can never serve another. The model's
+display label is not part of it: renaming a model keeps its cached answers. Only
+complete, successful answers are stored. Replayed records are flagged `from_cache`; their
+timings are the first call's.
 """
 
 from __future__ import annotations
@@ -14,12 +16,9 @@ import json
 import sqlite3
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from evalkit.store.records import CallKey
 from evalkit.transport.base import Attempt
-
-if TYPE_CHECKING:
-    from evalkit.run.runner import Job
 
 DEFAULT_CACHE = "results/response-cache.db"
 
@@ -34,25 +33,26 @@ class ResponseCache:
         self.hits = 0
 
     @staticmethod
-    def key(request_hash: str, job: Job) -> str:
-        parts = [request_hash, job.sample.suite, job.sample.id, str(job.epoch)]
+    def key(request_hash: str, call: CallKey) -> str:
+        """The cache row of one call (see the module docstring for what it leaves out)."""
+        parts = [request_hash, call.suite, call.sample_id, str(call.epoch)]
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
-    def get(self, request_hash: str, job: Job) -> Attempt | None:
+    def get(self, request_hash: str, call: CallKey) -> Attempt | None:
         with self.lock:
             row = self.db.execute(
-                "SELECT attempt FROM responses WHERE key = ?", (self.key(request_hash, job),)
+                "SELECT attempt FROM responses WHERE key = ?", (self.key(request_hash, call),)
             ).fetchone()
         if row is None:
             return None
         self.hits += 1
         return Attempt(**json.loads(row[0]))
 
-    def put(self, request_hash: str, job: Job, attempt: Attempt) -> None:
+    def put(self, request_hash: str, call: CallKey, attempt: Attempt) -> None:
         blob = json.dumps(dataclasses.asdict(attempt), ensure_ascii=False)
         with self.lock:
             self.db.execute(
-                "INSERT OR REPLACE INTO responses (key, attempt) VALUES (?, ?)", (self.key(request_hash, job), blob)
+                "INSERT OR REPLACE INTO responses (key, attempt) VALUES (?, ?)", (self.key(request_hash, call), blob)
             )
             self.db.commit()
 

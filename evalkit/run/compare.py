@@ -13,7 +13,7 @@ import datetime as dt
 import functools
 import math
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,10 +31,11 @@ from evalkit.errors import RunStopped, UsageError
 from evalkit.store.lease import WHOLE_RUN, Lease, live_holders, store_now, takeover_line
 from evalkit.config.keys import resolve_api_key
 from evalkit.economics.pricing import ModelPrice, resolve_price, snapshot
-from evalkit.store.records import CallRecord
+from evalkit.store.records import CallKey, CallRecord
 from evalkit.run.runner import Job, RetryPolicy, Runner, Target
 from evalkit.run.shards import Shard
-from evalkit.store.database import RecordWriter, RunRow, Store
+from evalkit.store.database import RunRow, Store
+from evalkit.store.writer import RecordWriter
 from evalkit.suites import builtin_names, load_samples
 from evalkit.suites.base import Sample
 
@@ -265,7 +266,7 @@ def _runner(plan: Plan, run_id: str, writer: RecordWriter, lease, budget: Budget
 
 
 def _open_run(plan: Plan, store: Store, options: RunOptions,
-              notify: Callable[[str], None]) -> tuple[str, set, int, Lease]:
+              notify: Callable[[str], None]) -> tuple[str, set[CallKey], int, Lease]:
     """Take the run's lease, then open a new run row, join a shard to one, or reopen the
     resumed one: its id, the calls already done, the calls to repeat, and the lease."""
     resume = options.resume
@@ -340,7 +341,7 @@ def _jobs(plan: Plan, targets: dict[str, Target], with_worst_case: bool) -> list
 
 
 def check_budget(plan: Plan, max_cost: float, spent: float = 0.0,
-                 done: set[tuple[str, str, str, int]] = frozenset()) -> None:
+                 done: Collection[CallKey] = frozenset()) -> None:
     """Refuse, before the run, a ``--max-cost`` that is not a positive amount, that needs a
     price nobody knows, or that cannot pay for the dearest single call still to send: the
     budget stops the run at the first call it cannot reserve, so such a cap would stop it
@@ -355,7 +356,7 @@ def check_budget(plan: Plan, max_cost: float, spent: float = 0.0,
     for model in plan.config.models:
         for items in plan.samples.values():
             for sample in items:
-                if all((model.display, sample.suite, sample.id, e) in done for e in range(plan.config.run.epochs)):
+                if all(CallKey(model.display, sample.suite, sample.id, e) in done for e in range(plan.config.run.epochs)):
                     continue
                 worst = plan.worst_case(model, sample)
                 if worst > dearest:

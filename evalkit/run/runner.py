@@ -22,7 +22,7 @@ from evalkit.errors import EvalkitError
 from evalkit.run.budget import Budget
 from evalkit.run.cache import ResponseCache
 from evalkit.economics.pricing import ModelPrice
-from evalkit.store.records import CallRecord, output_speed_tps
+from evalkit.store.records import CallKey, CallRecord, output_speed_tps
 from evalkit.scoring.registry import JudgeError, get_scorer, score_item
 from evalkit.suites.base import Sample
 from evalkit.transport.lag import LagMonitor
@@ -77,8 +77,8 @@ class Job:
     """Worst-case cost of the call (full prompt, max_tokens of output): what a budget reserves."""
 
     @property
-    def key(self) -> tuple[str, str, str, int]:
-        return (self.target.label, self.sample.suite, self.sample.id, self.epoch)
+    def key(self) -> CallKey:
+        return CallKey(self.target.label, self.sample.suite, self.sample.id, self.epoch)
 
 
 class RateLimiter:
@@ -221,7 +221,7 @@ class Runner:
             api_key=target.api_key,
         )
         record = _new_record(self.run_id, job)
-        cached = self.cache.get(record.request_hash, job) if self.cache else None
+        cached = self.cache.get(record.request_hash, job.key) if self.cache else None
         if cached is not None:
             _fill_success(record, cached, sample, target)
             await self._judge(record, sample)
@@ -240,7 +240,7 @@ class Runner:
         record.loop_lag_ms = state.loop_lag_ms
         record.finished_at = time.time()
         if self.cache and record.error_class is None and state.attempt is not None:
-            self.cache.put(record.request_hash, job, state.attempt)
+            self.cache.put(record.request_hash, job.key, state.attempt)
         return record
 
     async def _attempts(self, job: Job, request: transport.Request, record: CallRecord, state: _JobState) -> None:

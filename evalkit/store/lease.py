@@ -26,7 +26,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from evalkit.errors import UsageError
-from evalkit.store.database import Store, leases_table
+from evalkit.store.database import Store
+from evalkit.store.schema import leases_table
 
 TTL_S = 60.0
 """Seconds after its last heartbeat that a lease expires."""

@@ -1,12 +1,17 @@
-"""`CallRecord`: one call to one model for one sample, as measured and as stored; and the
-per-call decode metrics, output speed and inter-token latency, defined once for every
-figure evalkit shows (records, analysis, capacity sweeps, reports)."""
+"""`CallRecord`: one call to one model for one sample, as measured and as stored; `CallKey`,
+what identifies it within a run; and the per-call decode metrics, output speed and
+inter-token latency, defined once for every figure evalkit shows (records, analysis,
+capacity sweeps, reports).
+
+The record's annotations are the stored schema: `evalkit.store.schema` makes each field a
+column of the type its annotation names (``str``, ``int``, ``float``, ``bool``, and
+`LongText` for text of any length), so a new field is stored as what it is.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any
-
+from typing import Annotated, Any, NamedTuple
 
 LAG_LIMIT_MS = 5.0
 """Client event-loop lag above which a record's TTFT and end-to-end times are flagged:
@@ -15,6 +20,26 @@ they are then mostly evalkit's own queueing, not the provider's latency."""
 ESTIMATED_MARK = "≈"
 """Put before a cost (and a token-based projection) that rests on token counts evalkit
 estimated because the provider reported no usage (``usage_source = "estimated"``)."""
+
+LONG_TEXT = "long text"
+LongText = Annotated[str, LONG_TEXT]
+"""Text of any length (a reply, an error message): stored as TEXT, where a plain ``str``
+field (an id, a label) is a VARCHAR(255)."""
+
+
+class CallKey(NamedTuple):
+    """What identifies one call within a run: one model's answer to one sample in one epoch.
+
+    A run keeps one successful record per key: resume skips the keys already done, and the
+    sent-call journal marks the keys in flight. A plain tuple of the same four values is
+    equal to it.
+    """
+
+    model: str
+    """Display label of the model (unique within a run)."""
+    suite: str
+    sample_id: str
+    epoch: int
 
 
 @dataclass
@@ -37,12 +62,12 @@ class CallRecord:
     cluster: str | None = None
     epoch: int = 0
     """Which repetition of the sample this is (0 unless items are asked several times)."""
-    response_text: str | None = None
-    extracted: str | None = None
+    response_text: LongText | None = None
+    extracted: LongText | None = None
     """What the scorer pulled out of the response (the number, the label, the JSON)."""
     score: float = 0.0
     """In [0, 1]; a failed call scores 0."""
-    score_detail: str | None = None
+    score_detail: LongText | None = None
     ttft_s: float | None = None
     """Request sent -> first streamed chunk carrying content (or reasoning content)."""
     reasoning_ttft_s: float | None = None
@@ -62,7 +87,7 @@ class CallRecord:
     """None when the model's price is unknown."""
     error_class: str | None = None
     """None on success; otherwise a short class such as ``rate_limit``, ``timeout``, ``auth``."""
-    error_message: str | None = None
+    error_message: LongText | None = None
     attempts: int = 1
     finish_reason: str | None = None
     from_cache: bool = False
@@ -77,14 +102,19 @@ class CallRecord:
     finished_at: float = 0.0
     judge_model: str | None = None
     """LLM-as-judge items: the litellm id of the judge model; None for other scorers."""
-    judge_rubric: str | None = None
-    judge_verdict: str | None = None
+    judge_rubric: LongText | None = None
+    judge_verdict: LongText | None = None
     """The judge's raw reply (pairwise: a JSON list of the replies for both orders)."""
     judge_prompt_tokens: int | None = None
     """The judge's own tokens and cost: never part of the tested model's tokens or cost."""
     judge_completion_tokens: int | None = None
     judge_cost_usd: float | None = None
     """None when the judge's price is unknown."""
+
+    @property
+    def key(self) -> CallKey:
+        """The call this record answers."""
+        return CallKey(self.model, self.suite, self.sample_id, self.epoch)
 
     @property
     def itl_s(self) -> float | None:

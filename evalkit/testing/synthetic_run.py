@@ -109,7 +109,7 @@ def _bulk_insert(store: Store, rows: list[dict]) -> None:
     """One transaction for all rows: a real run commits per record, a fixture need not."""
     import sqlalchemy as sa
 
-    from evalkit.store.database import records_table
+    from evalkit.store.schema import records_table
 
     with store.engine.begin() as conn:
         for start in range(0, len(rows), 5000):

@@ -112,7 +112,7 @@ def write_reports(analysis: RunAnalysis, formats: list[str], directory: Path, vo
     from evalkit.report.charts import make_charts
     from evalkit.report.content import build_content
     from evalkit.report.fonts import subset_fonts
-    from evalkit.report.gc_pause import gc_paused
+    from evalkit.analysis.gc_pause import gc_paused
 
     # a row per answer shown, paragraphs, drawings: many live objects, see gc_pause
     with gc_paused():

@@ -1,4 +1,4 @@
-"""Hold off Python's cyclic garbage collector while a report is worked out.
+"""Hold off Python's cyclic garbage collector while a run is analysed and its reports are made.
 
 Analysing a run and writing its reports allocate millions of objects that stay alive to
 the end: the records, a row per answer shown, paragraphs, chart drawings. CPython's

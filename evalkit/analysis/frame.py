@@ -1,0 +1,84 @@
+"""The records frame as analysis reads it: columns normalised, failed calls at 0, units named.
+
+Input is a DataFrame of per-call records with the columns of `evalkit.store.records.CallRecord`
+(from the store, or built by hand with at least model, suite, sample_id and score); every
+other stage of analysis works on what `prepare` makes of it:
+
+- A failed call (``error_class`` set) scores 0, whatever its stored score.
+- Output speed and ITL per call are derived from its TTFT, end-to-end time and completion
+  tokens by `evalkit.store.records.output_speed_tps` / `inter_token_latency_s` (the stored
+  ``output_speed_tps`` column is not read, so records of any age read by one definition);
+  a one-token reply has neither.
+- Each record's *unit* is what makes it independent evidence: its cluster when it has
+  one, else its sample, which also holds the sample's epochs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from evalkit.store.records import inter_token_latency_s, output_speed_tps
+
+REQUIRED = ("model", "suite", "sample_id", "score")
+"""Columns a records frame must have; the others default as in `OPTIONAL_DEFAULTS`."""
+OPTIONAL_DEFAULTS: dict[str, Any] = {
+    "cluster": None, "epoch": 0, "error_class": None, "ttft_s": np.nan, "e2e_s": np.nan,
+    "prompt_tokens": np.nan, "completion_tokens": np.nan,
+    "cost_usd": np.nan, "loop_lag_ms": np.nan, "usage_source": None,
+}
+
+
+def prepare(records: pd.DataFrame) -> pd.DataFrame:
+    """Normalise the columns analysis needs; enforce "a failed call scores 0"."""
+    missing = [c for c in REQUIRED if c not in records.columns]
+    if missing:
+        raise ValueError(
+            f"records lack column(s) {', '.join(missing)}; pass a frame with the "
+            "CallRecord columns (e.g. from the store)"
+        )
+    # Categorical keys: every later groupby then works on integer codes, not strings.
+    out = pd.DataFrame({name: records[name].astype(str).astype("category")
+                        for name in ("model", "suite", "sample_id")})
+    for name, default in OPTIONAL_DEFAULTS.items():
+        out[name] = records[name].to_numpy() if name in records.columns else default
+    out["is_error"] = out["error_class"].notna()
+    out["usage_estimated"] = out["usage_source"].to_numpy() == "estimated"
+    score = pd.to_numeric(records["score"], errors="coerce").fillna(0.0).to_numpy(float)
+    # The contract says a failed call scores 0; enforce it so no scorer slip credits one.
+    out["score"] = np.where(out["is_error"].to_numpy(), 0.0, score)
+    for name in ("ttft_s", "e2e_s", "prompt_tokens",
+                 "completion_tokens", "cost_usd", "loop_lag_ms"):
+        out[name] = pd.to_numeric(out[name], errors="coerce").astype(float)
+    out["epoch"] = pd.to_numeric(out["epoch"], errors="coerce").fillna(0).astype(np.int64)
+    out["output_speed_tps"], out["itl_s"] = _decode_metrics(out)
+    out["unit"] = _unit_codes(out)
+    out["nonbinary"] = ~np.isin(out["score"].to_numpy(), (0.0, 1.0))
+    return out
+
+
+def records_have_clusters(records: pd.DataFrame) -> bool:
+    """Whether any record carries a cluster id."""
+    return "cluster" in records.columns and bool(records["cluster"].notna().any())
+
+
+def _decode_metrics(prep: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Each call's output speed and ITL, NaN where it has none (see `evalkit.store.records`)."""
+    calls = list(zip(prep["completion_tokens"].tolist(), prep["ttft_s"].tolist(), prep["e2e_s"].tolist()))
+    speed = [output_speed_tps(*call) for call in calls]
+    itl = [inter_token_latency_s(*call) for call in calls]
+    return np.array(speed, dtype=float), np.array(itl, dtype=float)  # None -> NaN
+
+
+def _unit_codes(prep: pd.DataFrame) -> np.ndarray:
+    """Integer id of each record's independent unit (grouped with its suite later).
+
+    The unit is the record's cluster when it has one, else its sample, which also holds
+    the sample's epochs: repeated answers to one item are not independent evidence.
+    """
+    cluster_codes, clusters = pd.factorize(prep["cluster"], use_na_sentinel=True)
+    sample_codes = prep["sample_id"].cat.codes.to_numpy(np.int64)
+    # Sample units are numbered after all clusters so the two can never collide.
+    return np.where(cluster_codes >= 0, cluster_codes, len(clusters) + sample_codes)
