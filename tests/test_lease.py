@@ -252,15 +252,15 @@ def test_shard_leases_conflict_only_with_their_own_shard_and_the_whole_run(store
 
 
 def test_a_plain_rerun_never_offers_to_resume_a_run_some_process_is_running(tmp_path, store_url_for_test):
-    from evalkit.run import compare
+    from evalkit.run import resume
 
     url = store_url_for_test
     run_id = finished_run(tmp_path, url)
     query(url, "update runs set status = 'running'")  # as a run mid-flight, or one whose process died
     store = Store(url)
-    plan = compare.plan_for_resume(store.run(run_id))
+    plan = resume.plan_for_resume(store.run(run_id))
     plant_lease(url, run_id, "gpu-box-7", heartbeat_age=3)
-    assert compare.find_resumable(plan, store) is None  # being run: not interrupted
+    assert resume.find_resumable(plan, store) is None  # being run: not interrupted
     query(url, "delete from run_leases")
     plant_lease(url, run_id, "gpu-box-7", heartbeat_age=90)
-    assert compare.find_resumable(plan, store).run_id == run_id  # its holder is gone: offer it
+    assert resume.find_resumable(plan, store).run_id == run_id  # its holder is gone: offer it

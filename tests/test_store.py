@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from evalkit.run import compare
+from evalkit.run.compare import execute
+from evalkit.run.prepare import prepare
 from evalkit.config.models import ModelConfig, RunConfig, SuiteConfig
 from evalkit.errors import UsageError
 from evalkit.store.records import CallRecord
@@ -82,8 +83,8 @@ def test_each_record_is_durable_as_soon_as_its_call_finishes(tmp_path):
             models=[ModelConfig(id="openai/m", api_base=server.base_url, price={"input": 1, "output": 1})],
             suites=[SuiteConfig(name="items", path=str(items))],
         )
-        plan = compare.prepare(config)
-        run = threading.Thread(target=compare.execute, args=(plan, Store(str(path)), tmp_path / "results"))
+        plan = prepare(config)
+        run = threading.Thread(target=execute, args=(plan, Store(str(path))))
         run.start()
         seen_during_run = []
         deadline = time.monotonic() + 20

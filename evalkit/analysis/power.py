@@ -7,7 +7,7 @@ from evalkit.errors import UsageError
 
 def suite_sizes(config_path: str) -> dict[str, int]:
     """Items per suite of a benchmark file, as a run would load them (after ``limit``)."""
-    from evalkit.run.compare import default_suites
+    from evalkit.run.prepare import default_suites
     from evalkit.config.models import load_config
     from evalkit.suites import load_samples
 

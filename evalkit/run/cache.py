@@ -14,12 +14,20 @@ import json
 import sqlite3
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from evalkit.suites.base import Sample
 from evalkit.transport.providers import Attempt
 
-if TYPE_CHECKING:
-    from evalkit.run.runner import Job
+
+class CachedCall(Protocol):
+    """What the cache needs of a call besides its request hash (the runner's `Job` is one)."""
+
+    @property
+    def sample(self) -> Sample: ...
+
+    @property
+    def epoch(self) -> int: ...
 
 DEFAULT_CACHE = "results/response-cache.db"
 
@@ -34,11 +42,11 @@ class ResponseCache:
         self.hits = 0
 
     @staticmethod
-    def key(request_hash: str, job: Job) -> str:
+    def key(request_hash: str, job: CachedCall) -> str:
         parts = [request_hash, job.sample.suite, job.sample.id, str(job.epoch)]
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
-    def get(self, request_hash: str, job: Job) -> Attempt | None:
+    def get(self, request_hash: str, job: CachedCall) -> Attempt | None:
         with self.lock:
             row = self.db.execute(
                 "SELECT attempt FROM responses WHERE key = ?", (self.key(request_hash, job),)
@@ -48,7 +56,7 @@ class ResponseCache:
         self.hits += 1
         return Attempt(**json.loads(row[0]))
 
-    def put(self, request_hash: str, job: Job, attempt: Attempt) -> None:
+    def put(self, request_hash: str, job: CachedCall, attempt: Attempt) -> None:
         blob = json.dumps(dataclasses.asdict(attempt), ensure_ascii=False)
         with self.lock:
             self.db.execute(
