@@ -23,11 +23,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ContextManager
 
-from evalkit.analysis.regress import Thresholds
-from evalkit.analysis.run_analysis import RunAnalysis
+from evalkit.analysis.history import history_frame
+from evalkit.analysis.regress import Thresholds, resolve_baseline
+from evalkit.analysis.regress import regress as check_runs_for_regressions
+from evalkit.analysis.run_analysis import RunAnalysis, analyse_run
 from evalkit.config.models import ModelConfig, RunConfig, SuiteConfig, load_config
+from evalkit.economics.volume import parse_volume
 from evalkit.errors import UsageError
-from evalkit.run.compare import CompareOptions, Outcome, Prepared
+from evalkit.run.cache import ResponseCache
+from evalkit.run.compare import CompareOptions, Outcome, Prepared, execute, offer_resume, plan_comparison
 from evalkit.run.plan import Plan
 from evalkit.run.shards import Shard
 from evalkit.store.database import RunRow, Store
@@ -164,30 +168,20 @@ def prepare_comparison(
     regressions within ``thresholds``. ``on_notice`` and ``on_warning`` hear how the models
     were chosen and what the run will lack as soon as it is known (the result keeps both).
     """
-    from evalkit.run.compare import plan_comparison
-
     _check_volume(volume, reports)
-    opened = _store(store) if resume is not None else None
+    opened = Store(store) if resume is not None else None
     prepared = plan_comparison(config, models, suites, run_options=run_options, store=opened, resume=resume,
                                shard=Shard.parse(shard) if isinstance(shard, str) else shard, run_id=run_id,
-                               max_cost=max_cost, tag=tag, **_listeners(on_notice, on_warning))
+                               max_cost=max_cost, tag=tag, on_notice=on_notice, on_warning=on_warning)
     return PreparedComparison(prepared, store=store, results_dir=Path(results_dir), reports=tuple(reports),
                               volume=volume, baseline=baseline, thresholds=thresholds or Thresholds(),
                               cache=cache, opened_store=opened)
-
-
-def _listeners(on_notice: Callable[[str], None] | None,
-               on_warning: Callable[[str], None] | None) -> dict[str, Callable[[str], None]]:
-    given = {"on_notice": on_notice, "on_warning": on_warning}
-    return {name: listener for name, listener in given.items() if listener is not None}
 
 
 def _check_volume(volume: str | None, reports: Sequence[str]) -> None:
     """A bad volume fails before the first paid call; one without a report would do nothing."""
     if volume is None:
         return
-    from evalkit.economics.volume import parse_volume
-
     parse_volume(volume)
     if not reports:
         raise UsageError(f"--volume {volume} only sets the workload of a decision report's projected "
@@ -204,10 +198,6 @@ def run_comparison(prepared: PreparedComparison, *, progress: Progress | None = 
     True continues it (without it, a new run starts and a notice says how to continue the
     old one). ``on_notice(line)``: each notice as it happens. ``progress``: see `Progress`.
     """
-    from evalkit.analysis.regress import resolve_baseline
-    from evalkit.run.cache import ResponseCache
-    from evalkit.run.compare import execute, offer_resume
-
     notices: list[str] = []
 
     def notify(line: str) -> None:
@@ -215,7 +205,7 @@ def run_comparison(prepared: PreparedComparison, *, progress: Progress | None = 
         if on_notice is not None:
             on_notice(line)
 
-    store = prepared.opened_store or _store(prepared.store)
+    store = prepared.opened_store or Store(prepared.store)
     options = offer_resume(prepared.plan, prepared.prepared.options, store, ask_resume, notify)
     exclude = options.resume.run_id if options.resume is not None else options.run_id
     baseline_run = resolve_baseline(store, prepared.baseline, exclude=exclude) if prepared.baseline else None
@@ -254,10 +244,8 @@ def estimate_plan(config: RunConfig | str | Path | None = None, *, models: Seque
     """What a comparison would send, checked like `prepare_comparison` but without needing
     keys, and sending nothing: its `Plan` (models, samples, prices), notices and warnings.
     `evalkit.run.estimate.estimate_model` turns a plan's model into tokens and dollars."""
-    from evalkit.run.compare import plan_comparison
-
     return plan_comparison(config, models, suites, run_options=run_options, require_keys=False,
-                           **_listeners(on_notice, on_warning))
+                           on_notice=on_notice, on_warning=on_warning)
 
 
 @contextlib.contextmanager
@@ -268,7 +256,6 @@ def _no_progress(_total: int):
 def _write_run_folder(prepared: PreparedComparison, store: Store, outcome: Outcome, options: CompareOptions,
                       notices: list[str]) -> Comparison:
     """The run's analysis, its folder, and the decision reports once it is complete and answered."""
-    from evalkit.analysis.run_analysis import analyse_run
     from evalkit.report.run_folder import write_run_folder
 
     analysis = analyse_run(store, outcome.run_id)
@@ -285,7 +272,6 @@ def _series(store: Store, tag: str | None) -> pd.DataFrame | None:
     """The figures of a tagged run's series, for its report's history chart (two runs or more)."""
     if not tag or len(store.runs(2, tag=tag)) < 2:
         return None
-    from evalkit.analysis.history import history_frame
     from evalkit.report.run_folder import HISTORY_RUNS
 
     return history_frame(store, tag=tag, limit=HISTORY_RUNS)
@@ -308,7 +294,7 @@ def runs(store: str | None = None, limit: int | None = None, tag: str | None = N
     number of records. A run's config and prices: ``analyse(run).run``."""
     import pandas as pd
 
-    history = _store(store)
+    history = Store(store)
     columns = [f.name for f in dataclasses.fields(RunRow) if f.name not in _BULKY_RUN_FIELDS]
     rows = [[getattr(run, name) for name in columns] + [history.record_count(run.run_id)]
             for run in history.runs(limit, tag=tag)]
@@ -321,15 +307,13 @@ _BULKY_RUN_FIELDS = ("config", "price_snapshot", "fingerprint")
 
 def records(run: str = "last", store: str | None = None) -> pd.DataFrame:
     """Every stored call of a run, one row each (the columns of `evalkit.store.records.CallRecord`)."""
-    history = _store(store)
+    history = Store(store)
     return history.records_frame(history.run(run).run_id)
 
 
 def analyse(run: str = "last", store: str | None = None) -> RunAnalysis:
     """A stored run's records, summary (per model, per model and suite) and verdict."""
-    from evalkit.analysis.run_analysis import analyse_run
-
-    return analyse_run(_store(store), run)
+    return analyse_run(Store(store), run)
 
 
 def verdict(run: str = "last", store: str | None = None) -> Verdict:
@@ -343,7 +327,6 @@ def write_report(run: str | RunAnalysis = "last", formats: Sequence[str] = ("htm
     """Write decision reports (html, pdf, md) of a stored run (or of an analysis) into
     ``results_dir/<run-id>/``, or one format to ``output``; returns the files written.
     ``volume`` (e.g. ``50000/day``, ``2M-tokens/month``) sets the projected monthly cost."""
-    from evalkit.economics.volume import parse_volume
     from evalkit.report.formats import write_reports
 
     parse_volume(volume)
@@ -358,7 +341,7 @@ def regress(baseline: str, candidate: str = "last", *, thresholds: Thresholds | 
     """Check a stored run for regressions against a baseline run, per model and suite, and
     write the summary (``results_dir/<candidate>/regression.md`` unless ``markdown_path``)
     and JUnit XML (``regression.junit.xml`` unless ``junit_path``)."""
-    history = _store(store)
+    history = Store(store)
     candidate_id = history.run(candidate).run_id
     return _regress(history, baseline, candidate_id, thresholds or Thresholds(), Path(results_dir) / candidate_id,
                     markdown_path, junit_path)
@@ -366,10 +349,9 @@ def regress(baseline: str, candidate: str = "last", *, thresholds: Thresholds | 
 
 def _regress(store: Store, baseline: str, candidate: str, thresholds: Thresholds, out_dir: Path,
              markdown_path: str | Path | None = None, junit_path: str | Path | None = None) -> Regression:
-    from evalkit.analysis.regress import regress as check
     from evalkit.report import regression
 
-    report = check(store, baseline, candidate, thresholds)
+    report = check_runs_for_regressions(store, baseline, candidate, thresholds)
     markdown = Path(markdown_path) if markdown_path else out_dir / "regression.md"
     junit = Path(junit_path) if junit_path else out_dir / "regression.junit.xml"
     regression.write(report, markdown, junit)
@@ -380,10 +362,5 @@ def history(store: str | None = None, *, model: str | None = None, suite: str | 
             tag: str | None = None, limit: int | None = None) -> pd.DataFrame:
     """Accuracy (with its interval), E2E p95 and cost per 1k tasks of each model and suite
     (and ``ALL``) across stored runs, oldest first; ``limit`` keeps the most recent runs."""
-    from evalkit.analysis.history import history_frame
 
-    return history_frame(_store(store), model=model, suite=suite, tag=tag, limit=limit)
-
-
-def _store(url: str | None) -> Store:
-    return Store(url)
+    return history_frame(Store(store), model=model, suite=suite, tag=tag, limit=limit)

@@ -15,7 +15,7 @@ import contextlib
 import datetime as dt
 import math
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -47,7 +47,7 @@ def new_run_id(now: dt.datetime | None = None) -> str:
 
 
 def _ignore(_line: str) -> None:
-    """A listener that keeps nothing: the lines are also in the returned object."""
+    """No listener: the lines are in the returned object all the same."""
 
 
 @dataclass(frozen=True)
@@ -84,8 +84,8 @@ def plan_comparison(config: RunConfig | str | Path | None = None, models: Sequen
                     suites: Sequence[SuiteConfig | str] = (), *, run_options: dict[str, Any] | None = None,
                     store: Store | None = None, resume: str | None = None, shard: Shard | None = None,
                     run_id: str | None = None, max_cost: float | None = None, tag: str | None = None,
-                    require_keys: bool = True, on_notice: Callable[[str], None] = _ignore,
-                    on_warning: Callable[[str], None] = _ignore) -> Prepared:
+                    require_keys: bool = True, on_notice: Callable[[str], None] | None = None,
+                    on_warning: Callable[[str], None] | None = None) -> Prepared:
     """Every check of a comparison, before anything is sent or written; UsageError on bad input.
 
     ``resume`` (a run id, prefix or ``last``, read from ``store``) continues that run: with
@@ -107,10 +107,10 @@ def plan_comparison(config: RunConfig | str | Path | None = None, models: Sequen
         selection = select(config, models, suites, **(run_options or {}))
         notices = selection.notices
         for line in notices:
-            on_notice(line)
+            (on_notice or _ignore)(line)
         plan = prepare(selection.config, require_keys, shard=shard)
     for warning in plan.warnings:
-        on_warning(warning)
+        (on_warning or _ignore)(warning)
     options = CompareOptions(resume=stored, max_cost=max_cost, tag=tag, run_id=run_id)
     check_options(plan, options, store)
     return Prepared(plan, options, notices)
@@ -310,7 +310,7 @@ def _jobs(plan: Plan, targets: dict[str, Target], with_worst_case: bool) -> list
 
 
 def check_budget(plan: Plan, max_cost: float, spent: float = 0.0,
-                 done: set[tuple[str, str, str, int]] = frozenset()) -> None:
+                 done: Set[tuple[str, str, str, int]] = frozenset()) -> None:
     """Refuse, before the run, a ``--max-cost`` that is not a positive amount, that needs a
     price nobody knows, or that cannot pay for the dearest single call still to send: the
     budget stops the run at the first call it cannot reserve, so such a cap would stop it
