@@ -139,7 +139,7 @@ def check_options(plan: Plan, options: CompareOptions, store: Store | None = Non
 
 
 def offer_resume(plan: Plan, options: CompareOptions, store: Store, ask: Callable[[str], bool] | None = None,
-                 notify: Callable[[str], None] = lambda _line: None) -> CompareOptions:
+                 notify: Callable[[str], None] = _ignore) -> CompareOptions:
     """A plain re-run of an interrupted config may continue it instead: ``ask(question)``
     decides; without ``ask`` (or on no) a new run starts and ``notify`` says how to continue
     the old one. A resume or a shard is left as it is."""
@@ -158,6 +158,8 @@ def offer_resume(plan: Plan, options: CompareOptions, store: Store, ask: Callabl
 
 @dataclass
 class Outcome:
+    """How a run (or this machine's shard of it) ended."""
+
     run_id: str
     status: str
     records: int
