@@ -58,7 +58,24 @@ def main() -> None:
     """Which model should we buy? Accuracy, latency and cost on the same requests."""
 
 
-REPORT_FORMATS = ("html", "pdf", "md")
+class _ReportFormats(click.Choice):
+    """The registered report formats, read only when click parses a value or prints help:
+    a format registered after import is offered, and `evalkit --help` imports none."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property  # type: ignore[override]
+    def choices(self) -> tuple[str, ...]:
+        from evalkit.report.formats import format_names
+
+        return tuple(format_names())
+
+    @choices.setter
+    def choices(self, _ignored: object) -> None:
+        pass  # click's __init__ sets it; the registry is the source
+
+
 VOLUME_HELP = ("Workload for the projected monthly cost: requests (50000/day, 1.5M/month) or tokens "
                "(2M-tokens/month) [default: 10000/day].")
 
@@ -132,7 +149,7 @@ def _thresholds(max_accuracy_drop, max_latency_increase, max_cost_increase):
 @click.option("--shard", "shard_text", help="Run share I of N of the items (e.g. 2/3) into the run "
               "named by --run-id; the run is complete when every shard has reported.")
 @click.option("--run-id", help="Id of the run (required with --shard; the same on every shard).")
-@click.option("--report", "reports", multiple=True, type=click.Choice(REPORT_FORMATS),
+@click.option("--report", "reports", multiple=True, type=_ReportFormats(),
               help="Also write a decision report into results/<run-id>/ (repeat: --report html --report pdf).")
 @click.option("--volume", help=VOLUME_HELP)
 @threshold_options
@@ -262,7 +279,7 @@ def show(run, by_suite, store) -> None:
 
 @main.command()
 @click.argument("run", default="last")
-@click.option("-f", "--format", "formats", multiple=True, type=click.Choice(REPORT_FORMATS),
+@click.option("-f", "--format", "formats", multiple=True, type=_ReportFormats(),
               help="Report format (repeat for several) [default: html].")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="File to write (one format only).")
 @click.option("--volume", help=VOLUME_HELP)
@@ -412,23 +429,24 @@ def capacity_command(model_id, api_base, api_key_env, hourly_cost, slo_ttft_p95,
                      max_concurrency, rates, step_seconds, warmup_seconds, max_tokens, input_cost_ratio,
                      results_dir) -> None:
     """Load a serving endpoint step by step; derive its $/token at the highest load within the target."""
+    from evalkit.console import capacity as view
+    from evalkit.console import fit
     from evalkit.economics import capacity
+    from evalkit.run.capacity import run_sweep, suite_prompts
 
     slo = capacity.SLO(capacity.parse_seconds(slo_ttft_p95), capacity.parse_speed(slo_speed_p50))
     options = capacity.SweepOptions(
         concurrency=capacity.concurrency_steps(max_concurrency), rates=tuple(rates) or None,
         step_seconds=step_seconds, warmup_seconds=warmup_seconds, max_tokens=max_tokens)
-    prompts = capacity.suite_prompts(suite)
-    from evalkit.console import fit
-
+    prompts = suite_prompts(suite)
     width = fit.console().width  # a step's details go below it when the terminal is narrow
     click.echo(f"target: {slo.describe()}; {len(prompts)} prompts from {suite}")
-    on_step = lambda step: click.echo("\n".join(capacity.step_table_lines(step, width=width)))  # noqa: E731
-    click.echo(capacity.STEP_HEADER)
-    result = capacity.run_sweep(model_id, api_base, api_key_env, prompts, hourly_cost, slo, options,
-                                suite=suite, on_step=on_step)
+    on_step = lambda step: click.echo("\n".join(view.step_table_lines(step, width=width)))  # noqa: E731
+    click.echo(view.STEP_HEADER)
+    result = run_sweep(model_id, api_base, api_key_env, prompts, hourly_cost, slo, options,
+                       suite=suite, on_step=on_step)
     result = capacity.with_ratio(result, input_cost_ratio)
-    _echo_lines([*capacity.price_lines(result), f"saved {result.save(results_dir)} (use it as "
+    _echo_lines([*view.price_lines(result), f"saved {result.save(results_dir)} (use it as "
                  "`price_from_capacity:` in a config, or with `evalkit breakeven`)"])
 
 
@@ -452,7 +470,7 @@ def breakeven(capacity_file, models, volume, utilisation, chart) -> None:
     apis = [resolve_price(ModelConfig(id=m)) for m in models]
     projection = selfhost.project(result, apis, parse_volume(volume), utilisation)
     from evalkit.console import fit
-    from evalkit.report.selfhosting import projection_grid
+    from evalkit.console.breakeven import projection_grid
 
     console = fit.console()
     fit.print_lines(console, [f"self-hosted: {result.assumptions()}", selfhost.volume_line(projection)])
@@ -460,7 +478,9 @@ def breakeven(capacity_file, models, volume, utilisation, chart) -> None:
     if chart:
         evens = [o.break_even_requests for o in projection.apis if o.break_even_requests]
         span = max([projection.requests_per_month, *evens]) * 1.5
-        Path(chart).write_text(selfhost.cost_curve_chart(result, apis, utilisation, span), encoding="utf-8")
+        from evalkit.report.breakeven_chart import cost_curve
+
+        Path(chart).write_text(cost_curve(result, apis, utilisation, span), encoding="utf-8")
         click.echo(f"chart: {chart}")
 
 

@@ -15,19 +15,19 @@ import statistics
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 
 from evalkit.errors import UsageError
-from evalkit.scoring.scorers import CONSTRAINTS, check_reference, score_sample
-from evalkit.suites import arithmetic, classification, extraction, instructions
+from evalkit.scoring import check_reference, score_item
+from evalkit.scoring.constraints import CONSTRAINTS
 from evalkit.suites.base import Sample
-from evalkit.suites.builtin import BUILTIN_SUITES, generate_builtin
+from evalkit.suites.builtin import arithmetic, classification, generate_builtin, instructions
+from evalkit.suites.registry import builtin_suites
 
-BASES = ("arithmetic", "extraction", "classification", "instructions")
-NAMES = [name for base in BASES for name in (base, f"{base}-zh")]
-MODULES = {"arithmetic": arithmetic, "extraction": extraction, "classification": classification,
-           "instructions": instructions}
+README = Path(__file__).resolve().parents[1] / "README.md"
+NAMES = list(builtin_suites())
 CJK = re.compile("[\u4e00-\u9fff]")
 
 _cache: dict[tuple, list[Sample]] = {}
@@ -48,9 +48,17 @@ def language_of(name: str) -> str:
 # ---------------------------------------------------------------- registry and conventions
 
 
+def test_the_readme_documents_every_builtin_suite_in_listing_order():
+    section = README.read_text(encoding="utf-8").split("\n## Suites\n", 1)[1].split("\n### ", 1)[0]
+    documented = [name for row in section.splitlines() if row.startswith("| `")
+                  for name in re.findall(r"`([^`]+)`", row.split("|")[1])]
+    assert documented == NAMES
+
+
 def test_registry_lists_every_suite_in_both_languages():
-    assert sorted(BUILTIN_SUITES) == sorted(NAMES)
-    for name, suite in BUILTIN_SUITES.items():
+    bases = {name.removesuffix("-zh") for name in NAMES}
+    assert sorted(NAMES) == sorted(name for base in bases for name in (base, f"{base}-zh"))
+    for name, suite in builtin_suites().items():
         assert suite.name == name
         assert suite.language == language_of(name)
         assert suite.default_size > 0 and suite.default_size % 5 == 0
@@ -125,8 +133,8 @@ def test_references_pass_the_scorer_checks(name):
 def test_a_correct_reply_scores_one_and_a_wrong_one_does_not(name):
     for sample in samples(name):
         right, wrong = _replies(sample)
-        assert score_sample(right, sample).value == 1.0, (sample.id, right)
-        assert score_sample(wrong, sample).value < 1.0, (sample.id, wrong)
+        assert score_item(right, sample).value == 1.0, (sample.id, right)
+        assert score_item(wrong, sample).value < 1.0, (sample.id, wrong)
 
 
 def _replies(sample: Sample) -> tuple[str, str]:

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from evalkit.economics import capacity
-from evalkit.economics.capacity import SLO, Endpoint, Sample, SweepOptions
+from evalkit.console import capacity as capacity_view
+from evalkit.economics import capacity, sweep
+from evalkit.economics.capacity import SLO, SweepOptions, TimedRequest
+from evalkit.economics.sweep import Endpoint
+from evalkit.run import capacity as capacity_run
 from evalkit.testing.scripted_server import Reply, ScriptedServer
 from evalkit.testing.slots import SlottedScript
 
@@ -17,7 +20,7 @@ WORDS = " ".join(f"w{i}" for i in range(10))  # 10 deltas, 10 completion tokens
 def test_price_split_is_the_stated_formula():
     # 1000 input tok/s and 100 output tok/s on a $3.60/hour machine, ratio 1:4:
     # $0.001/s = p_out × (0.25 × 1000 + 100)  =>  p_out = 0.001 / 350.
-    samples = [Sample(start=0.0, end=0.5 + i * 0.1, ttft=0.1, prompt_tokens=100, completion_tokens=10)
+    samples = [TimedRequest(start=0.0, end=0.5 + i * 0.1, ttft=0.1, prompt_tokens=100, completion_tokens=10)
                for i in range(10)]
     step = capacity.summarise(samples, load=1, mode="closed", w0=0.0, w1=1.0)
     assert step.n == 6 and step.requests_per_s == pytest.approx(6.0)
@@ -33,8 +36,8 @@ def test_price_split_is_the_stated_formula():
 def test_percentiles_and_slo_judgement():
     assert capacity.percentile([1, 2, 3, 4], 50) == pytest.approx(2.5)
     assert capacity.percentile([], 95) is None
-    samples = [Sample(start=0, end=1.0, ttft=0.9, completion_tokens=5)]
-    step = capacity.judge(capacity.summarise(samples, 1, "closed", 0, 2), SLO(ttft_p95_s=0.5))
+    samples = [TimedRequest(start=0, end=1.0, ttft=0.9, completion_tokens=5)]
+    step = capacity.check_target(capacity.summarise(samples, 1, "closed", 0, 2), SLO(ttft_p95_s=0.5))
     assert not step.meets_slo and "TTFT p95" in step.failures[0]
 
 
@@ -46,11 +49,11 @@ def test_sweep_against_known_throughput_matches_hand_computed_price(tmp_path):
     assert script.service_time == pytest.approx(0.32)
     options = SweepOptions(concurrency=(1, 2, 4), step_seconds=3.0, warmup_seconds=0.5, max_tokens=16)
     with ScriptedServer(script) as server:
-        result = capacity.sweep(Endpoint("openai/scripted", server.base_url, "test"), PROMPTS,
+        result = sweep.sweep(Endpoint("openai/scripted", server.base_url, "test"), PROMPTS,
                                 hourly_cost=3.6, slo=SLO(ttft_p95_s=0.2), options=options, suite="t")
-    print("\n".join(capacity.step_table(result)))
+    print("\n".join(capacity_view.step_table(result)))
     loads = [s.load for s in result.steps]
-    assert loads == [1, 2, 4], capacity.step_table(result)
+    assert loads == [1, 2, 4], capacity_view.step_table(result)
     assert result.chosen == 1 and "target broken at c=4" in result.stop_reason
     # The server holds each request 0.32 s; the client adds its own overhead per request
     # (litellm on a shared 2-core machine: tens of ms), measured by the c=1 step, where
@@ -83,7 +86,7 @@ def test_poisson_mode_reports_achieved_rate():
     reply = Reply(WORDS, ttft=0.02, token_delay=0.01, prompt_tokens=50, completion_tokens=10)
     options = SweepOptions(rates=(5.0,), step_seconds=2.0, warmup_seconds=0.3)
     with ScriptedServer(reply) as server:
-        result = capacity.sweep(Endpoint("openai/scripted", server.base_url, "test"), PROMPTS,
+        result = sweep.sweep(Endpoint("openai/scripted", server.base_url, "test"), PROMPTS,
                                 hourly_cost=1.0, options=options)
     step = result.steps[0]
     assert step.mode == "poisson" and 1.5 < step.requests_per_s < 12
@@ -95,11 +98,11 @@ def test_local_model_end_to_end(tmp_path):
     pytest.importorskip("xllamacpp")
     # Short answers and a window long enough to hold several on a busy 2-core machine,
     # where one request takes seconds; the first (uncounted) request is the warm-up.
-    prompts = capacity.suite_prompts("arithmetic", size=6)
+    prompts = capacity_run.suite_prompts("arithmetic", size=6)
     options = SweepOptions(concurrency=(1, 2), step_seconds=10.0, warmup_seconds=0.0, max_tokens=8)
-    result = capacity.run_sweep("local/smollm2-135m-q4_0", None, None, prompts, 0.10, SLO(ttft_p95_s=30),
+    result = capacity_run.run_sweep("local/smollm2-135m-q4_0", None, None, prompts, 0.10, SLO(ttft_p95_s=30),
                                 options, suite="arithmetic")
-    print("\n".join(capacity.step_table(result) + capacity.price_lines(result)))
+    print("\n".join(capacity_view.step_table(result) + capacity_view.price_lines(result)))
     assert [s.load for s in result.steps][0] == 1 and result.chosen is not None
     step = result.steps[result.chosen]
     assert step.n > 0 and step.output_tokens_per_s > 0 and step.ttft_p50 is not None
@@ -114,8 +117,8 @@ def test_config_prices_a_model_from_a_capacity_run(tmp_path):
     from evalkit.config.models import ModelConfig
     from evalkit.economics.pricing import resolve_price
 
-    samples = [Sample(start=0, end=0.5, ttft=0.1, prompt_tokens=100, completion_tokens=50)]
-    step = capacity.judge(capacity.summarise(samples, 4, "closed", 0, 1), SLO())
+    samples = [TimedRequest(start=0, end=0.5, ttft=0.1, prompt_tokens=100, completion_tokens=50)]
+    step = capacity.check_target(capacity.summarise(samples, 4, "closed", 0, 1), SLO())
     result = capacity.CapacityResult(
         id="t", model="m", api_base=None, created="", suite="s", mode="closed", hourly_cost=3.6, slo=SLO(),
         options=SweepOptions(), steps=[step], stop_reason="", chosen=0, price=capacity.derive_price(step, 3.6))
@@ -127,9 +130,9 @@ def test_config_prices_a_model_from_a_capacity_run(tmp_path):
 
 def _capacity_file(tmp_path, requests_per_s: int = 10):
     """A stored sweep of one step: ``requests_per_s`` requests of 100 + 50 tokens in 1 s, $3.60/hour."""
-    samples = [Sample(start=0, end=0.5 + i * 0.04, ttft=0.1, prompt_tokens=100, completion_tokens=50)
+    samples = [TimedRequest(start=0, end=0.5 + i * 0.04, ttft=0.1, prompt_tokens=100, completion_tokens=50)
                for i in range(requests_per_s)]
-    step = capacity.judge(capacity.summarise(samples, 8, "closed", 0, 1), SLO(ttft_p95_s=1.0))
+    step = capacity.check_target(capacity.summarise(samples, 8, "closed", 0, 1), SLO(ttft_p95_s=1.0))
     result = capacity.CapacityResult(
         id="t", model="hosted_vllm/qwen3-8b", api_base=None, created="2026-11-28", suite="s", mode="closed",
         hourly_cost=3.6, slo=SLO(ttft_p95_s=1.0), options=SweepOptions(), steps=[step], stop_reason="",
@@ -138,12 +141,12 @@ def _capacity_file(tmp_path, requests_per_s: int = 10):
 
 
 def test_reports_show_self_hosting_against_the_apis(tmp_path):
-    from evalkit.economics import selfhost
-    from evalkit.config.models import ModelConfig
-    from evalkit.economics.pricing import resolve_price
-    from evalkit.report.formats import write_reports
     from evalkit.analysis.run_analysis import analyse_run
+    from evalkit.config.models import ModelConfig
+    from evalkit.economics import selfhost
+    from evalkit.economics.pricing import resolve_price
     from evalkit.economics.volume import parse_volume
+    from evalkit.report.formats import write_reports
     from evalkit.store.database import Store
     from evalkit.testing.synthetic_run import make_run
 

@@ -14,7 +14,8 @@ import socket
 
 import pytest
 
-from evalkit.transport import fast_path, providers
+from evalkit.transport import fast_path
+from evalkit.transport.base import Attempt, CallError, Request
 
 EVENT = 'data: {{"choices":[{{"index":0,"delta":{{"content":"{text}"}},"finish_reason":{finish}}}]}}\n\n'
 USAGE = 'data: {"choices":[],"usage":{"prompt_tokens":7,"completion_tokens":2,"total_tokens":9}}\n\n'
@@ -79,19 +80,19 @@ class RawServer:
         await writer.drain()
 
 
-def request(base_url: str, key: str | None = "k", **params) -> providers.Request:
-    return providers.Request(model_id="openai/m", messages=({"role": "user", "content": "q"},),
+def request(base_url: str, key: str | None = "k", **params) -> Request:
+    return Request(model_id="openai/m", messages=({"role": "user", "content": "q"},),
                              params={"max_tokens": 8, **params}, timeout=5, api_base=base_url, api_key=key)
 
 
-def call(server: RawServer, times: int = 1, **params) -> list[providers.Attempt | providers.CallError]:
+def call(server: RawServer, times: int = 1, **params) -> list[Attempt | CallError]:
     async def main():
         outcomes = []
         async with server as base_url:
             for _ in range(times):
                 try:
                     outcomes.append(await fast_path.complete(request(base_url, **params)))
-                except providers.CallError as error:
+                except CallError as error:
                     outcomes.append(error)
             await fast_path.close_sessions()
         return outcomes
@@ -120,7 +121,7 @@ def test_crlf_lines_comments_multiline_data_and_an_unterminated_last_event():
 def test_calls_share_one_kept_alive_connection():
     server = RawServer(answer(["ok"]))
     outcomes = call(server, times=20)
-    assert all(isinstance(o, providers.Attempt) and o.text == "ok" for o in outcomes)
+    assert all(isinstance(o, Attempt) and o.text == "ok" for o in outcomes)
     assert len(server.requests) == 20 and server.connections == 1
 
 
@@ -130,7 +131,7 @@ def test_a_kept_alive_connection_the_server_closed_after_a_stream_is_not_an_erro
     for close_after in (0.0, 0.002):
         server = RawServer(answer(["ok"]), headers="Keep-Alive: timeout=5, max=100\r\n", close_after=close_after)
         outcomes = call(server, times=10)
-        assert all(isinstance(o, providers.Attempt) and o.text == "ok" for o in outcomes), outcomes
+        assert all(isinstance(o, Attempt) and o.text == "ok" for o in outcomes), outcomes
         assert len(server.requests) == 10 and server.connections >= 10
 
 
@@ -149,13 +150,13 @@ def test_several_dead_pooled_connections_at_once_are_not_an_error():
                 for _ in range(4):
                     try:
                         outcomes.append(await fast_path.complete(request(base_url)))
-                    except providers.CallError as error:
+                    except CallError as error:
                         outcomes.append(error)
             await fast_path.close_sessions()
         return outcomes
 
     outcomes = asyncio.run(main())
-    assert all(isinstance(o, providers.Attempt) and o.text == "ok" for o in outcomes), outcomes
+    assert all(isinstance(o, Attempt) and o.text == "ok" for o in outcomes), outcomes
     assert len(outcomes) == 24
 
 
@@ -172,7 +173,7 @@ def test_an_error_event_mid_stream_is_a_server_error_with_its_message():
     body = sse(EVENT.format(text="Ans", finish="null"),
                'data: {"error":{"message":"the model crashed","type":"server_error"}}\n\n')
     error = call(RawServer(body))[0]
-    assert isinstance(error, providers.CallError) and error.error_class == "server" and error.retryable
+    assert isinstance(error, CallError) and error.error_class == "server" and error.retryable
     assert "the model crashed" in str(error) and error.attempt.text == "Ans"
 
 
@@ -202,7 +203,7 @@ def test_a_refused_connection_is_a_retryable_connection_error():
         finally:
             await fast_path.close_sessions()
 
-    with pytest.raises(providers.CallError) as caught:
+    with pytest.raises(CallError) as caught:
         asyncio.run(main())
     assert caught.value.error_class == "connection" and caught.value.retryable
 

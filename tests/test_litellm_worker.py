@@ -15,7 +15,8 @@ import time
 
 import pytest
 
-from evalkit.transport import worker as litellm_worker, providers
+from evalkit import transport
+from evalkit.transport import worker as litellm_worker
 from evalkit.economics.pricing import ModelPrice
 from evalkit.run.runner import Job, RetryPolicy, Runner, Target
 from evalkit.suites.base import Sample
@@ -52,7 +53,7 @@ def test_the_worker_scores_and_times_the_call_as_scripted_and_reports_its_own_la
     script = Reply("Answer: 5 apples", ttft=0.2, token_delay=0.02, prompt_tokens=30, completion_tokens=3)
     with ScriptedServer(script) as server:
         record = run([Job(target(server), sample("q"))])["q"]
-    assert providers.uses_fast_path(MODEL) is False
+    assert transport.uses_fast_path(MODEL) is False
     assert record.error_class is None and record.score == 1.0
     assert 0.2 <= record.ttft_s <= 0.2 + CLIENT_MARGIN
     assert 0.2 + 2 * 0.02 <= record.e2e_s <= 0.2 + 2 * 0.02 + CLIENT_MARGIN

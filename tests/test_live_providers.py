@@ -12,7 +12,8 @@ import os
 import pytest
 
 from evalkit.config.models import ModelConfig
-from evalkit.config.lineup import provider_defaults, resolve_api_key
+from evalkit.config.keys import resolve_api_key
+from evalkit.config.lineup import provider_defaults
 from evalkit.economics.pricing import resolve_price
 from evalkit.run.runner import Job, RetryPolicy, Runner, Target
 from evalkit.suites.base import Sample

@@ -148,9 +148,9 @@ def test_missing_dataset_names_it_and_how_to_get_it(tmp_path, task_dir):
 
 def test_suites_lists_runnable_tasks_only(task_dir, tmp_path):
     # A pre-built (empty) index stands for lm-eval's own tasks: the test does not walk them.
-    from evalkit.suites import lm_eval as adapter
+    from evalkit.scoring import lm_eval as tasks
 
-    cache = adapter._cache_path()
+    cache = tasks._cache_path()
     cache.parent.mkdir(parents=True, exist_ok=True)
     cache.write_text("{}", encoding="utf-8")
     result = CliRunner().invoke(main, ["suites", "--lm-eval", "--lm-eval-include", str(task_dir)])

@@ -364,3 +364,35 @@ def _running(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def _our_servers() -> set[str]:
+    listing = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
+    return {line.split()[0] for line in listing.splitlines() if "evalkit.transport.local.process" in line}
+
+
+def test_serving_gives_each_local_model_a_server_with_its_slots_and_stops_them_all() -> None:
+    """The one place a command's local servers start: each holds as many llama.cpp slots as
+    its caller sends at once (llama.cpp's own /props says so), and leaving stops every one."""
+    from evalkit.transport.local.endpoints import LocalModel, serving
+
+    before = _our_servers()
+    models = [LocalModel("a", f"local/{DEFAULT_VARIANT}", 3), LocalModel("b", f"local/{QUICK}", 1)]
+    with serving(models) as endpoints:
+        slots = {label: httpx.get(e.api_base.removesuffix("/v1") + "/props", timeout=10).json()["total_slots"]
+                 for label, e in endpoints.items()}
+        assert endpoints["b"].model_id == f"openai/{QUICK}" and endpoints["b"].api_key == "local"
+        assert all(e.died() is None for e in endpoints.values())
+        assert len(_our_servers() - before) == 2
+    assert slots == {"a": 3, "b": 1}
+    assert _our_servers() - before == set()
+
+
+def test_serving_leaves_no_server_behind_when_a_later_one_cannot_start() -> None:
+    from evalkit.transport.local.endpoints import LocalModel, serving
+
+    before = _our_servers()
+    with pytest.raises(UsageError, match="unknown local model"):
+        with serving([LocalModel("a", f"local/{QUICK}", 1), LocalModel("b", "local/no-such-variant", 1)]):
+            pass
+    assert _our_servers() - before == set()

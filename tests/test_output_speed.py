@@ -19,13 +19,15 @@ from html import unescape
 import pytest
 from click.testing import CliRunner
 
-from evalkit.economics import capacity
-from evalkit.economics.capacity import SLO, Endpoint, SweepOptions
 from evalkit.cli import main
+from evalkit.console import capacity as capacity_view
+from evalkit.economics import sweep
+from evalkit.economics.capacity import SLO, SweepOptions
 from evalkit.economics.pricing import ModelPrice
-from evalkit.store.records import CallRecord, inter_token_latency_s, output_speed_tps
+from evalkit.economics.sweep import Endpoint
 from evalkit.run.runner import Job, RetryPolicy, Runner, Target
 from evalkit.store.database import Store
+from evalkit.store.records import CallRecord, inter_token_latency_s, output_speed_tps
 from evalkit.suites.base import Sample
 from evalkit.testing.scripted_server import Reply, ScriptedServer
 
@@ -179,15 +181,15 @@ def test_capacity_steps_share_the_definition_and_say_n_a_for_one_token_replies()
     steps = {}
     for tokens in (1, 9):
         with ScriptedServer(reply(tokens, 7)) as server:
-            result = capacity.sweep(Endpoint("openai/scripted", server.base_url, "test"),
+            result = sweep.sweep(Endpoint("openai/scripted", server.base_url, "test"),
                                     [({"role": "user", "content": "q"},)], hourly_cost=1.0,
                                     slo=SLO(speed_p50_tps=20), options=options, suite="t")
         steps[tokens] = result.steps[0]
-        print("\n".join(capacity.step_table(result)))
+        print("\n".join(capacity_view.step_table(result)))
     one, nine = steps[1], steps[9]
     assert one.n > 0 and one.decode_n == 0 and one.speed_p50 is None and one.itl_p50 is None
     assert not one.meets_slo and "n/a" in one.failures[0]
-    assert capacity.step_table_lines(one)[0].split()[7:10:2] == ["n/a", "n/a"]  # ITL p50, speed p50
+    assert capacity_view.step_table_lines(one)[0].split()[7:10:2] == ["n/a", "n/a"]  # ITL p50, speed p50
     assert nine.decode_n == nine.n and nine.meets_slo
     assert nine.speed_p50 == pytest.approx(RATE, rel=0.1)  # 8 ÷ 0.1 s; 9 ÷ 0.1 s said 90
     assert nine.itl_p50 == pytest.approx(1 / RATE, rel=0.1)

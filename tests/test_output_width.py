@@ -176,12 +176,12 @@ def test_catalogs_and_estimate_fit_80_columns(command):
         rows_on_one_line(piped, [["openai/gpt-4.1-mini", "$0.400", "$1.600", "$0.100"]])
         assert_whole(narrow, ["openai/gpt-4.1-mini", "$0.400", "$1.600", "$0.100", "unknown"])
     if command[0] == "suites":  # each name whole; the only "…" are the long sample prompts shortened on purpose
-        from evalkit.suites.builtin import BUILTIN_SUITES, generate_builtin
+        from evalkit.suites.registry import builtin_suites
 
-        samples = [generate_builtin(name, 1, 1234)[0] for name in BUILTIN_SUITES]
+        samples = [suite.generate(1, 1234)[0] for suite in builtin_suites().values()]
         shown = [p if len(p) <= 240 else p[:239] + "…" for p in (sample.prompt_text for sample in samples)]
         for output in (narrow, piped):
-            assert all(name in output for name in BUILTIN_SUITES), output
+            assert all(name in output for name in builtin_suites()), output
             assert output.count("…") == sum(p.count("…") for p in shown), output
             assert all(f"→ {sample.reference!r}" in output for sample in samples
                        if isinstance(sample.reference, int)), output

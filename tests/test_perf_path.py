@@ -6,7 +6,8 @@ import asyncio
 import sqlite3
 import time
 
-from evalkit.transport import providers
+from evalkit import transport
+from evalkit.config import routes
 from evalkit.economics.pricing import ModelPrice
 from evalkit.store.records import CallRecord
 from evalkit.run.runner import Job, RetryPolicy, Runner, Target
@@ -18,14 +19,14 @@ PRICE = ModelPrice(model="m", model_id="openai/scripted", input=1e-6, output=2e-
 
 
 def test_the_route_is_the_providers_whatever_the_api_base(monkeypatch):
-    monkeypatch.delenv(providers.TRANSPORT_ENV, raising=False)
+    monkeypatch.delenv(routes.TRANSPORT_ENV, raising=False)
     for model_id in ("openai/scripted", "hosted_vllm/qwen", "openai/gpt-4o-mini", "deepseek/deepseek-chat",
                      "dashscope/qwen-plus", "moonshot/kimi-k2.6", "zai/glm-4.6", "openrouter/qwen/qwen3-8b"):
-        assert providers.uses_fast_path(model_id), model_id
+        assert transport.uses_fast_path(model_id), model_id
     for model_id in ("anthropic/claude-haiku-4-5", "gemini/gemini-2.5-flash", "bedrock/x", "volcengine/x"):
-        assert not providers.uses_fast_path(model_id), model_id
-    monkeypatch.setenv(providers.TRANSPORT_ENV, "litellm")
-    assert not providers.uses_fast_path("openai/scripted")
+        assert not transport.uses_fast_path(model_id), model_id
+    monkeypatch.setenv(routes.TRANSPORT_ENV, "litellm")
+    assert not transport.uses_fast_path("openai/scripted")
 
 
 def _run(server, blocker_s: float) -> CallRecord:

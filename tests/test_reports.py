@@ -160,7 +160,7 @@ def test_pdf_cell_wrapping_keeps_numbers_and_words_whole():
     """At the seam: the table's cells, wrapped into narrow columns, hold only whole words."""
     from reportlab.lib.pagesizes import A4
 
-    from evalkit.report import pdf
+    from evalkit.report.formats import pdf
     from evalkit.report.content import Table
     from evalkit.report.fonts import subset_fonts
 

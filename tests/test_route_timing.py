@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from evalkit.transport import providers
+from evalkit import transport
 from evalkit.analysis.summary import LAG_SHARE_OF_LATENCY, summarize, verdict
 from evalkit.cli import main
 from evalkit.store.records import LAG_LIMIT_MS
@@ -122,7 +122,7 @@ def off_the_script(by_model: pd.DataFrame, model_ids, ttft: float = TTFT_S, e2e:
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_every_openai_compatible_provider_is_timed_to_the_scripted_latency(scenario, server, tmp_path):
     model_ids, concurrency = SCENARIOS[scenario]
-    assert all(providers.uses_fast_path(model_id) for model_id in model_ids)
+    assert all(transport.uses_fast_path(model_id) for model_id in model_ids)
     runs = []
     for run in range(RUNS):
         records, _ = compare(tmp_path / str(run), server, dict.fromkeys(model_ids, concurrency))
@@ -162,7 +162,7 @@ def test_a_litellm_routed_model_beside_them_leaves_their_clocks_alone_and_is_not
             if not runs[-1]:
                 break
     assert not runs[-1], f"the fast-path models beside a litellm worker, in each of {RUNS} runs: {runs}"
-    assert not providers.uses_fast_path("volcengine/quick")
+    assert not transport.uses_fast_path("volcengine/quick")
 
 
 def _records(lags: dict[str, tuple[float, list[float | None]]]) -> pd.DataFrame:

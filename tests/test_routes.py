@@ -20,7 +20,9 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from evalkit.transport import providers
+from evalkit import transport
+from evalkit.transport import fast_path, litellm as in_process
+from evalkit.transport.base import Attempt, Request
 from evalkit.config import routes
 from evalkit.testing.scripted_server import Reply, ScriptedServer
 
@@ -46,7 +48,7 @@ REPRESENTATIVE = {
 
 @pytest.fixture(scope="module")
 def litellm():
-    return providers._litellm()
+    return in_process._litellm()
 
 
 @pytest.fixture
@@ -75,10 +77,10 @@ def test_every_route_names_its_source_and_date():
 
 
 def test_deciding_a_route_imports_neither_litellm_nor_pandas():
-    code = ("import sys; from evalkit.transport import providers, fast_path\n"
-            "assert providers.uses_fast_path('deepseek/deepseek-chat')\n"
-            "assert not providers.uses_fast_path('anthropic/claude-haiku-4-5')\n"
-            "fast_path._body(providers.Request('moonshot/kimi-k2.6', (), {'temperature': 0}, 5))\n"
+    code = ("import sys; from evalkit import transport; from evalkit.transport import fast_path\n"
+            "assert transport.uses_fast_path('deepseek/deepseek-chat')\n"
+            "assert not transport.uses_fast_path('anthropic/claude-haiku-4-5')\n"
+            "fast_path._body(transport.Request('moonshot/kimi-k2.6', (), {'temperature': 0}, 5))\n"
             "print(sorted(m for m in ('litellm', 'pandas') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
@@ -143,18 +145,16 @@ def test_litellm_and_the_fast_path_send_the_same_request_to_the_same_place(provi
             clean_env.setenv(base_var, server.base_url)
             clean_env.setenv(key_var, f"sk-{key_var.lower()}-0123456789")
             for model_id in REPRESENTATIVE[provider]:
-                request = providers.Request(model_id=model_id, messages=MESSAGES, params=PARAMS, timeout=10)
+                request = Request(model_id=model_id, messages=MESSAGES, params=PARAMS, timeout=10)
                 before = len(server.requests)
-                asyncio.run(providers.complete_with_litellm(request))
+                asyncio.run(in_process.complete(request))
                 via_litellm = _received(server, before)
                 asyncio.run(_fast(request))
                 via_fast_path = _received(server, before + 1)
                 assert via_fast_path == via_litellm, (model_id, base_var, key_var)
 
 
-async def _fast(request: providers.Request) -> providers.Attempt:
-    from evalkit.transport import fast_path
-
+async def _fast(request: Request) -> Attempt:
     try:
         return await fast_path.complete(request)
     finally:
@@ -188,7 +188,7 @@ def test_the_parameters_are_spelled_as_litellm_spells_them_for_every_priced_mode
     for model_id in _priced_chat_models(litellm, provider):
         for temperature in (0.0, 0.7, 1.0, 1.5):
             params = {**PARAMS, "temperature": temperature}
-            ours = routes.request_body(providers.model_called(model_id), [dict(m) for m in MESSAGES], params)
+            ours = routes.request_body(transport.model_called(model_id), [dict(m) for m in MESSAGES], params)
             theirs = _litellm_body(litellm, model_id, params)
             if ours != theirs:
                 mismatches.append(f"{model_id} at temperature {temperature}: evalkit {ours}, litellm {theirs}")
@@ -207,7 +207,7 @@ def test_a_fast_provider_without_an_endpoint_stops_before_any_call(tmp_path, cle
 
 def test_a_fast_provider_reads_its_key_from_the_variable_litellm_reads(clean_env):
     from evalkit.config.models import ModelConfig
-    from evalkit.config.lineup import key_env_for, resolve_api_key
+    from evalkit.config.keys import key_env_for, resolve_api_key
     from evalkit.errors import UsageError
 
     model = ModelConfig(id="together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo")

@@ -2,27 +2,31 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from evalkit.errors import UsageError
-from evalkit.scoring.scorers import (
-    SCORERS,
-    Score,
-    check_reference,
-    check_scorer,
-    normalise_answer,
-    score_sample,
-)
+from evalkit.scoring import Score, check_reference, check_scorer, get_scorer, score_item, scorers
+from evalkit.scoring.text import normalise_answer
 from evalkit.suites.base import Sample
 
 
 def score(name: str, response: str, reference: object, **options: object) -> Score:
-    return SCORERS[name](response, reference, **options)
+    return get_scorer(name).score(response, reference, **options)
 
 
 def test_registry_has_the_contract_names() -> None:
     expected = {"exact", "numeric", "regex", "choice", "json_fields", "contains", "label", "constraints"}
-    assert expected <= set(SCORERS)
+    assert expected <= set(scorers())
+
+
+def test_the_readme_documents_every_scorer() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Scorers\n", 1)[1].split("\n### ", 1)[0]
+    documented = [m[1] for row in section.splitlines() if (m := re.match(r"\| `(\w+)` \|", row))]
+    assert sorted(documented) == sorted(scorers())
 
 
 # ---------------------------------------------------------------------------
@@ -401,7 +405,7 @@ def test_constraints_each_key(reply: str, reference: dict[str, object], value: f
 
 
 # ---------------------------------------------------------------------------
-# score_sample
+# score_item
 
 
 def _sample(**changes: object) -> Sample:
@@ -417,18 +421,18 @@ def _sample(**changes: object) -> Sample:
     return Sample(**fields)  # type: ignore[arg-type]
 
 
-def test_score_sample_uses_scorer_and_options() -> None:
-    assert score_sample("I think 4.4", _sample()) == Score(1.0, "4.4")
-    assert score_sample("I think 4.6", _sample()).value == 0.0
+def test_score_item_uses_scorer_and_options() -> None:
+    assert score_item("I think 4.4", _sample()) == Score(1.0, "4.4")
+    assert score_item("I think 4.6", _sample()).value == 0.0
 
 
-def test_score_sample_without_response_scores_zero() -> None:
-    assert score_sample(None, _sample()) == Score(0.0, None, "no response")
+def test_score_item_without_response_scores_zero() -> None:
+    assert score_item(None, _sample()) == Score(0.0, None, "no response")
 
 
-def test_score_sample_unknown_scorer_is_a_usage_error() -> None:
+def test_score_item_unknown_scorer_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="did you mean 'numeric'"):
-        score_sample("4", _sample(scorer="numerc", scorer_options={}))
+        score_item("4", _sample(scorer="numerc", scorer_options={}))
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ import statistics
 import time
 from dataclasses import dataclass, field
 
-from evalkit.run.runner import LagMonitor as RunnerLagMonitor
+from evalkit.transport.lag import LagMonitor as RunnerLagMonitor
 
 MESSAGES = ({"role": "user", "content": "What is 2 + 2? Reply with the number."},)
 PARAMS = {"temperature": 0, "max_tokens": 64}
@@ -127,20 +127,21 @@ def make_openai(base_url: str):
 
 
 def make_provider(base_url: str, transport: str):
-    """evalkit's one attempt: `fast` (the fast path, `providers.complete`) or `litellm`
+    """evalkit's one attempt: `fast` (the fast path, `evalkit.transport.complete`) or `litellm`
     (litellm in this process, as a litellm worker runs it: what litellm costs per call)."""
-    from evalkit.transport import providers
+    from evalkit import transport as dispatch
+    from evalkit.transport import litellm as in_process
 
-    request = providers.Request(model_id="openai/scripted", messages=MESSAGES, params=PARAMS, timeout=30,
-                                api_base=base_url, api_key="k")
-    complete = providers.complete if transport == "fast" else providers.complete_with_litellm
+    request = dispatch.Request(model_id="openai/scripted", messages=MESSAGES, params=PARAMS, timeout=30,
+                               api_base=base_url, api_key="k")
+    complete = dispatch.complete if transport == "fast" else in_process.complete
 
     async def call():
         os.environ["EVALKIT_TRANSPORT"] = transport
         attempt = await complete(request)
         return attempt.ttft_s, attempt.e2e_s
 
-    call.close = providers.close_clients
+    call.close = dispatch.close_clients
     return call
 
 

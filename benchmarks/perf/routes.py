@@ -96,13 +96,9 @@ def summarize(records: list) -> dict[str, tuple[float, float, float, int]]:
 
 
 def route_of(model_id: str) -> str:
-    from evalkit.transport import providers
+    from evalkit import transport
 
-    try:
-        fast = providers.uses_fast_path(model_id)
-    except TypeError:  # evalkit before routes by provider: the api_base decided
-        fast = providers.uses_fast_path(model_id, "http://127.0.0.1:1/v1")
-    return "fast path" if fast else "litellm"
+    return "fast path" if transport.uses_fast_path(model_id) else "litellm"
 
 
 def main(argv: list[str] | None = None) -> int:

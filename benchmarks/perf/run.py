@@ -104,8 +104,8 @@ def clients(base_url: str) -> dict:
         "raw httpx": make_httpx(base_url),
         "raw aiohttp": make_aiohttp(base_url),
         "raw openai.AsyncOpenAI": make_openai(base_url),
-        "evalkit providers.complete (fast path)": make_provider(base_url, "fast"),
-        "evalkit providers.complete (litellm)": make_provider(base_url, "litellm"),
+        "evalkit transport.complete (fast path)": make_provider(base_url, "fast"),
+        "evalkit transport.complete (litellm)": make_provider(base_url, "litellm"),
     }
 
 
@@ -236,10 +236,10 @@ async def bench_memory(scale: float) -> list[str]:
     rows = ["| client | calls after warm-up | RSS before MB | RSS after MB | growth MB |", "|---|---|---|---|---|"]
     with Server() as base:
         # The slower clients get fewer calls: the openai SDK a tenth, litellm a fiftieth.
-        for kind, call, calls in (("evalkit providers.complete (fast path)", make_provider(base, "fast"), n),
+        for kind, call, calls in (("evalkit transport.complete (fast path)", make_provider(base, "fast"), n),
                                   ("raw aiohttp", make_aiohttp(base), n),
                                   ("raw openai.AsyncOpenAI", make_openai(base), n // 10),
-                                  ("evalkit providers.complete (litellm)", make_provider(base, "litellm"), n // 50)):
+                                  ("evalkit transport.complete (litellm)", make_provider(base, "litellm"), n // 50)):
             await run_batch(call, 500, 64, kind)
             before = proc.memory_info().rss
             await run_batch(call, calls, 64, kind, warm=0)

@@ -9,13 +9,13 @@ PER_MILLION = 1_000_000
 
 
 def suites_table(seed: int) -> fit.Grid:
-    from evalkit.suites.builtin import BUILTIN_SUITES, generate_builtin
+    from evalkit.suites.registry import builtin_suites
 
     columns = [fit.Column("Suite"), fit.Column("Language"), fit.Column("Scorer"),
                fit.Column("Description", wrap=fit.TEXT), fit.Column("Sample item (prompt → reference)", wrap=fit.TEXT)]
     table = fit.Grid("Built-in suites (generated from a seed; -s NAME)", columns, show_lines=True)
-    for name, suite in BUILTIN_SUITES.items():
-        sample = generate_builtin(name, 1, seed)[0]
+    for name, suite in builtin_suites().items():
+        sample = suite.generate(1, seed)[0]
         prompt = sample.prompt_text
         prompt = prompt if len(prompt) <= 240 else prompt[:239] + "…"
         table.add_row(name, suite.language, sample.scorer, suite.description, f"{prompt}\n→ {sample.reference!r}")
@@ -23,13 +23,13 @@ def suites_table(seed: int) -> fit.Grid:
 
 
 def models_table(show_all: bool, pattern: str | None) -> fit.Grid:
-    from evalkit.transport import providers
+    from evalkit import transport
     from evalkit.config.models import ModelConfig
     from evalkit.config.lineup import local_models
     from evalkit.economics.pricing import resolve_price
 
     if show_all:
-        ids = providers.known_chat_models()
+        ids = transport.known_chat_models()
         rows = [(model_id, "") for model_id in ids]
     else:
         rows = [(d.model, f"default when {' or '.join(d.env)} is set") for d in provider_defaults()]

@@ -1,10 +1,6 @@
-"""Capacity sweep: how much load one serving machine holds within a latency target, and
-what a token costs on it.
-
-`sweep()` loads any OpenAI-compatible endpoint (vLLM, SGLang, Ollama, llama.cpp, TGI),
-through litellm like every other evalkit call, at rising load: closed-loop concurrency
-steps (1, 2, 4, 8, ... requests in flight) or, in Poisson mode, rising arrival rates.
-The prompts are a suite's prompts, cycled, so the lengths are those of real work.
+"""Capacity: how much load one serving machine holds within a latency target, and what a
+token costs on it — the figures of a sweep (`evalkit.economics.sweep` drives the load),
+their judgement against the target, the price they imply, and the saved result.
 
 Each step runs a warm-up (its requests are not counted), then a measurement window of
 ``step_seconds``; a request counts when it *finishes* inside the window, so throughput is
@@ -40,15 +36,9 @@ projection (`evalkit.economics.selfhost`) at a stated utilisation.
 
 from __future__ import annotations
 
-import asyncio
-import datetime as dt
-import functools
 import json
 import math
-import random
 import statistics
-import time
-import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -86,19 +76,6 @@ class SLO:
 
 
 @dataclass(frozen=True)
-class Endpoint:
-    """Where the load goes: a litellm model id and its OpenAI-compatible base URL."""
-
-    model_id: str
-    api_base: str | None
-    api_key: str | None = field(default=None, repr=False)
-    timeout: float = 120.0
-    token_counter: Any = field(default=None, repr=False, compare=False)
-    """Counts tokens when the server reports no usage (llama.cpp streams none); default
-    litellm's tokenizer estimate."""
-
-
-@dataclass(frozen=True)
 class SweepOptions:
     """How the sweep loads the endpoint."""
 
@@ -118,7 +95,7 @@ class SweepOptions:
 
 
 @dataclass
-class Sample:
+class TimedRequest:
     """One measured request (times in seconds from the start of its step)."""
 
     start: float
@@ -220,7 +197,7 @@ class CapacityResult:
         if self.price is None:
             return f"no load met the target ({self.slo.describe()})"
         p = self.price
-        return (f"${p.hourly_cost:.2f}/hour at {_load_text(self.mode, p.load)} "
+        return (f"${p.hourly_cost:.2f}/hour at {load_text(self.mode, p.load)} "
                 f"({p.requests_per_s:.2f} req/s), target {self.slo.describe()}, "
                 f"input:output cost ratio 1:{1 / p.input_cost_ratio:g}, full utilisation; "
                 f"capacity run {self.id}")
@@ -258,7 +235,7 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     return data[lo] + (data[hi] - data[lo]) * (k - lo)
 
 
-def summarise(samples: list[Sample], load: float, mode: str, w0: float, w1: float) -> Step:
+def summarise(samples: list[TimedRequest], load: float, mode: str, w0: float, w1: float) -> Step:
     """Reduce one step's requests to its throughput, percentiles and stability."""
     counted = [s for s in samples if w0 <= s.end <= w1]
     ok = [s for s in counted if s.error is None]
@@ -285,7 +262,7 @@ def _present(values: Any) -> list[float]:
     return [v for v in values if v is not None]
 
 
-def _window_cv(ok: list[Sample], w0: float, window: float) -> float | None:
+def _window_cv(ok: list[TimedRequest], w0: float, window: float) -> float | None:
     part = window / STABILITY_WINDOWS
     tokens = [0.0] * STABILITY_WINDOWS
     for s in ok:
@@ -294,7 +271,7 @@ def _window_cv(ok: list[Sample], w0: float, window: float) -> float | None:
     return statistics.pstdev(tokens) / mean if mean > 0 else None
 
 
-def judge(step: Step, slo: SLO) -> Step:
+def check_target(step: Step, slo: SLO) -> Step:
     """Mark whether the step met the target, and why not."""
     failures = []
     total = step.n + step.errors
@@ -303,129 +280,13 @@ def judge(step: Step, slo: SLO) -> Step:
     elif step.errors / total > MAX_ERROR_RATE:
         failures.append(f"{step.errors}/{total} requests failed")
     if slo.ttft_p95_s is not None and (step.ttft_p95 is None or step.ttft_p95 > slo.ttft_p95_s):
-        failures.append(f"TTFT p95 {_fmt(step.ttft_p95)} s > {slo.ttft_p95_s:g} s")
+        failures.append(f"TTFT p95 {figure(step.ttft_p95)} s > {slo.ttft_p95_s:g} s")
     if slo.speed_p50_tps is not None and step.speed_p50 is None:
         failures.append(f"speed p50 n/a (no reply of two tokens or more), target {slo.speed_p50_tps:g} tok/s")
     elif slo.speed_p50_tps is not None and step.speed_p50 < slo.speed_p50_tps:
-        failures.append(f"speed p50 {_fmt(step.speed_p50)} tok/s < {slo.speed_p50_tps:g} tok/s")
+        failures.append(f"speed p50 {figure(step.speed_p50)} tok/s < {slo.speed_p50_tps:g} tok/s")
     step.failures, step.meets_slo = failures, not failures
     return step
-
-
-async def _one(endpoint: Endpoint, messages: tuple, options: SweepOptions, t0: float) -> Sample:
-    from evalkit.transport import providers
-
-    request = providers.Request(
-        model_id=endpoint.model_id, messages=messages,
-        params={"max_tokens": options.max_tokens, "temperature": options.temperature},
-        timeout=endpoint.timeout, api_base=endpoint.api_base, api_key=endpoint.api_key,
-    )
-    start = time.perf_counter() - t0
-    try:
-        attempt = await providers.complete(request)
-    except providers.CallError as exc:
-        return Sample(start=start, end=time.perf_counter() - t0, error=exc.error_class)
-    end = time.perf_counter() - t0
-    if attempt.usage_source == "provider":
-        return Sample(start=start, end=end, ttft=attempt.ttft_s,
-                      prompt_tokens=attempt.prompt_tokens or 0, completion_tokens=attempt.completion_tokens or 0)
-    count = endpoint.token_counter or functools.partial(providers.count_tokens, endpoint.model_id)
-    prompt = "\n".join(m.get("content", "") for m in messages)
-    return Sample(start=start, end=end, ttft=attempt.ttft_s, prompt_tokens=count(prompt),
-                  completion_tokens=count(attempt.text + attempt.reasoning), estimated=True)
-
-
-async def _closed_loop(endpoint, prompts, options, concurrency: int, t_end: float) -> list[Sample]:
-    t0, samples, cursor = time.perf_counter(), [], iter(_cycle(prompts))
-
-    async def worker() -> None:
-        while time.perf_counter() - t0 < t_end:
-            samples.append(await _one(endpoint, next(cursor), options, t0))
-
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return samples
-
-
-async def _poisson(endpoint, prompts, options, rate: float, t_end: float, rng: random.Random) -> list[Sample]:
-    t0, tasks, cursor = time.perf_counter(), [], iter(_cycle(prompts))
-    due = rng.expovariate(rate)
-    while due < t_end:
-        await asyncio.sleep(max(0.0, due - (time.perf_counter() - t0)))
-        tasks.append(asyncio.create_task(_one(endpoint, next(cursor), options, t0)))
-        due += rng.expovariate(rate)
-    return list(await asyncio.gather(*tasks))
-
-
-def _cycle(prompts: Sequence[tuple]):
-    while True:
-        yield from prompts
-
-
-async def measure_step(endpoint: Endpoint, prompts: Sequence[tuple], options: SweepOptions,
-                       load: float, rng: random.Random) -> Step:
-    """Run one load step: warm-up, measurement window, drain; summarise the window."""
-    w0 = options.warmup_seconds
-    w1 = w0 + options.step_seconds
-    if options.rates:
-        samples, mode = await _poisson(endpoint, prompts, options, load, w1, rng), "poisson"
-    else:
-        samples, mode = await _closed_loop(endpoint, prompts, options, int(load), w1), "closed"
-    return summarise(samples, load, mode, w0, w1)
-
-
-# --- the sweep and the price -----------------------------------------------------------
-
-
-def sweep(endpoint: Endpoint, prompts: Sequence[tuple], hourly_cost: float, slo: SLO = SLO(),
-          options: SweepOptions = SweepOptions(), *, suite: str = "", on_step=None) -> CapacityResult:
-    """Load the endpoint step by step until the target breaks or throughput stops growing."""
-    if not prompts:
-        raise UsageError("capacity: the suite gave no prompts")
-    if hourly_cost <= 0:
-        raise UsageError("--hourly-cost must be positive (USD per hour of the serving machine)")
-    steps, stop_reason = asyncio.run(_run_steps(endpoint, prompts, slo, options, on_step))
-    chosen = choose_step(steps)
-    price = derive_price(steps[chosen], hourly_cost) if chosen is not None else None
-    return CapacityResult(
-        id=dt.datetime.now().strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6],
-        model=endpoint.model_id, api_base=_redacted(endpoint.api_base),
-        created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        suite=suite, mode=steps[0].mode, hourly_cost=hourly_cost, slo=slo, options=options,
-        steps=steps, stop_reason=stop_reason, chosen=chosen, price=price,
-    )
-
-
-async def _run_steps(endpoint, prompts, slo, options, on_step) -> tuple[list[Step], str]:
-    # One event loop for the whole sweep: the clients are bound to the loop they were made on.
-    from evalkit.transport import providers
-
-    # Imports and clients (litellm takes seconds) are made before any step is measured.
-    await providers.warm_up({(endpoint.model_id, endpoint.api_base, endpoint.api_key)})
-    try:
-        return await _sweep(endpoint, prompts, slo, options, on_step)
-    finally:
-        await providers.close_clients()
-
-
-async def _sweep(endpoint, prompts, slo, options, on_step) -> tuple[list[Step], str]:
-    first = await _one(endpoint, prompts[0], options, time.perf_counter())
-    if first.error is not None:
-        raise UsageError(f"capacity: the first request to {_redacted(endpoint.api_base) or endpoint.model_id} "
-                         f"failed ({first.error}); check the model id, --api-base and the key")
-    rng = random.Random(options.seed)
-    steps: list[Step] = []
-    for load in options.rates or options.concurrency:
-        step = judge(await measure_step(endpoint, prompts, options, load, rng), slo)
-        steps.append(step)
-        if on_step:
-            on_step(step)
-        if not step.meets_slo:
-            return steps, f"target broken at {_load_text(step.mode, load)}: {'; '.join(step.failures)}"
-        best = max((s.output_tokens_per_s for s in steps[:-1]), default=None)
-        if best is not None and step.output_tokens_per_s < best * (1 + options.min_growth):
-            return steps, (f"throughput stopped growing at {_load_text(step.mode, load)} "
-                           f"(< {options.min_growth:.0%} over the best step)")
-    return steps, "reached the last load step"
 
 
 def choose_step(steps: list[Step]) -> int | None:
@@ -458,74 +319,12 @@ def with_ratio(result: CapacityResult, input_cost_ratio: float) -> CapacityResul
     return result
 
 
-# --- text ------------------------------------------------------------------------------
-
-
-_STEP_ROW = "{:>6} {:>5} {:>3} {:>6} {:>7} {:>6} {:>6} {:>6} {:>6} {:>6} {:>4}  {}"
-STEP_HEADER = "\n".join(line.rstrip() for line in (
-    _STEP_ROW.format("load", "n", "err", "req/s", "out", "TTFT", "TTFT", "ITL", "e2e", "speed", "CV", "SLO"),
-    _STEP_ROW.format("", "", "", "", "tok/s", "p50", "p95", "p50", "p95", "p50", "", "")))
-"""Two lines, so a step's figures fit in 80 columns (seconds, except tok/s and CV)."""
-
-
-def step_table_lines(s: Step, chosen: bool = False, width: int | None = None) -> list[str]:
-    """One step's line; its SLO details go on a line of their own below when the whole
-    line would be wider than ``width`` (None: never)."""
-    na = _decode_na(s)
-    figures = [_load_text(s.mode, s.load), s.n, s.errors, f"{s.requests_per_s:.2f}", f"{s.output_tokens_per_s:.1f}",
-               _fmt(s.ttft_p50), _fmt(s.ttft_p95), _fmt(s.itl_p50, 4, na), _fmt(s.e2e_p95),
-               _fmt(s.speed_p50, 1, na), _fmt(s.cv, 2)]
-    mark = "ok" if s.meets_slo else "BROKEN"
-    failures = "; ".join(s.failures)
-    extras = (["<- priced here"] if chosen else []) + (["(unstable)"] if s.cv is not None and not s.stable else [])
-    if s.decode_n is not None and s.decode_n < s.n:
-        extras.append(f"(ITL, speed over {s.decode_n} of {s.n}: the others had a single token)")
-    whole = _STEP_ROW.format(*figures, "  ".join([f"{mark}: {failures}" if failures else mark, *extras]))
-    if width is None or len(whole) <= width:
-        return [whole]
-    return [_STEP_ROW.format(*figures, mark), " " * 8 + "  ".join(filter(None, [failures, *extras]))]
-
-
-def _decode_na(s: Step) -> str:
-    """Speed and ITL of a step whose requests all streamed one token are n/a, not missing."""
-    return "n/a" if s.n and s.decode_n == 0 else "-"
-
-
-def step_table(result: CapacityResult, width: int | None = None) -> list[str]:
-    """The step table as terminal lines."""
-    return [*STEP_HEADER.split("\n"), *(line for i, s in enumerate(result.steps)
-                                         for line in step_table_lines(s, i == result.chosen, width))]
-
-
-def price_lines(result: CapacityResult) -> list[str]:
-    lines = [f"stopped: {result.stop_reason}"]
-    if result.price is None:
-        lines.append(f"no price: {result.assumptions()}")
-        return lines
-    p = result.price
-    lines += [
-        f"self-hosted price: ${p.input * 1e6:.4f} in / ${p.output * 1e6:.4f} out per 1M tokens "
-        f"(blended ${p.blended * 1e6:.4f}/1M)",
-        f"assumptions: {result.assumptions()}",
-    ]
-    return lines
-
-
-def _load_text(mode: str, load: float) -> str:
+def load_text(mode: str, load: float) -> str:
     return f"{load:g}/s" if mode == "poisson" else f"c={load:g}"
 
 
-def _fmt(value: float | None, digits: int = 3, na: str = "-") -> str:
+def figure(value: float | None, digits: int = 3, na: str = "-") -> str:
     return na if value is None else f"{value:.{digits}f}"
-
-
-def _redacted(url: str | None) -> str | None:
-    from evalkit import redaction
-
-    return redaction.redact_url(url)
-
-
-# --- inputs ----------------------------------------------------------------------------
 
 
 def parse_seconds(text: str | None, option: str = "--slo-ttft-p95") -> float | None:
@@ -570,51 +369,3 @@ def concurrency_steps(max_concurrency: int) -> tuple[int, ...]:
         steps.append(c)
         c *= 2
     return tuple(steps + [max_concurrency])
-
-
-def suite_prompts(suite: str, size: int = 50, seed: int = 1234) -> list[tuple]:
-    """The messages of a suite (built-in name or file), as the sweep sends them."""
-    from evalkit.config.models import RunOptions, suite_from_option
-    from evalkit.suites import load_samples
-
-    config = suite_from_option(suite)
-    if config.path is None:
-        config.size = size
-    return [sample.messages for sample in load_samples(config, RunOptions(seed=seed))]
-
-
-def run_sweep(model_id: str, api_base: str | None, api_key_env: str | None, prompts: Sequence[tuple],
-              hourly_cost: float, slo: SLO, options: SweepOptions, *, suite: str = "", on_step=None) -> CapacityResult:
-    """`sweep` for a model named as on the command line: ``local/<variant>`` starts the
-    embedded llama.cpp server for the duration; anything else needs ``api_base``."""
-    import os
-
-    from evalkit.config.models import LOCAL_PREFIX
-
-    if model_id.startswith(LOCAL_PREFIX):
-        from evalkit.transport.local.server import LocalServer, threads_per_server
-
-        # As many llama.cpp slots as the sweep's highest load sends at once (Poisson steps
-        # are open-loop: their arrivals may overlap more; the rest wait in llama.cpp's queue).
-        slots = max(options.concurrency) if not options.rates else max(1, math.ceil(max(options.rates)))
-        variant = model_id[len(LOCAL_PREFIX):]
-        with LocalServer(variant, n_threads=threads_per_server(1), slots=slots) as server:
-            endpoint = Endpoint(server.litellm_model, server.base_url, "local")
-            result = sweep(endpoint, prompts, hourly_cost, slo, options, suite=suite, on_step=on_step)
-        result.model = model_id
-        return result
-    if api_base is None:
-        raise UsageError("capacity: give --api-base, the endpoint's OpenAI-compatible URL (e.g. http://gpu-box:8000/v1)")
-    from evalkit import redaction
-
-    if redaction.has_credentials(api_base):
-        raise UsageError(f"capacity: --api-base: {redaction.CREDENTIALS_IN_URL} (--api-key-env here)")
-    key = None
-    if api_key_env:
-        key = os.environ.get(api_key_env)
-        if not key:
-            raise UsageError(f"capacity: the environment variable {api_key_env} is not set")
-    redaction.remember(key)
-    redaction.remember_url(api_base)
-    endpoint = Endpoint(model_id, api_base, key or "no-key")
-    return sweep(endpoint, prompts, hourly_cost, slo, options, suite=suite, on_step=on_step)

@@ -86,9 +86,9 @@ def resolve_price(model: ModelConfig, today: dt.date | None = None) -> ModelPric
         return ModelPrice(
             **base, hourly_cost=model.hourly_cost, hourly_slots=model.max_concurrency, source="config hourly_cost"
         )
-    from evalkit.transport import providers
+    from evalkit import transport
 
-    entry = providers.price_map_entry(model.id) if not model.is_local else None
+    entry = transport.price_map_entry(model.id) if not model.is_local else None
     if not entry or entry.get("input_cost_per_token") is None or entry.get("output_cost_per_token") is None:
         return ModelPrice(**base, source="unknown")
     return ModelPrice(
@@ -96,7 +96,7 @@ def resolve_price(model: ModelConfig, today: dt.date | None = None) -> ModelPric
         input=entry["input_cost_per_token"],
         output=entry["output_cost_per_token"],
         cached_input=entry.get("cache_read_input_token_cost"),
-        source=providers.price_map_version(),
+        source=transport.price_map_version(),
     )
 
 

@@ -56,20 +56,20 @@ class Projection:
 
 
 def requests_per_month(volume: Volume, capacity: CapacityResult) -> float:
-    p = _price(capacity)
+    p = price_of(capacity)
     if volume.unit == "requests":
         return volume.amount
     return volume.amount / (p.prompt_tokens_per_request + p.completion_tokens_per_request)
 
 
 def api_cost_per_request(price: ModelPrice, capacity: CapacityResult) -> float | None:
-    p = _price(capacity)
+    p = price_of(capacity)
     return price.cost(round(p.prompt_tokens_per_request), round(p.completion_tokens_per_request)) \
         if price.known and price.hourly_cost is None else None
 
 
 def self_hosted_monthly(requests: float, capacity: CapacityResult, utilisation: float) -> tuple[float, int]:
-    p = _price(capacity)
+    p = price_of(capacity)
     per_replica = p.requests_per_s * 3600 * HOURS_PER_MONTH * utilisation
     replicas = max(1, math.ceil(requests / per_replica))
     return replicas * p.hourly_cost * HOURS_PER_MONTH, replicas
@@ -80,7 +80,7 @@ def project(capacity: CapacityResult, apis: list[ModelPrice], volume: Volume,
     """Monthly cost of the self-hosted option and each API at ``volume``, with break-evens."""
     if not 0 < utilisation <= 1:
         raise UsageError("--utilisation must be in (0, 1], e.g. 0.5 for 50%")
-    p = _price(capacity)
+    p = price_of(capacity)
     requests = requests_per_month(volume, capacity)
     monthly, replicas = self_hosted_monthly(requests, capacity, utilisation)
     replica_capacity = p.requests_per_s * 3600 * HOURS_PER_MONTH * utilisation
@@ -119,50 +119,7 @@ def projection_rows(projection: Projection) -> list[list[str]]:
     return rows
 
 
-def cost_curve_chart(capacity: CapacityResult, apis: list[ModelPrice], utilisation: float,
-                     max_requests: float) -> str:
-    """SVG: monthly cost against requests/month, self-hosted (a staircase of replicas)
-    and each API (a line), with break-even points marked."""
-    import io
-
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    from evalkit.report.charts import WIDTH_IN, model_styles
-
-    names = [f"{capacity.model} (self-hosted)"] + [a.model for a in apis]
-    styles = model_styles(names)
-    xs = [max_requests * i / 400 for i in range(1, 401)]
-    fig, ax = plt.subplots(figsize=(WIDTH_IN, 4.2))
-    own = styles[names[0]]
-    ax.step(xs, [self_hosted_monthly(x, capacity, utilisation)[0] for x in xs], where="post",
-            color=own.color, label=names[0], linewidth=2)
-    one_month = _price(capacity).hourly_cost * HOURS_PER_MONTH
-    for price in apis:
-        per_request = api_cost_per_request(price, capacity)
-        if per_request is None:
-            continue
-        style = styles[price.model]
-        ax.plot(xs, [x * per_request for x in xs], color=style.color, label=price.model, linestyle="--")
-        even = one_month / per_request
-        if even <= max_requests and even <= _price(capacity).requests_per_s * 3600 * HOURS_PER_MONTH * utilisation:
-            ax.plot([even], [one_month], marker=style.marker, color=style.color, markersize=8)
-            ax.annotate(f"break-even {even:,.0f}/month", (even, one_month), textcoords="offset points",
-                        xytext=(6, 6), fontsize=8)
-    ax.set_xlabel("requests per month")
-    ax.set_ylabel("USD per month")
-    ax.set_title(f"Own hardware vs API: cost by volume ({utilisation:.0%} utilisation)")
-    ax.legend(fontsize=8, loc="upper left")
-    ax.grid(alpha=0.3)
-    buffer = io.StringIO()
-    fig.savefig(buffer, format="svg", bbox_inches="tight")
-    plt.close(fig)
-    return buffer.getvalue()
-
-
-def _price(capacity: CapacityResult):
+def price_of(capacity: CapacityResult):
     if capacity.price is None:
         raise UsageError(f"capacity run {capacity.id} has no price: {capacity.assumptions()}")
     return capacity.price

@@ -20,20 +20,7 @@ from typing import Any
 
 from evalkit.report.content import ReportContent
 from evalkit.report.fonts import FontSubset
-
-PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
-           "#e377c2", "#17becf", "#7f7f7f", "#bcbd22", "#393b79", "#637939"]
-MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*", "<", ">", "h", "p"]
-HATCHES = ["", "//", "\\\\", "xx", "..", "--", "++", "oo", "||", "**", "OO", "//.."]
-WIDTH_IN = 7.5
-
-
-@dataclass(frozen=True)
-class ModelStyle:
-    color: str
-    marker: str
-    hatch: str
-
+from evalkit.report.styles import WIDTH_IN, ModelStyle, model_styles
 
 @dataclass(frozen=True)
 class Chart:
@@ -43,14 +30,6 @@ class Chart:
     svg: str
     section: str = "Charts"
     """Where the chart is drawn: the Charts section, or `selfhosting.CHART_SECTION`."""
-
-
-def model_styles(models: list[str]) -> dict[str, ModelStyle]:
-    """One style per model, assigned in sorted name order so it never depends on ranking."""
-    out = {}
-    for i, model in enumerate(sorted(models)):
-        out[model] = ModelStyle(PALETTE[i % len(PALETTE)], MARKERS[i % len(MARKERS)], HATCHES[i % len(HATCHES)])
-    return out
 
 
 def make_charts(content: ReportContent, font: FontSubset) -> list[Chart]:

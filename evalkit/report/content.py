@@ -19,7 +19,7 @@ from evalkit.store.records import ESTIMATED_MARK
 from evalkit.report.definitions import METRIC_DEFINITIONS
 from evalkit.report.facts import FIELDS as FACT_FIELDS
 from evalkit.report.facts import FactsRow, facts_rows
-from evalkit.report.tables import SCORECARD, cost_cell, estimated_legend, scorecard_rows, usd
+from evalkit.report.tables import SCORECARD, Table, cost_cell, estimated_legend, scorecard_rows, usd
 from evalkit.analysis.run_analysis import RunAnalysis
 from evalkit.report.selfhosting import TITLE as SELF_HOSTING_TITLE
 from evalkit.report.selfhosting import SelfHosted, self_hosting
@@ -42,14 +42,6 @@ DISAGREEMENT_SPREAD = 0.5
 """An item is a disagreement when its best and worst model scores differ by at least this."""
 ANSWER_CHARS = 1500
 """Longest answer or prompt shown in full; longer ones are cut with a note."""
-
-
-@dataclass
-class Table:
-    headers: list[str]
-    rows: list[list[str]]
-    best: set[tuple[int, int]] = field(default_factory=set)
-    """(row, column) cells holding the best value of their column."""
 
 
 @dataclass

@@ -13,9 +13,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from evalkit.analysis.run_analysis import RunAnalysis
-from evalkit.report import markdown
-from evalkit.report.formats import write_reports
+from evalkit.report.formats import markdown, report_formats, write_reports
 
+SUMMARY_FILE = "report.md"
+"""The run summary's file, unless a decision report asked for takes that name (the md one)."""
 HISTORY_RUNS = 30
 """Runs of the same tag the report's history chart covers."""
 
@@ -37,9 +38,10 @@ def write_run_folder(analysis: RunAnalysis, run_dir: Path, *, history=None, repo
         return []
     overall = analysis.summary.by_model.assign(suite="ALL")
     _concat(analysis.summary.by_model_suite, overall).to_csv(run_dir / "summary.csv", index=False)
-    if "md" not in reports:
+    formats = report_formats()
+    if SUMMARY_FILE not in {formats[name].file_name for name in reports if name in formats}:
         summary = markdown.render(analysis) + _history_section(analysis.run.tag, history, run_dir)
-        (run_dir / "report.md").write_text(summary, encoding="utf-8")
+        (run_dir / SUMMARY_FILE).write_text(summary, encoding="utf-8")
     return write_reports(analysis, list(reports), run_dir, volume) if reports else []
 
 

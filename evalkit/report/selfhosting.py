@@ -32,7 +32,7 @@ class SelfHosted:
     model: str
     assumptions: list[tuple[str, str]]
     table: Any = None
-    """`content.Table`: monthly cost at the volume and break-even per option; None without the file."""
+    """`tables.Table`: monthly cost at the volume and break-even per option; None without the file."""
     note: str = ""
     capacity: Any = field(default=None, repr=False)
     apis: list[Any] = field(default_factory=list, repr=False)
@@ -113,8 +113,7 @@ def _assumptions(capacity: Any, path: Path, projection: Any) -> list[tuple[str, 
 
 
 def _table(projection: Any) -> Any:
-    from evalkit.report.content import Table
-    from evalkit.report.tables import usd
+    from evalkit.report.tables import Table, usd
 
     own = projection.self_hosted
     rows = [[own.name, f"{own.replicas}", usd(own.monthly), usd(own.cost_per_request), own.note]]
@@ -135,16 +134,6 @@ def _table(projection: Any) -> Any:
     return table
 
 
-def projection_grid(projection: Any) -> Any:
-    """`evalkit breakeven`'s table: each option's month and request, and its break-even."""
-    from evalkit.economics import selfhost
-    from evalkit.console import fit
-
-    columns = [fit.Column("Option"), fit.Column("$/month", right=True), fit.Column("$/request", right=True),
-               fit.Column("Break-even (requests/month)", wrap=fit.TEXT)]
-    return fit.Grid(None, columns, selfhost.projection_rows(projection))
-
-
 def _note(projection: Any) -> str:
     return (f"At {projection.volume.describe()} = {projection.requests_per_month:,.0f} requests/month of the "
             f"sweep's average size. A replica carries {projection.replica_capacity:,.0f} requests/month at the target "
@@ -154,8 +143,8 @@ def _note(projection: Any) -> str:
 
 
 def chart(item: SelfHosted) -> str:
-    """The cost-vs-volume SVG (`selfhost.cost_curve_chart`), without its XML prolog (inlined in HTML)."""
-    from evalkit.economics import selfhost
+    """The cost-vs-volume SVG (`breakeven_chart.cost_curve`), without its XML prolog (inlined in HTML)."""
+    from evalkit.report.breakeven_chart import cost_curve
 
-    svg = selfhost.cost_curve_chart(item.capacity, item.apis, item.utilisation, item.span)
+    svg = cost_curve(item.capacity, item.apis, item.utilisation, item.span)
     return svg[svg.index("<svg"):]

@@ -1,11 +1,22 @@
-"""How numbers read in every report: one place, so the terminal and the files agree."""
+"""How numbers and tables read in every report: one place, so the terminal and the files agree."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from typing import Any
 
 from evalkit.store.records import ESTIMATED_MARK
+
+
+@dataclass
+class Table:
+    """A table of text cells, as every report format draws it."""
+
+    headers: list[str]
+    rows: list[list[str]]
+    best: set[tuple[int, int]] = field(default_factory=set)
+    """(row, column) cells holding the best value of their column."""
 
 
 def _missing(value: Any) -> bool:

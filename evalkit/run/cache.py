@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Protocol
 
 from evalkit.suites.base import Sample
-from evalkit.transport.providers import Attempt
+from evalkit.transport.base import Attempt
 
 
 class CachedCall(Protocol):

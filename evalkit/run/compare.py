@@ -18,11 +18,11 @@ import secrets
 from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evalkit import redaction
 from evalkit.version import __version__
-from evalkit.transport import providers
+from evalkit import transport
 from evalkit.config import routes
 from evalkit.run.budget import Budget, exact_usd
 from evalkit.run.cache import ResponseCache
@@ -39,6 +39,9 @@ from evalkit.store.records import CallRecord
 from evalkit.run.runner import Job, RetryPolicy, Runner, Target
 from evalkit.run.shards import Shard
 from evalkit.store.database import RecordWriter, RunRow, Store
+
+if TYPE_CHECKING:
+    from evalkit.transport.local.endpoints import LocalEndpoint
 
 
 def new_run_id(now: dt.datetime | None = None) -> str:
@@ -204,13 +207,13 @@ def execute(
             asyncio.run(runner.run(_interleave(jobs)))
             _raise_if_a_server_died(servers, run_id)
             status = "stopped: budget" if runner.unsent else "finished"
-            if status == "finished" and plan.shard is None and not store.has_success(run_id):
-                status = "failed"  # not a baseline for `last:TAG`; a re-run of the config offers to resume it
         except KeyboardInterrupt:
             status = "interrupted"
             raise
         finally:
-            writer.close()
+            writer.close()  # every record committed: only then can the store say whether one succeeded
+            if status == "finished" and plan.shard is None and not store.has_success(run_id):
+                status = "failed"  # not a baseline for `last:TAG`; a re-run of the config offers to resume it
             complete = _close_run(plan, store, run_id, status, lease)
     return Outcome(run_id=run_id, status=status, records=writer.written,
                    already_done=len(done), repeated=repeated, unsent=runner.unsent,
@@ -353,23 +356,19 @@ def _interleave(jobs: list[Job]) -> list[Job]:
 
 @contextlib.contextmanager
 def _local_servers(plan: Plan):
-    """The embedded local servers of the plan's local models, running while in use."""
+    """The endpoints of the plan's local models by label, their servers running while in use."""
     local = [m for m in plan.config.models if m.is_local]
-    with contextlib.ExitStack() as stack:
-        servers = {}
-        if local:
-            from evalkit.transport.local.server import LocalServer, threads_per_server
+    if not local:
+        yield {}
+        return
+    from evalkit.transport.local.endpoints import LocalModel, serving
 
-            threads = threads_per_server(len(local))
-            for model in local:
-                variant = model.id.removeprefix("local/")
-                # One llama.cpp slot per request the runner sends at once: none waits queued.
-                server = LocalServer(variant=variant, n_threads=threads, slots=model.max_concurrency)
-                servers[model.display] = stack.enter_context(server)
-        yield servers
+    # One llama.cpp slot per request the runner sends at once: none waits queued.
+    with serving(LocalModel(m.display, m.id, m.max_concurrency) for m in local) as endpoints:
+        yield endpoints
 
 
-def _raise_if_a_server_died(servers: dict, run_id: str) -> None:
+def _raise_if_a_server_died(servers: dict[str, LocalEndpoint], run_id: str) -> None:
     """A local server that died during the run stopped its model's calls (the runner asks
     `died` on a failure): say why in one line, with how to go on once it is fixed."""
     dead = [cause for cause in (server.died() for server in servers.values()) if cause]
@@ -382,16 +381,16 @@ def _raise_if_a_server_died(servers: dict, run_id: str) -> None:
         )
 
 
-def _target(model: ModelConfig, plan: Plan, server) -> Target:
+def _target(model: ModelConfig, plan: Plan, server: LocalEndpoint | None) -> Target:
     options = plan.config.run
     params = {"temperature": options.temperature, "max_tokens": options.max_tokens, "seed": options.seed}
     params.update(model.params)
     model_id, api_base, api_key = model.id, model.api_base, plan.keys[model.display]
     endpoint_down = None
     if routes.route_for(model_id).fast:  # litellm resolves its own aliases; the fast path needs it done
-        model_id = providers.model_called(model_id)
+        model_id = transport.model_called(model_id)
     if server is not None:
-        model_id, api_base, api_key = server.litellm_model, server.base_url, "local"
+        model_id, api_base, api_key = server.model_id, server.api_base, server.api_key
         endpoint_down = server.died
     return Target(
         label=model.display,

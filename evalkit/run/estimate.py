@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from evalkit.transport import providers
+from evalkit import transport
 from evalkit.config.models import ModelConfig
 from evalkit.economics.pricing import ModelPrice
 from evalkit.suites.base import Sample
+from evalkit.suites.registry import typical_answer_tokens
 
-TYPICAL_ANSWER_TOKENS = {"arithmetic": 200, "extraction": 80, "classification": 20, "instructions": 180}
-"""Typical answer length of a capable model per built-in task; file suites use the default."""
 DEFAULT_ANSWER_TOKENS = 150
+"""Typical answer length for items of a suite that does not declare one (file suites)."""
 REASONING_FACTOR = 4
 """Reasoning models spend several times a plain answer on thinking tokens."""
 TEMPLATE_OVERHEAD_TOKENS = 20
@@ -43,16 +43,17 @@ class ModelEstimate:
 
 def prompt_tokens(model: ModelConfig, sample: Sample) -> int:
     text = "\n".join(m.get("content", "") for m in sample.messages)
-    return providers.count_tokens(model.id, text) + TEMPLATE_OVERHEAD_TOKENS * len(sample.messages)
+    return transport.count_tokens(model.id, text) + TEMPLATE_OVERHEAD_TOKENS * len(sample.messages)
 
 
 def typical_answer(sample: Sample) -> int:
-    family = sample.suite.removesuffix("-zh")
-    return TYPICAL_ANSWER_TOKENS.get(family, DEFAULT_ANSWER_TOKENS)
+    """A capable model's usual answer length for the item: its built-in suite's, else the default."""
+    declared = typical_answer_tokens(sample.suite)
+    return DEFAULT_ANSWER_TOKENS if declared is None else declared
 
 
 def is_reasoning(model: ModelConfig) -> bool:
-    entry = providers.price_map_entry(model.id) if not model.is_local else None
+    entry = transport.price_map_entry(model.id) if not model.is_local else None
     return bool(entry and entry.get("supports_reasoning"))
 
 

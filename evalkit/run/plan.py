@@ -1,7 +1,7 @@
 """`Plan`: a validated run, ready to execute, of which nothing has been sent or written yet.
 
-The compare use case makes it (`evalkit.run.compare.prepare`), the fingerprint reads it,
-the runner's jobs come from it; it is data, so it imports neither of them.
+`evalkit.run.prepare` makes it, the compare use case runs it, the fingerprint reads it,
+the runner's jobs come from it; it is data, so it imports none of them.
 """
 
 from __future__ import annotations

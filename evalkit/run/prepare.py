@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from evalkit import redaction
 from evalkit.config import routes
-from evalkit.config.lineup import resolve_api_key
+from evalkit.config.keys import resolve_api_key
 from evalkit.config.models import ModelConfig, RunConfig, SuiteConfig
 from evalkit.economics.pricing import resolve_price
 from evalkit.errors import UsageError
@@ -19,7 +19,7 @@ from evalkit.run.plan import Plan
 from evalkit.run.shards import Shard
 from evalkit.suites import builtin_names, load_samples
 from evalkit.suites.base import Sample
-from evalkit.transport import providers
+from evalkit import transport
 
 
 def default_suites() -> list[SuiteConfig]:
@@ -81,10 +81,12 @@ def _check_model_id(model: ModelConfig, require_keys: bool = True,
             raise UsageError(f"{where}unknown local model {model.id}; "
                              f"known: {', '.join('local/' + v for v in LOCAL_VARIANTS)}")
         return
-    if providers.provider_of(model.id) is None:
+    if not transport.transport_for(model.id).litellm_ids:
+        return  # an added transport with ids of its own: litellm's model map does not know them
+    if transport.provider_of(model.id) is None:
         import difflib
 
-        close = difflib.get_close_matches(model.id, providers.known_chat_models(), n=3, cutoff=0.6)
+        close = difflib.get_close_matches(model.id, transport.known_chat_models(), n=3, cutoff=0.6)
         hint = f" Did you mean {', '.join(close)}?" if close else ""
         raise UsageError(
             f"{where}unknown model id '{model.id}': litellm cannot tell its provider; write it as "
@@ -97,7 +99,7 @@ def _check_model_id(model: ModelConfig, require_keys: bool = True,
         raise UsageError(f"model {model.id} needs an endpoint: set api_base for it in the config"
                          + (f" (or {where} in the environment)" if where else ""))
     if require_keys and model.api_base is None and model.api_key_env is None:
-        missing = providers.missing_keys(model.id)
+        missing = transport.missing_keys(model.id)
         if missing:
             raise UsageError(f"{where}model {model.id} needs {', '.join(missing)} set in the environment")
 

@@ -1,6 +1,6 @@
 """Concurrency, rate limits and retries: turns (model, sample) jobs into `CallRecord`s.
 
-Provider details stay in `providers`; this module decides when to send, how often to
+Provider details stay in `evalkit.transport`; this module decides when to send, how often to
 retry and when to give up, and hands each finished record to a sink as soon as it exists
 (the store commits it there, so a finished call is never lost).
 """
@@ -17,54 +17,15 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 
-from evalkit.transport import providers
+from evalkit import transport
+from evalkit.errors import EvalkitError
 from evalkit.run.budget import Budget
 from evalkit.run.cache import ResponseCache
 from evalkit.economics.pricing import ModelPrice
 from evalkit.store.records import CallRecord, output_speed_tps
-from evalkit.scoring.scorers import ASYNC_SCORERS, score_sample
+from evalkit.scoring.registry import JudgeError, get_scorer, score_item
 from evalkit.suites.base import Sample
-
-
-class LagMonitor:
-    """Measures the runner's own event-loop lag: how late a short `asyncio.sleep` wakes.
-
-    A call's TTFT is only the provider's when the loop was free to notice the first chunk;
-    each record stores the worst lag seen while its measured attempt was in flight (a
-    litellm worker runs one of its own and reports it with the attempt).
-    """
-
-    def __init__(self, interval: float = 0.01) -> None:
-        self.interval = interval
-        self.lags: list[float] = []
-        """Overshoot of each sample in ms, in order (a float per 10 ms: ~3 MB per hour)."""
-        self.task: asyncio.Task | None = None
-        self.sleeping_since: float | None = None
-        """When the running sample's sleep began."""
-
-    def start(self) -> None:
-        self.task = asyncio.get_running_loop().create_task(self._sample())
-
-    async def _sample(self) -> None:
-        while True:
-            self.sleeping_since = before = time.perf_counter()
-            await asyncio.sleep(self.interval)
-            self.lags.append(max(0.0, (time.perf_counter() - before - self.interval) * 1000))
-
-    def mark(self) -> int:
-        return len(self.lags)
-
-    def worst_since(self, mark: int) -> float | None:
-        """Worst lag of the samples finished since `mark` and the one running now: a stall
-        that ended just before the call did, before the sampler could wake, counts too."""
-        window = self.lags[max(0, mark - 1):]
-        if self.sleeping_since is not None:
-            window = [*window, max(0.0, (time.perf_counter() - self.sleeping_since - self.interval) * 1000)]
-        return round(max(window), 3) if window else None
-
-    def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
+from evalkit.transport.lag import LagMonitor
 
 
 @dataclass(frozen=True)
@@ -190,7 +151,7 @@ class Runner:
                 if target.requests_per_minute:
                     self.limiters[target.label] = RateLimiter(target.requests_per_minute)
             by_model.setdefault(target.label, []).append(job)
-        await providers.warm_up({(job.target.model_id, job.target.api_base, job.target.api_key) for job in jobs})
+        await transport.warm_up({(job.target.model_id, job.target.api_base, job.target.api_key) for job in jobs})
         self.lag = LagMonitor()
         self.lag.start()
         # Everything alive before the calls (litellm, pandas, the suites) is moved out of the
@@ -202,7 +163,7 @@ class Runner:
         finally:
             gc.unfreeze()
             self.lag.stop()
-            await providers.close_clients()
+            await transport.close_clients()
 
     async def _feed(self, jobs: list[Job]) -> None:
         """Start one model's jobs in order, at most `TASKS_PER_SLOT` per concurrency slot at
@@ -251,7 +212,7 @@ class Runner:
         None when the job was never sent because the budget ran out: it stays to be done.
         """
         target, sample = job.target, job.sample
-        request = providers.Request(
+        request = transport.Request(
             model_id=target.model_id,
             messages=sample.messages,
             params=request_params(target, sample),
@@ -282,7 +243,7 @@ class Runner:
             self.cache.put(record.request_hash, job, state.attempt)
         return record
 
-    async def _attempts(self, job: Job, request: providers.Request, record: CallRecord, state: _JobState) -> None:
+    async def _attempts(self, job: Job, request: transport.Request, record: CallRecord, state: _JobState) -> None:
         target = job.target
         waited = 0.0
         for attempt_no in range(1, self.retry.retries + 2):
@@ -294,7 +255,7 @@ class Runner:
                 record.attempts = attempt_no - 1
                 record.cost_usd = 0.0 if target.price.known else None
                 return
-            except providers.CallError as error:
+            except transport.CallError as error:
                 down = target.endpoint_down() if target.endpoint_down else None
                 if down:
                     self.stopped[target.label] = f"not sent: {down}"
@@ -312,23 +273,22 @@ class Runner:
             return
 
     async def _judge(self, record: CallRecord, sample: Sample) -> None:
-        """Score with an async scorer (the LLM judge) once the call under test succeeded.
+        """Score with an async scorer (one that asks a model, such as the LLM judge) once
+        the call under test succeeded.
 
         Inline rather than a later pass: the record reaches the store once, complete, so
-        resume and the reports never see an unjudged item. A judge failure is an error of
-        the item (class ``judge``), not a wrong answer.
+        resume and the reports never see an unjudged item. A failure of the scorer's model
+        is an error of the item (class ``judge``), not a wrong answer.
         """
-        if sample.scorer not in ASYNC_SCORERS or record.error_class is not None:
+        build = get_scorer(sample.scorer).async_scorer
+        if build is None or record.error_class is not None:
             return
-        from evalkit.scoring import judge
-
-        spec = judge.JudgeSpec.from_options(sample.scorer_options)
-        record.judge_model, record.judge_rubric = spec.model, spec.rubric or None
+        grader = build(sample.scorer_options)
+        record.judge_model, record.judge_rubric = grader.model, grader.rubric or None
         try:
-            judgement = await judge.judge_reply(
-                spec, sample.prompt_text, record.response_text or "", sample.reference, self.timeout
-            )
-        except judge.JudgeError as error:
+            judgement = await grader.grade(sample.prompt_text, record.response_text or "", sample.reference,
+                                           self.timeout)
+        except JudgeError as error:
             record.error_class, record.error_message, record.score = "judge", str(error), 0.0
             return
         record.judge_verdict = judgement.verdict
@@ -339,7 +299,7 @@ class Runner:
         record.extracted = judgement.score.extracted
         record.score_detail = judgement.score.detail or None
 
-    async def _attempt(self, job: Job, request: providers.Request, state: _JobState) -> providers.Attempt:
+    async def _attempt(self, job: Job, request: transport.Request, state: _JobState) -> transport.Attempt:
         gate = self.gates[job.target.label]
         if gate.probing and not gate.opened.is_set():
             await gate.opened.wait()
@@ -355,7 +315,7 @@ class Runner:
                 gate.opened.set()
         return await self._send(job, request, state)
 
-    async def _send(self, job: Job, request: providers.Request, state: _JobState) -> providers.Attempt:
+    async def _send(self, job: Job, request: transport.Request, state: _JobState) -> transport.Attempt:
         target = job.target
         limiter = self.limiters.get(target.label)
         if limiter:
@@ -367,17 +327,17 @@ class Runner:
             if not state.sent:
                 await self._before_first_send(job, state)
             mark = self.lag.mark() if self.lag else 0
-            timed: providers.Attempt | None = None
+            timed: transport.Attempt | None = None
             try:
-                timed = await providers.complete(request)
+                timed = await transport.complete(request)
                 return timed
-            except providers.CallError as error:
+            except transport.CallError as error:
                 timed = error.attempt
                 raise
             finally:
                 state.loop_lag_ms = self._lag_of(timed, mark)
 
-    def _lag_of(self, timed: providers.Attempt | None, mark: int) -> float | None:
+    def _lag_of(self, timed: transport.Attempt | None, mark: int) -> float | None:
         """The client lag an attempt was timed under: that of the process whose clock timed
         it (a litellm worker's own), else this loop's since `mark`."""
         if timed is not None and timed.clock_lag_ms is not None:
@@ -393,7 +353,7 @@ class Runner:
             await self.journal(job)
         state.sent = True
 
-    def _delay_before_retry(self, error: providers.CallError, attempt_no: int, waited: float) -> float | None:
+    def _delay_before_retry(self, error: transport.CallError, attempt_no: int, waited: float) -> float | None:
         """Seconds to wait before the next attempt, or None if this error is final."""
         if not error.retryable or attempt_no > self.retry.retries:
             return None
@@ -407,12 +367,12 @@ class Runner:
 class _JobState:
     sent: bool = False
     reserved: float | None = None
-    attempt: providers.Attempt | None = None
+    attempt: transport.Attempt | None = None
     loop_lag_ms: float | None = None
     """Worst event-loop lag while the latest attempt was in flight."""
 
 
-class _BudgetExhausted(Exception):
+class _BudgetExhausted(EvalkitError):
     """The next call could take the run over its budget."""
 
 
@@ -424,7 +384,7 @@ class _Gate:
     opened: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-class _ModelStopped(Exception):
+class _ModelStopped(EvalkitError):
     """The model was stopped by an earlier failure that no retry can fix."""
 
 
@@ -462,7 +422,7 @@ def _new_record(run_id: str, job: Job) -> CallRecord:
     )
 
 
-def _fill_error(record: CallRecord, error: providers.CallError, price: ModelPrice) -> None:
+def _fill_error(record: CallRecord, error: transport.CallError, price: ModelPrice) -> None:
     record.error_class = error.error_class
     record.error_message = str(error)
     record.score = 0.0
@@ -476,7 +436,7 @@ def _fill_error(record: CallRecord, error: providers.CallError, price: ModelPric
     record.cost_usd = price.cost(0, 0, 0, record.e2e_s or 0.0) if price.known else None
 
 
-def _fill_success(record: CallRecord, attempt: providers.Attempt, sample: Sample, target: Target) -> None:
+def _fill_success(record: CallRecord, attempt: transport.Attempt, sample: Sample, target: Target) -> None:
     record.response_text = attempt.text
     record.ttft_s = attempt.ttft_s
     record.reasoning_ttft_s = attempt.reasoning_ttft_s
@@ -489,7 +449,7 @@ def _fill_success(record: CallRecord, attempt: providers.Attempt, sample: Sample
         record.completion_tokens = attempt.completion_tokens
         record.usage_source = "provider"
     else:
-        count = target.token_counter or functools.partial(providers.count_tokens, target.model_id)
+        count = target.token_counter or functools.partial(transport.count_tokens, target.model_id)
         prompt_text = "\n".join(m.get("content", "") for m in sample.messages)
         record.prompt_tokens = count(prompt_text)
         record.completion_tokens = count(attempt.text + attempt.reasoning)
@@ -498,9 +458,9 @@ def _fill_success(record: CallRecord, attempt: providers.Attempt, sample: Sample
     record.cost_usd = target.price.cost(
         record.prompt_tokens, record.completion_tokens, record.cached_tokens, record.e2e_s
     )
-    if sample.scorer in ASYNC_SCORERS:
-        return  # the runner awaits the judge next
-    score = score_sample(attempt.text, sample)
+    if get_scorer(sample.scorer).is_async:
+        return  # the runner awaits it next
+    score = score_item(attempt.text, sample)
     record.score = score.value
     record.extracted = score.extracted
     record.score_detail = score.detail or None

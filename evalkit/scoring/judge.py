@@ -1,8 +1,8 @@
 """LLM-as-judge: a litellm model grades a reply against a rubric and/or a reference.
 
-Scorers in `evalkit.scoring` are pure and synchronous; a judge needs an HTTP call. It is
-therefore an *async scorer*: the runner awaits `judge_reply` right after the call under
-test succeeds, before the record is handed to the store, so a judged record is written
+Most scorers are pure and synchronous; a judge needs an HTTP call. It is therefore an
+*async scorer* (`evalkit.scoring.registry.AsyncScorer`): the runner awaits its `grade`
+right after the call under test succeeds, before the record is handed to the store, so a judged record is written
 once, complete, and resume needs no second pass. The judge's own tokens and cost land in
 the record's ``judge_*`` fields, never in the tested model's tokens or cost.
 
@@ -23,7 +23,18 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from evalkit.scoring.scorers import Score
+from evalkit.errors import UsageError
+from evalkit.scoring.registry import (
+    AsyncScorer,
+    JudgeError,
+    Judgement,
+    OptionSpec,
+    Score,
+    ScorerEntry,
+    is_number,
+    is_text,
+    register,
+)
 
 DEFAULT_SCALE = 5
 
@@ -83,23 +94,8 @@ class JudgeSpec:
             params=dict(options.get("params", {"temperature": 0})),
         )
 
-
-@dataclass
-class Judgement:
-    """What the judge said about one reply, and what asking it cost."""
-
-    score: Score
-    model: str
-    rubric: str
-    verdict: str
-    """The judge's raw reply; in pairwise mode a JSON list of both orders' replies."""
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: float | None = None
-
-
-class JudgeError(Exception):
-    """The judge could not be asked or gave no usable verdict."""
+    async def grade(self, question: str, response: str, reference: Any, timeout: float) -> Judgement:
+        return await judge_reply(self, question, response, reference, timeout)
 
 
 def score_prompt(spec: JudgeSpec, question: str, response: str, reference: Any) -> str:
@@ -181,9 +177,9 @@ def _judgement(spec: JudgeSpec, verdict: str, usages: list[tuple[int, int]]) -> 
 
 
 async def _ask(spec: JudgeSpec, prompt: str, timeout: float) -> tuple[str, tuple[int, int]]:
-    from evalkit.transport import providers
+    from evalkit import transport
 
-    request = providers.Request(
+    request = transport.Request(
         model_id=spec.model,
         messages=({"role": "user", "content": prompt},),
         params=spec.params,
@@ -192,13 +188,13 @@ async def _ask(spec: JudgeSpec, prompt: str, timeout: float) -> tuple[str, tuple
         api_key=os.environ.get(spec.api_key_env) if spec.api_key_env else None,
     )
     try:
-        attempt = await providers.complete(request)
-    except providers.CallError as error:
+        attempt = await transport.complete(request)
+    except transport.CallError as error:
         raise JudgeError(f"judge {spec.model} failed: {error}") from None
     if attempt.usage_source == "provider":
         usage = (attempt.prompt_tokens or 0, attempt.completion_tokens or 0)
     else:
-        usage = (providers.count_tokens(spec.model, prompt), providers.count_tokens(spec.model, attempt.text))
+        usage = (transport.count_tokens(spec.model, prompt), transport.count_tokens(spec.model, attempt.text))
     return attempt.text, usage
 
 
@@ -209,6 +205,40 @@ def _cost(spec: JudgeSpec, prompt_tokens: int, completion_tokens: int) -> float 
     price = Price(**spec.price) if spec.price else None
     model_price = resolve_price(ModelConfig(id=spec.model, price=price))
     return model_price.cost(prompt_tokens, completion_tokens)
+
+
+def _is_price(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) <= {"input", "output"} and all(map(is_number, value.values()))
+
+
+def _judge_reference(reference: Any, options: dict[str, Any]) -> str | None:
+    if options.get("mode") == "pairwise" and not is_text(reference):
+        return "must be the baseline answer (a non-blank string) in pairwise mode"
+    return None  # in score mode the reference is optional: shown to the judge when given
+
+
+def _as_async_scorer(options: dict[str, Any]) -> AsyncScorer:
+    return JudgeSpec.from_options(options)
+
+
+_TEXT = OptionSpec("a string", lambda v: isinstance(v, str))
+
+register(ScorerEntry(
+    "judge",
+    check_reference=_judge_reference,
+    async_scorer=_as_async_scorer,
+    options={
+        "judge_model": OptionSpec("a litellm model id such as openai/gpt-4o-mini", is_text, required=True),
+        "rubric": _TEXT,
+        "mode": OptionSpec("'score' or 'pairwise'", lambda v: v in ("score", "pairwise")),
+        "scale": OptionSpec("an integer from 2 to 100",
+                            lambda v: isinstance(v, int) and not isinstance(v, bool) and 2 <= v <= 100),
+        "api_base": _TEXT,
+        "api_key_env": _TEXT,
+        "price": OptionSpec("an object {input: USD per 1M tokens, output: USD per 1M tokens}", _is_price),
+        "params": OptionSpec("an object of request parameters", lambda v: isinstance(v, dict)),
+    },
+))
 
 
 # ---------------------------------------------------------------------------
@@ -242,8 +272,6 @@ def cohen_kappa(first: list[int], second: list[int]) -> float | None:
 def load_labels(path: str, scale: int) -> list[dict[str, Any]]:
     """Rows ``{"id"?, "prompt", "response", "reference"?, "label": 1..scale}`` of a JSONL
     file; a bad row raises `UsageError` naming the line."""
-    from evalkit.errors import UsageError
-
     rows = []
     try:
         lines = open(path, encoding="utf-8").read().splitlines()
@@ -274,7 +302,7 @@ async def check_against_labels(spec: JudgeSpec, rows: list[dict[str, Any]], time
     """Judge every labelled reply and compare with the human labels."""
     import asyncio
 
-    from evalkit.transport import providers
+    from evalkit import transport
 
     gate = asyncio.Semaphore(concurrency)
 
@@ -289,7 +317,7 @@ async def check_against_labels(spec: JudgeSpec, rows: list[dict[str, Any]], time
     try:
         verdicts = await asyncio.gather(*(one(row) for row in rows))
     finally:
-        await providers.close_clients()
+        await transport.close_clients()
     pairs = [(str(row["id"]), row["label"], verdict) for row, verdict in zip(rows, verdicts)]
     # An item the judge gave no verdict on counts as a disagreement (label 0 matches nothing).
     humans = [human for _, human, _ in pairs]

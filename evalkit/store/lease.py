@@ -40,11 +40,6 @@ class RunHeld(UsageError):
     """The run is being executed by another process whose lease is live."""
 
 
-class LeaseLost(Exception):
-    """This process's lease was taken over (its heartbeat missed the expiry): it must stop
-    sending, since another process now runs the same calls."""
-
-
 @dataclass(frozen=True)
 class Holder:
     """Who holds (or held) a lease."""

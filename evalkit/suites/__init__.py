@@ -1,4 +1,10 @@
-"""Suites: where samples come from. Built-in generators by name, or user files by path."""
+"""Suites: where samples come from. Built-in generators by name, or user files by path.
+
+The stage owns `Sample` (`base`), the built-in suite protocol and registry (`registry`),
+the generators (`builtin/`, one module per suite), file suites (`files`) and lm-eval
+tasks as suites (`lm_eval`). It may import config and scoring (a file's references are
+checked by their scorers before any call), the stages below them, and the foundation.
+"""
 
 from __future__ import annotations
 
@@ -14,9 +20,9 @@ DEFAULT_SUITE_SIZE = 25
 
 
 def builtin_names() -> list[str]:
-    from evalkit.suites.builtin import BUILTIN_SUITES
+    from evalkit.suites.registry import builtin_suites
 
-    return list(BUILTIN_SUITES)
+    return list(builtin_suites())
 
 
 def load_samples(suite: SuiteConfig, options: RunOptions,
@@ -45,17 +51,18 @@ def load_samples(suite: SuiteConfig, options: RunOptions,
 
 
 def _generate(suite: SuiteConfig, options: RunOptions, locate: Callable[[str], str]) -> list[Sample]:
-    from evalkit.suites.builtin import BUILTIN_SUITES, generate_builtin
+    from evalkit.suites.registry import builtin_suites
 
-    if suite.name not in BUILTIN_SUITES:
-        close = difflib.get_close_matches(suite.name, BUILTIN_SUITES, n=1)
+    suites = builtin_suites()
+    if suite.name not in suites:
+        close = difflib.get_close_matches(suite.name, suites, n=1)
         hint = f"did you mean '{close[0]}'? " if close else ""
         raise UsageError(
-            f"{locate('name')}: unknown suite '{suite.name}'; {hint}built-in suites: {', '.join(BUILTIN_SUITES)} "
+            f"{locate('name')}: unknown suite '{suite.name}'; {hint}built-in suites: {', '.join(suites)} "
             "(or pass a .jsonl/.csv file)"
         )
-    size = suite.size or BUILTIN_SUITES[suite.name].default_size or DEFAULT_SUITE_SIZE
+    size = suite.size or suites[suite.name].default_size or DEFAULT_SUITE_SIZE
     if options.limit:
         size = min(size, options.limit)
     seed = suite.seed if suite.seed is not None else options.seed
-    return generate_builtin(suite.name, size, seed, difficulty=suite.difficulty)
+    return suites[suite.name].generate(size, seed, difficulty=suite.difficulty)

@@ -19,7 +19,7 @@ class Sample:
     reference: Any
     """Ground truth in the form the scorer expects (number, string, label, dict of fields, ...)."""
     scorer: str
-    """Name of a scorer in ``evalkit.scoring.SCORERS``."""
+    """Name of a registered scorer (`evalkit.scoring.scorers`)."""
     scorer_options: dict[str, Any] = field(default_factory=dict)
     """Keyword options for the scorer (tolerance, choices, pattern, ...)."""
     cluster: str | None = None

@@ -26,7 +26,7 @@ from typing import Annotated, Any, Callable, Iterator, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from evalkit.errors import UsageError
-from evalkit.scoring.scorers import check_reference
+from evalkit.scoring.registry import check_reference, find_scorer
 from evalkit.suites.base import Sample
 
 MAX_ERRORS = 20
@@ -64,7 +64,7 @@ class SampleRow(BaseModel):
     reference: Any
     """The expected answer, in the form the scorer expects."""
     scorer: str = "exact"
-    """Name of a scorer in ``evalkit.scoring.SCORERS``."""
+    """Name of a registered scorer (`evalkit.scoring.scorers`)."""
     scorer_options: dict[str, Any] = Field(default_factory=dict)
     """Keyword options for the scorer."""
     cluster: _Id | None = None
@@ -264,8 +264,6 @@ def _jsonl_rows(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
 _JSON_COLUMNS = {"messages", "scorer_options", "metadata"}
 _TRIMMED_COLUMNS = {"id", "scorer", "cluster"}
 _JSON_NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?")
-# These scorers compare text, so a reference such as "1.50" or "007" must stay as written.
-_TEXT_SCORERS = {"exact", "regex", "choice", "label", "contains"}
 
 
 def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
@@ -338,8 +336,14 @@ def _parse_reference_cell(row: dict[str, Any], problems: list[str]) -> None:
             row["reference"] = json.loads(cell)
         except json.JSONDecodeError as exc:
             problems.append(f"column 'reference' starts like JSON but is not valid JSON ({exc.msg}); fix the JSON")
-    elif _JSON_NUMBER.fullmatch(cell) and row.get("scorer", "exact") not in _TEXT_SCORERS:
+    elif _JSON_NUMBER.fullmatch(cell) and not _compares_text(row.get("scorer", "exact")):
         row["reference"] = json.loads(cell)
+
+
+def _compares_text(scorer: str) -> bool:
+    # A scorer that compares text needs a reference such as "1.50" or "007" as written.
+    entry = find_scorer(scorer)
+    return entry is not None and entry.compares_text
 
 
 _READERS: dict[str, Callable[[str], Iterator[tuple[int, dict[str, Any] | str]]]] = {

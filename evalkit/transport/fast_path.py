@@ -16,6 +16,9 @@ same `Attempt`, usage and its `estimated` flag, `finish_reason` checks, error cl
 Retry-After and key redaction. What is given up: litellm's translation of other
 parameters (a model's own `params` go in the body as written) and its callbacks.
 `EVALKIT_TRANSPORT=litellm` sends these models through litellm again.
+
+Registered as the transport `fast`: it handles every model whose provider
+`evalkit.config.routes` routes fast.
 """
 
 from __future__ import annotations
@@ -27,19 +30,22 @@ import time
 import urllib.parse
 import urllib.request
 import weakref
+from collections.abc import AsyncIterator
 from functools import lru_cache
-from typing import Any, AsyncIterator
+from typing import Any
 
 from evalkit import redaction
 from evalkit.config import routes
-from evalkit.transport.providers import (
+from evalkit.transport.base import (
     Attempt,
     CallError,
+    Endpoint,
     Request,
     absorb_delta,
     check_complete,
     error_class_for_status,
     one_line,
+    register,
     retry_after_from_headers,
 )
 
@@ -295,3 +301,23 @@ def _excerpt(data: bytes) -> str:
     return redaction.redact(one_line(data.decode("utf-8", "replace"), 120))
 
 
+class FastPath:
+    """The fast path as a `Transport`: one shared aiohttp session per event loop."""
+
+    name = routes.FAST
+    litellm_ids = True
+
+    def handles(self, model_id: str) -> bool:
+        return routes.takes_fast_path(model_id)
+
+    async def complete(self, request: Request) -> Attempt:
+        return await complete(request)
+
+    async def warm_up(self, endpoints: set[Endpoint]) -> None:
+        session()  # the session is shared by every endpoint: made once, before the clock
+
+    async def close(self) -> None:
+        await close_sessions()
+
+
+TRANSPORT = register(FastPath())

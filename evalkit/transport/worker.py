@@ -9,6 +9,8 @@ back the `Attempt` (or the `CallError`) with the worst lag of *its* loop while t
 in flight, which the runner stores as the record's client lag. The runner keeps everything
 around the call: journal, budget, retries, the first-call gate, records.
 
+Registered as the transport `litellm`: it handles every model the fast path does not.
+
 The parent and the worker speak JSON lines over the worker's stdin and stdout, one object
 per line: ``{"op": "warm", "models": [...]}``, ``{"op": "call", "id": n, "request": {...}}``
 and ``{"op": "cancel", "id": n}`` go in; ``{"event": "ready"}``, ``{"id": n, "event":
@@ -22,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import dataclasses
+import functools
 import gc
 import json
 import os
@@ -33,7 +36,10 @@ from pathlib import Path
 from typing import Any
 
 from evalkit import redaction
-from evalkit.transport.providers import Attempt, CallError, Request
+from evalkit.config import routes
+from evalkit.transport import litellm as in_process
+from evalkit.transport.base import Attempt, CallError, Endpoint, Request, register
+from evalkit.transport.lag import LagMonitor
 
 START_TIMEOUT_S = 120.0
 """Seconds a worker may take to import litellm and warm up (2-9 s on a loaded 2-core machine)."""
@@ -46,6 +52,10 @@ it measures and reports, shows it)."""
 
 STDERR_TAIL = 20
 """Lines of a worker's stderr kept to explain its death."""
+
+_WORKER_MAIN = "import sys; from evalkit.transport import worker; sys.exit(worker.main())"
+"""The worker's command (`python -c`): not `-m`, which would run a second copy of this module
+next to the one `evalkit.transport` imported, with a warning on stderr."""
 
 _workers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple, Worker]] = weakref.WeakKeyDictionary()
 """This event loop's workers by (model id, api_base): process pipes belong to one loop."""
@@ -103,10 +113,10 @@ class Worker:
     async def _start(self) -> None:
         env = dict(os.environ)
         # The worker imports evalkit from where this process did, whatever sys.path said.
-        root = str(Path(__file__).resolve().parent.parent)
+        root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "evalkit.transport.worker", env=env, limit=2 ** 24,
+            sys.executable, "-c", _WORKER_MAIN, env=env, limit=2 ** 24,
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         started = asyncio.get_running_loop().create_future()
         self.pending[-1] = (started, None)
@@ -213,12 +223,34 @@ def _error_of(event: dict[str, Any]) -> CallError:
                      retry_after=error.get("retry_after"), attempt=_attempt_of(event.get("attempt")))
 
 
+class LitellmWorkers:
+    """litellm as a `Transport`: a worker process per (model id, api_base), on this event loop."""
+
+    name = routes.LITELLM
+    litellm_ids = True
+
+    def handles(self, model_id: str) -> bool:
+        return not routes.takes_fast_path(model_id)
+
+    async def complete(self, request: Request) -> Attempt:
+        return await complete(request)
+
+    async def warm_up(self, endpoints: set[Endpoint]) -> None:
+        await warm_up({(model_id, api_base) for model_id, api_base, _key in endpoints})
+
+    async def close(self) -> None:
+        await close_all()
+
+
+TRANSPORT = register(LitellmWorkers())
+
+
 # --- the worker process -----------------------------------------------------------------
 
 
 def main() -> int:
     if not all(stat.S_ISFIFO(os.fstat(fd).st_mode) or stat.S_ISSOCK(os.fstat(fd).st_mode) for fd in (0, 1)):
-        print("python -m evalkit.transport.worker is started by evalkit's runner, which talks to it "
+        print("the litellm worker is started by evalkit's runner, which talks to it "
               "over pipes on stdin and stdout", file=sys.stderr)
         return 2
     # Ctrl-C reaches the whole process group: the parent stops the run and then closes
@@ -232,8 +264,6 @@ def main() -> int:
 
 
 async def _serve(events: Any) -> None:
-    from evalkit.run.runner import LagMonitor
-
     loop = asyncio.get_running_loop()
     commands = asyncio.StreamReader(limit=2 ** 24)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(commands), sys.stdin)
@@ -255,7 +285,7 @@ async def _serve(events: Any) -> None:
         elif command["op"] == "call":
             call_id = command["id"]
             calls[call_id] = asyncio.ensure_future(_call(call_id, command["request"], send, lag))
-            calls[call_id].add_done_callback(lambda _task, call_id=call_id: calls.pop(call_id, None))
+            calls[call_id].add_done_callback(functools.partial(_forget, calls, call_id))
         elif command["op"] == "cancel" and command["id"] in calls:
             calls[command["id"]].cancel()
     for task in list(calls.values()):
@@ -263,21 +293,21 @@ async def _serve(events: Any) -> None:
     lag.stop()
 
 
+def _forget(calls: dict[int, asyncio.Task], call_id: int, _done: asyncio.Task) -> None:
+    calls.pop(call_id, None)
+
+
 async def _warm(model_ids: list[str]) -> None:
-    from evalkit.transport import providers
-
-    await providers.warm_up_litellm(set(model_ids))
+    await in_process.warm_up(set(model_ids))
 
 
-async def _call(call_id: int, data: dict[str, Any], send: Any, lag: Any) -> None:
-    from evalkit.transport import providers
-
+async def _call(call_id: int, data: dict[str, Any], send: Any, lag: LagMonitor) -> None:
     request = Request(model_id=data["model_id"], messages=tuple(data["messages"]), params=data["params"],
                       timeout=data["timeout"], api_base=data["api_base"], api_key=data["api_key"],
                       on_accepted=lambda: send({"id": call_id, "event": "accepted"}))
     mark = lag.mark()
     try:
-        attempt = await providers.complete_with_litellm(request)
+        attempt = await in_process.complete(request)
     except CallError as error:
         if error.attempt is not None:
             error.attempt.clock_lag_ms = lag.worst_since(mark)
@@ -297,5 +327,5 @@ def _as_json(attempt: Attempt | None) -> dict[str, Any] | None:
     return dataclasses.asdict(attempt) if attempt is not None else None
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # `python -m evalkit.transport.worker`: refused, it needs its pipes
     sys.exit(main())

@@ -32,10 +32,10 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Callable, Iterator
 
 from evalkit.errors import UsageError
 
@@ -156,9 +156,9 @@ def _cached_file_name(variant: LocalVariant) -> str:
 
 def _requantize_atomically(source: Path, target: Path, variant: LocalVariant) -> None:
     try:
-        from evalkit.transport.local.quant import requantize
-
         import gguf  # noqa: F401  (checked here, so the hint names the missing package)
+
+        from evalkit.transport.local.quant import requantize
     except ImportError:
         raise UsageError(f"making {variant.name} needs the gguf package: {_INSTALL_HINT}") from None
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,7 @@ from evalkit.report.charts import Chart
 from evalkit.report.content import SECTIONS, ReportContent, Table
 from evalkit.report.facts import FIELDS as FACT_FIELDS
 from evalkit.report.fonts import FONT_LICENSE, FontSubset
+from evalkit.report.formats import ReportFormat, ReportParts, register_format
 from evalkit.report.selfhosting import CHART_SECTION
 from evalkit.report.selfhosting import TITLE as SELF_HOSTING_TITLE
 
@@ -41,6 +42,14 @@ _CELL_PADDING = 4.5
 _MIN_FONT = 5.0
 _LONGEST_TOKEN = 0.45
 """A token wider than this share of the table (a 300-character answer) is cut, not fitted."""
+
+
+def write(parts: ReportParts, path: Path) -> None:
+    path.write_bytes(render(parts.content, parts.charts, parts.fonts))
+
+
+# The slowest format (svglib converts every chart, reportlab lays out every page).
+register_format(ReportFormat("pdf", "report.pdf", write, order=2, background=True))
 
 
 def render(content: ReportContent, charts: list[Chart], fonts: dict[int, FontSubset]) -> bytes:

@@ -19,7 +19,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from evalkit.suites.base import Sample
-from evalkit.suites.builtin import Item, generate_samples
+from evalkit.suites.builtin import Item, generate_samples, register_generated
 
 
 @dataclass(frozen=True)
@@ -100,6 +100,15 @@ def build_item(rng: random.Random, level: int, language: str) -> Item:
         if problem is not None:
             return problem
     raise RuntimeError(f"arithmetic: no exact problem found at level {level}")  # pragma: no cover
+
+
+register_generated(
+    "arithmetic",
+    build_item,
+    description="Multi-step arithmetic word problems; exact numeric answer.",
+    typical_answer_tokens=200,
+    order=1,
+)
 
 
 class _Chain:

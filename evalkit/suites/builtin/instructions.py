@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evalkit.suites.base import Sample
-from evalkit.suites.builtin import Item, generate_samples
+from evalkit.suites.builtin import Item, generate_samples, register_generated
 
 # Every key this suite can put in a reference; all are keys of the constraints scorer.
 CONSTRAINT_KEYS = ("min_words", "max_words", "min_chars", "max_chars", "must_include", "must_not_include",
@@ -99,6 +99,15 @@ def build_item(rng: random.Random, level: int, language: str) -> Item:
         template=draft.topic.id,
         metadata={"topic": draft.topic.id, "constraint_kinds": list(draft.kinds)},
     )
+
+
+register_generated(
+    "instructions",
+    build_item,
+    description="Writing tasks with verifiable constraints (length, format, keywords).",
+    typical_answer_tokens=180,
+    order=4,
+)
 
 
 def _fill(draft: _Draft) -> bool:

@@ -17,7 +17,7 @@ import random
 from dataclasses import dataclass
 
 from evalkit.suites.base import Sample
-from evalkit.suites.builtin import Item, generate_samples
+from evalkit.suites.builtin import Item, generate_samples, register_generated
 
 LABEL_KEYS = ("billing", "refund", "shipping", "account", "technical", "other")
 
@@ -93,6 +93,15 @@ def build_item(rng: random.Random, level: int, language: str) -> Item:
         template=intent.id,
         metadata={"intent": intent.id, "label_key": label, "distractor_labels": distractors},
     )
+
+
+register_generated(
+    "classification",
+    build_item,
+    description="Customer support tickets; pick one label of six.",
+    typical_answer_tokens=20,
+    order=3,
+)
 
 
 def _ticket(rng: random.Random, level: int, lang: Language, intent: Intent, slots: dict[str, str]

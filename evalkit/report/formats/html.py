@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import base64
 from html import escape
+from pathlib import Path
 
 from evalkit.report.charts import Chart
 from evalkit.report.content import SECTIONS, ReportContent, Table
 from evalkit.report.fonts import FONT_LICENSE, FontSubset
+from evalkit.report.formats import ReportFormat, ReportParts, register_format
 from evalkit.report.selfhosting import CHART_SECTION
 from evalkit.report.selfhosting import TITLE as SELF_HOSTING_TITLE
 
@@ -64,6 +66,13 @@ _FILTER_SCRIPT = """
   apply();
 })();
 """
+
+
+def write(parts: ReportParts, path: Path) -> None:
+    path.write_text(render(parts.content, parts.charts, parts.fonts), encoding="utf-8")
+
+
+register_format(ReportFormat("html", "report.html", write, order=1))
 
 
 def render(content: ReportContent, charts: list[Chart], fonts: dict[int, FontSubset]) -> str:

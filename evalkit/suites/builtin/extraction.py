@@ -22,7 +22,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from evalkit.suites.base import Sample
-from evalkit.suites.builtin import Item, generate_samples
+from evalkit.suites.builtin import Item, generate_samples, register_generated
 
 CENT = Decimal("0.01")
 
@@ -192,6 +192,15 @@ def build_item(rng: random.Random, level: int, language: str) -> Item:
             "traps": _traps(style),
         },
     )
+
+
+register_generated(
+    "extraction",
+    build_item,
+    description="Invoices in varied layouts; extract named fields as JSON.",
+    typical_answer_tokens=80,
+    order=2,
+)
 
 
 def _pick_fields(rng: random.Random, level: int) -> tuple[str, ...]:

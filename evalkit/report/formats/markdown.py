@@ -1,13 +1,16 @@
-"""The Markdown report written into every run folder."""
+"""Markdown: the decision report (``-f md``, charts as SVG files beside it), and the short
+report written into every run folder."""
 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from evalkit.report.definitions import METRIC_DEFINITIONS
 from evalkit.report.tables import SCORECARD, estimated_legend, scorecard_rows
 from evalkit.analysis.run_analysis import RunAnalysis
-from evalkit.console.scorecard import verdict_lines
+from evalkit.report.formats import ReportFormat, ReportParts, register_format
+from evalkit.report.verdict_lines import verdict_lines
 
 
 def render(analysis: RunAnalysis) -> str:
@@ -65,6 +68,18 @@ def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
 
 
 # ---------------------------------------------------------------------------- decision report
+
+
+def write(parts: ReportParts, path: Path) -> None:
+    """The report in `path`, its charts as SVG files in ``<stem>-charts/`` beside it."""
+    chart_dir = path.with_name(f"{path.stem}-charts")
+    chart_dir.mkdir(exist_ok=True)
+    for chart in parts.charts:
+        (chart_dir / f"{chart.key}.svg").write_text(chart.svg, encoding="utf-8")
+    path.write_text(render_report(parts.content, parts.charts, chart_dir.name), encoding="utf-8")
+
+
+register_format(ReportFormat("md", "report.md", write, order=3))
 
 
 def render_report(content, charts: list, chart_dir_name: str) -> str:

@@ -1,4 +1,4 @@
-"""The built-in generated suites: their registry, and the conventions every generator follows.
+"""The built-in generated suites: one module each, and the conventions every generator follows.
 
 Built-in suites are generated from a seed instead of being stored, so their items cannot
 have leaked into a model's training data and a suite can be made as large as a
@@ -8,14 +8,13 @@ comparison needs. The conventions shared by the generators live here:
 - with no difficulty asked for, levels 1..5 are spread evenly over the items;
 - ids are ``<suite>-<i+1>`` zero-padded, e.g. ``arithmetic-0001``, ``arithmetic-zh-0001``.
 
-The suite modules import these helpers; this module imports a suite module only when
-its suite is generated, so listing the registry stays cheap.
+A suite module writes ``build(rng, level, language) -> Item`` and registers it with
+`register_generated` (its description, languages, sizes); `evalkit.suites.registry`
+imports every module of this package when a suite is first asked for.
 """
 
 from __future__ import annotations
 
-import difflib
-import importlib
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from typing import Any, Protocol
 
 from evalkit.errors import UsageError
 from evalkit.suites.base import Sample
+from evalkit.suites.registry import get_builtin, register_suite
 
 LANGUAGES = ("en", "zh")
 LEVELS = (1, 2, 3, 4, 5)
@@ -112,8 +112,8 @@ def _check_arguments(base: str, n: int, language: str, difficulty: int | None) -
 
 
 @dataclass(frozen=True)
-class BuiltinSuite:
-    """One entry of the registry: a generated suite in one language."""
+class GeneratedSuite:
+    """A built-in suite in one language, generated item by item (an `evalkit.suites.registry.Suite`)."""
 
     name: str
     """Registry key, also the ``suite`` of its samples (``arithmetic``, ``arithmetic-zh``, ...)."""
@@ -123,53 +123,44 @@ class BuiltinSuite:
     """``generate(n, seed, difficulty=None) -> list[Sample]`` with the language bound."""
     default_size: int
     """Items used when a run does not say how many; a multiple of 5 so levels stay balanced."""
+    typical_answer_tokens: int
+    """How long a capable model's answer usually is, for `evalkit estimate`."""
+    order: int
+    """Where it comes in listings and in a run of the default suites (lower first)."""
 
 
-def _bound(module: str, language: str) -> SuiteGenerator:
-    # Imported on first use: the registry must be listable without building every generator.
+_LANGUAGE_NAMES = {"en": "English", "zh": "Chinese"}
+
+
+def register_generated(base: str, build: ItemBuilder, *, description: str, typical_answer_tokens: int,
+                       default_size: int = 50, languages: tuple[str, ...] = LANGUAGES,
+                       order: int = 100) -> list[GeneratedSuite]:
+    """Register suite `base` in each of `languages` (``base``, ``base-zh``), its items made by
+    `build`; `description` is one line, to which the language is added."""
+    suites = []
+    for language in languages:
+        name = suite_name(base, language)
+        suite = GeneratedSuite(
+            name=name,
+            description=f"{description} ({_LANGUAGE_NAMES[language]})",
+            language=language,
+            generate=_bound(base, build, language),
+            default_size=default_size,
+            typical_answer_tokens=typical_answer_tokens,
+            order=order,
+        )
+        register_suite(suite)
+        suites.append(suite)
+    return suites
+
+
+def _bound(base: str, build: ItemBuilder, language: str) -> SuiteGenerator:
     def generate(n: int, seed: int, difficulty: int | None = None) -> list[Sample]:
-        suite_module = importlib.import_module(f"evalkit.suites.{module}")
-        return suite_module.generate(n, seed, language=language, difficulty=difficulty)
+        return generate_samples(base, build, n, seed, language, difficulty)
 
     return generate
 
 
-_DESCRIPTIONS = {
-    "arithmetic": ("Multi-step arithmetic word problems; exact numeric answer.", 50),
-    "extraction": ("Invoices in varied layouts; extract named fields as JSON.", 50),
-    "classification": ("Customer support tickets; pick one label of six.", 50),
-    "instructions": ("Writing tasks with verifiable constraints (length, format, keywords).", 50),
-}
-_LANGUAGE_NAMES = {"en": "English", "zh": "Chinese"}
-
-
-def _registry() -> dict[str, BuiltinSuite]:
-    suites = {}
-    for module, (description, size) in _DESCRIPTIONS.items():
-        for language in LANGUAGES:
-            name = suite_name(module, language)
-            suites[name] = BuiltinSuite(
-                name=name,
-                description=f"{description} ({_LANGUAGE_NAMES[language]})",
-                language=language,
-                generate=_bound(module, language),
-                default_size=size,
-            )
-    return suites
-
-
-BUILTIN_SUITES: dict[str, BuiltinSuite] = _registry()
-
-
 def generate_builtin(name: str, n: int, seed: int, difficulty: int | None = None) -> list[Sample]:
-    """Generate ``n`` items of the built-in suite ``name`` (see `BUILTIN_SUITES`)."""
-    suite = BUILTIN_SUITES.get(name)
-    if suite is None:
-        raise UsageError(_unknown_suite_message(name))
-    return suite.generate(n, seed, difficulty=difficulty)
-
-
-def _unknown_suite_message(name: str) -> str:
-    close = difflib.get_close_matches(name, BUILTIN_SUITES, n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
-    return f"unknown built-in suite {name!r}.{hint} Known: {', '.join(BUILTIN_SUITES)}"
+    """Generate ``n`` items of the built-in suite ``name``."""
+    return get_builtin(name).generate(n, seed, difficulty=difficulty)

@@ -1,0 +1,216 @@
+"""The transport contract: what one attempt sends and measures, how it fails, and who sends it.
+
+Owns `Request`, `Attempt` and `CallError` (with its error classes and the statuses never
+retried), the stream helpers every transport shares (`absorb_delta`, `check_complete`,
+`one_line`, `retry_after_from_headers`), the `Transport` protocol and the table of registered
+transports. A transport module implements the protocol and registers itself here when it is
+imported; `evalkit.transport` imports the built-in ones and dispatches each call to the
+transport that handles its model. This module imports no transport: every transport imports
+it, never the dispatch.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from evalkit.errors import EvalkitError
+
+NEVER_RETRIED = {400, 401, 403, 404}
+"""HTTP statuses that say the request itself is wrong: sending it again gives the same answer."""
+
+FINAL_ERROR_CLASSES = {"auth", "bad_request", "not_found", "permission", "config"}
+"""Error classes a retry cannot fix."""
+
+Endpoint = tuple[str, str | None, str | None]
+"""(model id, api_base, api key): what a transport warms up before the clock starts."""
+
+
+@dataclass(frozen=True)
+class Request:
+    """What one attempt sends. The key is read from the environment by the caller."""
+
+    model_id: str
+    messages: tuple[dict[str, str], ...]
+    params: dict[str, Any]
+    """Sampling parameters and extras: temperature, max_tokens, seed, ..."""
+    timeout: float
+    api_base: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    on_accepted: Callable[[], None] | None = field(default=None, repr=False, compare=False)
+    """Called once the endpoint has accepted the call and begun its stream, before the
+    answer: the runner's first call per model holds the others back only that long."""
+
+
+@dataclass
+class Attempt:
+    """What one attempt measured. Times in seconds from the moment the request was sent."""
+
+    text: str = ""
+    reasoning: str = ""
+    ttft_s: float | None = None
+    reasoning_ttft_s: float | None = None
+    e2e_s: float | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    cached_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    usage_source: str | None = None
+    finish_reason: str | None = None
+    chunks: int = 0
+    clock_lag_ms: float | None = None
+    """Worst event-loop lag of the process that timed this attempt when that was not the
+    caller's (a litellm worker reports its own); None: the caller's loop timed it."""
+
+
+class CallError(EvalkitError):
+    """A failed attempt, classified so the runner can decide whether to retry."""
+
+    def __init__(
+        self,
+        error_class: str,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+        attempt: Attempt | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.error_class = error_class
+        self.status = status
+        self.retry_after = retry_after
+        self.attempt = attempt
+
+    @property
+    def retryable(self) -> bool:
+        if self.status in NEVER_RETRIED:
+            return False
+        return self.error_class not in FINAL_ERROR_CLASSES
+
+
+class Transport(Protocol):
+    """One way calls go out. A transport module makes one and passes it to `register`."""
+
+    name: str
+    """Short and unique, e.g. `fast` or `litellm`."""
+    litellm_ids: bool
+    """Whether its model ids are litellm's (`provider/model`): then evalkit checks them, and
+    their keys and prices, against litellm's model map; a transport with ids of its own
+    answers for them itself (a config gives such a model its `price`)."""
+
+    def handles(self, model_id: str) -> bool:
+        """Whether calls to this model go out this way (asked without any network or heavy import)."""
+        ...
+
+    async def complete(self, request: Request) -> Attempt:
+        """Send one streamed chat completion and time it; raise `CallError` on any failure."""
+        ...
+
+    async def warm_up(self, endpoints: set[Endpoint]) -> None:
+        """Make what the first calls to these endpoints need, before the clock starts."""
+        ...
+
+    async def close(self) -> None:
+        """Release what this event loop's calls opened (connections, processes)."""
+        ...
+
+
+_registered: dict[str, Transport] = {}
+"""Registered transports by name, oldest first."""
+
+
+def register(transport: Transport) -> Transport:
+    """Add a transport (or replace the one of that name); it is asked before those registered earlier."""
+    _registered.pop(transport.name, None)
+    _registered[transport.name] = transport
+    return transport
+
+
+def unregister(name: str) -> None:
+    """Remove a registered transport; its models go the way they would have gone without it."""
+    _registered.pop(name, None)
+
+
+def registered() -> list[Transport]:
+    """Every registered transport, the one asked first first."""
+    return list(reversed(_registered.values()))
+
+
+def transport_for(model_id: str) -> Transport:
+    """The transport that sends this model's calls: the last registered that handles it."""
+    for transport in registered():
+        if transport.handles(model_id):
+            return transport
+    raise CallError("config", f"no transport handles {model_id} (registered: {', '.join(_registered) or 'none'})")
+
+
+# --- what every transport's stream handling shares -----------------------------------
+
+
+def absorb_delta(attempt: Attempt, content: str | None, reasoning: str | None, elapsed: float) -> None:
+    """Append one delta's answer and reasoning text, timing the first of each."""
+    if reasoning:
+        attempt.reasoning += reasoning
+        if attempt.reasoning_ttft_s is None:
+            attempt.reasoning_ttft_s = elapsed
+    if content:
+        attempt.text += content
+        if attempt.ttft_s is None:
+            attempt.ttft_s = elapsed
+
+
+def check_complete(attempt: Attempt) -> None:
+    """A stream that carried no answer is an error, not an empty answer scored as wrong."""
+    if attempt.chunks == 0:
+        raise CallError("malformed", "the response stream carried no chunks", attempt=attempt)
+    if attempt.finish_reason is None:
+        # A stream that stops without saying why was cut: its answer may be truncated, or
+        # (no content yet) it was cut before the answer began.
+        raise CallError("stream_cut", "the stream ended without a finish_reason", attempt=attempt)
+    if not attempt.text and not attempt.reasoning and attempt.finish_reason != "length":
+        raise CallError("empty", "the response carried no content", attempt=attempt)
+
+
+_ERROR_CLASS_BY_STATUS = {400: "bad_request", 401: "auth", 403: "permission", 404: "not_found",
+                          408: "timeout", 429: "rate_limit"}
+
+
+def error_class_for_status(status: int) -> str | None:
+    """The error class an HTTP status means, or None when the status alone does not say."""
+    if status >= 500:
+        return "server"
+    return _ERROR_CLASS_BY_STATUS.get(status)
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """The text on one line, cut to `limit` characters: error messages are stored and printed."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def retry_after_from_headers(headers: Any) -> float | None:
+    """The wait a response's headers ask for, in seconds (retry-after-ms, Retry-After
+    seconds or HTTP date), or None when they ask for none."""
+    if not headers:
+        return None
+    lowered = {str(k).lower(): str(v) for k, v in headers.items()}
+    if "retry-after-ms" in lowered:
+        try:
+            return max(0.0, float(lowered["retry-after-ms"]) / 1000)
+        except ValueError:
+            pass
+    value = lowered.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
