@@ -20,16 +20,29 @@ from typing import Any
 from evalkit.version import __version__
 
 __all__ = [
+    "Comparison",
+    "ModelConfig",
+    "Plan",
+    "PreparedComparison",
+    "Regression",
+    "RunAnalysis",
+    "RunConfig",
+    "SuiteConfig",
+    "Thresholds",
+    "UsageError",
     "__version__",
-    # run a comparison
-    "compare", "prepare_comparison", "run_comparison", "estimate_plan",
-    # read what is stored
-    "runs", "records", "analyse", "verdict", "history",
-    # write
-    "write_report", "regress",
-    # the types they take and give
-    "load_config", "RunConfig", "ModelConfig", "SuiteConfig", "Plan", "Comparison", "PreparedComparison",
-    "RunAnalysis", "Regression", "Thresholds", "UsageError",
+    "analyse",
+    "compare",
+    "estimate_plan",
+    "history",
+    "load_config",
+    "prepare_comparison",
+    "records",
+    "regress",
+    "run_comparison",
+    "runs",
+    "verdict",
+    "write_report",
 ]
 
 

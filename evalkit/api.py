@@ -19,9 +19,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ContextManager
+from typing import TYPE_CHECKING, Any
 
 from evalkit.analysis.history import history_frame
 from evalkit.analysis.regress import Thresholds, resolve_baseline
@@ -44,16 +45,34 @@ if TYPE_CHECKING:
     from evalkit.store.records import CallRecord
 
 __all__ = [
-    "compare", "prepare_comparison", "run_comparison", "estimate_plan", "runs", "records", "analyse", "verdict",
-    "write_report", "regress", "history", "load_config",
-    "Comparison", "PreparedComparison", "Regression", "RunAnalysis", "Plan", "Thresholds",
-    "ModelConfig", "SuiteConfig", "RunConfig", "UsageError",
+    "Comparison",
+    "ModelConfig",
+    "Plan",
+    "PreparedComparison",
+    "Regression",
+    "RunAnalysis",
+    "RunConfig",
+    "SuiteConfig",
+    "Thresholds",
+    "UsageError",
+    "analyse",
+    "compare",
+    "estimate_plan",
+    "history",
+    "load_config",
+    "prepare_comparison",
+    "records",
+    "regress",
+    "run_comparison",
+    "runs",
+    "verdict",
+    "write_report",
 ]
 
 DEFAULT_RESULTS_DIR = "results"
 """Where run folders go: ``results/<run-id>/``."""
 
-Progress = Callable[[int], ContextManager[Callable[["CallRecord"], None] | None]]
+Progress = Callable[[int], AbstractContextManager[Callable[["CallRecord"], None] | None]]
 """``progress(total_calls)``: a context manager around the run, yielding the function to
 call with each finished record (e.g. a progress bar), or None."""
 
@@ -85,7 +104,7 @@ class PreparedComparison:
     reports: tuple[str, ...] = ()
     volume: str | None = None
     baseline: str | None = None
-    thresholds: Thresholds = Thresholds()
+    thresholds: Thresholds = field(default_factory=Thresholds)
     cache: bool = False
     opened_store: Store | None = field(default=None, repr=False)
     """The store, if the checks already opened it (a resume reads its run)."""

@@ -14,8 +14,8 @@ from pathlib import Path
 import click
 
 from evalkit import redaction
-from evalkit.version import __version__
 from evalkit.errors import RunStopped, UsageError
+from evalkit.version import __version__
 
 NOTHING_ANSWERED_EXIT = 3
 """Exit code of a run in which no model had a single successful call: there is no verdict."""
@@ -209,7 +209,8 @@ def _print_estimate(plan) -> None:
 
 def _print_comparison(result, console, by_suite) -> None:
     """The verdict of a run, what it said about itself, its files, then the baseline check."""
-    from evalkit.console import fit, scorecard as terminal
+    from evalkit.console import fit
+    from evalkit.console import scorecard as terminal
     from evalkit.console.footer import outcome_lines
 
     terminal.render(result.analysis, console, by_suite=by_suite)
@@ -245,7 +246,8 @@ def _print_regression(regression) -> None:
 
 
 def _echo_lines(lines, atoms=()) -> None:
-    """Lines of prose, wrapped between words at a terminal's width (names in ``atoms`` kept whole), unwrapped when piped."""
+    """Lines of prose, wrapped between words at a terminal's width (names in ``atoms`` kept
+    whole), unwrapped when piped."""
     from evalkit.console import fit
 
     fit.print_lines(fit.console(), list(lines), atoms)
@@ -272,7 +274,8 @@ def runs(limit, store) -> None:
 def show(run, by_suite, store) -> None:
     """Print a stored run's verdict again (RUN: id, unique prefix, or `last`)."""
     from evalkit import api
-    from evalkit.console import fit, scorecard as terminal
+    from evalkit.console import fit
+    from evalkit.console import scorecard as terminal
 
     terminal.render(api.analyse(run, store), fit.console(), by_suite=by_suite)
 
@@ -460,9 +463,9 @@ def capacity_command(model_id, api_base, api_key_env, hourly_cost, slo_ttft_p95,
 @_fails_cleanly
 def breakeven(capacity_file, models, volume, utilisation, chart) -> None:
     """Monthly cost of self-hosting (from a capacity run) against API models, and the break-even volumes."""
+    from evalkit.config.models import ModelConfig
     from evalkit.economics import selfhost
     from evalkit.economics.capacity import load_capacity
-    from evalkit.config.models import ModelConfig
     from evalkit.economics.pricing import resolve_price
     from evalkit.economics.volume import parse_volume
 

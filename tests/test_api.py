@@ -108,7 +108,8 @@ def test_a_tagged_series_regression_check_and_history(models, suite, store_path,
     first = evalkit.compare(**common)
     assert first.regression is None and first.baseline_note.startswith("No baseline yet (last:nightly")
     second = evalkit.compare(**common, thresholds=evalkit.Thresholds(max_latency_increase=10.0))
-    assert second.regression is not None and not second.regression.regressed and second.regression.report.baseline.run_id == first.run_id
+    assert second.regression is not None and not second.regression.regressed
+    assert second.regression.report.baseline.run_id == first.run_id
     assert second.regression.markdown_path == second.run_dir / "regression.md"
     assert second.regression.junit_path.is_file()
     # a series of two runs: the run's report.md ends with the history chart of its tag

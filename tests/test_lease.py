@@ -22,8 +22,8 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from evalkit.store.lease import Lease, RunHeld, live_holders
 from evalkit.store.database import Store, leases_table, store_url
+from evalkit.store.lease import Lease, RunHeld, live_holders
 from evalkit.testing.scripted_server import Reply, ScriptedServer
 
 ITEMS = 12
@@ -87,7 +87,7 @@ def test_resuming_a_run_another_process_is_running_is_refused(tmp_path, any_stor
         out, err = second.communicate(timeout=120)
         sent_while_refused = len(held.server.chat_requests())
         held.release()
-        first_out, first_err = first.communicate(timeout=120)
+        _, first_err = first.communicate(timeout=120)
     assert second.returncode == 2, out + err
     assert err.startswith(f"error: run {run_id} is being run by {socket.gethostname()} (pid {first.pid}) since ")
     assert "last heartbeat" in err and len(err.strip().splitlines()) == 1

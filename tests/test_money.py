@@ -9,8 +9,8 @@ import sqlite3
 import pytest
 from click.testing import CliRunner
 
-from evalkit.run.budget import Budget
 from evalkit.cli import main
+from evalkit.run.budget import Budget
 from evalkit.testing.scripted_server import Reply, ScriptedServer
 
 ITEMS = 20

@@ -36,7 +36,8 @@ def wait_for_first_send(db_path, process, deadline=60.0):
     started = time.monotonic()
     while time.monotonic() - started < deadline and process.poll() is None:
         try:
-            if rows(db_path, "select count(*) from inflight")[0][0] or rows(db_path, "select count(*) from records")[0][0]:
+            sent = rows(db_path, "select count(*) from inflight")[0][0]
+            if sent or rows(db_path, "select count(*) from records")[0][0]:
                 return
         except sqlite3.OperationalError:
             pass  # not created yet

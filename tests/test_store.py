@@ -8,12 +8,12 @@ import time
 
 import pytest
 
-from evalkit.run.compare import execute
-from evalkit.run.prepare import prepare
 from evalkit.config.models import ModelConfig, RunConfig, SuiteConfig
 from evalkit.errors import UsageError
-from evalkit.store.records import CallRecord
+from evalkit.run.compare import execute
+from evalkit.run.prepare import prepare
 from evalkit.store.database import SCHEMA_VERSION, RecordWriter, Store, store_url
+from evalkit.store.records import CallRecord
 from evalkit.testing.scripted_server import Reply, ScriptedServer
 
 

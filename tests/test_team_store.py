@@ -16,8 +16,8 @@ import sys
 
 import sqlalchemy as sa
 
-from evalkit.store.records import CallRecord
 from evalkit.store.database import SCHEMA_VERSION, RecordWriter, Store, store_url
+from evalkit.store.records import CallRecord
 from evalkit.testing.scripted_server import Reply, ScriptedServer
 
 CONFIG = {"models": [{"id": "openai/m", "label": None}], "suites": [{"name": "s"}]}
@@ -101,7 +101,8 @@ run: {{epochs: 2}}
 
     engine = sa.create_engine(store_url(postgres_url))
     with engine.connect() as conn:
-        rows = conn.execute(sa.text("select model, sample_id, epoch, score from records where run_id = 'team-night'")).all()
+        rows = conn.execute(sa.text("select model, sample_id, epoch, score from records "
+                                    "where run_id = 'team-night'")).all()
         status = conn.execute(sa.text("select status, shard_count, tag from runs")).all()
         shard_rows = conn.execute(sa.text("select shard, status from run_shards order by shard")).all()
     engine.dispose()

@@ -20,25 +20,24 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from evalkit import redaction
-from evalkit.version import __version__
-from evalkit import transport
+from evalkit import redaction, transport
 from evalkit.config import routes
+from evalkit.config.models import ModelConfig, RunConfig, SuiteConfig
+from evalkit.economics.pricing import snapshot
+from evalkit.errors import RunStopped, UsageError
 from evalkit.run.budget import Budget, exact_usd
 from evalkit.run.cache import ResponseCache
-from evalkit.config.models import ModelConfig, RunConfig, SuiteConfig
 from evalkit.run.fingerprint import fingerprint
 from evalkit.run.plan import Plan
 from evalkit.run.prepare import prepare
 from evalkit.run.resume import check_resumable, find_resumable, plan_for_resume
-from evalkit.run.selection import names_anything, select
-from evalkit.errors import RunStopped, UsageError
-from evalkit.store.lease import WHOLE_RUN, Lease, store_now, takeover_line
-from evalkit.economics.pricing import snapshot
-from evalkit.store.records import CallRecord
 from evalkit.run.runner import Job, RetryPolicy, Runner, Target
+from evalkit.run.selection import names_anything, select
 from evalkit.run.shards import Shard
 from evalkit.store.database import RecordWriter, RunRow, Store
+from evalkit.store.lease import WHOLE_RUN, Lease, store_now, takeover_line
+from evalkit.store.records import CallRecord
+from evalkit.version import __version__
 
 if TYPE_CHECKING:
     from evalkit.transport.local.endpoints import LocalEndpoint

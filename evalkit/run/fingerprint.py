@@ -10,9 +10,9 @@ import hashlib
 import json
 from typing import Any
 
-from evalkit.version import __version__
 from evalkit.redaction import redact_url
 from evalkit.run.plan import Plan
+from evalkit.version import __version__
 
 REQUEST_OPTIONS = ("temperature", "max_tokens", "seed")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
-from evalkit import redaction
+from evalkit import redaction, transport
 from evalkit.config import routes
 from evalkit.config.keys import resolve_api_key
 from evalkit.config.models import ModelConfig, RunConfig, SuiteConfig
@@ -19,7 +19,6 @@ from evalkit.run.plan import Plan
 from evalkit.run.shards import Shard
 from evalkit.suites import builtin_names, load_samples
 from evalkit.suites.base import Sample
-from evalkit import transport
 
 
 def default_suites() -> list[SuiteConfig]:
