@@ -90,6 +90,25 @@ def test_judge_scores_inline_and_counts_its_cost_apart(tmp_path, server, monkeyp
     assert pair["judge_prompt_tokens"] == 400 and len(json.loads(pair["judge_verdict"])) == 2
 
 
+def test_a_judge_whose_key_variable_is_unset_names_it_instead_of_sending_no_key(tmp_path, server, monkeypatch):
+    """The judge's key goes through the same lookup as every model's: an unset variable is
+    an error of the item naming the variable, not a call sent without a key."""
+    monkeypatch.setenv("EVALKIT_TEST_KEY", KEY)
+    config = write_suite(tmp_path, server)
+    suite = tmp_path / "open.jsonl"
+    suite.write_text(suite.read_text(encoding="utf-8").replace('"api_key_env": "EVALKIT_TEST_KEY"',
+                                                               '"api_key_env": "EVALKIT_JUDGE_KEY_UNSET"'), encoding="utf-8")
+    monkeypatch.delenv("EVALKIT_JUDGE_KEY_UNSET", raising=False)
+    store = tmp_path / "h.db"
+    CliRunner().invoke(main, ["compare", "-c", str(config), "--store", str(store),
+                              "--results-dir", str(tmp_path / "results"), "-q"], catch_exceptions=False)
+    with sqlite3.connect(store) as db:
+        errors = db.execute("select error_class, error_message from records").fetchall()
+    assert errors and all(cls == "judge" and "EVALKIT_JUDGE_KEY_UNSET" in message for cls, message in errors)
+    judged = [r for r in server.requests if r.body["model"] == "judge"]
+    assert not judged, "a judge call went out without its key"
+
+
 def test_judge_check_reports_cohens_kappa(tmp_path, server, monkeypatch):
     monkeypatch.setenv("EVALKIT_TEST_KEY", KEY)
     labels = tmp_path / "labels.jsonl"

@@ -18,7 +18,6 @@ Two modes (scorer option ``mode``):
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -96,6 +95,14 @@ class JudgeSpec:
 
     async def grade(self, question: str, response: str, reference: Any, timeout: float) -> Judgement:
         return await judge_reply(self, question, response, reference, timeout)
+
+    def api_key(self) -> str | None:
+        """The judge's key, by the same lookup as every model's (`evalkit.config.keys`): its
+        `api_key_env`, else the provider's usual variable; a UsageError names the one to set."""
+        from evalkit.config.keys import resolve_api_key
+        from evalkit.config.models import ModelConfig
+
+        return resolve_api_key(ModelConfig(id=self.model, api_base=self.api_base, api_key_env=self.api_key_env))
 
 
 def score_prompt(spec: JudgeSpec, question: str, response: str, reference: Any) -> str:
@@ -179,13 +186,17 @@ def _judgement(spec: JudgeSpec, verdict: str, usages: list[tuple[int, int]]) -> 
 async def _ask(spec: JudgeSpec, prompt: str, timeout: float) -> tuple[str, tuple[int, int]]:
     from evalkit import transport
 
+    try:
+        key = spec.api_key()
+    except UsageError as error:
+        raise JudgeError(f"judge {spec.model}: {error}") from None
     request = transport.Request(
         model_id=spec.model,
         messages=({"role": "user", "content": prompt},),
         params=spec.params,
         timeout=timeout,
         api_base=spec.api_base,
-        api_key=os.environ.get(spec.api_key_env) if spec.api_key_env else None,
+        api_key=key,
     )
     try:
         attempt = await transport.complete(request)
