@@ -4,7 +4,8 @@ Owns which config a comparison runs (`selection`: file or objects, the default l
 offline demo), the validated `Plan` (`plan`, made by `prepare`), the rules on the options
 (`compare`: budget, shards, resume, checked before anything is sent and again by
 `execute`), `resume`, the `fingerprint` resume compares, the `runner` that sends the
-calls, the `budget`, the development `cache`, `shards` and the cost `estimate`.
+calls, the `budget`, the development `cache`, `shards`, the cost `estimate`, and the
+`capacity` use case (a load sweep of one endpoint).
 
 May import the foundation and the stages below it: config, transport, store, economics,
 scoring, suites. Never analysis, report or console: the verdict, the run folder and the
