@@ -14,14 +14,11 @@ from pathlib import Path
 import click
 
 from evalkit import redaction
-from evalkit.version import __version__
 from evalkit.errors import RunStopped, UsageError
+from evalkit.version import __version__
 
 NOTHING_ANSWERED_EXIT = 3
 """Exit code of a run in which no model had a single successful call: there is no verdict."""
-
-LOCAL_DEMO = {"limit": 3, "max_tokens": 96}
-"""Run options of the offline demo (no key set, nothing named): a couple of minutes on 2 cores."""
 
 
 def _fails_cleanly(command):
@@ -137,31 +134,6 @@ def _thresholds(max_accuracy_drop, max_latency_increase, max_cost_increase):
     )
 
 
-def _build_config(config_path, models, suites, **run_options):
-    """Config file, then flags over it; with no models named, the default lineup."""
-    from evalkit.config.models import ModelConfig, RunConfig, apply_overrides, load_config, suite_from_option
-    from evalkit.config.lineup import all_key_names, default_models
-
-    config = load_config(config_path) if config_path else RunConfig(source="<options>")
-    model_configs = [ModelConfig(id=m) for m in models]
-    models_from = "-m"
-    if not model_configs and not config.models:
-        model_configs, found = default_models()
-        models_from = "default model"
-        if not found:
-            click.echo(
-                f"No provider API key set ({', '.join(all_key_names())}): running the embedded "
-                f"local models alone, {LOCAL_DEMO['limit']} items per suite."
-            )
-            if not config_path:
-                for name, value in LOCAL_DEMO.items():
-                    run_options[name] = run_options.get(name) or value
-    return apply_overrides(
-        config, models=model_configs, suites=[suite_from_option(s) for s in suites], run_options=run_options,
-        models_from=models_from,
-    )
-
-
 @main.command()
 @selection_options
 @click.option("--resume", "resume_ref", metavar="RUN", help="Continue an interrupted run; done calls are not repeated.")
@@ -191,76 +163,29 @@ def compare(config_path, models, suites, resume_ref, max_cost, use_cache, dry_ru
     With no models named, runs one default model per provider whose API key is set,
     plus the embedded local models.
     """
-    from evalkit.run import compare as use_case
-    from evalkit.run.shards import Shard
-    from evalkit.store.database import Store
+    from evalkit import api
+    from evalkit.console import fit
+    from evalkit.console.progress import progress_bar
 
-    shard = Shard.parse(shard_text) if shard_text else None
-    if shard is not None and not run_id:
-        raise UsageError("--shard needs --run-id: every shard must name the same run "
-                         "(e.g. --run-id nightly-$(date +%F))")
-    if shard is not None and resume_ref:
-        raise UsageError("--shard and --resume cannot be combined: a shard that already started is refused")
-    thresholds = _thresholds(max_accuracy_drop, max_latency_increase, max_cost_increase)
-    _check_volume(volume, reports)
-    if resume_ref:
-        history = Store(store)
-        resume = history.run(resume_ref)
-        plan = (use_case.prepare(_build_config(config_path, models, suites, **run_options))
-                if config_path or models or suites else use_case.plan_for_resume(resume))
-        use_case.check_resumable(plan, resume)
-    else:
-        plan = use_case.prepare(_build_config(config_path, models, suites, **run_options), shard=shard)
-        resume = None
-    for warning in plan.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    if max_cost is not None:
-        earlier = (history.spent(resume.run_id), history.completed_keys(resume.run_id)) if resume else ()
-        use_case.check_budget(plan, max_cost, *earlier)
+    prepared = api.prepare_comparison(
+        config_path, models=models, suites=suites, store=store, results_dir=results_dir, reports=reports,
+        volume=volume, max_cost=max_cost, resume=resume_ref, cache=use_cache, tag=tag, run_id=run_id,
+        shard=shard_text, baseline=baseline,
+        thresholds=_thresholds(max_accuracy_drop, max_latency_increase, max_cost_increase),
+        on_notice=click.echo, on_warning=_warn, **run_options)
     if dry_run:
-        _print_estimate(plan)
+        _print_estimate(prepared.plan)
         return
-    history = Store(store)
-    if resume is None and shard is None:
-        resume = _offer_resume(use_case, plan, history)
-    from evalkit.analysis.regress import resolve_baseline
-
-    exclude = resume.run_id if resume is not None else run_id
-    baseline_run = resolve_baseline(history, baseline, exclude=exclude) if baseline else None
-    cache = None
-    if use_cache:
-        from evalkit.run.cache import ResponseCache
-
-        cache = ResponseCache(Path(results_dir) / "response-cache.db")
-    options = use_case.RunOptions(resume=resume, max_cost=max_cost, cache=cache, tag=tag, run_id=run_id)
-    outcome = _run_and_print(plan, history, results_dir, by_suite, quiet, options, reports, volume)
-    if baseline:
-        _check_after_run(history, baseline, baseline_run, outcome, thresholds, results_dir)
+    console = fit.console()
+    result = api.run_comparison(
+        prepared, progress=lambda total: progress_bar(total, console, disabled=quiet),
+        on_notice=lambda line: console.print(line, markup=False, highlight=False, soft_wrap=True),
+        ask_resume=lambda question: sys.stdin.isatty() and click.confirm(question, default=True))
+    _print_comparison(result, console, by_suite)
 
 
-def _check_volume(volume, reports) -> None:
-    """A bad --volume fails before the first paid call; one without a report would do nothing."""
-    if volume is None:
-        return
-    from evalkit.economics.volume import parse_volume
-
-    parse_volume(volume)
-    if not reports:
-        raise UsageError(f"--volume {volume} only sets the workload of a decision report's projected "
-                         "monthly cost: add --report html (or pdf, md), or drop --volume")
-
-
-def _offer_resume(use_case, plan, history):
-    """A plain re-run of an interrupted config offers to continue it instead."""
-    earlier = use_case.find_resumable(plan, history)
-    if earlier is None:
-        return None
-    done = history.record_count(earlier.run_id)
-    message = f"Run {earlier.run_id} of this same config stopped ({earlier.status}) with {done} calls stored."
-    if sys.stdin.isatty() and click.confirm(f"{message} Resume it?", default=True):
-        return earlier
-    click.echo(f"{message} Starting a new run; to continue that one: evalkit compare --resume {earlier.run_id}")
-    return None
+def _warn(text: str) -> None:
+    click.echo(f"warning: {text}", err=True)
 
 
 @main.command()
@@ -268,10 +193,11 @@ def _offer_resume(use_case, plan, history):
 @_fails_cleanly
 def estimate(config_path, models, suites, **run_options) -> None:
     """Expected tokens and cost per model, before any call (nothing is sent)."""
-    from evalkit.run import compare as use_case
+    from evalkit import api
 
-    config = _build_config(config_path, models, suites, **run_options)
-    _print_estimate(use_case.prepare(config, require_keys=False))
+    # the table itself notes an unknown price
+    prepared = api.estimate_plan(config_path, models=models, suites=suites, on_notice=click.echo, **run_options)
+    _print_estimate(prepared.plan)
 
 
 def _print_estimate(plan) -> None:
@@ -281,74 +207,47 @@ def _print_estimate(plan) -> None:
     fit.show(fit.console(), estimate_table(plan))
 
 
-def _run_and_print(plan, store, results_dir, by_suite, quiet, options, reports=(), volume=None):
-    from evalkit.run import compare as use_case
-    from evalkit.console import fit, scorecard as terminal
-    from evalkit.console.progress import progress_bar
-    from evalkit.analysis.run_analysis import analyse_run
-
-    console = fit.console()
-    with progress_bar(plan.total_calls, console, disabled=quiet) as on_record:
-        outcome = use_case.execute(plan, store, results_dir, on_record=on_record, options=options,
-                                   on_notice=lambda line: console.print(line, highlight=False, soft_wrap=True))
-    analysis = analyse_run(store, outcome.run_id)
-    terminal.render(analysis, console, by_suite=by_suite)
-    console.print()
+def _print_comparison(result, console, by_suite) -> None:
+    """The verdict of a run, what it said about itself, its files, then the baseline check."""
+    from evalkit.console import fit
+    from evalkit.console import scorecard as terminal
     from evalkit.console.footer import outcome_lines
 
-    fit.print_lines(console, outcome_lines(outcome, options))
-    fit.print_lines(console, [f"Run {outcome.run_id}: {outcome.records} records in {store.url}; "
-                              f"files in {outcome.run_dir}/"])
-    if not outcome.complete:
-        reported, total, _ = store.shard_progress(outcome.run_id)
-        fit.print_lines(console, [f"Shard {plan.shard} done; {reported} of {total} shards have reported."])
-    elif analysis.verdict.nothing_answered:
+    terminal.render(result.analysis, console, by_suite=by_suite)
+    console.print()
+    fit.print_lines(console, outcome_lines(result.outcome, result.options))
+    fit.print_lines(console, [f"Run {result.run_id}: {result.outcome.records} records in {result.store_url}; "
+                              f"files in {result.run_dir}/"])
+    if result.shards_reported is not None:
+        reported, total = result.shards_reported
+        fit.print_lines(console, [f"Shard {result.shard} done; {reported} of {total} shards have reported."])
+    elif result.verdict.nothing_answered:
         fit.print_lines(console, [f"No verdict and no report: every call failed (the records keep each error). "
                                   f"Fix the keys or endpoints, then send the calls again with: "
-                                  f"evalkit compare --resume {outcome.run_id}"])
+                                  f"evalkit compare --resume {result.run_id}"])
         sys.exit(NOTHING_ANSWERED_EXIT)
-    elif reports and not analysis.records.empty:
-        from evalkit.report.formats import write_reports
-
-        for path in write_reports(analysis, list(reports), outcome.run_dir, volume):
-            fit.print_lines(console, [f"Report: {path}"])
-    return outcome
-
-
-def _check_after_run(store, baseline_ref, baseline_run, outcome, thresholds, results_dir) -> None:
-    """compare --baseline: the regression check once the run is complete; exit 1 on a regression."""
-    from pathlib import Path
-
-    if not outcome.complete:
-        click.echo("Regression check left to the last shard to finish.")
-        return
-    if baseline_run is None:
-        click.echo(f"No baseline yet ({baseline_ref} matches no earlier finished run): nothing to "
-                   "compare; this run becomes the baseline of the next.")
-        return
-    _regress_and_report(store, baseline_run.run_id, outcome.run_id, thresholds,
-                        Path(results_dir) / outcome.run_id, None, None)
+    for path in result.reports:
+        fit.print_lines(console, [f"Report: {path}"])
+    if result.baseline_note:
+        click.echo(result.baseline_note)
+    if result.regression is not None:
+        _print_regression(result.regression)
 
 
-def _regress_and_report(store, baseline, candidate, thresholds, out_dir, markdown_path, junit_path) -> None:
-    from pathlib import Path
+def _print_regression(regression) -> None:
+    """The checks, where their files went; exit 1 on a regression."""
+    from evalkit.report import regression as lines
 
-    from evalkit.analysis.regress import regress as check
-    from evalkit.report import regression
-
-    report = check(store, baseline, candidate, thresholds)
-    _echo_lines(regression.terminal_lines(report), atoms=tuple({c.model for c in report.checks}))
-    out_dir = Path(out_dir) if out_dir else Path("results") / report.candidate.run_id
-    markdown_path = Path(markdown_path) if markdown_path else out_dir / "regression.md"
-    junit_path = Path(junit_path) if junit_path else out_dir / "regression.junit.xml"
-    regression.write(report, markdown_path, junit_path)
-    click.echo(f"Summary: {markdown_path}; JUnit: {junit_path}")
-    if report.regressed:
+    report = regression.report
+    _echo_lines(lines.terminal_lines(report), atoms=tuple({c.model for c in report.checks}))
+    click.echo(f"Summary: {regression.markdown_path}; JUnit: {regression.junit_path}")
+    if regression.regressed:
         sys.exit(1)
 
 
 def _echo_lines(lines, atoms=()) -> None:
-    """Lines of prose, wrapped between words at a terminal's width (names in ``atoms`` kept whole), unwrapped when piped."""
+    """Lines of prose, wrapped between words at a terminal's width (names in ``atoms`` kept
+    whole), unwrapped when piped."""
     from evalkit.console import fit
 
     fit.print_lines(fit.console(), list(lines), atoms)
@@ -374,11 +273,11 @@ def runs(limit, store) -> None:
 @_fails_cleanly
 def show(run, by_suite, store) -> None:
     """Print a stored run's verdict again (RUN: id, unique prefix, or `last`)."""
-    from evalkit.console import fit, scorecard as terminal
-    from evalkit.analysis.run_analysis import analyse_run
-    from evalkit.store.database import Store
+    from evalkit import api
+    from evalkit.console import fit
+    from evalkit.console import scorecard as terminal
 
-    terminal.render(analyse_run(Store(store), run), fit.console(), by_suite=by_suite)
+    terminal.render(api.analyse(run, store), fit.console(), by_suite=by_suite)
 
 
 @main.command()
@@ -393,18 +292,10 @@ def show(run, by_suite, store) -> None:
 @_fails_cleanly
 def report(run, formats, output, volume, results_dir, store) -> None:
     """Write a decision report (HTML, PDF, Markdown) for a stored run, without re-running it."""
-    from pathlib import Path
+    from evalkit import api
 
-    from evalkit.report.formats import write_reports
-    from evalkit.analysis.run_analysis import analyse_run
-    from evalkit.economics.volume import parse_volume
-    from evalkit.store.database import Store
-
-    parse_volume(volume)
-    analysis = analyse_run(Store(store), run)
-    directory = Path(results_dir) / analysis.run.run_id
-    for path in write_reports(analysis, list(formats) or ["html"], directory, volume,
-                              Path(output) if output else None):
+    for path in api.write_report(run, list(formats) or ["html"], store=store, results_dir=results_dir,
+                                 output=output, volume=volume):
         click.echo(f"wrote {path}")
 
 
@@ -462,15 +353,11 @@ def regress(baseline, candidate, max_accuracy_drop, max_latency_increase, max_co
     A significant accuracy drop, or a p95 latency or cost increase, beyond its threshold
     is a regression. Exit code: 0 clean, 1 regression, 2 bad input.
     """
-    from pathlib import Path
-
-    from evalkit.store.database import Store
+    from evalkit import api
 
     thresholds = _thresholds(max_accuracy_drop, max_latency_increase, max_cost_increase)
-    store_ = Store(store)
-    candidate_id = store_.run(candidate).run_id
-    _regress_and_report(store_, baseline, candidate_id, thresholds, Path(results_dir) / candidate_id,
-                        markdown_path, junit_path)
+    _print_regression(api.regress(baseline, candidate, thresholds=thresholds, store=store, results_dir=results_dir,
+                                  markdown_path=markdown_path, junit_path=junit_path))
 
 
 @main.command()
@@ -485,18 +372,19 @@ def regress(baseline, candidate, max_accuracy_drop, max_latency_increase, max_co
 @_fails_cleanly
 def history(model, suite, tag, limit, chart_path, by_run, store) -> None:
     """Accuracy, p95 latency and cost per task across runs: a table and a chart."""
-    from evalkit.analysis.history import ALL_SUITES, history_frame
+    from evalkit import api
+    from evalkit.analysis.history import ALL_SUITES
     from evalkit.console import fit, trend
-    from evalkit.store.database import Store
+    from evalkit.report.history_chart import chart
 
-    frame = history_frame(Store(store), model=model, suite=suite, tag=tag, limit=limit)
+    frame = api.history(store, model=model, suite=suite, tag=tag, limit=limit)
     console = fit.console()
     fit.show(console, trend.trend_table(frame))
     if frame.empty:
         return
     if by_run:
         fit.show(console, trend.runs_detail(frame))
-    path = trend.chart(frame, chart_path, suite=suite or ALL_SUITES)
+    path = chart(frame, chart_path, suite=suite or ALL_SUITES)
     fit.print_lines(console, [f"Chart: {path}"])
 
 
@@ -575,9 +463,9 @@ def capacity_command(model_id, api_base, api_key_env, hourly_cost, slo_ttft_p95,
 @_fails_cleanly
 def breakeven(capacity_file, models, volume, utilisation, chart) -> None:
     """Monthly cost of self-hosting (from a capacity run) against API models, and the break-even volumes."""
+    from evalkit.config.models import ModelConfig
     from evalkit.economics import selfhost
     from evalkit.economics.capacity import load_capacity
-    from evalkit.config.models import ModelConfig
     from evalkit.economics.pricing import resolve_price
     from evalkit.economics.volume import parse_volume
 

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from evalkit.cli import main
-from evalkit.testing.scripted_server import Reply, ScriptedServer
+from evalkit.testing.scripted_server import Reply
 
 SECRET = "sk-" "test-0123456789abcdefghijklmnop"
 
@@ -34,7 +34,7 @@ def suite_file(tmp_path):
 
 
 @pytest.fixture
-def server():
+def server(scripted_server):
     # "strong" answers all four right, "weak" two of four; tokens are fixed per reply.
     def answer(request):
         strong = request.body["model"] == "strong"
@@ -42,8 +42,7 @@ def server():
         wrong = {"2+2?": "4", "3*3?": "6", "10-7?": "3", "Capital of France?": "Lyon"}[request.prompt]
         return Reply(f"Answer: {right if strong else wrong}", ttft=0.01, prompt_tokens=100, completion_tokens=10)
 
-    with ScriptedServer(answer, api_key=SECRET) as running:
-        yield running
+    return scripted_server(answer, api_key=SECRET)
 
 
 def config_file(tmp_path, server, suite_file):

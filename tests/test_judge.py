@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from evalkit.cli import main
 from evalkit.scoring.judge import cohen_kappa, parse_score, parse_winner
-from evalkit.testing.scripted_server import Reply, ScriptedServer
+from evalkit.testing.scripted_server import Reply
 
 KEY = "sk-" "judge-test-0123456789abcdef"
 
@@ -25,15 +25,14 @@ def judge_reply_for(prompt: str) -> str:
 
 
 @pytest.fixture
-def server():
+def server(scripted_server):
     def answer(request):
         if request.body["model"] == "judge":
             return Reply(judge_reply_for(request.prompt), prompt_tokens=200, completion_tokens=20)
         replies = {"Capital of France?": "Paris", "法国的首都是哪里？": "巴黎", "Capital of Italy?": "Milan"}
         return Reply(replies.get(request.prompt, "Paris is lovely"), prompt_tokens=10, completion_tokens=5)
 
-    with ScriptedServer(answer, api_key=KEY) as running:
-        yield running
+    return scripted_server(answer, api_key=KEY)
 
 
 def write_suite(tmp_path, server):

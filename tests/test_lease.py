@@ -5,13 +5,11 @@ process (`kill -9`) or by a machine whose heartbeat stopped is taken over, sayin
 The two-process tests run real `evalkit compare` subprocesses against a scripted server
 that holds every answer until the test lets it go, so the first process is mid-run for as
 long as the test needs. The PostgreSQL cases need EVALKIT_TEST_POSTGRES_URL (see
-tests/test_team_store.py); without it they are skipped, saying so.
+tests/conftest.py); without it they are skipped, saying so.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import secrets
 import signal
@@ -30,28 +28,6 @@ from evalkit.store.schema import leases_table
 from evalkit.testing.scripted_server import Reply, ScriptedServer
 
 ITEMS = 12
-POSTGRES_URL = os.environ.get("EVALKIT_TEST_POSTGRES_URL")
-STORES = ["sqlite", pytest.param("postgres", marks=pytest.mark.skipif(
-    not POSTGRES_URL, reason="EVALKIT_TEST_POSTGRES_URL is not set: no PostgreSQL server to test against "
-                             "(.ci/run installs and starts one)"))]
-
-
-@pytest.fixture(params=STORES)
-def store_url_for_test(request, tmp_path):
-    """A fresh store: a SQLite file, or a new database on the PostgreSQL test server."""
-    if request.param == "sqlite":
-        yield str(tmp_path / "h.db")
-        return
-    admin = sa.create_engine(store_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
-    name = f"evalkit_test_{secrets.token_hex(4)}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield sa.make_url(store_url(POSTGRES_URL)).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 class HeldServer:
@@ -77,29 +53,10 @@ class HeldServer:
         self.server.stop()
 
 
-def write_config(tmp_path, server):
-    items = tmp_path / "items.jsonl"
-    items.write_text("".join(json.dumps({"id": f"i{i}", "prompt": f"item {i}", "reference": "ok"}) + "\n"
-                             for i in range(ITEMS)), encoding="utf-8")
-    path = tmp_path / "bench.yaml"
-    path.write_text(f"""
-models:
-  - id: openai/scripted
-    label: m
-    api_base: {server.base_url}
-    price: {{input: 1.0, output: 1.0}}
-    max_concurrency: 2
-suites:
-  - {{name: items, path: {items}}}
-run: {{retries: 0}}
-""", encoding="utf-8")
-    return path
-
-
-def evalkit(*args):
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
-    return subprocess.Popen([sys.executable, "-m", "evalkit", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+@pytest.fixture
+def write_config(bench_config, items_file):
+    """``write_config(server)``: a benchmark of ITEMS items, two calls at a time, on ``server``."""
+    return lambda server: bench_config(server, items_file(ITEMS), max_concurrency=2, run={"retries": 0})
 
 
 def wait_until(condition, process, deadline=120.0):
@@ -120,18 +77,18 @@ def query(url, sql):
         engine.dispose()
 
 
-def test_resuming_a_run_another_process_is_running_is_refused(tmp_path, store_url_for_test):
-    url = store_url_for_test
+def test_resuming_a_run_another_process_is_running_is_refused(tmp_path, any_store_url, write_config, start_evalkit):
+    url = any_store_url
     with HeldServer() as held:
         common = ["--store", url, "--results-dir", str(tmp_path / "results"), "-q"]
-        first = evalkit("compare", "-c", str(write_config(tmp_path, held.server)), *common)
+        first = start_evalkit("compare", "-c", str(write_config(held.server)), *common)
         wait_until(lambda: held.server.chat_requests(), first)  # mid-run, holding its lease
         (run_id,), = query(url, "select run_id from runs")
-        second = evalkit("compare", "--resume", run_id, *common)
+        second = start_evalkit("compare", "--resume", run_id, *common)
         out, err = second.communicate(timeout=120)
         sent_while_refused = len(held.server.chat_requests())
         held.release()
-        first_out, first_err = first.communicate(timeout=120)
+        _, first_err = first.communicate(timeout=120)
     assert second.returncode == 2, out + err
     assert err.startswith(f"error: run {run_id} is being run by {socket.gethostname()} (pid {first.pid}) since ")
     assert "last heartbeat" in err and len(err.strip().splitlines()) == 1
@@ -146,17 +103,17 @@ def test_resuming_a_run_another_process_is_running_is_refused(tmp_path, store_ur
     assert query(url, "select count(*) from run_leases") == [(0,)]  # released at the end
 
 
-def test_a_lease_left_by_a_killed_process_is_taken_over(tmp_path, store_url_for_test):
-    url = store_url_for_test
+def test_a_lease_left_by_a_killed_process_is_taken_over(tmp_path, any_store_url, write_config, start_evalkit):
+    url = any_store_url
     with HeldServer() as held:
         common = ["--store", url, "--results-dir", str(tmp_path / "results"), "-q"]
-        first = evalkit("compare", "-c", str(write_config(tmp_path, held.server)), *common)
+        first = start_evalkit("compare", "-c", str(write_config(held.server)), *common)
         wait_until(lambda: held.server.chat_requests(), first)
         first.send_signal(signal.SIGKILL)
         first.wait()
         held.release()
         (run_id,), = query(url, "select run_id from runs")
-        second = evalkit("compare", "--resume", run_id, *common)
+        second = start_evalkit("compare", "--resume", run_id, *common)
         out, err = second.communicate(timeout=120)
     assert second.returncode == 0, err
     assert f"Taking over run {run_id} from {socket.gethostname()} (pid {first.pid}) since " in out
@@ -165,14 +122,19 @@ def test_a_lease_left_by_a_killed_process_is_taken_over(tmp_path, store_url_for_
     assert query(url, "select status from runs") == [("finished",)]
 
 
-def finished_run(tmp_path, url):
-    with ScriptedServer(Reply("ok")) as server:
-        run = subprocess.run([sys.executable, "-m", "evalkit", "compare", "-c", str(write_config(tmp_path, server)),
-                              "--store", url, "--results-dir", str(tmp_path / "results"), "-q"],
-                             capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0, run.stderr
-    (run_id,), = query(url, "select run_id from runs")
-    return run_id
+@pytest.fixture
+def finished_run(tmp_path, scripted_server, write_config, start_evalkit):
+    """``finished_run(url)``: the id of a run of the benchmark, finished into the store at ``url``."""
+
+    def run(url):
+        done = start_evalkit("compare", "-c", str(write_config(scripted_server(Reply("ok")))), "--store", url,
+                             "--results-dir", str(tmp_path / "results"), "-q")
+        _, err = done.communicate(timeout=120)
+        assert done.returncode == 0, err
+        (run_id,), = query(url, "select run_id from runs")
+        return run_id
+
+    return run
 
 
 def plant_lease(url, run_id, host, heartbeat_age, ttl=60.0):
@@ -187,9 +149,9 @@ def plant_lease(url, run_id, host, heartbeat_age, ttl=60.0):
 
 
 def test_another_machines_lease_holds_while_its_heartbeat_is_fresh_and_is_taken_over_once_expired(
-        tmp_path, store_url_for_test):
-    url = store_url_for_test
-    run_id = finished_run(tmp_path, url)
+        tmp_path, any_store_url, finished_run):
+    url = any_store_url
+    run_id = finished_run(url)
     plant_lease(url, run_id, "gpu-box-7", heartbeat_age=3)
     with ScriptedServer(Reply("ok")) as server:
         held = subprocess.run([sys.executable, "-m", "evalkit", "compare", "--resume", run_id, "--store", url,
@@ -207,8 +169,8 @@ def test_another_machines_lease_holds_while_its_heartbeat_is_fresh_and_is_taken_
     assert re.search(r"its heartbeat stopped 9\d s ago \(the lease expired 60 s after the last one\)", taken.stdout)
 
 
-def test_the_heartbeat_keeps_a_lease_live_and_a_stopped_one_expires(store_url_for_test):
-    store = Store(store_url_for_test)
+def test_the_heartbeat_keeps_a_lease_live_and_a_stopped_one_expires(any_store_url):
+    store = Store(any_store_url)
     holder = Lease(store, "r1", ttl=1.0, heartbeat=0.2)
     holder.acquire()
     time.sleep(1.5)  # longer than the time to live: only the heartbeat keeps it
@@ -234,8 +196,8 @@ def test_the_heartbeat_keeps_a_lease_live_and_a_stopped_one_expires(store_url_fo
     taker.release()
 
 
-def test_shard_leases_conflict_only_with_their_own_shard_and_the_whole_run(store_url_for_test):
-    store = Store(store_url_for_test)
+def test_shard_leases_conflict_only_with_their_own_shard_and_the_whole_run(any_store_url):
+    store = Store(any_store_url)
     one, two = Lease(store, "team", shard=1), Lease(store, "team", shard=2)
     one.acquire()
     two.acquire()  # another shard of the same run: no conflict
@@ -252,16 +214,16 @@ def test_shard_leases_conflict_only_with_their_own_shard_and_the_whole_run(store
     whole.release()
 
 
-def test_a_plain_rerun_never_offers_to_resume_a_run_some_process_is_running(tmp_path, store_url_for_test):
-    from evalkit.run import compare
+def test_a_plain_rerun_never_offers_to_resume_a_run_some_process_is_running(any_store_url, finished_run):
+    from evalkit.run import resume
 
-    url = store_url_for_test
-    run_id = finished_run(tmp_path, url)
+    url = any_store_url
+    run_id = finished_run(url)
     query(url, "update runs set status = 'running'")  # as a run mid-flight, or one whose process died
     store = Store(url)
-    plan = compare.plan_for_resume(store.run(run_id))
+    plan = resume.plan_for_resume(store.run(run_id))
     plant_lease(url, run_id, "gpu-box-7", heartbeat_age=3)
-    assert compare.find_resumable(plan, store) is None  # being run: not interrupted
+    assert resume.find_resumable(plan, store) is None  # being run: not interrupted
     query(url, "delete from run_leases")
     plant_lease(url, run_id, "gpu-box-7", heartbeat_age=90)
-    assert compare.find_resumable(plan, store).run_id == run_id  # its holder is gone: offer it
+    assert resume.find_resumable(plan, store).run_id == run_id  # its holder is gone: offer it

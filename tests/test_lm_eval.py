@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from evalkit.cli import main
-from evalkit.testing.scripted_server import Reply, ScriptedServer
+from evalkit.testing.scripted_server import Reply
 
 lm_eval = pytest.importorskip("lm_eval")
 
@@ -36,10 +36,9 @@ def reply_for(prompt: str) -> str:
 
 
 @pytest.fixture
-def server():
-    with ScriptedServer(lambda request: Reply(reply_for(request.prompt), prompt_tokens=50, completion_tokens=8),
-                        api_key=KEY) as running:
-        yield running
+def server(scripted_server):
+    return scripted_server(lambda request: Reply(reply_for(request.prompt), prompt_tokens=50, completion_tokens=8),
+                           api_key=KEY)
 
 
 @pytest.fixture

@@ -3,51 +3,41 @@ serves one model's answers to another."""
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 
+import pytest
 from click.testing import CliRunner
 
-from evalkit.run.budget import Budget
 from evalkit.cli import main
+from evalkit.run.budget import Budget
 from evalkit.testing.scripted_server import Reply, ScriptedServer
 
 ITEMS = 20
 
 
-def suite_file(tmp_path):
-    path = tmp_path / "items.jsonl"
-    path.write_text("".join(json.dumps({"id": f"i{i}", "prompt": f"item {i}", "reference": "ok"}) + "\n"
-                            for i in range(ITEMS)), encoding="utf-8")
-    return path
+@pytest.fixture
+def config(bench_config, items_file):
+    """``config(server, models=("a",))``: ITEMS items at prices per 1M tokens chosen so that
+    cents add up quickly."""
 
+    def write(server, models=("a",), input_price=1000.0, output_price=1000.0):
+        return bench_config(server, items_file(ITEMS), labels=models, price=(input_price, output_price),
+                            max_concurrency=4, run={"max_tokens": 20})
 
-def config(tmp_path, server, models=("a",), input_price=1000.0, output_price=1000.0):
-    """Prices per 1M tokens chosen so that cents add up quickly."""
-    entries = "".join(f"""
-  - id: openai/{name}
-    label: {name}
-    api_base: {server.base_url}
-    price: {{input: {input_price}, output: {output_price}}}
-    max_concurrency: 4
-""" for name in models)
-    path = tmp_path / "bench.yaml"
-    path.write_text(f"models:{entries}\nsuites:\n  - name: items\n    path: {suite_file(tmp_path)}\n"
-                    "run: {max_tokens: 20}\n", encoding="utf-8")
-    return path
+    return write
 
 
 def invoke(*args):
     return CliRunner().invoke(main, list(args), catch_exceptions=False, env={"COLUMNS": "250"})
 
 
-def test_budget_is_never_exceeded_and_the_run_stops_cleanly(tmp_path):
+def test_budget_is_never_exceeded_and_the_run_stops_cleanly(tmp_path, config):
     # each call: 10 prompt + 5 completion tokens at $1000/1M = $0.015; worst case reserved
     # per call is the whole prompt and 20 answer tokens
     with ScriptedServer(Reply("ok", prompt_tokens=10, completion_tokens=5, ttft=0.02)) as server:
         db = tmp_path / "h.db"
-        result = invoke("compare", "-c", str(config(tmp_path, server)), "--max-cost", "0.15",
+        result = invoke("compare", "-c", str(config(server)), "--max-cost", "0.15",
                         "--store", str(db), "--results-dir", str(tmp_path / "r"), "-q")
         sent = len(server.chat_requests())
     assert result.exit_code == 0, result.output
@@ -60,11 +50,11 @@ def test_budget_is_never_exceeded_and_the_run_stops_cleanly(tmp_path):
     assert "Stopped on the budget" in result.output and "--resume" in result.output
 
 
-def test_budget_resume_with_more_money_finishes_the_rest(tmp_path):
+def test_budget_resume_with_more_money_finishes_the_rest(tmp_path, config):
     with ScriptedServer(Reply("ok", prompt_tokens=10, completion_tokens=5)) as server:
         db = tmp_path / "h.db"
         common = ["--store", str(db), "--results-dir", str(tmp_path / "r"), "-q"]
-        invoke("compare", "-c", str(config(tmp_path, server)), "--max-cost", "0.1", *common)
+        invoke("compare", "-c", str(config(server)), "--max-cost", "0.1", *common)
         with sqlite3.connect(db) as con:
             (run_id,), = con.execute("select run_id from runs").fetchall()
         result = invoke("compare", "--resume", run_id, "--max-cost", "10", *common)
@@ -74,8 +64,8 @@ def test_budget_resume_with_more_money_finishes_the_rest(tmp_path):
         assert con.execute("select count(*) from records").fetchone() == (ITEMS,)
 
 
-def test_budget_needs_known_prices(tmp_path):
-    items = suite_file(tmp_path)
+def test_budget_needs_known_prices(tmp_path, items_file):
+    items = items_file(ITEMS)
     result = CliRunner().invoke(main, ["compare", "-m", "openai/no-such-price-model", "-s", str(items),
                                        "--max-cost", "1", "--store", str(tmp_path / "h.db")],
                                 env={"OPENAI_API_KEY": "sk-" "test-000000000000000000000"})
@@ -92,10 +82,10 @@ def test_budget_reserves_worst_case_for_calls_in_flight():
     assert not budget.try_reserve(0.1)  # once refused, the run stops: no piecemeal calls
 
 
-def test_estimate_and_dry_run_send_nothing_and_need_no_key(tmp_path):
+def test_estimate_and_dry_run_send_nothing_and_need_no_key(tmp_path, config):
     with ScriptedServer(Reply("ok")) as server:
-        est = invoke("estimate", "-c", str(config(tmp_path, server, models=("a", "b"))))
-        dry = invoke("compare", "-c", str(config(tmp_path, server, models=("a", "b"))), "--dry-run",
+        est = invoke("estimate", "-c", str(config(server, models=("a", "b"))))
+        dry = invoke("compare", "-c", str(config(server, models=("a", "b"))), "--dry-run",
                      "--store", str(tmp_path / "h.db"))
         sent = len(server.chat_requests())
     assert est.exit_code == 0 and dry.exit_code == 0
@@ -107,12 +97,12 @@ def test_estimate_and_dry_run_send_nothing_and_need_no_key(tmp_path):
     assert est_keys.exit_code == 0 and "openai/gpt-4.1-mini" in est_keys.output
 
 
-def test_cache_replays_answers_but_never_across_models(tmp_path):
+def test_cache_replays_answers_but_never_across_models(tmp_path, config):
     def answer(request):
         return Reply(f"answer of {request.body['model']}")
 
     with ScriptedServer(answer) as server:
-        path = config(tmp_path, server, models=("a", "b"))
+        path = config(server, models=("a", "b"))
         db = tmp_path / "h.db"
         common = ["--store", str(db), "--results-dir", str(tmp_path / "r"), "-q", "--cache"]
         invoke("compare", "-c", str(path), *common)
@@ -127,9 +117,9 @@ def test_cache_replays_answers_but_never_across_models(tmp_path):
     assert sum(cached for _, _, cached in rows) == 2 * ITEMS
 
 
-def test_cache_never_stores_errors(tmp_path):
+def test_cache_never_stores_errors(tmp_path, config):
     with ScriptedServer(Reply(status=500)) as server:
-        path = config(tmp_path, server)
+        path = config(server)
         common = ["--store", str(tmp_path / "h.db"), "--results-dir", str(tmp_path / "r"), "-q", "--cache",
                   "--retries", "0"]
         invoke("compare", "-c", str(path), *common)
@@ -138,9 +128,9 @@ def test_cache_never_stores_errors(tmp_path):
         assert len(server.chat_requests()) == 2 * ITEMS  # the errors were asked again
 
 
-def test_a_plain_rerun_of_an_unfinished_config_offers_resume(tmp_path):
+def test_a_plain_rerun_of_an_unfinished_config_offers_resume(tmp_path, config):
     with ScriptedServer(Reply("ok", prompt_tokens=10, completion_tokens=5)) as server:
-        path = config(tmp_path, server)
+        path = config(server)
         common = ["--store", str(tmp_path / "h.db"), "--results-dir", str(tmp_path / "r"), "-q"]
         invoke("compare", "-c", str(path), "--max-cost", "0.1", *common)
         again = invoke("compare", "-c", str(path), "--max-cost", "0.1", *common)
@@ -148,21 +138,21 @@ def test_a_plain_rerun_of_an_unfinished_config_offers_resume(tmp_path):
     assert "evalkit compare --resume" in again.output
 
 
-def test_a_budget_is_a_positive_amount(tmp_path):
+def test_a_budget_is_a_positive_amount(tmp_path, config):
     with ScriptedServer(Reply("ok")) as server:
         for cap in ("-1", "0", "nan"):
-            result = invoke("compare", "-c", str(config(tmp_path, server)), "--max-cost", cap,
+            result = invoke("compare", "-c", str(config(server)), "--max-cost", cap,
                             "--store", str(tmp_path / "h.db"), "-q")
             assert result.exit_code == 2 and result.output.startswith(f"error: --max-cost {cap}: "), result.output
         assert server.chat_requests() == []
     assert not (tmp_path / "h.db").exists()
 
 
-def test_a_cap_below_one_calls_worst_case_is_refused_before_the_run(tmp_path):
+def test_a_cap_below_one_calls_worst_case_is_refused_before_the_run(tmp_path, config):
     # the worst case of a call here is about 34 prompt tokens (with the tokenizer margin) and
     # max_tokens=20 of answer at $1000/1M: some $0.05; before, the run sent nothing, silently
     with ScriptedServer(Reply("ok", prompt_tokens=10, completion_tokens=5)) as server:
-        result = invoke("compare", "-c", str(config(tmp_path, server)), "--max-cost", "0.01",
+        result = invoke("compare", "-c", str(config(server)), "--max-cost", "0.01",
                         "--store", str(tmp_path / "h.db"), "-q")
         assert server.chat_requests() == []
     assert result.exit_code == 2
@@ -172,17 +162,17 @@ def test_a_cap_below_one_calls_worst_case_is_refused_before_the_run(tmp_path):
     assert not (tmp_path / "h.db").exists()
 
 
-def test_the_budget_line_shows_the_cap_as_given(tmp_path):
+def test_the_budget_line_shows_the_cap_as_given(tmp_path, config):
     with ScriptedServer(Reply("ok", prompt_tokens=10, completion_tokens=5)) as server:
-        result = invoke("compare", "-c", str(config(tmp_path, server)), "--max-cost", "0.155",
+        result = invoke("compare", "-c", str(config(server)), "--max-cost", "0.155",
                         "--store", str(tmp_path / "h.db"), "--results-dir", str(tmp_path / "r"), "-q")
     assert result.exit_code == 0, result.output
     assert re.search(r"Spent \$0\.\d+ of the \$0\.155 budget\.", result.output), result.output
 
 
-def test_a_volume_is_checked_and_needs_a_report(tmp_path):
+def test_a_volume_is_checked_and_needs_a_report(tmp_path, config):
     with ScriptedServer(Reply("ok")) as server:
-        path = config(tmp_path, server)
+        path = config(server)
         bad = invoke("compare", "-c", str(path), "--volume", "lots", "--store", str(tmp_path / "h.db"))
         unused = invoke("compare", "-c", str(path), "--volume", "5000/day", "--store", str(tmp_path / "h.db"))
         assert server.chat_requests() == []

@@ -19,7 +19,7 @@ from evalkit.errors import UsageError
 from evalkit.analysis.regress import Thresholds, check_runs, parse_fraction
 from evalkit.run.shards import Shard
 from evalkit.store.database import RunRow
-from evalkit.testing.scripted_server import Reply, ScriptedServer
+from evalkit.testing.scripted_server import Reply
 
 ITEMS = 60
 
@@ -210,7 +210,7 @@ def suite_file(tmp_path):
 
 
 @pytest.fixture
-def provider():
+def provider(scripted_server):
     """A model whose answers and speed follow `state`: flip it to simulate a silent change."""
     state = {"wrong_from": ITEMS, "ttft": 0.2}
 
@@ -220,9 +220,9 @@ def provider():
         return Reply(f"Answer: {2 * i if right else 2 * i + 1}", ttft=state["ttft"],
                      prompt_tokens=100, completion_tokens=10)
 
-    with ScriptedServer(answer) as server:
-        server.state = state
-        yield server
+    server = scripted_server(answer)
+    server.state = state
+    return server
 
 
 def bench(tmp_path, server, suite_file, price_in=1.0, name="nightly.yaml"):

@@ -4,52 +4,27 @@ count at the server how often each item was requested.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import re
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 
 import pytest
 
-from evalkit.testing.scripted_server import Reply, ScriptedServer
+from evalkit.testing.scripted_server import Reply
 
 TRIALS = int(os.environ.get("EVALKIT_KILL_TRIALS", "3"))
 ITEMS = 24
 
 
-def write_suite(tmp_path):
-    path = tmp_path / "items.jsonl"
-    path.write_text("".join(json.dumps({"id": f"i{i}", "prompt": f"item {i}", "reference": "ok"}) + "\n"
-                            for i in range(ITEMS)), encoding="utf-8")
-    return path
+@pytest.fixture
+def write_config(bench_config):
+    def write(server, suite, temperature=0.0):
+        return bench_config(server, suite, max_concurrency=4, run={"temperature": temperature, "retries": 0})
 
-
-def write_config(tmp_path, server, suite, temperature=0.0):
-    path = tmp_path / "bench.yaml"
-    path.write_text(f"""
-models:
-  - id: openai/scripted
-    label: m
-    api_base: {server.base_url}
-    price: {{input: 1.0, output: 1.0}}
-    max_concurrency: 4
-suites:
-  - name: items
-    path: {suite}
-run: {{temperature: {temperature}, retries: 0}}
-""", encoding="utf-8")
-    return path
-
-
-def evalkit(*args, **kwargs):
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
-    return subprocess.Popen([sys.executable, "-m", "evalkit", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env, **kwargs)
+    return write
 
 
 def rows(db_path, query):
@@ -61,7 +36,8 @@ def wait_for_first_send(db_path, process, deadline=60.0):
     started = time.monotonic()
     while time.monotonic() - started < deadline and process.poll() is None:
         try:
-            if rows(db_path, "select count(*) from inflight")[0][0] or rows(db_path, "select count(*) from records")[0][0]:
+            sent = rows(db_path, "select count(*) from inflight")[0][0]
+            if sent or rows(db_path, "select count(*) from records")[0][0]:
                 return
         except sqlite3.OperationalError:
             pass  # not created yet
@@ -69,27 +45,27 @@ def wait_for_first_send(db_path, process, deadline=60.0):
 
 
 @pytest.mark.parametrize("trial", range(TRIALS))
-def test_sigkill_then_resume_requests_every_completed_item_exactly_once(tmp_path, trial):
+def test_sigkill_then_resume_requests_every_completed_item_exactly_once(
+        tmp_path, trial, scripted_server, items_file, write_config, store_path, start_evalkit):
     rng = random.Random(trial)
     delays = {f"item {i}": rng.uniform(0.05, 0.3) for i in range(ITEMS)}
-    with ScriptedServer(lambda request: Reply("ok", ttft=delays[request.prompt])) as server:
-        config = write_config(tmp_path, server, write_suite(tmp_path))
-        db = tmp_path / "h.db"
-        common = ["--store", str(db), "--results-dir", str(tmp_path / "results"), "-q"]
-        first = evalkit("compare", "-c", str(config), *common)
-        wait_for_first_send(db, first)
-        time.sleep(rng.uniform(0.0, 0.8))  # the whole run takes about 1.1 s
-        first.send_signal(signal.SIGKILL)
-        first.wait()
-        done_before = {r[0] for r in rows(db, "select sample_id from records where error_class is null")}
-        (run_id,), = rows(db, "select run_id from runs")
+    server = scripted_server(lambda request: Reply("ok", ttft=delays[request.prompt]))
+    db = store_path
+    common = ["--store", str(db), "--results-dir", str(tmp_path / "results"), "-q"]
+    first = start_evalkit("compare", "-c", str(write_config(server, items_file(ITEMS))), *common)
+    wait_for_first_send(db, first)
+    time.sleep(rng.uniform(0.0, 0.8))  # the whole run takes about 1.1 s
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    done_before = {r[0] for r in rows(db, "select sample_id from records where error_class is null")}
+    (run_id,), = rows(db, "select run_id from runs")
 
-        second = evalkit("compare", "--resume", run_id, *common)
-        out, err = second.communicate(timeout=120)
-        assert second.returncode == 0, err
-        counts = {}
-        for request in server.chat_requests():
-            counts[request.prompt] = counts.get(request.prompt, 0) + 1
+    second = start_evalkit("compare", "--resume", run_id, *common)
+    out, err = second.communicate(timeout=120)
+    assert second.returncode == 0, err
+    counts = {}
+    for request in server.chat_requests():
+        counts[request.prompt] = counts.get(request.prompt, 0) + 1
 
     repeated = int(re.search(r"(\d+) were in flight", out).group(1))
     assert f"{len(done_before)} calls were already done" in out
@@ -109,17 +85,17 @@ def test_sigkill_then_resume_requests_every_completed_item_exactly_once(tmp_path
     assert extra <= repeated <= 4  # never more than the concurrency limit
 
 
-def test_resume_refuses_a_changed_config_and_says_what_changed(tmp_path):
-    with ScriptedServer(Reply("ok")) as server:
-        suite = write_suite(tmp_path)
-        db = tmp_path / "h.db"
-        common = ["--store", str(db), "--results-dir", str(tmp_path / "results"), "-q"]
-        done = evalkit("compare", "-c", str(write_config(tmp_path, server, suite)), *common)
-        done.communicate(timeout=120)
-        (run_id,), = rows(db, "select run_id from runs")
-        changed = write_config(tmp_path, server, suite, temperature=0.7)
-        refused = evalkit("compare", "--resume", run_id, "-c", str(changed), *common)
-        _, err = refused.communicate(timeout=120)
+def test_resume_refuses_a_changed_config_and_says_what_changed(
+        tmp_path, scripted_server, items_file, write_config, store_path, start_evalkit):
+    server = scripted_server(Reply("ok"))
+    suite = items_file(ITEMS)
+    common = ["--store", str(store_path), "--results-dir", str(tmp_path / "results"), "-q"]
+    done = start_evalkit("compare", "-c", str(write_config(server, suite)), *common)
+    done.communicate(timeout=120)
+    (run_id,), = rows(store_path, "select run_id from runs")
+    changed = write_config(server, suite, temperature=0.7)
+    refused = start_evalkit("compare", "--resume", run_id, "-c", str(changed), *common)
+    _, err = refused.communicate(timeout=120)
     assert refused.returncode == 2
     assert f"cannot resume {run_id}" in err and "temperature 0.0 → 0.7" in err
-    assert rows(db, "select count(*) from records") == [(ITEMS,)]  # history untouched
+    assert rows(store_path, "select count(*) from records") == [(ITEMS,)]  # history untouched

@@ -8,9 +8,10 @@ import time
 
 import pytest
 
-from evalkit.run import compare
 from evalkit.config.models import ModelConfig, RunConfig, SuiteConfig
 from evalkit.errors import UsageError
+from evalkit.run.compare import execute
+from evalkit.run.prepare import prepare
 from evalkit.store import SCHEMA_VERSION, CallKey, CallRecord, RecordWriter, Store, store_url
 from evalkit.testing.scripted_server import Reply, ScriptedServer
 
@@ -81,8 +82,8 @@ def test_each_record_is_durable_as_soon_as_its_call_finishes(tmp_path):
             models=[ModelConfig(id="openai/m", api_base=server.base_url, price={"input": 1, "output": 1})],
             suites=[SuiteConfig(name="items", path=str(items))],
         )
-        plan = compare.prepare(config)
-        run = threading.Thread(target=compare.execute, args=(plan, Store(str(path)), tmp_path / "results"))
+        plan = prepare(config)
+        run = threading.Thread(target=execute, args=(plan, Store(str(path))))
         run.start()
         seen_during_run = []
         deadline = time.monotonic() + 20

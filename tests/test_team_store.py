@@ -3,47 +3,23 @@ shard processes writing one run into one PostgreSQL database.
 
 The PostgreSQL tests need a server: `.ci/run` installs and starts one and sets
 EVALKIT_TEST_POSTGRES_URL (a role that may create databases); each test gets a fresh
-database of its own. Without the variable they are skipped, saying so.
+database of its own (`postgres_url` in tests/conftest.py). Without the variable they are
+skipped, saying so.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import secrets
 import sqlite3
 import subprocess
 import sys
 
-import pytest
 import sqlalchemy as sa
 
 from evalkit.store import SCHEMA_VERSION, CallRecord, RecordWriter, Store, store_url
 from evalkit.testing.scripted_server import Reply, ScriptedServer
 
-POSTGRES_URL = os.environ.get("EVALKIT_TEST_POSTGRES_URL")
-needs_postgres = pytest.mark.skipif(
-    not POSTGRES_URL,
-    reason="EVALKIT_TEST_POSTGRES_URL is not set: no PostgreSQL server to test against "
-           "(.ci/run installs and starts one)")
-
 CONFIG = {"models": [{"id": "openai/m", "label": None}], "suites": [{"name": "s"}]}
-
-
-@pytest.fixture
-def postgres():
-    """A fresh, empty database on the test server; dropped afterwards."""
-    admin = sa.create_engine(store_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
-    name = f"evalkit_test_{secrets.token_hex(4)}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.make_url(store_url(POSTGRES_URL)).set(database=name).render_as_string(hide_password=False)
-    try:
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def test_postgresql_urls_use_psycopg3_and_hide_the_password():
@@ -72,9 +48,8 @@ def test_schema_1_store_migrates_to_2_keeping_its_runs(tmp_path):
         assert db.execute("select count(*) from run_shards").fetchone() == (0,)
 
 
-@needs_postgres
-def test_postgres_store_round_trip_and_tags(postgres):
-    store = Store(postgres)
+def test_postgres_store_round_trip_and_tags(postgres_url):
+    store = Store(postgres_url)
     assert "***" in store.url and "evalkit:evalkit@" not in store.url
     store.start_run("r1", CONFIG, "h", "0", {}, tag="nightly")
     store.finish_run("r1", "finished")
@@ -88,11 +63,10 @@ def test_postgres_store_round_trip_and_tags(postgres):
     assert list(frame["score"]) == [0.0, 0.5, 1.0] and frame["cost_usd"].isna().all()
     assert store.run("last:nightly").run_id == "r1"
     assert store.run("last").run_id == "r2"
-    assert Store(postgres).run("r1").tag == "nightly"  # reopening migrates nothing twice
+    assert Store(postgres_url).run("r1").tag == "nightly"  # reopening migrates nothing twice
 
 
-@needs_postgres
-def test_three_shard_processes_write_one_complete_run(postgres, tmp_path):
+def test_three_shard_processes_write_one_complete_run(postgres_url, tmp_path):
     items = tmp_path / "items.jsonl"
     n_items = 45
     items.write_text("".join(json.dumps({"id": f"q{i}", "prompt": f"{i}+1?", "reference": i + 1,
@@ -115,7 +89,7 @@ run: {{epochs: 2}}
         shards = [
             subprocess.Popen(
                 [sys.executable, "-m", "evalkit", "compare", "-c", str(config), "--shard", f"{i}/3",
-                 "--run-id", "team-night", "--tag", "nightly", "--store", postgres,
+                 "--run-id", "team-night", "--tag", "nightly", "--store", postgres_url,
                  "--results-dir", str(tmp_path / f"results-{i}"), "-q"],
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             for i in (1, 2, 3)
@@ -124,9 +98,10 @@ run: {{epochs: 2}}
     for shard, output in zip(shards, outputs):
         assert shard.returncode == 0, output
 
-    engine = sa.create_engine(store_url(postgres))
+    engine = sa.create_engine(store_url(postgres_url))
     with engine.connect() as conn:
-        rows = conn.execute(sa.text("select model, sample_id, epoch, score from records where run_id = 'team-night'")).all()
+        rows = conn.execute(sa.text("select model, sample_id, epoch, score from records "
+                                    "where run_id = 'team-night'")).all()
         status = conn.execute(sa.text("select status, shard_count, tag from runs")).all()
         shard_rows = conn.execute(sa.text("select shard, status from run_shards order by shard")).all()
     engine.dispose()

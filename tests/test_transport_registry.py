@@ -9,12 +9,11 @@ import sqlite3
 
 import pytest
 
+import evalkit
 from evalkit import transport
 from evalkit.config.models import ModelConfig, RunConfig, SuiteConfig
 from evalkit.economics.pricing import ModelPrice
-from evalkit.run import compare
 from evalkit.run.runner import Job, RetryPolicy, Runner, Target
-from evalkit.store.database import Store
 from evalkit.suites.base import Sample
 from evalkit.testing.scripted_server import Reply, ScriptedServer
 from evalkit.transport.base import Attempt, CallError, Endpoint, Request, absorb_delta, check_complete
@@ -97,13 +96,14 @@ def test_compare_runs_and_stores_a_model_of_a_registered_transport(echo, tmp_pat
                      '{"id": "b", "prompt": "pear", "reference": "pear"}\n', encoding="utf-8")
     config = RunConfig(models=[ModelConfig(id="echo/one", price={"input": 1, "output": 2})],
                        suites=[SuiteConfig(name="items", path=str(items))])
-    plan = compare.prepare(config)  # no litellm check refuses an id litellm does not know
-    outcome = compare.execute(plan, Store(str(tmp_path / "h.db")), tmp_path / "results")
+    # no litellm check refuses an id litellm does not know
+    result = evalkit.compare(config, store=str(tmp_path / "h.db"), results_dir=tmp_path / "results")
+    outcome = result.outcome
     assert outcome.status == "finished" and outcome.records == 2
     with sqlite3.connect(tmp_path / "h.db") as db:
         rows = db.execute("select model, sample_id, response_text, score from records order by sample_id").fetchall()
     assert rows == [("echo/one", "a", "apple", 1.0), ("echo/one", "b", "pear", 1.0)]
-    assert (outcome.run_dir / "report.md").exists()
+    assert (result.run_dir / "report.md").exists()
 
 
 def test_a_transport_is_asked_before_the_built_in_ones_and_unregistering_restores_them(echo):

@@ -11,7 +11,7 @@ from evalkit.errors import UsageError
 def suite_sizes(config_path: str) -> dict[str, int]:
     """Items per suite of a benchmark file, as a run would load them (after ``limit``)."""
     from evalkit.config.models import load_config
-    from evalkit.run.compare import default_suites
+    from evalkit.run.prepare import default_suites
     from evalkit.suites import load_samples
 
     config = load_config(config_path)

@@ -1,8 +1,11 @@
-"""The compare use case: config -> suites -> runner -> store -> analysis, as one library call.
+"""The compare use case: config -> suites -> runner -> store, as library calls, with all its rules.
 
-`prepare` does every check that can fail on bad input (suites, scorers, model ids, keys,
-prices) before anything is sent or written; `execute` then runs, committing each record
-as it arrives, and writes the run folder.
+`plan_comparison` does every check that can fail on bad input (suites, scorers, model ids,
+keys, prices, the budget, shard and resume options) before anything is sent or written;
+`offer_resume` lets a plain re-run of an interrupted config continue it; `execute` then
+runs, committing each record as it arrives. `execute` checks its options again itself, so
+a caller that builds a `Plan` by hand is refused the same way. The run folder and the
+verdict are the analysis's and the reports' (see `evalkit.api`).
 """
 
 from __future__ import annotations
@@ -10,156 +13,35 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import functools
 import math
 import secrets
-from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from evalkit import redaction
-from evalkit.version import __version__
-from evalkit import transport
+from evalkit import redaction, transport
 from evalkit.config import routes
+from evalkit.config.models import ModelConfig, RunConfig, SuiteConfig
+from evalkit.economics.pricing import snapshot
+from evalkit.errors import RunStopped, UsageError
 from evalkit.run.budget import Budget, exact_usd
 from evalkit.run.cache import ResponseCache
-from evalkit.config.models import ModelConfig, RunConfig, SuiteConfig, validate_config
-from evalkit.run.estimate import worst_case_cost
-from evalkit.run.fingerprint import describe_changes, fingerprint
-from evalkit.errors import RunStopped, UsageError
-from evalkit.store.lease import WHOLE_RUN, Lease, live_holders, store_now, takeover_line
-from evalkit.config.keys import resolve_api_key
-from evalkit.economics.pricing import ModelPrice, resolve_price, snapshot
-from evalkit.store.records import CallKey, CallRecord
+from evalkit.run.fingerprint import fingerprint
+from evalkit.run.plan import Plan
+from evalkit.run.prepare import prepare
+from evalkit.run.resume import check_resumable, find_resumable, plan_for_resume
 from evalkit.run.runner import Job, RetryPolicy, Runner, Target
+from evalkit.run.selection import names_anything, select
 from evalkit.run.shards import Shard
 from evalkit.store.database import RunRow, Store
+from evalkit.store.lease import WHOLE_RUN, Lease, store_now, takeover_line
+from evalkit.store.records import CallKey, CallRecord
 from evalkit.store.writer import RecordWriter
-from evalkit.suites import builtin_names, load_samples
-from evalkit.suites.base import Sample
+from evalkit.version import __version__
 
 if TYPE_CHECKING:
     from evalkit.transport.local.endpoints import LocalEndpoint
-
-DEFAULT_RESULTS_DIR = "results"
-
-
-@dataclass
-class Plan:
-    """A validated run, ready to execute: nothing has been sent or written yet."""
-
-    config: RunConfig
-    samples: dict[str, list[Sample]]
-    prices: dict[str, ModelPrice]
-    keys: dict[str, str | None] = field(repr=False)
-    warnings: list[str] = field(default_factory=list)
-    shard: Shard | None = None
-    """This machine's share of the items (``--shard I/N``); None runs them all."""
-    _worst_cases: dict[tuple[str, str, str], float] = field(default_factory=dict, repr=False)
-
-    @property
-    def total_calls(self) -> int:
-        return len(self.config.models) * sum(len(s) for s in self.samples.values()) * self.config.run.epochs
-
-    def worst_case(self, model: ModelConfig, sample: Sample) -> float:
-        """The most one call of ``model`` on ``sample`` can cost (what a budget reserves);
-        counted once, for the budget check before the run and the run itself."""
-        key = (model.display, sample.suite, sample.id)
-        if key not in self._worst_cases:
-            run = self.config.run
-            self._worst_cases[key] = worst_case_cost(model, self.prices[model.display], sample,
-                                                     run.max_tokens, run.timeout)
-        return self._worst_cases[key]
-
-
-def default_suites() -> list[SuiteConfig]:
-    return [SuiteConfig(name=name) for name in builtin_names()]
-
-
-def prepare(config: RunConfig, require_keys: bool = True, shard: Shard | None = None) -> Plan:
-    """Validate everything that could fail before a paid call; raise UsageError on bad input.
-
-    An estimate needs no keys: `require_keys=False` skips that check (nothing is sent).
-    A shard keeps only its deterministic share of the items.
-    """
-    if not config.models:
-        raise UsageError("no models to compare; pass -m MODEL or a config with models")
-    suites = config.suites or default_suites()
-    config = config.model_copy(update={"suites": suites})
-    samples = _load_suites(config)
-    warnings: list[str] = []
-    prices, keys = {}, {}
-    for i, model in enumerate(config.models):
-        redaction.remember_url(model.api_base)
-        locate = functools.partial(config.where, "models", i)
-        _check_model_id(model, require_keys, locate)
-        keys[model.display] = _api_key(model, locate) if require_keys else None
-        price = resolve_price(model)
-        if not price.known:
-            warnings.append(
-                f"price of {model.id} is unknown: its cost is reported as unknown, not $0 "
-                "(add price: {input: ..., output: ...} per 1M tokens to the model in the config)"
-            )
-        prices[model.display] = price
-    if shard is not None:
-        samples = shard.select(samples)
-    return Plan(config=config, samples=samples, prices=prices, keys=keys, warnings=warnings, shard=shard)
-
-
-def _load_suites(config: RunConfig) -> dict[str, list[Sample]]:
-    """Every suite's samples; a missing file or an unknown suite names the config field."""
-    samples = {}
-    for i, suite in enumerate(config.suites):
-        items = load_samples(suite, config.run, locate=functools.partial(config.where, "suites", i))
-        if not items:
-            raise UsageError(f"{config.where('suites', i)}: suite {suite.name} has no items")
-        samples[suite.name] = items
-    return samples
-
-
-def _check_model_id(model: ModelConfig, require_keys: bool = True,
-                    locate: Callable[..., str] | None = None) -> None:
-    """Refuse an id litellm cannot route, or a provider whose key is not set; ``locate(field)``
-    names the config field (or the flag) the model came from."""
-    where = f"{locate('id')}: " if locate else ""
-    if model.is_local:
-        from evalkit.transport.local.server import LOCAL_VARIANTS
-
-        variant = model.id.removeprefix("local/")
-        if variant not in LOCAL_VARIANTS:
-            raise UsageError(f"{where}unknown local model {model.id}; "
-                             f"known: {', '.join('local/' + v for v in LOCAL_VARIANTS)}")
-        return
-    if not transport.transport_for(model.id).litellm_ids:
-        return  # an added transport with ids of its own: litellm's model map does not know them
-    if transport.provider_of(model.id) is None:
-        import difflib
-
-        close = difflib.get_close_matches(model.id, transport.known_chat_models(), n=3, cutoff=0.6)
-        hint = f" Did you mean {', '.join(close)}?" if close else ""
-        raise UsageError(
-            f"{where}unknown model id '{model.id}': litellm cannot tell its provider; write it as "
-            f"provider/model (e.g. deepseek/deepseek-chat, openai/gpt-4.1-mini).{hint} "
-            "`evalkit models` lists known models"
-        )
-    route = routes.route_for(model.id)
-    if route.fast and route.endpoint(model.api_base) is None:
-        where = " or ".join(route.api_base_env)
-        raise UsageError(f"model {model.id} needs an endpoint: set api_base for it in the config"
-                         + (f" (or {where} in the environment)" if where else ""))
-    if require_keys and model.api_base is None and model.api_key_env is None:
-        missing = transport.missing_keys(model.id)
-        if missing:
-            raise UsageError(f"{where}model {model.id} needs {', '.join(missing)} set in the environment")
-
-
-def _api_key(model: ModelConfig, locate: Callable[..., str]) -> str | None:
-    try:
-        return resolve_api_key(model)
-    except UsageError as error:
-        field = ("api_key_env",) if model.api_key_env else ()
-        raise UsageError(f"{locate(*field)}: {error}") from None
 
 
 def new_run_id(now: dt.datetime | None = None) -> str:
@@ -167,8 +49,12 @@ def new_run_id(now: dt.datetime | None = None) -> str:
     return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
 
 
+def _ignore(_line: str) -> None:
+    """No listener: the lines are in the returned object all the same."""
+
+
 @dataclass(frozen=True)
-class RunOptions:
+class CompareOptions:
     """How to execute a plan, beyond the config: resume, budget, cache, tag, shared run id."""
 
     resume: RunRow | None = None
@@ -182,10 +68,102 @@ class RunOptions:
     """Shards of one run all name it; otherwise a new id is made."""
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A comparison that passed every check: its plan, its options, and what to tell the user."""
+
+    plan: Plan
+    options: CompareOptions
+    notices: list[str] = field(default_factory=list)
+    """How the models were chosen (e.g. no key set: the offline demo), to say before the run."""
+
+    @property
+    def warnings(self) -> list[str]:
+        """What the run will lack (e.g. an unknown price), to say before the run."""
+        return self.plan.warnings
+
+
+def plan_comparison(config: RunConfig | str | Path | None = None, models: Sequence[ModelConfig | str] = (),
+                    suites: Sequence[SuiteConfig | str] = (), *, run_options: dict[str, Any] | None = None,
+                    store: Store | None = None, resume: str | None = None, shard: Shard | None = None,
+                    run_id: str | None = None, max_cost: float | None = None, tag: str | None = None,
+                    require_keys: bool = True, on_notice: Callable[[str], None] | None = None,
+                    on_warning: Callable[[str], None] | None = None) -> Prepared:
+    """Every check of a comparison, before anything is sent or written; UsageError on bad input.
+
+    ``resume`` (a run id, prefix or ``last``, read from ``store``) continues that run: with
+    no config, model or suite given, from the config stored with it; otherwise the given
+    one must make the same requests. ``shard`` runs a share of the items into run
+    ``run_id``. An estimate needs no keys (``require_keys=False``). See
+    `evalkit.run.selection.select` for the rest. Notices and warnings go to ``on_notice``
+    and ``on_warning`` as soon as they are known, so a refusal that follows comes after them.
+    """
+    check_shard(shard, run_id, resuming=resume is not None)
+    stored, notices = None, []
+    if resume is not None:
+        if store is None:
+            raise ValueError("resuming a run needs the store that holds it")
+        stored = store.run(resume)
+    if stored is not None and not names_anything(config, models, suites):
+        plan = plan_for_resume(stored)
+    else:
+        selection = select(config, models, suites, **(run_options or {}))
+        notices = selection.notices
+        for line in notices:
+            (on_notice or _ignore)(line)
+        plan = prepare(selection.config, require_keys, shard=shard)
+    for warning in plan.warnings:
+        (on_warning or _ignore)(warning)
+    options = CompareOptions(resume=stored, max_cost=max_cost, tag=tag, run_id=run_id)
+    check_options(plan, options, store)
+    return Prepared(plan, options, notices)
+
+
+def check_shard(shard: Shard | None, run_id: str | None, resuming: bool) -> None:
+    """A shard joins a run every shard names, and is never resumed (a started shard is refused)."""
+    if shard is not None and not run_id:
+        raise UsageError("--shard needs --run-id: every shard must name the same run "
+                         "(e.g. --run-id nightly-$(date +%F))")
+    if shard is not None and resuming:
+        raise UsageError("--shard and --resume cannot be combined: a shard that already started is refused")
+
+
+def check_options(plan: Plan, options: CompareOptions, store: Store | None = None) -> None:
+    """Refuse options the plan cannot run with: the shard rules, a resume of a run whose
+    requests differ, a budget that cannot pay (see `check_budget`). ``store`` holds the
+    resumed run, whose spending counts against the budget."""
+    check_shard(plan.shard, options.run_id, resuming=options.resume is not None)
+    resumed = options.resume
+    if resumed is not None:
+        check_resumable(plan, resumed)
+    if options.max_cost is not None:
+        earlier = (store.spent(resumed.run_id), store.completed_keys(resumed.run_id)) if resumed and store else ()
+        check_budget(plan, options.max_cost, *earlier)
+
+
+def offer_resume(plan: Plan, options: CompareOptions, store: Store, ask: Callable[[str], bool] | None = None,
+                 notify: Callable[[str], None] = _ignore) -> CompareOptions:
+    """A plain re-run of an interrupted config may continue it instead: ``ask(question)``
+    decides; without ``ask`` (or on no) a new run starts and ``notify`` says how to continue
+    the old one. A resume or a shard is left as it is."""
+    if options.resume is not None or plan.shard is not None:
+        return options
+    earlier = find_resumable(plan, store)
+    if earlier is None:
+        return options
+    done = store.record_count(earlier.run_id)
+    message = f"Run {earlier.run_id} of this same config stopped ({earlier.status}) with {done} calls stored."
+    if ask is not None and ask(f"{message} Resume it?"):
+        return replace(options, resume=earlier)
+    notify(f"{message} Starting a new run; to continue that one: evalkit compare --resume {earlier.run_id}")
+    return options
+
+
 @dataclass
 class Outcome:
+    """How a run (or this machine's shard of it) ended."""
+
     run_id: str
-    run_dir: Path
     status: str
     records: int
     already_done: int = 0
@@ -202,18 +180,20 @@ class Outcome:
 def execute(
     plan: Plan,
     store: Store,
-    results_dir: str | Path = DEFAULT_RESULTS_DIR,
     on_record: Callable[[CallRecord], None] | None = None,
-    options: RunOptions = RunOptions(),
+    options: CompareOptions = CompareOptions(),
     on_notice: Callable[[str], None] | None = None,
 ) -> Outcome:
-    """Run the plan: start local servers, send every job, commit records, write the run folder.
+    """Run the plan: start local servers, send every job, commit records as they arrive.
 
-    A sharded plan joins run ``run_id`` (required) with its share of the items; the run
-    is finished when the last of its shards ends. While it runs, this process holds the
-    run's (or its shard's) lease: another process resuming it is refused (`RunHeld`), and
-    a lease left by a killed process is taken over, with a line to ``on_notice``.
+    The options are checked first (`check_options`): nothing is sent on a budget that
+    cannot pay or a resume whose requests differ. A sharded plan joins run ``run_id``
+    with its share of the items; the run is finished when the last of its shards ends.
+    While it runs, this process holds the run's (or its shard's) lease: another process
+    resuming it is refused (`RunHeld`), and a lease left by a killed process is taken
+    over, with a line to ``on_notice``.
     """
+    check_options(plan, options, store)
     # Local servers start before the run is opened: one that cannot start leaves no run behind.
     with _local_servers(plan) as servers:
         targets = {m.display: _target(m, plan, servers.get(m.display)) for m in plan.config.models}
@@ -235,11 +215,7 @@ def execute(
             if status == "finished" and plan.shard is None and not store.has_success(run_id):
                 status = "failed"  # not a baseline for `last:TAG`; a re-run of the config offers to resume it
             complete = _close_run(plan, store, run_id, status, lease)
-    run_dir = Path(results_dir) / run_id
-    from evalkit.report.run_folder import write_run_folder
-
-    write_run_folder(store, run_id, run_dir)
-    return Outcome(run_id=run_id, run_dir=run_dir, status=status, records=writer.written,
+    return Outcome(run_id=run_id, status=status, records=writer.written,
                    already_done=len(done), repeated=repeated, unsent=runner.unsent,
                    spent=budget.spent if budget else None, complete=complete)
 
@@ -265,13 +241,11 @@ def _runner(plan: Plan, run_id: str, writer: RecordWriter, lease, budget: Budget
     return Runner(run_id, run.timeout, retry, sink, journal=journal, budget=budget, cache=cache)
 
 
-def _open_run(plan: Plan, store: Store, options: RunOptions,
+def _open_run(plan: Plan, store: Store, options: CompareOptions,
               notify: Callable[[str], None]) -> tuple[str, set[CallKey], int, Lease]:
     """Take the run's lease, then open a new run row, join a shard to one, or reopen the
     resumed one: its id, the calls already done, the calls to repeat, and the lease."""
     resume = options.resume
-    if resume is None and plan.shard is not None and not options.run_id:
-        raise UsageError("--shard needs --run-id: every shard must name the same run")
     run_id = resume.run_id if resume is not None else options.run_id or new_run_id()
     lease = _take_lease(store, run_id, plan.shard.index if plan.shard else WHOLE_RUN, notify)
     try:
@@ -369,38 +343,6 @@ def check_budget(plan: Plan, max_cost: float, spent: float = 0.0,
             f"--max-cost {exact_usd(max_cost)}{left} cannot pay for one call of {label}, whose worst case "
             f"({what}) is {exact_usd(dearest)}: the run would stop at that call; raise --max-cost to at least "
             f"{exact_usd(dearest + spent)} or lower --max-tokens")
-
-
-def check_resumable(plan: Plan, run: RunRow) -> None:
-    """Refuse to resume a run whose requests would differ, saying what changed."""
-    if run.fingerprint is None:
-        raise UsageError(f"run {run.run_id} was stored without a fingerprint and cannot be resumed")
-    changes = describe_changes(run.fingerprint, fingerprint(plan))
-    if changes:
-        raise UsageError(
-            f"cannot resume {run.run_id}: the config changed ({'; '.join(changes)}); "
-            "run it as a new comparison instead"
-        )
-
-
-def find_resumable(plan: Plan, store: Store) -> RunRow | None:
-    """The latest unfinished run of exactly this plan that no process is running, if any."""
-    current = fingerprint(plan)
-    for run in store.runs():
-        # a run some process is executing right now is not interrupted: leave it alone
-        if run.status != "finished" and run.fingerprint == current and not live_holders(store, run.run_id):
-            return run
-    return None
-
-
-def plan_for_resume(run: RunRow) -> Plan:
-    """The plan of a stored run, from its stored config (keys come from the environment)."""
-    if any(redaction.has_redactions(m.get("api_base")) for m in run.config.get("models", [])):
-        raise UsageError(
-            f"run {run.run_id} used an endpoint with credentials, which are never stored; "
-            "resume it with the same config: evalkit compare --resume RUN -c CONFIG"
-        )
-    return prepare(validate_config(run.config, source=f"<config stored with run {run.run_id}>"))
 
 
 def _interleave(jobs: list[Job]) -> list[Job]:

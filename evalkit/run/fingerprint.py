@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from evalkit.version import __version__
 from evalkit.redaction import redact_url
-
-if TYPE_CHECKING:
-    from evalkit.run.compare import Plan
+from evalkit.run.plan import Plan
+from evalkit.version import __version__
 
 REQUEST_OPTIONS = ("temperature", "max_tokens", "seed")
 

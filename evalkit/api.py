@@ -1,0 +1,385 @@
+"""The Python API: what `import evalkit` offers a notebook, and what the `evalkit` command calls.
+
+    import evalkit
+
+    result = evalkit.compare("benchmarks/quick.yaml", limit=10)
+    print(result.verdict.good.sentence)
+    calls = evalkit.records(result.run_id)          # a pandas DataFrame, one row per call
+    evalkit.write_report(result.run_id, ["html"])   # results/<run-id>/report.html
+
+A store is a SQLite path or a SQLAlchemy URL; None means ``EVALKIT_STORE``, else
+results/evalkit.db. A run is named by its id, a unique prefix, ``last`` or ``last:TAG``.
+This module ties the stages together: `evalkit.run` executes a comparison into the store,
+`evalkit.analysis` reads the analysis and verdict back, `evalkit.report` writes the run
+folder and the reports from that analysis.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from evalkit.analysis.history import history_frame
+from evalkit.analysis.regress import Thresholds, resolve_baseline
+from evalkit.analysis.regress import regress as check_runs_for_regressions
+from evalkit.analysis.run_analysis import RunAnalysis, analyse_run
+from evalkit.config.models import ModelConfig, RunConfig, SuiteConfig, load_config
+from evalkit.economics.volume import parse_volume
+from evalkit.errors import UsageError
+from evalkit.run.cache import ResponseCache
+from evalkit.run.compare import CompareOptions, Outcome, Prepared, execute, offer_resume, plan_comparison
+from evalkit.run.plan import Plan
+from evalkit.run.shards import Shard
+from evalkit.store.database import RunRow, Store
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from evalkit.analysis.regress import RegressionReport
+    from evalkit.analysis.verdict import Verdict
+    from evalkit.store.records import CallRecord
+
+__all__ = [
+    "Comparison",
+    "ModelConfig",
+    "Plan",
+    "PreparedComparison",
+    "Regression",
+    "RunAnalysis",
+    "RunConfig",
+    "SuiteConfig",
+    "Thresholds",
+    "UsageError",
+    "analyse",
+    "compare",
+    "estimate_plan",
+    "history",
+    "load_config",
+    "prepare_comparison",
+    "records",
+    "regress",
+    "run_comparison",
+    "runs",
+    "verdict",
+    "write_report",
+]
+
+DEFAULT_RESULTS_DIR = "results"
+"""Where run folders go: ``results/<run-id>/``."""
+
+Progress = Callable[[int], AbstractContextManager[Callable[["CallRecord"], None] | None]]
+"""``progress(total_calls)``: a context manager around the run, yielding the function to
+call with each finished record (e.g. a progress bar), or None."""
+
+
+@dataclass(frozen=True)
+class Regression:
+    """A regression check of a candidate run against a baseline, and the files it wrote."""
+
+    report: RegressionReport
+    """Every check, per model and suite: accuracy, p95 latency, cost per task."""
+    markdown_path: Path
+    junit_path: Path
+
+    @property
+    def regressed(self) -> bool:
+        return self.report.regressed
+
+
+@dataclass(frozen=True)
+class PreparedComparison:
+    """A comparison that passed every check; nothing has been sent or written yet.
+
+    `run_comparison` runs it; ``plan`` shows what it will send (e.g. for an estimate).
+    """
+
+    prepared: Prepared
+    store: str | None
+    results_dir: Path
+    reports: tuple[str, ...] = ()
+    volume: str | None = None
+    baseline: str | None = None
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    cache: bool = False
+    opened_store: Store | None = field(default=None, repr=False)
+    """The store, if the checks already opened it (a resume reads its run)."""
+
+    @property
+    def plan(self) -> Plan:
+        return self.prepared.plan
+
+    @property
+    def warnings(self) -> list[str]:
+        """What the run will lack (e.g. an unknown price), to say before it starts."""
+        return self.prepared.warnings
+
+    @property
+    def notices(self) -> list[str]:
+        """How the models were chosen (e.g. no key set: the offline demo)."""
+        return self.prepared.notices
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A comparison that ran (or this machine's shard of one): the run, its analysis, its files."""
+
+    outcome: Outcome
+    """How the run ended: status, records written, resume and budget accounting."""
+    options: CompareOptions
+    """The options it ran with (a resume the re-run chose is in ``options.resume``)."""
+    analysis: RunAnalysis
+    """The run's records, summary and verdict, as `analyse` gives them."""
+    store_url: str
+    """Where the records are (any password hidden)."""
+    run_dir: Path
+    """The run folder: records.jsonl, summary.csv, report.md and the reports asked for."""
+    reports: list[Path] = field(default_factory=list)
+    """Decision reports written (none while shards are missing or when nothing answered)."""
+    notices: list[str] = field(default_factory=list)
+    """What the run said about itself on the way (a lease taken over, a resume offered)."""
+    shard: Shard | None = None
+    """This machine's share of the items, for a sharded run."""
+    shards_reported: tuple[int, int] | None = None
+    """(reported, total) while other shards of the run have not reported; None once complete."""
+    regression: Regression | None = None
+    """The ``baseline`` check, once the run is complete and there is a baseline."""
+    baseline_note: str | None = None
+    """Why the ``baseline`` check was not made (no baseline yet, shards still running)."""
+
+    @property
+    def run_id(self) -> str:
+        return self.outcome.run_id
+
+    @property
+    def verdict(self) -> Verdict:
+        return self.analysis.verdict
+
+    @property
+    def records(self) -> pd.DataFrame:
+        return self.analysis.records
+
+
+def prepare_comparison(
+    config: RunConfig | str | Path | None = None, *, models: Sequence[ModelConfig | str] = (),
+    suites: Sequence[SuiteConfig | str] = (), store: str | None = None,
+    results_dir: str | Path = DEFAULT_RESULTS_DIR, reports: Sequence[str] = (), volume: str | None = None,
+    max_cost: float | None = None, resume: str | None = None, cache: bool = False, tag: str | None = None,
+    run_id: str | None = None, shard: Shard | str | None = None, baseline: str | None = None,
+    thresholds: Thresholds | None = None, on_notice: Callable[[str], None] | None = None,
+    on_warning: Callable[[str], None] | None = None, **run_options: Any,
+) -> PreparedComparison:
+    """Check a comparison before anything is sent or written; raise UsageError on bad input.
+
+    ``config``: a YAML file or a `RunConfig`; ``models`` (litellm ids or `ModelConfig`s) and
+    ``suites`` (built-in names, .jsonl/.csv paths or `SuiteConfig`s) replace its own, and
+    ``run_options`` (limit, temperature, max_tokens, timeout, retries, seed, epochs,
+    lm_eval_include) override its ``run:``. With no model anywhere, the default lineup.
+    ``reports``: decision reports (html, pdf, md) into the run folder, for the workload
+    ``volume`` (e.g. ``50000/day``). ``max_cost``: a hard budget in USD. ``resume``: a run
+    to continue. ``cache``: replay earlier answers (development). ``tag``: a series label.
+    ``shard`` (``"2/3"``) with ``run_id``: this machine's share of a shared run.
+    ``baseline`` (a run, ``last`` or ``last:TAG``): check the run against it for
+    regressions within ``thresholds``. ``on_notice`` and ``on_warning`` hear how the models
+    were chosen and what the run will lack as soon as it is known (the result keeps both).
+    """
+    _check_volume(volume, reports)
+    opened = Store(store) if resume is not None else None
+    prepared = plan_comparison(config, models, suites, run_options=run_options, store=opened, resume=resume,
+                               shard=Shard.parse(shard) if isinstance(shard, str) else shard, run_id=run_id,
+                               max_cost=max_cost, tag=tag, on_notice=on_notice, on_warning=on_warning)
+    return PreparedComparison(prepared, store=store, results_dir=Path(results_dir), reports=tuple(reports),
+                              volume=volume, baseline=baseline, thresholds=thresholds or Thresholds(),
+                              cache=cache, opened_store=opened)
+
+
+def _check_volume(volume: str | None, reports: Sequence[str]) -> None:
+    """A bad volume fails before the first paid call; one without a report would do nothing."""
+    if volume is None:
+        return
+    parse_volume(volume)
+    if not reports:
+        raise UsageError(f"--volume {volume} only sets the workload of a decision report's projected "
+                         "monthly cost: add --report html (or pdf, md), or drop --volume")
+
+
+def run_comparison(prepared: PreparedComparison, *, progress: Progress | None = None,
+                   on_notice: Callable[[str], None] | None = None,
+                   ask_resume: Callable[[str], bool] | None = None) -> Comparison:
+    """Run a prepared comparison: send the calls, store the records, write the run folder
+    and the reports, check the baseline.
+
+    ``ask_resume(question)``: asked when an interrupted run of this same config exists;
+    True continues it (without it, a new run starts and a notice says how to continue the
+    old one). ``on_notice(line)``: each notice as it happens. ``progress``: see `Progress`.
+    """
+    notices: list[str] = []
+
+    def notify(line: str) -> None:
+        notices.append(line)
+        if on_notice is not None:
+            on_notice(line)
+
+    store = prepared.opened_store or Store(prepared.store)
+    options = offer_resume(prepared.plan, prepared.prepared.options, store, ask_resume, notify)
+    exclude = options.resume.run_id if options.resume is not None else options.run_id
+    baseline_run = resolve_baseline(store, prepared.baseline, exclude=exclude) if prepared.baseline else None
+    if prepared.cache:
+        options = replace(options, cache=ResponseCache(prepared.results_dir / "response-cache.db"))
+    with (progress or _no_progress)(prepared.plan.total_calls) as on_record:
+        outcome = execute(prepared.plan, store, on_record=on_record, options=options, on_notice=notify)
+    result = _write_run_folder(prepared, store, outcome, options, notices)
+    if prepared.baseline is None or (result.outcome.complete and result.verdict.nothing_answered):
+        return result
+    return _check_baseline(result, store, prepared, baseline_run)
+
+
+def compare(config: RunConfig | str | Path | None = None, *, models: Sequence[ModelConfig | str] = (),
+            suites: Sequence[SuiteConfig | str] = (), store: str | None = None,
+            on_notice: Callable[[str], None] | None = None, **options: Any) -> Comparison:
+    """Run a comparison in one call: `prepare_comparison`, then `run_comparison`.
+
+    ``options``: any other argument of `prepare_comparison` (results_dir, reports, volume,
+    max_cost, resume, cache, tag, run_id, shard, baseline, thresholds) and run options
+    (limit, temperature, max_tokens, timeout, retries, seed, epochs, lm_eval_include).
+    Warnings (e.g. an unknown price) go to ``on_notice`` too, as ``warning: ...``.
+
+        result = evalkit.compare(models=["openai/gpt-4.1-mini", "deepseek/deepseek-chat"],
+                                 suites=["arithmetic", "my_tickets.jsonl"], limit=20, max_cost=2)
+    """
+    warn = (lambda text: on_notice(f"warning: {text}")) if on_notice is not None else None
+    prepared = prepare_comparison(config, models=models, suites=suites, store=store, on_notice=on_notice,
+                                  on_warning=warn, **options)
+    return run_comparison(prepared, on_notice=on_notice)
+
+
+def estimate_plan(config: RunConfig | str | Path | None = None, *, models: Sequence[ModelConfig | str] = (),
+                  suites: Sequence[SuiteConfig | str] = (), on_notice: Callable[[str], None] | None = None,
+                  on_warning: Callable[[str], None] | None = None, **run_options: Any) -> Prepared:
+    """What a comparison would send, checked like `prepare_comparison` but without needing
+    keys, and sending nothing: its `Plan` (models, samples, prices), notices and warnings.
+    `evalkit.run.estimate.estimate_model` turns a plan's model into tokens and dollars."""
+    return plan_comparison(config, models, suites, run_options=run_options, require_keys=False,
+                           on_notice=on_notice, on_warning=on_warning)
+
+
+@contextlib.contextmanager
+def _no_progress(_total: int):
+    yield None
+
+
+def _write_run_folder(prepared: PreparedComparison, store: Store, outcome: Outcome, options: CompareOptions,
+                      notices: list[str]) -> Comparison:
+    """The run's analysis, its folder, and the decision reports once it is complete and answered."""
+    from evalkit.report.run_folder import write_run_folder
+
+    analysis = analyse_run(store, outcome.run_id)
+    answered = outcome.complete and not analysis.verdict.nothing_answered
+    run_dir = prepared.results_dir / outcome.run_id
+    written = write_run_folder(analysis, run_dir, history=_series(store, analysis.run.tag),
+                               reports=prepared.reports if answered else (), volume=prepared.volume)
+    reported = None if outcome.complete else store.shard_progress(outcome.run_id)[:2]
+    return Comparison(outcome=outcome, options=options, analysis=analysis, store_url=store.url, run_dir=run_dir,
+                      reports=written, notices=notices, shard=prepared.plan.shard, shards_reported=reported)
+
+
+def _series(store: Store, tag: str | None) -> pd.DataFrame | None:
+    """The figures of a tagged run's series, for its report's history chart (two runs or more)."""
+    if not tag or len(store.runs(2, tag=tag)) < 2:
+        return None
+    from evalkit.report.run_folder import HISTORY_RUNS
+
+    return history_frame(store, tag=tag, limit=HISTORY_RUNS)
+
+
+def _check_baseline(result: Comparison, store: Store, prepared: PreparedComparison, baseline_run) -> Comparison:
+    """compare with a baseline: the regression check, once the run is complete."""
+    if not result.outcome.complete:
+        return replace(result, baseline_note="Regression check left to the last shard to finish.")
+    if baseline_run is None:
+        return replace(result, baseline_note=f"No baseline yet ({prepared.baseline} matches no earlier finished "
+                                             "run): nothing to compare; this run becomes the baseline of the next.")
+    regression = _regress(store, baseline_run.run_id, result.run_id, prepared.thresholds, result.run_dir)
+    return replace(result, regression=regression)
+
+
+def runs(store: str | None = None, limit: int | None = None, tag: str | None = None) -> pd.DataFrame:
+    """The stored runs, newest first: one row each with its id, times (seconds since the
+    epoch), status, tag, models, suites, config hash, evalkit version, shard count and
+    number of records. A run's config and prices: ``analyse(run).run``."""
+    import pandas as pd
+
+    history = Store(store)
+    columns = [f.name for f in dataclasses.fields(RunRow) if f.name not in _BULKY_RUN_FIELDS]
+    rows = [[getattr(run, name) for name in columns] + [history.record_count(run.run_id)]
+            for run in history.runs(limit, tag=tag)]
+    return pd.DataFrame(rows, columns=[*columns, "records"])
+
+
+_BULKY_RUN_FIELDS = ("config", "price_snapshot", "fingerprint")
+"""Run fields left out of `runs`: nested documents, one per run (see `analyse(run).run`)."""
+
+
+def records(run: str = "last", store: str | None = None) -> pd.DataFrame:
+    """Every stored call of a run, one row each (the columns of `evalkit.store.records.CallRecord`)."""
+    history = Store(store)
+    return history.records_frame(history.run(run).run_id)
+
+
+def analyse(run: str = "last", store: str | None = None) -> RunAnalysis:
+    """A stored run's records, summary (per model, per model and suite) and verdict."""
+    return analyse_run(Store(store), run)
+
+
+def verdict(run: str = "last", store: str | None = None) -> Verdict:
+    """Which model of a stored run is good, fast, cheap and the best value, with the evidence."""
+    return analyse(run, store).verdict
+
+
+def write_report(run: str | RunAnalysis = "last", formats: Sequence[str] = ("html",), *,
+                 store: str | None = None, results_dir: str | Path = DEFAULT_RESULTS_DIR,
+                 output: str | Path | None = None, volume: str | None = None) -> list[Path]:
+    """Write decision reports (html, pdf, md) of a stored run (or of an analysis) into
+    ``results_dir/<run-id>/``, or one format to ``output``; returns the files written.
+    ``volume`` (e.g. ``50000/day``, ``2M-tokens/month``) sets the projected monthly cost."""
+    from evalkit.report.formats import write_reports
+
+    parse_volume(volume)
+    analysis = run if isinstance(run, RunAnalysis) else analyse(run, store)
+    directory = Path(results_dir) / analysis.run.run_id
+    return write_reports(analysis, list(formats), directory, volume, Path(output) if output else None)
+
+
+def regress(baseline: str, candidate: str = "last", *, thresholds: Thresholds | None = None,
+            store: str | None = None, results_dir: str | Path = DEFAULT_RESULTS_DIR,
+            markdown_path: str | Path | None = None, junit_path: str | Path | None = None) -> Regression:
+    """Check a stored run for regressions against a baseline run, per model and suite, and
+    write the summary (``results_dir/<candidate>/regression.md`` unless ``markdown_path``)
+    and JUnit XML (``regression.junit.xml`` unless ``junit_path``)."""
+    history = Store(store)
+    candidate_id = history.run(candidate).run_id
+    return _regress(history, baseline, candidate_id, thresholds or Thresholds(), Path(results_dir) / candidate_id,
+                    markdown_path, junit_path)
+
+
+def _regress(store: Store, baseline: str, candidate: str, thresholds: Thresholds, out_dir: Path,
+             markdown_path: str | Path | None = None, junit_path: str | Path | None = None) -> Regression:
+    from evalkit.report import regression
+
+    report = check_runs_for_regressions(store, baseline, candidate, thresholds)
+    markdown = Path(markdown_path) if markdown_path else out_dir / "regression.md"
+    junit = Path(junit_path) if junit_path else out_dir / "regression.junit.xml"
+    regression.write(report, markdown, junit)
+    return Regression(report, markdown, junit)
+
+
+def history(store: str | None = None, *, model: str | None = None, suite: str | None = None,
+            tag: str | None = None, limit: int | None = None) -> pd.DataFrame:
+    """Accuracy (with its interval), E2E p95 and cost per 1k tasks of each model and suite
+    (and ``ALL``) across stored runs, oldest first; ``limit`` keeps the most recent runs."""
+
+    return history_frame(Store(store), model=model, suite=suite, tag=tag, limit=limit)

@@ -1,0 +1,123 @@
+"""Fixtures the test files share: a scripted server, suite and config writers, stores,
+and `evalkit` as a real process.
+
+Each writer is a fixture that returns a function, so a test can make several files
+(a config, then the same config changed) in its own `tmp_path`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+import yaml
+
+from evalkit.store.database import store_url
+from evalkit.testing.scripted_server import ScriptedServer
+
+POSTGRES_URL = os.environ.get("EVALKIT_TEST_POSTGRES_URL")
+NO_POSTGRES = ("EVALKIT_TEST_POSTGRES_URL is not set: no PostgreSQL server to test against "
+               "(.ci/run installs and starts one)")
+
+
+@pytest.fixture
+def scripted_server() -> Iterator[Callable[..., ScriptedServer]]:
+    """``scripted_server(script, api_key=...)`` starts a `ScriptedServer` on loopback and
+    returns it; every server started is stopped after the test."""
+    started: list[ScriptedServer] = []
+
+    def start(script=None, **options) -> ScriptedServer:
+        server = ScriptedServer(script, **options).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def items_file(tmp_path) -> Callable[..., Path]:
+    """``items_file(n)`` writes a JSONL suite of ``n`` items ``i0, i1, ...`` with prompts
+    ``item 0, item 1, ...``, each answered right by ``ok``; returns its path."""
+
+    def write(n: int, name: str = "items.jsonl") -> Path:
+        path = tmp_path / name
+        path.write_text("".join(json.dumps({"id": f"i{i}", "prompt": f"item {i}", "reference": "ok"}) + "\n"
+                                for i in range(n)), encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def bench_config(tmp_path) -> Callable[..., Path]:
+    """``bench_config(server, suite, labels=("m",), price=(in, out), run={...}, **fields)``
+    writes a benchmark YAML of one model per label, ``openai/<label>`` on the scripted
+    ``server`` at ``price`` USD per 1M tokens (with ``fields`` such as max_concurrency),
+    over the suite file ``suite``; returns its path."""
+
+    def write(server: ScriptedServer, suite: Path, *, labels: Sequence[str] = ("m",),
+              price: tuple[float, float] = (1.0, 1.0), run: dict | None = None, name: str = "bench.yaml",
+              **fields) -> Path:
+        models = [{"id": f"openai/{label}", "label": label, "api_base": server.base_url,
+                   "price": {"input": price[0], "output": price[1]}, **fields} for label in labels]
+        config = {"models": models, "suites": [{"name": suite.stem, "path": str(suite)}]}
+        path = tmp_path / name
+        path.write_text(yaml.safe_dump({**config, **({"run": run} if run else {})}, sort_keys=False),
+                        encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def store_path(tmp_path) -> Path:
+    """The test's own SQLite history database (created by the first run that uses it)."""
+    return tmp_path / "h.db"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty database on the PostgreSQL test server, dropped afterwards; without
+    EVALKIT_TEST_POSTGRES_URL the test is skipped, saying so."""
+    if not POSTGRES_URL:
+        pytest.skip(NO_POSTGRES)
+    admin = sa.create_engine(store_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+    name = f"evalkit_test_{secrets.token_hex(4)}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield sa.make_url(store_url(POSTGRES_URL)).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_store_url(request, store_path) -> str:
+    """A fresh store of each kind in turn: a SQLite file, then a PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(store_path)
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def start_evalkit() -> Callable[..., subprocess.Popen]:
+    """``start_evalkit("compare", ...)`` runs `python -m evalkit` as a process of its own,
+    with no provider key in its environment; stdout and stderr are piped, as text."""
+
+    def start(*args: str, **options) -> subprocess.Popen:
+        env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+        return subprocess.Popen([sys.executable, "-m", "evalkit", *args], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=env, **options)
+
+    return start
