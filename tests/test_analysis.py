@@ -10,9 +10,9 @@ import pytest
 
 from evalkit.analysis import mcnemar_exact_p, paired_test, summarize
 from evalkit.analysis.frontier import frontier
-from evalkit.analysis.verdict import verdict
 from evalkit.analysis.sign_flip import DRAWS as SIGN_FLIP_DRAWS
 from evalkit.analysis.sign_flip import sign_flip
+from evalkit.analysis.verdict import verdict
 
 Z = 1.959963984540054
 

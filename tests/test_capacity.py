@@ -69,7 +69,7 @@ def test_sweep_against_known_throughput_matches_hand_computed_price(tmp_path):
     assert result.steps[2].requests_per_s <= 2 / 0.32 * 1.1
     # Hand-computed: $3.60/h = $0.001/s ÷ (0.25 × 200 × rps + 10 × rps) tokens/s; with no
     # client overhead at all (rps = 6.25) that is $2.67 per 1M output tokens.
-    assert 0.001 / (60 * 6.25) * 1e6 == pytest.approx(2.6667, rel=1e-3)
+    assert pytest.approx(2.6667, rel=1e-3) == 0.001 / (60 * 6.25) * 1e6
     expected_out = 0.001 / (0.25 * 200 * rps + 10 * rps)
     assert result.price.output == pytest.approx(expected_out, rel=0.12)
     assert result.price.input == pytest.approx(0.25 * expected_out, rel=0.12)

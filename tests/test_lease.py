@@ -22,8 +22,8 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from evalkit.store.lease import Lease, RunHeld, live_holders
 from evalkit.store import Store, store_url
+from evalkit.store.lease import Lease, RunHeld, live_holders
 from evalkit.store.schema import leases_table
 from evalkit.testing.scripted_server import Reply, ScriptedServer
 

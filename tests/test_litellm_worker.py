@@ -16,11 +16,11 @@ import time
 import pytest
 
 from evalkit import transport
-from evalkit.transport import worker as litellm_worker
 from evalkit.economics.pricing import ModelPrice
 from evalkit.run.runner import Job, RetryPolicy, Runner, Target
 from evalkit.suites.base import Sample
 from evalkit.testing.scripted_server import Reply, ScriptedServer
+from evalkit.transport import worker as litellm_worker
 
 MODEL = "volcengine/m"
 PRICE = ModelPrice(model="m", model_id=MODEL, input=1e-6, output=2e-6, source="test")

@@ -11,9 +11,9 @@ import os
 
 import pytest
 
-from evalkit.config.models import ModelConfig
 from evalkit.config.keys import resolve_api_key
 from evalkit.config.lineup import provider_defaults
+from evalkit.config.models import ModelConfig
 from evalkit.economics.pricing import resolve_price
 from evalkit.run.runner import Job, RetryPolicy, Runner, Target
 from evalkit.suites.base import Sample

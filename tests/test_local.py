@@ -16,17 +16,17 @@ import pytest
 
 pytest.importorskip("xllamacpp", reason="xllamacpp is not installed (pip install xllamacpp)")
 
-import httpx  # noqa: E402
+import httpx
 
-from evalkit.errors import UsageError  # noqa: E402
-from evalkit.transport.local.server import (  # noqa: E402
+from evalkit.errors import UsageError
+from evalkit.transport.local.server import (
     DEFAULT_VARIANT,
     LocalServer,
     LocalServerError,
     bundled_model_path,
     ensure_variant,
 )
-from evalkit.transport.local.weights import GGUF_SHA256  # noqa: E402
+from evalkit.transport.local.weights import GGUF_SHA256
 
 # Registered in pyproject.toml, so `-m "not local_model"` leaves out real inference.
 pytestmark = pytest.mark.local_model
@@ -174,10 +174,9 @@ def test_server_is_gone_after_the_with_block() -> None:
 
 
 def test_server_is_gone_when_the_body_raises() -> None:
-    with pytest.raises(RuntimeError, match="boom"):
-        with LocalServer(QUICK) as server:
-            pid = server.pid
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError, match="boom"), LocalServer(QUICK) as server:
+        pid = server.pid
+        raise RuntimeError("boom")
     assert pid is not None and not _alive(pid)
 
 

@@ -25,10 +25,10 @@ import pytest
 from rich.cells import cell_len
 from rich.console import Console
 
+from evalkit.analysis.run_analysis import analyse_run
 from evalkit.config.models import ModelConfig
 from evalkit.console import fit
 from evalkit.report.tables import scorecard_rows
-from evalkit.analysis.run_analysis import analyse_run
 from evalkit.store.database import Store
 from evalkit.testing.scripted_server import Reply, ScriptedServer
 from evalkit.testing.slots import SlottedScript

@@ -9,9 +9,9 @@ import time
 from evalkit import transport
 from evalkit.config import routes
 from evalkit.economics.pricing import ModelPrice
-from evalkit.store.records import CallRecord
 from evalkit.run.runner import Job, RetryPolicy, Runner, Target
 from evalkit.store import SCHEMA_VERSION, Store
+from evalkit.store.records import CallRecord
 from evalkit.suites.base import Sample
 from evalkit.testing.scripted_server import Reply, ScriptedServer
 

@@ -14,9 +14,9 @@ import pytest
 from click.testing import CliRunner
 
 from evalkit.analysis import epoch_spread, paired_runs
+from evalkit.analysis.regress import Thresholds, check_runs, parse_fraction
 from evalkit.cli import main
 from evalkit.errors import UsageError
-from evalkit.analysis.regress import Thresholds, check_runs, parse_fraction
 from evalkit.run.shards import Shard
 from evalkit.store.database import RunRow
 from evalkit.testing.scripted_server import Reply

@@ -7,9 +7,9 @@ import gc
 
 import pytest
 
+from evalkit.analysis import gc_paused
 from evalkit.errors import UsageError
 from evalkit.report.forked import Forked, can_fork
-from evalkit.analysis import gc_paused
 
 needs_fork = pytest.mark.skipif(not can_fork(), reason="no fork, or a single core: reports write inline")
 

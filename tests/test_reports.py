@@ -13,14 +13,14 @@ import subprocess
 import pytest
 from click.testing import CliRunner
 
+from evalkit.analysis.run_analysis import analyse_run
 from evalkit.cli import main
 from evalkit.config.models import validate_config
+from evalkit.economics.volume import parse_volume
 from evalkit.errors import UsageError
 from evalkit.report.content import SECTIONS
-from evalkit.report.formats import write_reports
 from evalkit.report.facts import facts_rows, lookup_model
-from evalkit.analysis.run_analysis import analyse_run
-from evalkit.economics.volume import parse_volume
+from evalkit.report.formats import write_reports
 from evalkit.store.database import Store
 from evalkit.testing.synthetic_run import INJECTION, make_run, model_lineup
 
@@ -160,9 +160,9 @@ def test_pdf_cell_wrapping_keeps_numbers_and_words_whole():
     """At the seam: the table's cells, wrapped into narrow columns, hold only whole words."""
     from reportlab.lib.pagesizes import A4
 
-    from evalkit.report.formats import pdf
     from evalkit.report.content import Table
     from evalkit.report.fonts import subset_fonts
+    from evalkit.report.formats import pdf
 
     headers = ["Model", "Open weights", "Accuracy [95% CI]", "E2E p95", "$ / 1k tasks", "Context"]
     rows = [["claude-sonnet-4-5-evaluation-candidate-9", "yes", "83.3% [76–89]", "12.53 s", "≈$0.00083",

@@ -26,8 +26,8 @@ from evalkit import transport
 from evalkit.analysis import LAG_SHARE_OF_LATENCY, summarize
 from evalkit.analysis.verdict import verdict
 from evalkit.cli import main
-from evalkit.store.records import LAG_LIMIT_MS
 from evalkit.store.database import Store
+from evalkit.store.records import LAG_LIMIT_MS
 
 TTFT_S = 0.120
 TOKEN_DELAY_S = 1 / 80

@@ -21,10 +21,11 @@ import pytest
 from click.testing import CliRunner
 
 from evalkit import transport
-from evalkit.transport import fast_path, litellm as in_process
-from evalkit.transport.base import Attempt, Request
 from evalkit.config import routes
 from evalkit.testing.scripted_server import Reply, ScriptedServer
+from evalkit.transport import fast_path
+from evalkit.transport import litellm as in_process
+from evalkit.transport.base import Attempt, Request
 
 FAST = sorted(name for name, route in routes.routes().items() if route.fast)
 MESSAGES = ({"role": "user", "content": "2+2?"},)
@@ -206,8 +207,8 @@ def test_a_fast_provider_without_an_endpoint_stops_before_any_call(tmp_path, cle
 
 
 def test_a_fast_provider_reads_its_key_from_the_variable_litellm_reads(clean_env):
-    from evalkit.config.models import ModelConfig
     from evalkit.config.keys import key_env_for, resolve_api_key
+    from evalkit.config.models import ModelConfig
     from evalkit.errors import UsageError
 
     model = ModelConfig(id="together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo")

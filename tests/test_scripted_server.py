@@ -273,9 +273,8 @@ def test_api_key_required_when_set() -> None:
 
 def test_rate_limit_with_retry_after() -> None:
     reply = Reply(status=429, headers={"Retry-After": "2"})
-    with ScriptedServer(reply) as server:
-        with pytest.raises(openai.RateLimitError) as caught:
-            client(server).chat.completions.create(model="m", messages=MESSAGES, stream=True)
+    with ScriptedServer(reply) as server, pytest.raises(openai.RateLimitError) as caught:
+        client(server).chat.completions.create(model="m", messages=MESSAGES, stream=True)
     assert caught.value.status_code == 429
     assert caught.value.response.headers["retry-after"] == "2"
     assert caught.value.body["type"] == "requests"

@@ -21,8 +21,17 @@ import time
 from pathlib import Path
 
 from benchmarks.perf.clients import (
-    MESSAGES, PARAMS, LagMonitor, Measured, make_aiohttp, make_httpx, make_openai, make_provider, median,
-    run_batch, server_lateness,
+    MESSAGES,
+    PARAMS,
+    LagMonitor,
+    Measured,
+    make_aiohttp,
+    make_httpx,
+    make_openai,
+    make_provider,
+    median,
+    run_batch,
+    server_lateness,
 )
 
 HERE = Path(__file__).parent

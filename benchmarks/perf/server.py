@@ -44,10 +44,10 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from time import monotonic
-from typing import Any, Callable, Optional
+from typing import Any
 
 from evalkit.testing.scripted_server import split_words
 
@@ -77,7 +77,7 @@ def _sse_event(data: bytes) -> bytes:
     return _http_chunk(b"data: " + data + b"\n\n")
 
 
-def _head(status: str, content_type: str, close: bool, length: Optional[int] = None) -> bytes:
+def _head(status: str, content_type: str, close: bool, length: int | None = None) -> bytes:
     lines = [f"HTTP/1.1 {status}", f"Content-Type: {content_type}"]
     if length is None:
         lines += ["Cache-Control: no-cache", "Transfer-Encoding: chunked"]
@@ -168,7 +168,7 @@ class Head:
     chunked: bool
 
 
-def parse_head(raw: bytes) -> Optional[Head]:
+def parse_head(raw: bytes) -> Head | None:
     """The parts of a request head that matter here; None when it is not HTTP/1.x."""
     lines = raw.split(b"\r\n")
     parts = lines[0].split(b" ")
@@ -193,7 +193,7 @@ def parse_head(raw: bytes) -> Optional[Head]:
     return Head(path, method == b"POST" and path == CHAT_PATH, max(length, 0), close, chunked)
 
 
-def chat_options(body: bytes) -> Optional[tuple[bool, bool]]:
+def chat_options(body: bytes) -> tuple[bool, bool] | None:
     """(stream, include_usage) of a chat request body; None when it is not a JSON object."""
     try:
         payload = json.loads(body)
@@ -219,7 +219,7 @@ def stats_body() -> bytes:
     late = sorted(LATENESS)
     LATENESS.clear()
 
-    def pct(q: float) -> Optional[float]:
+    def pct(q: float) -> float | None:
         return round(1000 * late[min(len(late) - 1, int(q * len(late)))], 3) if late else None
 
     return _json({"first_chunk_late_ms": {"n": len(late), "p50": pct(0.5), "p99": pct(0.99),
@@ -230,9 +230,9 @@ class Response:
     """One response in flight: an optional head written at once, then groups of writes,
     group i due at `start` + i * `delay` (`time.monotonic`, the clock of loop.call_at)."""
 
-    __slots__ = ("conn", "head", "groups", "start", "delay", "index", "timer", "close")
+    __slots__ = ("close", "conn", "delay", "groups", "head", "index", "start", "timer")
 
-    def __init__(self, conn: Connection, head: Optional[bytes], groups: tuple[tuple[bytes, ...], ...],
+    def __init__(self, conn: Connection, head: bytes | None, groups: tuple[tuple[bytes, ...], ...],
                  start: float, delay: float, close: bool) -> None:
         self.conn = conn
         self.head = head
@@ -240,7 +240,7 @@ class Response:
         self.start = start
         self.delay = delay
         self.index = 0
-        self.timer: Optional[asyncio.TimerHandle] = None
+        self.timer: asyncio.TimerHandle | None = None
         self.close = close
 
     def begin(self) -> None:
@@ -282,11 +282,11 @@ class Connection(asyncio.Protocol):
         self.loop = loop
         self.transport: asyncio.Transport = None  # type: ignore[assignment]
         self.buffer = bytearray()
-        self.head: Optional[Head] = None
+        self.head: Head | None = None
         """The parsed head of a request whose body has not fully arrived."""
         self.body_start = 0
         self.queue: collections.deque[Response] = collections.deque()
-        self.active: Optional[Response] = None
+        self.active: Response | None = None
         self.starting = False
         self.closing = False
         self.paused = False
@@ -298,7 +298,7 @@ class Connection(asyncio.Protocol):
             # Nagle plus delayed ACK would hold a small chunk ~40 ms behind the one before.
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def connection_lost(self, exc: Optional[Exception]) -> None:
+    def connection_lost(self, exc: Exception | None) -> None:
         self.closing = True
         if self.active is not None:
             self.active.cancel()
@@ -491,7 +491,7 @@ def stop_workers(children: list[int]) -> None:
             pass
 
 
-def _parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
+def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.perf.server",
         description="A fast OpenAI-compatible server on 127.0.0.1 for the perf benchmarks: every "
@@ -510,7 +510,7 @@ def _parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     return args
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     args = _parse_args(argv)
     reply = build_reply(args.text, args.ttft, args.token_delay, args.prompt_tokens, int(time.time()))
     sockets = listening_sockets(args.port, args.workers)

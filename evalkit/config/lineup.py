@@ -7,10 +7,10 @@ With no models named, evalkit runs one sensible model per provider whose API key
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from collections.abc import Mapping
 
 import yaml
 

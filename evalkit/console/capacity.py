@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from evalkit.economics.capacity import CapacityResult, Step, figure, load_text
 
-
 _STEP_ROW = "{:>6} {:>5} {:>3} {:>6} {:>7} {:>6} {:>6} {:>6} {:>6} {:>6} {:>4}  {}"
 STEP_HEADER = "\n".join(line.rstrip() for line in (
     _STEP_ROW.format("load", "n", "err", "req/s", "out", "TTFT", "TTFT", "ITL", "e2e", "speed", "CV", "SLO"),

@@ -24,8 +24,8 @@ def suites_table(seed: int) -> fit.Grid:
 
 def models_table(show_all: bool, pattern: str | None) -> fit.Grid:
     from evalkit import transport
-    from evalkit.config.models import ModelConfig
     from evalkit.config.lineup import local_models
+    from evalkit.config.models import ModelConfig
     from evalkit.economics.pricing import resolve_price
 
     if show_all:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from evalkit.run.estimate import estimate_model
 from evalkit.console import fit
 from evalkit.report.tables import usd
+from evalkit.run.estimate import estimate_model
 
 
 def estimate_table(plan) -> fit.Grid:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from rich.console import Console
 
+from evalkit.analysis.run_analysis import RunAnalysis
 from evalkit.console import fit
 from evalkit.report.tables import SCORECARD, estimated_legend, scorecard_rows
-from evalkit.analysis.run_analysis import RunAnalysis
 from evalkit.report.verdict_lines import epoch_lines, verdict_lines
 
 

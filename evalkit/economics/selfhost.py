@@ -24,9 +24,9 @@ import math
 from dataclasses import dataclass
 
 from evalkit.economics.capacity import CapacityResult
-from evalkit.errors import UsageError
 from evalkit.economics.pricing import ModelPrice
 from evalkit.economics.volume import HOURS_PER_MONTH, Volume
+from evalkit.errors import UsageError
 
 DEFAULT_UTILISATION = 0.5
 

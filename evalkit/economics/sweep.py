@@ -20,7 +20,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evalkit.economics.capacity import (
-    SLO, CapacityResult, Step, SweepOptions, TimedRequest, check_target, choose_step, derive_price, load_text,
+    SLO,
+    CapacityResult,
+    Step,
+    SweepOptions,
+    TimedRequest,
+    check_target,
+    choose_step,
+    derive_price,
+    load_text,
     summarise,
 )
 from evalkit.errors import UsageError

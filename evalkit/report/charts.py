@@ -22,6 +22,7 @@ from evalkit.report.content import ReportContent
 from evalkit.report.fonts import FontSubset
 from evalkit.report.styles import WIDTH_IN, ModelStyle, model_styles
 
+
 @dataclass(frozen=True)
 class Chart:
     key: str
@@ -293,7 +294,6 @@ def _monthly_chart(content: ReportContent, styles: dict[str, ModelStyle]) -> Cha
         bars = ax.barh(range(len(rows)), values, color=[styles[r["model"]].color for r in rows], alpha=0.75,
                        edgecolor="black")
         from evalkit.report.tables import usd
-
         from evalkit.store.records import ESTIMATED_MARK
 
         for i, (v, r) in enumerate(zip(values, rows)):

@@ -15,15 +15,15 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from evalkit.store.records import ESTIMATED_MARK
+from evalkit.analysis.run_analysis import RunAnalysis
+from evalkit.economics.volume import Volume, monthly_costs
 from evalkit.report.definitions import METRIC_DEFINITIONS
 from evalkit.report.facts import FIELDS as FACT_FIELDS
 from evalkit.report.facts import FactsRow, facts_rows
-from evalkit.report.tables import SCORECARD, Table, cost_cell, estimated_legend, scorecard_rows, usd
-from evalkit.analysis.run_analysis import RunAnalysis
 from evalkit.report.selfhosting import TITLE as SELF_HOSTING_TITLE
 from evalkit.report.selfhosting import SelfHosted, self_hosting
-from evalkit.economics.volume import Volume, monthly_costs
+from evalkit.report.tables import SCORECARD, Table, cost_cell, estimated_legend, scorecard_rows, usd
+from evalkit.store.records import ESTIMATED_MARK
 
 SECTIONS = [
     "Executive summary", "Charts", "Scorecard", "Projected monthly cost", "Procurement facts",

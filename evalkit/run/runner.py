@@ -18,12 +18,12 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 
 from evalkit import transport
+from evalkit.economics.pricing import ModelPrice
 from evalkit.errors import EvalkitError
 from evalkit.run.budget import Budget
 from evalkit.run.cache import ResponseCache
-from evalkit.economics.pricing import ModelPrice
-from evalkit.store.records import CallKey, CallRecord, output_speed_tps
 from evalkit.scoring.registry import JudgeError, get_scorer, score_item
+from evalkit.store.records import CallKey, CallRecord, output_speed_tps
 from evalkit.suites.base import Sample
 from evalkit.transport.lag import LagMonitor
 

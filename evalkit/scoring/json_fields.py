@@ -74,7 +74,7 @@ def _same_value(expected: Any, got: Any, tolerance: float) -> bool:
         return isinstance(got, dict) and all(
             key in got and _same_value(value, got[key], tolerance) for key, value in expected.items()
         )
-    return expected is got or expected == got and type(expected) is type(got)
+    return expected is got or (expected == got and type(expected) is type(got))
 
 
 def _fields_reference(reference: Any, options: dict[str, Any]) -> str | None:

@@ -174,7 +174,7 @@ def score_reply(response: str, task_name: str, doc_id: int, include: list[str] |
     instance = Instance(request_type=task.OUTPUT_TYPE, doc=doc, arguments=("", {}), idx=0,
                         metadata=(task_name, doc_id, 1))
     instance.resps.append(response)
-    for ensemble in task._filters:  # noqa: SLF001 - apply_filters works on task.instances only
+    for ensemble in task._filters:
         ensemble.apply([instance])
     results = {key: task.process_results(doc, [value]) for key, value in instance.filtered_resps.items()}
     chosen_filter = filter or next(iter(results))

@@ -111,7 +111,7 @@ def _fmt(value: float) -> str:
 
 
 def _numeric_reference(reference: Any, options: dict[str, Any]) -> str | None:
-    ok = is_number(reference) or isinstance(reference, str) and parse_number_text(reference) is not None
+    ok = is_number(reference) or (isinstance(reference, str) and parse_number_text(reference) is not None)
     return None if ok else "must be a number such as 42 or 3.5"
 
 

@@ -133,7 +133,7 @@ def regex(response: str, reference: Any, pattern: str, ignore_case: bool = False
 
 
 def _contains_reference(reference: Any, options: dict[str, Any]) -> str | None:
-    ok = is_text(reference) or bool(reference) and is_str_list(reference) and all(map(is_text, reference))
+    ok = is_text(reference) or (bool(reference) and is_str_list(reference) and all(map(is_text, reference)))
     return None if ok else "must be a non-blank string or a non-empty list of them"
 
 

@@ -66,7 +66,7 @@ def load_lm_eval_samples(name: str, include: tuple[str, ...] = (), limit: int | 
 
 def _check_metrics(task: Any, task_name: str) -> None:
     aggregations = task.aggregation()
-    for metric in task._metric_fn_list:  # noqa: SLF001 - lm-eval exposes no public list
+    for metric in task._metric_fn_list:
         aggregation = aggregations.get(metric)
         if getattr(aggregation, "__name__", "mean") != "mean":
             raise UsageError(

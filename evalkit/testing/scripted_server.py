@@ -184,7 +184,7 @@ class ReceivedRequest:
 
 Script = Union[
     Reply,
-    Mapping[str, Union[Reply, Sequence[Reply]]],
+    Mapping[str, Reply | Sequence[Reply]],
     Callable[[ReceivedRequest], Reply],
 ]
 

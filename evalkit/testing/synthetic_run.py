@@ -16,8 +16,8 @@ from pathlib import Path
 
 from evalkit.config.models import ModelConfig, RunConfig, SuiteConfig
 from evalkit.economics.pricing import ModelPrice, resolve_price
-from evalkit.store.records import CallRecord, output_speed_tps
 from evalkit.store.database import Store
+from evalkit.store.records import CallRecord, output_speed_tps
 
 INJECTION = "<script>window.__evalkit_injected = 1; document.title = 'pwned';</script>"
 

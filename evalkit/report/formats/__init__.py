@@ -109,10 +109,10 @@ def write_reports(analysis: RunAnalysis, formats: list[str], directory: Path, vo
     if analysis.records.empty:
         raise UsageError(f"run {analysis.run.run_id} has no records: nothing to report")
     parsed = parse_volume(volume)
+    from evalkit.analysis.gc_pause import gc_paused
     from evalkit.report.charts import make_charts
     from evalkit.report.content import build_content
     from evalkit.report.fonts import subset_fonts
-    from evalkit.analysis.gc_pause import gc_paused
 
     # a row per answer shown, paragraphs, drawings: many live objects, see gc_pause
     with gc_paused():

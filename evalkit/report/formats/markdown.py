@@ -6,10 +6,10 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from evalkit.report.definitions import METRIC_DEFINITIONS
-from evalkit.report.tables import SCORECARD, estimated_legend, scorecard_rows
 from evalkit.analysis.run_analysis import RunAnalysis
+from evalkit.report.definitions import METRIC_DEFINITIONS
 from evalkit.report.formats import ReportFormat, ReportParts, register_format
+from evalkit.report.tables import SCORECARD, estimated_legend, scorecard_rows
 from evalkit.report.verdict_lines import verdict_lines
 
 

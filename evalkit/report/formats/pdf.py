@@ -89,7 +89,6 @@ def _register(fonts: dict[int, FontSubset]) -> tuple[str, str]:
     from reportlab.lib.fonts import addMapping
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont
-
     from svglib.fonts import register_font
 
     regular, bold = f"EvalkitCJK-{fonts[400].digest}", f"EvalkitCJK-Bold-{fonts[700].digest}"
@@ -378,7 +377,7 @@ def _numbered_canvas(font: str) -> Any:
             super().__init__(*args, **kwargs)
             self._pages: list[dict] = []
 
-        def showPage(self) -> None:  # noqa: N802 (reportlab's name)
+        def showPage(self) -> None:
             self._pages.append(dict(self.__dict__))
             self._startPage()
 
