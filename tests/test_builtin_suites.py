@@ -112,7 +112,7 @@ def test_language_of_the_text(name):
 
 
 def test_bad_arguments_are_usage_errors():
-    with pytest.raises(UsageError, match="(?i)did you mean 'arithmetic'"):
+    with pytest.raises(UsageError, match=r"(?i)did you mean 'arithmetic'"):
         generate_builtin("arithmetik", 5, 1)
     with pytest.raises(UsageError, match="difficulty"):
         generate_builtin("arithmetic", 5, 1, difficulty=6)

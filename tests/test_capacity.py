@@ -103,7 +103,7 @@ def test_local_model_end_to_end(tmp_path):
     result = capacity_run.run_sweep("local/smollm2-135m-q4_0", None, None, prompts, 0.10, SLO(ttft_p95_s=30),
                                 options, suite="arithmetic")
     print("\n".join(capacity_view.step_table(result) + capacity_view.price_lines(result)))
-    assert [s.load for s in result.steps][0] == 1 and result.chosen is not None
+    assert result.steps[0].load == 1 and result.chosen is not None
     step = result.steps[result.chosen]
     assert step.n > 0 and step.output_tokens_per_s > 0 and step.ttft_p50 is not None
     assert step.usage_estimated == 0  # llama.cpp's server streams its own usage

@@ -146,7 +146,8 @@ def test_a_model_whose_every_call_failed_is_never_picked(tmp_path, server, suite
     monkeypatch.setenv("EVALKIT_WRONG_KEY", "sk-" "wrong-key-0000000000000000")
     config = config_file(tmp_path, server, suite_file)
     config.write_text(config.read_text(encoding="utf-8").replace(
-        "api_key_env: EVALKIT_TEST_KEY\n    price: {input: 0.1", "api_key_env: EVALKIT_WRONG_KEY\n    price: {input: 0.1"),
+        "api_key_env: EVALKIT_TEST_KEY\n    price: {input: 0.1",
+        "api_key_env: EVALKIT_WRONG_KEY\n    price: {input: 0.1"),
         encoding="utf-8")
     result = invoke("compare", "-c", str(config), "--store", str(tmp_path / "h.db"),
                     "--results-dir", str(tmp_path / "results"), "-q", "--report", "md")

@@ -116,7 +116,8 @@ def test_missing_file():
 
 
 def test_flags_override_file(tmp_path):
-    path = write(tmp_path, "models:\n  - id: openai/gpt-4.1-mini\nsuites:\n  - name: arithmetic\nrun: {limit: 5, seed: 1}\n")
+    path = write(tmp_path,
+                 "models:\n  - id: openai/gpt-4.1-mini\nsuites:\n  - name: arithmetic\nrun: {limit: 5, seed: 1}\n")
     config = apply_overrides(
         load_config(path),
         models=[ModelConfig(id="deepseek/deepseek-chat")],

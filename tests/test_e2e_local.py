@@ -40,7 +40,7 @@ def test_compare_two_local_quantisations(tmp_path):
             "from records").fetchall()
         (run_id, snapshot), = db.execute("select run_id, price_snapshot_json from runs")
     assert len(rows) == 8  # 2 models x 2 suites x 2 items
-    for model, suite, error, ttft, e2e, completion, usage_source, cost in rows:
+    for _model, _suite, error, ttft, e2e, completion, usage_source, cost in rows:
         assert error is None
         assert 0 < ttft <= e2e
         # llama.cpp's server streams its own usage: billed on it, not on an estimate

@@ -96,8 +96,9 @@ def test_a_judge_whose_key_variable_is_unset_names_it_instead_of_sending_no_key(
     monkeypatch.setenv("EVALKIT_TEST_KEY", KEY)
     config = write_suite(tmp_path, server)
     suite = tmp_path / "open.jsonl"
-    suite.write_text(suite.read_text(encoding="utf-8").replace('"api_key_env": "EVALKIT_TEST_KEY"',
-                                                               '"api_key_env": "EVALKIT_JUDGE_KEY_UNSET"'), encoding="utf-8")
+    text = suite.read_text(encoding="utf-8")
+    suite.write_text(text.replace('"api_key_env": "EVALKIT_TEST_KEY"', '"api_key_env": "EVALKIT_JUDGE_KEY_UNSET"'),
+                     encoding="utf-8")
     monkeypatch.delenv("EVALKIT_JUDGE_KEY_UNSET", raising=False)
     store = tmp_path / "h.db"
     CliRunner().invoke(main, ["compare", "-c", str(config), "--store", str(store),

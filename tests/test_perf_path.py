@@ -71,7 +71,8 @@ def test_the_loop_lag_migration_adds_the_column_to_an_older_store(tmp_path):
     frame = store.records_frame("r")
     assert list(frame["loop_lag_ms"]) == [12.5]
     with sqlite3.connect(path) as db:
-        assert db.execute("SELECT value FROM evalkit_meta WHERE key='schema_version'").fetchone() == (str(SCHEMA_VERSION),)
+        version = db.execute("SELECT value FROM evalkit_meta WHERE key='schema_version'").fetchone()
+        assert version == (str(SCHEMA_VERSION),)
 
 
 def test_latency_taken_under_client_lag_is_marked_in_the_scorecard():

@@ -175,7 +175,7 @@ def test_httpx_stream_parses_and_joins_to_the_text(fast, with_usage):
 def test_each_sse_event_is_one_http_chunk(fast):
     with socket.create_connection(address(fast)) as sock:
         sock.sendall(raw_request(BODY))
-        status, headers, chunks = RawReader(sock).response()
+        status, _headers, chunks = RawReader(sock).response()
     assert status == 200
     check_stream(events(chunks), with_usage=True, prompt_tokens=7)
 
@@ -197,7 +197,8 @@ def test_openai_sdk_streams_and_completes(fast):
     assert completion.choices[0].message.content == TEXT
     assert completion.choices[0].message.role == "assistant"
     assert completion.choices[0].finish_reason == "stop"
-    assert (completion.usage.prompt_tokens, completion.usage.completion_tokens, completion.usage.total_tokens) == (7, 8, 15)
+    usage = completion.usage
+    assert (usage.prompt_tokens, usage.completion_tokens, usage.total_tokens) == (7, 8, 15)
 
 
 def test_non_streaming_reply_is_one_chat_completion(fast):
@@ -256,7 +257,7 @@ def test_pipelined_requests_are_answered_in_order(fast):
         sock.sendall(raw_request(BODY) + raw_request(BODY, path="/v1/nope") + raw_request({**BODY, "stream": False}))
         assert reader.response()[0] == 200
         assert reader.response()[0] == 404
-        status, headers, body = reader.response()
+        status, _headers, body = reader.response()
         assert status == 200 and json.loads(body[0])["object"] == "chat.completion"
 
 

@@ -230,7 +230,8 @@ def test_markdown_has_the_same_sections_and_chart_files(twelve):
 
 @pytest.mark.parametrize("text, amount, unit", [
     ("50000/day", 1_500_000, "requests"), ("1.5M/month", 1_500_000, "requests"),
-    ("2M-tokens/month", 2_000_000, "tokens"), ("300k tokens/day", 9_000_000, "tokens"), ("10,000/day", 300_000, "requests"),
+    ("2M-tokens/month", 2_000_000, "tokens"), ("300k tokens/day", 9_000_000, "tokens"),
+    ("10,000/day", 300_000, "requests"),
 ])
 def test_volume_parses(text, amount, unit):
     volume = parse_volume(text)
@@ -277,7 +278,7 @@ def test_config_facts_override_the_file_and_unknown_stays_unknown(twelve):
     assert rows[0].licence == "Our negotiated licence" and rows[0].jurisdiction == "EU"
     assert rows[0].developer.startswith("Alibaba")  # not overridden: from the shipped file
     assert rows[1].licence == "unknown" and rows[1].open_weights == "unknown"
-    with pytest.raises(UsageError, match="facts.licnce"):
+    with pytest.raises(UsageError, match=r"facts\.licnce"):
         validate_config({"models": [{"id": "openai/gpt-4o", "facts": {"licnce": "MIT"}}]})
 
 
@@ -330,7 +331,8 @@ def test_compare_writes_the_reports_it_is_asked_for(tmp_path, monkeypatch):
         config = tmp_path / "bench.yaml"
         config.write_text("models:\n" + "".join(
             f"  - {{id: openai/{m}, label: {m}, api_base: '{server.base_url}', api_key_env: EVALKIT_TEST_KEY,"
-            f" price: {{input: 1.0, output: 2.0}}}}\n" for m in ("a", "b")) + f"suites:\n  - {{name: items, path: {suite}}}\n",
+            f" price: {{input: 1.0, output: 2.0}}}}\n" for m in ("a", "b"))
+            + f"suites:\n  - {{name: items, path: {suite}}}\n",
             encoding="utf-8")
         args = ["compare", "-c", str(config), "--store", str(tmp_path / "h.db"), "--results-dir",
                 str(tmp_path / "results"), "-q", "--report", "html", "--report", "pdf", "--volume", "1000/day"]

@@ -220,7 +220,7 @@ def test_a_fast_provider_reads_its_key_from_the_variable_litellm_reads(clean_env
 
 
 def test_the_data_file_refuses_an_entry_it_does_not_understand():
-    with pytest.raises(ValueError, match="routes.yaml: x: unknown field"):
+    with pytest.raises(ValueError, match=r"routes\.yaml: x: unknown field"):
         routes._route("x", {"route": "fast", "api_bse": "http://h", "source": "s", "as_of": "2026-01-01"})
     with pytest.raises(ValueError, match="source and as_of"):
         routes._route("x", {"route": "fast"})

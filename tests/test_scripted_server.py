@@ -36,10 +36,10 @@ def chat_body(prompt: str = "hi", **fields: Any) -> dict[str, Any]:
 
 def stream_lines(server: ScriptedServer, body: dict[str, Any]) -> list[str]:
     """The non-empty SSE lines of one streamed response, read raw."""
-    with httpx.Client(timeout=5) as http:
-        with http.stream("POST", f"{server.base_url}/chat/completions", json=body) as response:
-            assert response.status_code == 200
-            return [line for line in response.iter_lines() if line]
+    with httpx.Client(timeout=5) as http, http.stream("POST", f"{server.base_url}/chat/completions",
+                                                      json=body) as response:
+        assert response.status_code == 200
+        return [line for line in response.iter_lines() if line]
 
 
 def data_events(lines: list[str]) -> list[Any]:
@@ -234,7 +234,8 @@ def test_callable_script_sees_the_request() -> None:
     with ScriptedServer(script) as server:
         api = client(server)
         messages = [{"role": "system", "content": "s"}, {"role": "user", "content": "ping"}]
-        answers = [api.chat.completions.create(model="m", messages=messages).choices[0].message.content for _ in range(2)]
+        replies = [api.chat.completions.create(model="m", messages=messages) for _ in range(2)]
+        answers = [reply.choices[0].message.content for reply in replies]
     assert answers == ["echo ping #1", "echo ping #2"]
     assert seen[0].body["messages"] == messages
     assert seen[0].headers["authorization"] == "Bearer test"
@@ -352,7 +353,8 @@ def test_empty_choices_and_null_content() -> None:
     script = {"empty": Reply("a b", fault="empty_choices"), "null": Reply("a b", fault="null_content")}
     with ScriptedServer(script) as server:
         api = client(server)
-        empty = list(api.chat.completions.create(model="m", messages=[{"role": "user", "content": "empty"}], stream=True))
+        empty = list(api.chat.completions.create(model="m", messages=[{"role": "user", "content": "empty"}],
+                                                 stream=True))
         null = list(api.chat.completions.create(model="m", messages=[{"role": "user", "content": "null"}], stream=True))
         whole = api.chat.completions.create(model="m", messages=[{"role": "user", "content": "null"}])
     assert empty and all(c.choices == [] for c in empty)

@@ -189,7 +189,8 @@ def test_estimated_costs_are_marked_in_every_report(estimated_run):
     markdown = (run_dir.parent.parent / "decision.md").read_text(encoding="utf-8")
     pdf = re.sub(r"\s+", " ", " ".join(p.extract_text() for p in PdfReader(str(run_dir / "report.pdf")).pages))
     for name, text in (("html", html), ("md", markdown), ("pdf", pdf)):
-        assert "≈ cost from estimated token counts (the provider reported no usage): silent (6 of 6 calls)" in text, name
+        expected = "≈ cost from estimated token counts (the provider reported no usage): silent (6 of 6 calls)"
+        assert expected in text, name
         assert "Costs of silent rest on token counts evalkit estimated" in text, name
         # the projection per token divides by estimated tokens, even the hourly model's
         assert "from token counts evalkit estimated (no usage reported) for selfhosted, silent" in text, name

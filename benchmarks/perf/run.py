@@ -147,7 +147,8 @@ async def bench_overhead(scale: float) -> list[str]:
             for m in measured:
                 rows.append(
                     f"| {m.kind} | {concurrency} | {len(m.e2e)} | {ms(m.pct(m.e2e, .5))} | {ms(m.pct(m.e2e, .99))} "
-                    f"| {ms(m.pct(m.e2e, .5) - ref.pct(ref.e2e, .5))} | {ms(m.pct(m.e2e, .99) - ref.pct(ref.e2e, .99))} "
+                    f"| {ms(m.pct(m.e2e, .5) - ref.pct(ref.e2e, .5))} "
+                    f"| {ms(m.pct(m.e2e, .99) - ref.pct(ref.e2e, .99))} "
                     f"| {m.calls_per_s:.0f} | {m.calls_per_s / ref.calls_per_s:.2f} "
                     f"| {ms(m.cpu / max(1, len(m.e2e) + m.errors))} | {m.errors} |")
     return rows
@@ -419,7 +420,8 @@ def main(argv: list[str] | None = None) -> int:
         sections.append(f"### {title}\n\n" + "\n".join(rows))
     if args.only:
         return 0  # a partial run is printed, never written over the full table
-    command = "python -m benchmarks.perf" + (" --quick" if args.quick else f" --scale {args.scale}" if args.scale != 1 else "")
+    scale = f" --scale {args.scale}" if args.scale != 1 else ""
+    command = "python -m benchmarks.perf" + (" --quick" if args.quick else scale)
     command += f" --records {' '.join(map(str, args.records))}" if args.records != [100_000, 1_000_000] else ""
     text = (f"Measured {started:%Y-%m-%d %H:%M} UTC on {header}.\n\nCommand: `{command}`\n\n"
             + "\n\n".join(sections) + "\n")

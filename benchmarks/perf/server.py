@@ -29,7 +29,8 @@ empty-delta chunk. Each SSE event is one HTTP chunk written with one ``transport
 ``[DONE]`` and the terminating chunk share a write. Non-streaming requests get one
 ``chat.completion`` object after ``--ttft``. ``GET /v1/stats`` reports (and clears) how late
 the first chunks went out, so a benchmark can tell the server's share of a TTFT error from
-the client's. Anything else but ``POST /v1/chat/completions`` gets a JSON 404. No authentication, no faults: tests of those use the scripted server.
+the client's. Anything else but ``POST /v1/chat/completions`` gets a JSON 404. No
+authentication, no faults: tests of those use the scripted server.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import contextlib
 import ctypes
 import json
 import os
@@ -308,9 +310,7 @@ class Connection(asyncio.Protocol):
     def eof_received(self) -> bool:
         # A client may half-close after its last request: answer what is queued, then close.
         self.closing = True
-        if self.active is None and not self.queue:
-            return False
-        return True
+        return not (self.active is None and not self.queue)
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
@@ -464,7 +464,7 @@ def fork_workers(sockets: list[socket.socket]) -> tuple[socket.socket, list[int]
     """Fork a process per extra socket; returns this process's socket and, in the parent,
     the children's pids."""
     children: list[int] = []
-    for index, sock in enumerate(sockets[1:], start=1):
+    for sock in sockets[1:]:
         pid = os.fork()
         if pid == 0:
             _die_with_parent()
@@ -480,15 +480,11 @@ def fork_workers(sockets: list[socket.socket]) -> tuple[socket.socket, list[int]
 
 def stop_workers(children: list[int]) -> None:
     for pid in children:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
     for pid in children:
-        try:
+        with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, 0)
-        except ChildProcessError:
-            pass
 
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

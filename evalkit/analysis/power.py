@@ -103,7 +103,7 @@ def min_detectable_difference(items: float, discordance: float, alpha: float = A
     design effect). NaN when even a difference as large as the discordance is found less
     often than ``power``.
     """
-    n = int(math.floor(items))
+    n = math.floor(items)
     if n < 1 or mcnemar_power(n, discordance, discordance, alpha) < power:
         return math.nan
     low, high = 0.0, discordance
@@ -135,7 +135,7 @@ def items_needed(diff: float, discordance: float, alpha: float = ALPHA, power: f
             high = mid
         else:
             low = mid
-    return int(math.ceil(high * design_effect))
+    return math.ceil(high * design_effect)
 
 
 def default_discordance(accuracy: float) -> float:

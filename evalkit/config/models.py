@@ -328,7 +328,8 @@ def _resolve_capacity_paths(config: RunConfig, path: Path) -> RunConfig:
         target = Path(model.price_from_capacity)
         target = target if target.is_absolute() else (path.parent / target).resolve()
         if not target.is_file():
-            raise UsageError(f"{config.where('models', i, 'price_from_capacity')}: {model.price_from_capacity} not found "
+            where = config.where("models", i, "price_from_capacity")
+            raise UsageError(f"{where}: {model.price_from_capacity} not found "
                              f"(looked at {target}); run `evalkit capacity` or fix the path, relative to the config")
         model.price_from_capacity = str(target)
     return config

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
-from typing import Union
 
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderResult
@@ -38,7 +37,7 @@ word it keeps whole (free text only: figures and names are never folded)."""
 _GLUE = "\ue000"
 """Stands for a space inside a name while prose is wrapped (a private-use character)."""
 
-Cell = Union[str, tuple]
+Cell = str | tuple
 """A cell: a string, or for an ITEMS column a tuple of strings."""
 
 

@@ -111,8 +111,11 @@ async def measure_step(endpoint: Endpoint, prompts: Sequence[tuple], options: Sw
 # --- the sweep and the price -----------------------------------------------------------
 
 
+_DEFAULT_OPTIONS = SweepOptions()
+
+
 def sweep(endpoint: Endpoint, prompts: Sequence[tuple], hourly_cost: float, slo: SLO = SLO(),
-          options: SweepOptions = SweepOptions(), *, suite: str = "", on_step=None) -> CapacityResult:
+          options: SweepOptions = _DEFAULT_OPTIONS, *, suite: str = "", on_step=None) -> CapacityResult:
     """Load the endpoint step by step until the target breaks or throughput stops growing."""
     if not prompts:
         raise UsageError("capacity: the suite gave no prompts")

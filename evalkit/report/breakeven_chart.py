@@ -35,7 +35,8 @@ def cost_curve(capacity: CapacityResult, apis: list[ModelPrice], utilisation: fl
         style = styles[price.model]
         ax.plot(xs, [x * per_request for x in xs], color=style.color, label=price.model, linestyle="--")
         even = one_month / per_request
-        if even <= max_requests and even <= selfhost.price_of(capacity).requests_per_s * 3600 * HOURS_PER_MONTH * utilisation:
+        capacity_per_month = selfhost.price_of(capacity).requests_per_s * 3600 * HOURS_PER_MONTH * utilisation
+        if even <= max_requests and even <= capacity_per_month:
             ax.plot([even], [one_month], marker=style.marker, color=style.color, markersize=8)
             ax.annotate(f"break-even {even:,.0f}/month", (even, one_month), textcoords="offset points",
                         xytext=(6, 6), fontsize=8)

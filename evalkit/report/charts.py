@@ -194,7 +194,8 @@ def _latency_chart(content: ReportContent, styles: dict[str, ModelStyle]) -> Cha
         if data.empty:
             ax.text(0.5, 0.5, "not measured", ha="center", va="center", transform=ax.transAxes)
         else:
-            dominated = set(data["model"]) - set(content.analysis.verdict.frontier_latency) if column == "e2e_p50" else set()
+            frontier = content.analysis.verdict.frontier_latency
+            dominated = set(data["model"]) - set(frontier) if column == "e2e_p50" else set()
             _scatter(ax, data, column, styles, dominated)
             if column == "e2e_p50":
                 _frontier_line(ax, data, column, content.analysis.verdict.frontier_latency)
@@ -265,7 +266,8 @@ def _heatmap(content: ReportContent, styles: dict[str, ModelStyle]) -> Chart | N
             r = index.get((m, s))
             if r is not None:
                 grid[i, j] = 100 * r["accuracy"]
-                text[i][j] = f"{100 * r['accuracy']:.0f}%\n[{100 * r['accuracy_low']:.0f}–{100 * r['accuracy_high']:.0f}]"
+                interval = f"[{100 * r['accuracy_low']:.0f}–{100 * r['accuracy_high']:.0f}]"
+                text[i][j] = f"{100 * r['accuracy']:.0f}%\n{interval}"
     fig, ax = plt.subplots(figsize=(WIDTH_IN, 1.3 + 0.42 * len(models)))
     image = ax.imshow(grid, cmap="cividis", vmin=0, vmax=100, aspect="auto")
     for i in range(len(models)):
@@ -274,7 +276,8 @@ def _heatmap(content: ReportContent, styles: dict[str, ModelStyle]) -> Chart | N
             color = "black" if not math.isnan(value) and value > 55 else "white"
             ax.text(j, i, text[i][j] or "–", ha="center", va="center", fontsize=7 if len(suites) > 6 else 8,
                     color=color if text[i][j] else "black")
-    ax.set_xticks(range(len(suites)), labels=suites, rotation=30 if len(suites) > 4 else 0, ha="right" if len(suites) > 4 else "center")
+    crowded = len(suites) > 4
+    ax.set_xticks(range(len(suites)), labels=suites, rotation=30 if crowded else 0, ha="right" if crowded else "center")
     ax.set_yticks(range(len(models)), labels=models)
     fig.colorbar(image, ax=ax, label="Accuracy (%)", fraction=0.04, pad=0.02)
     ax.set_title("Accuracy per suite (%, with 95% interval)")
@@ -291,7 +294,7 @@ def _monthly_chart(content: ReportContent, styles: dict[str, ModelStyle]) -> Cha
         ax.text(0.5, 0.5, "No model has a known price", ha="center", va="center", transform=ax.transAxes)
     else:
         values = [r["monthly"] for r in rows]
-        bars = ax.barh(range(len(rows)), values, color=[styles[r["model"]].color for r in rows], alpha=0.75,
+        ax.barh(range(len(rows)), values, color=[styles[r["model"]].color for r in rows], alpha=0.75,
                        edgecolor="black")
         from evalkit.report.tables import usd
         from evalkit.store.records import ESTIMATED_MARK

@@ -88,11 +88,13 @@ def _row(model: dict[str, Any], label: str, price: dict[str, Any]) -> FactsRow:
     model_id = model["id"]
     override = {k: v for k, v in (model.get("facts") or {}).items() if v is not None}
     entry = lookup_model(model_id)
-    host_key = "hosted_vllm" if model.get("api_base") and provider_prefix(model_id) != "local" else provider_prefix(model_id)
+    prefix = provider_prefix(model_id)
+    host_key = "hosted_vllm" if model.get("api_base") and prefix != "local" else prefix
     host = shipped_facts()["hosts"].get(host_key, {})
     merged = {**{k: v for k, v in host.items() if k != "source"},
               **{k: v for k, v in entry.items() if v is not None}, **override}
-    sources = [override.get("source") or entry.get("source"), host.get("source") if "api_host" not in override else None]
+    host_source = host.get("source") if "api_host" not in override else None
+    sources = [override.get("source") or entry.get("source"), host_source]
     context = merged.get("context_window") or _price_map_context(model_id)
     price_in, price_out = _prices(price)
     return FactsRow(
@@ -137,7 +139,7 @@ def _price_map() -> dict[str, Any]:
         return {}
     from pathlib import Path
 
-    path = Path(list(spec.submodule_search_locations)[0]) / "model_prices_and_context_window_backup.json"
+    path = Path(next(iter(spec.submodule_search_locations))) / "model_prices_and_context_window_backup.json"
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):

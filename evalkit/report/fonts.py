@@ -27,7 +27,11 @@ FONT_LICENSE = "SIL Open Font License 1.1"
 
 # Always kept, so labels made later (numbers, punctuation, units) never miss a glyph; the
 # no-break space is what the PDF keeps a number and its unit or interval together with.
-_BASE_TEXT = "".join(chr(c) for c in range(0x20, 0x7F)) + "–—−±×÷·•…→←≥≤≈‘’“”°%$€£¥§¶©®™µ✓✗▲▼■□●○◆◇★☆，。：；！？（）、《》「」\u00a0"
+_BASE_TEXT = (
+    "".join(chr(c) for c in range(0x20, 0x7F))
+    + "–—−±×÷·•…→←≥≤≈‘’“”°%$€£¥§¶©®™µ✓✗▲▼■□●○◆◇★☆"
+    + "，。：；！？（）、《》「」\u00a0"
+)
 
 
 def font_path() -> Path:
@@ -38,7 +42,7 @@ def font_path() -> Path:
             f"the report font package is not installed: pip install justmytype-intl-cjk "
             f"(it provides {FONT_FAMILY}, so Chinese text renders)"
         )
-    path = Path(list(spec.submodule_search_locations)[0]) / FONT_FILE
+    path = Path(next(iter(spec.submodule_search_locations))) / FONT_FILE
     if not path.is_file():
         raise UsageError(f"{path} is missing: reinstall justmytype-intl-cjk")
     return path

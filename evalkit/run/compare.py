@@ -330,7 +330,8 @@ def check_budget(plan: Plan, max_cost: float, spent: float = 0.0,
     for model in plan.config.models:
         for items in plan.samples.values():
             for sample in items:
-                if all(CallKey(model.display, sample.suite, sample.id, e) in done for e in range(plan.config.run.epochs)):
+                epochs = range(plan.config.run.epochs)
+                if all(CallKey(model.display, sample.suite, sample.id, e) in done for e in epochs):
                     continue
                 worst = plan.worst_case(model, sample)
                 if worst > dearest:

@@ -72,7 +72,8 @@ def _mentioned_choice(text: str, alt: str) -> tuple[str | None, list[str]]:
 # Words that follow an option letter in prose ("A is wrong", "A or C"); any other lowercase
 # word after a capital "A" makes it the English article ("A good answer is C").
 _AFTER_OPTION = frozenset(
-    ["is", "was", "or", "and", "but", "seems", "looks", "would", "could", "should", "might", "must", "can", "cannot", "fits", "matches", "appears", "because", "since", "also", "has", "does", "doesn't", "isn't", "wasn't"]
+    ["is", "was", "or", "and", "but", "seems", "looks", "would", "could", "should", "might", "must", "can",
+     "cannot", "fits", "matches", "appears", "because", "since", "also", "has", "does", "doesn't", "isn't", "wasn't"]
 )
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from evalkit.errors import UsageError
@@ -285,7 +286,7 @@ def load_labels(path: str, scale: int) -> list[dict[str, Any]]:
     file; a bad row raises `UsageError` naming the line."""
     rows = []
     try:
-        lines = open(path, encoding="utf-8").read().splitlines()
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
     except OSError as error:
         raise UsageError(f"cannot read labels {path}: {error.strerror}") from None
     for number, line in enumerate(lines, 1):

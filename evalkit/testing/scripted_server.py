@@ -19,6 +19,7 @@ the last repeats) with the key ``"default"`` for unmatched prompts, or a callabl
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
 import select
@@ -33,7 +34,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Union
+from typing import Any
 
 FAULTS: dict[str, str] = {
     "hang": "accept the request and never answer, until the client hangs up or the server stops",
@@ -182,11 +183,7 @@ class ReceivedRequest:
     """The client's source port: equal ports mean a kept-alive connection was reused."""
 
 
-Script = Union[
-    Reply,
-    Mapping[str, Reply | Sequence[Reply]],
-    Callable[[ReceivedRequest], Reply],
-]
+Script = Reply | Mapping[str, Reply | Sequence[Reply]] | Callable[[ReceivedRequest], Reply]
 
 
 def last_user_text(body: Any) -> str:
@@ -561,10 +558,8 @@ class _HTTPServer(ThreadingHTTPServer):
         with self._connections_lock:
             connections = list(self._connections)
         for connection in connections:
-            try:
+            with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         if isinstance(sys.exc_info()[1], OSError):

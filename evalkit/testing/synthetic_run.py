@@ -98,7 +98,8 @@ def _record(rng: random.Random, run_id: str, model: ModelConfig, suite: str, k: 
         ttft_s=None if failed else ttft, e2e_s=None if failed else e2e,
         output_speed_tps=None if failed else output_speed_tps(completion_tokens, ttft, e2e),
         prompt_tokens=None if failed else prompt_tokens, completion_tokens=None if failed else completion_tokens,
-        usage_source="provider", cost_usd=0.0 if failed else prompt_tokens * price["input"] + completion_tokens * price["output"],
+        usage_source="provider",
+        cost_usd=0.0 if failed else prompt_tokens * price["input"] + completion_tokens * price["output"],
         error_class="timeout" if failed else None, error_message="timed out" if failed else None,
         started_at=1_795_000_000.0, finished_at=1_795_000_000.0 + e2e,
     )

@@ -606,7 +606,7 @@ def _zh_wechat(doc: Doc, rng: random.Random) -> str:
     for index, (description, quantity, unit, amount) in enumerate(doc.items, start=1):
         tail = f" = {amount}" if doc.style.line_amounts else ""
         lines.append(f"{index}. {description} {quantity} × {unit}{tail}")
-    lines.append(f"不含税{doc.subtotal}，税点{doc.tax_rate}%，税额{doc.tax}，本次发票价税合计{_money_zh(doc, doc.total)}。")
+    lines.append(f"不含税{doc.subtotal}，税点{doc.tax_rate}%，税额{doc.tax}，本次发票价税合计{_money_zh(doc, doc.total)}。")  # noqa: E501 (Chinese text is double width)
     if doc.style.show_previous:
         lines.append(f"另外上期还有{doc.previous}没结，加起来一共{doc.amount_due}。")
     tail = f"，对应订单{doc.order_number}" if doc.style.show_order else ""
