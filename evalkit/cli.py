@@ -65,7 +65,7 @@ class _ReportFormats(click.Choice):
     def __init__(self) -> None:
         super().__init__(())
 
-    @property  # type: ignore[override]
+    @property
     def choices(self) -> tuple[str, ...]:
         from evalkit.report.formats import format_names
 

@@ -101,7 +101,7 @@ def has_credentials(url: str | None) -> bool:
 
 
 def has_redactions(url: str | None) -> bool:
-    return bool(url) and MASK in url
+    return url is not None and MASK in url
 
 
 def _looks_secret(name: str) -> bool:

@@ -268,11 +268,11 @@ def _node_lines(node: yaml.Node, loc: tuple, lines: dict[tuple, int]) -> None:
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
             if isinstance(key, yaml.ScalarNode):
-                lines[(*loc, key.value)] = key.start_mark.line + 1
+                lines[loc + (key.value,)] = key.start_mark.line + 1
                 _node_lines(value, (*loc, key.value), lines)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            lines[(*loc, i)] = item.start_mark.line + 1
+            lines[loc + (i,)] = item.start_mark.line + 1
             _node_lines(item, (*loc, i), lines)
 
 

@@ -12,4 +12,5 @@ def projection_grid(projection: Any) -> Any:
     """`evalkit breakeven`'s table: each option's month and request, and its break-even."""
     columns = [fit.Column("Option"), fit.Column("$/month", right=True), fit.Column("$/request", right=True),
                fit.Column("Break-even (requests/month)", wrap=fit.TEXT)]
-    return fit.Grid(None, columns, selfhost.projection_rows(projection))
+    rows: list[list[fit.Cell]] = [list(row) for row in selfhost.projection_rows(projection)]
+    return fit.Grid(None, columns, rows)

@@ -18,7 +18,7 @@ def estimate_table(plan) -> fit.Grid:
         [fit.Column(h, right=h not in ("Model", "Note"), wrap=fit.TEXT if h == "Note" else fit.FIGURE)
          for h in headers],
     )
-    total = [0.0, 0.0, 0.0]
+    total: list[float | None] = [0.0, 0.0, 0.0]
     for model in plan.config.models:
         price = plan.prices[model.display]
         est = estimate_model(model, price, samples, run.max_tokens, run.timeout)
@@ -29,6 +29,7 @@ def estimate_table(plan) -> fit.Grid:
             usd(est.cost_low), usd(est.cost_expected), usd(est.cost_high), note,
         )
         for i, value in enumerate((est.cost_low, est.cost_expected, est.cost_high)):
-            total[i] = total[i] + value if value is not None and total[i] is not None else None
+            so_far = total[i]
+            total[i] = so_far + value if value is not None and so_far is not None else None
     table.add_row("All models", "", "", "", *(usd(v) for v in total), "")
     return table

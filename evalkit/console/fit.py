@@ -142,6 +142,7 @@ class Grid:
     def _groups(self) -> list[Grid]:
         """One grid per value of the group column (in first-seen order), without that column."""
         g = self.group
+        assert g is not None
         kept = [i for i in range(len(self.columns)) if i != g]
         values = list(dict.fromkeys(row[g] for row in self.rows))
         return [replace(self, title=f"{self.title}: {value}" if self.title else str(value),
@@ -167,10 +168,10 @@ def _widths(grid: Grid) -> tuple[list[int], list[int]]:
             body_full = max((cell_len(", ".join(c)) for c in cells), default=0)
             body_least = max((cell_len(item) + 1 for c in cells for item in c), default=0)
         else:
-            body_full = max((cell_len(line) for c in cells for line in c.split("\n")), default=0)
+            body_full = max((cell_len(line) for c in cells for line in _as_text(c).split("\n")), default=0)
             body_least = body_full
             if column.wrap == TEXT:  # a longer word (or a run of CJK) is folded by rich
-                longest_word = max((cell_len(w) for c in cells for w in c.split()), default=0)
+                longest_word = max((cell_len(w) for c in cells for w in _as_text(c).split()), default=0)
                 body_least = min(body_full, max(min(longest_word, TEXT_WORD), TEXT_LEAST))
         least.append(max(body_least, header_word, 1))
         full.append(max(body_full, header_full, 1))
@@ -233,9 +234,14 @@ def _spread(grid: Grid, indices: list[int], least: list[int], full: list[int], w
     return fixed
 
 
+def _as_text(cell: Cell) -> str:
+    """A cell outside an ITEMS column is a string; a stray tuple reads as its items."""
+    return cell if isinstance(cell, str) else ", ".join(cell)
+
+
 def _cell_text(cell: Cell, column: Column, width: int | None) -> str:
     if column.wrap != ITEMS:
-        return cell
+        return _as_text(cell)
     if width is None or cell_len(", ".join(cell)) <= width:
         return ", ".join(cell)
     lines = [""]

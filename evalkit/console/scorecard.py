@@ -31,11 +31,12 @@ def scorecard(frame, title: str) -> fit.Grid:
     """The scorecard, one row per model: a table as wide as the terminal allows, split
     into parts that repeat the model when it is narrower (see `evalkit.console.fit`)."""
     columns = [fit.Column(header, right=header != "Model") for header, _ in SCORECARD]
-    return fit.Grid(title, columns, scorecard_rows(frame))
+    rows: list[list[fit.Cell]] = [list(row) for row in scorecard_rows(frame)]
+    return fit.Grid(title, columns, rows)
 
 
 def suite_scorecard(frame) -> fit.Grid:
     """The scorecard per model and suite; narrower than the terminal, one table per suite."""
     columns = [fit.Column("Suite")] + [fit.Column(header, right=header != "Model") for header, _ in SCORECARD]
-    rows = [[str(suite), *cells] for suite, cells in zip(frame["suite"], scorecard_rows(frame))]
+    rows: list[list[fit.Cell]] = [[str(suite), *cells] for suite, cells in zip(frame["suite"], scorecard_rows(frame))]
     return fit.Grid("By suite", columns, rows, keys=(0, 1), group=0)

@@ -283,7 +283,7 @@ def check_target(step: Step, slo: SLO) -> Step:
         failures.append(f"TTFT p95 {figure(step.ttft_p95)} s > {slo.ttft_p95_s:g} s")
     if slo.speed_p50_tps is not None and step.speed_p50 is None:
         failures.append(f"speed p50 n/a (no reply of two tokens or more), target {slo.speed_p50_tps:g} tok/s")
-    elif slo.speed_p50_tps is not None and step.speed_p50 < slo.speed_p50_tps:
+    elif slo.speed_p50_tps is not None and step.speed_p50 is not None and step.speed_p50 < slo.speed_p50_tps:
         failures.append(f"speed p50 {figure(step.speed_p50)} tok/s < {slo.speed_p50_tps:g} tok/s")
     step.failures, step.meets_slo = failures, not failures
     return step

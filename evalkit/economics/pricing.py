@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from evalkit.config.models import ModelConfig
 
@@ -47,7 +48,7 @@ class ModelPrice:
             if e2e_s is None:
                 return None
             return self.hourly_cost * e2e_s / 3600 / self.hourly_slots
-        if not self.known or prompt_tokens is None or completion_tokens is None:
+        if self.input is None or self.output is None or prompt_tokens is None or completion_tokens is None:
             return None
         cached = min(cached_tokens or 0, prompt_tokens)
         cached_price = self.cached_input if self.cached_input is not None else self.input
@@ -56,7 +57,7 @@ class ModelPrice:
     def describe(self) -> str:
         if self.hourly_cost is not None:
             return f"${self.hourly_cost:.2f}/hour self-hosted, {self.hourly_slots} request(s) at once"
-        if not self.known:
+        if self.input is None or self.output is None:
             return "unknown"
         return f"${self.input * PER_MILLION:.3f} in / ${self.output * PER_MILLION:.3f} out per 1M tokens"
 
@@ -64,7 +65,7 @@ class ModelPrice:
 def resolve_price(model: ModelConfig, today: dt.date | None = None) -> ModelPrice:
     """Config override first, then self-hosted hourly cost, then the litellm price map."""
     as_of = (today or dt.date.today()).isoformat()
-    base = {"model": model.display, "model_id": model.id, "as_of": as_of}
+    base: dict[str, Any] = {"model": model.display, "model_id": model.id, "as_of": as_of}
     if model.price is not None:
         cached = model.price.cached_input
         return ModelPrice(

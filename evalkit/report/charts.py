@@ -44,7 +44,7 @@ def make_charts(content: ReportContent, font: FontSubset) -> list[Chart]:
     path = font.write(Path(tempfile.gettempdir()))
     font_manager.fontManager.addfont(str(path))
     styles = model_styles(content.models)
-    rc = {"font.family": [font.family, "DejaVu Sans"], "svg.fonttype": "none", "axes.titlesize": 11,
+    rc: Any = {"font.family": [font.family, "DejaVu Sans"], "svg.fonttype": "none", "axes.titlesize": 11,
           "font.size": 9, "svg.hashsalt": "evalkit", "axes.unicode_minus": True}
     with plt.rc_context(rc):
         charts = _draw(content, styles)
@@ -226,7 +226,7 @@ def _distribution_chart(content: ReportContent, styles: dict[str, ModelStyle]) -
                               (axes[1], "e2e_s", "End-to-end latency (s, log scale)")):
         data = []
         for m in models:
-            values = groups[m][column].dropna().to_numpy(float) if m in groups else []
+            values: Any = groups[m][column].dropna().to_numpy(float) if m in groups else []
             values = values[values > 0] if len(values) else values
             data.append(values if len(values) else [math.nan])
         # whiskers at p5/p95 and no outlier dots: a run of 100,000 calls would draw thousands

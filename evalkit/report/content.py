@@ -100,8 +100,8 @@ class ReportContent:
         for item in self.disagreements:
             parts += [item.suite, item.sample_id, item.prompt, item.reference]
             parts += [t for a in item.answers for t in (a.model, a.extracted, a.response)]
-        for item in self.self_hosting:
-            parts += [SELF_HOSTING_TITLE, *item.text()]
+        for hosted in self.self_hosting:
+            parts += [SELF_HOSTING_TITLE, *hosted.text()]
         return "".join(parts)
 
 
@@ -152,6 +152,7 @@ def executive_summary(analysis: RunAnalysis) -> list[str]:
     unanswered = verdict.unanswered
     rows = {str(r["model"]): r for _, r in by_model.iterrows() if str(r["model"]) not in unanswered}
     best = verdict.good.model
+    assert best is not None  # some model answered, so one is the most accurate
     b = rows[best]
     tied = verdict.indistinguishable.get(best, [])
     out = [f"Good: {best} is the most accurate model, {_pct(b['accuracy'])} of items right "
@@ -164,7 +165,8 @@ def executive_summary(analysis: RunAnalysis) -> list[str]:
     explained: set[str] = set()
     for role, line in (("Cheap", verdict.cheap), ("Fast", verdict.fast), ("Best value", verdict.best_value)):
         out.append(_role_sentence(role, line, best, rows, verdict.comparisons, brief=line.model in explained))
-        explained.add(line.model)
+        if line.model is not None:
+            explained.add(line.model)
     out += [f"Left out of the verdict: {model}, none of whose calls succeeded ({reason})."
             for model, reason in unanswered.items()]
     out.append(_evidence(by_model))
@@ -307,10 +309,10 @@ def _suite_sizes(analysis: RunAnalysis, samples: dict) -> Table:
     records = analysis.records
     if records.empty:
         return Table(["Suite", "Items", "Scorer"], [])
-    scorers: dict[str, set[str]] = {}
+    scorer_sets: dict[str, set[str]] = {}
     for (suite, _), sample in samples.items():
-        scorers.setdefault(suite, set()).add(sample.scorer)
-    scorers = {suite: ", ".join(sorted(names)) for suite, names in scorers.items()}
+        scorer_sets.setdefault(suite, set()).add(sample.scorer)
+    scorers = {suite: ", ".join(sorted(names)) for suite, names in scorer_sets.items()}
     counts = records.groupby("suite")["sample_id"].nunique()
     rows = [[str(s), f"{int(n):,}", scorers.get(str(s), "unknown (suite not re-readable)")] for s, n in counts.items()]
     return Table(["Suite", "Items", "Scorer"], rows)
@@ -394,7 +396,7 @@ def _samples(config: dict) -> dict[tuple[str, str], Any]:
     from evalkit.config.models import RunOptions, SuiteConfig
     from evalkit.suites import load_samples
 
-    out = {}
+    out: dict = {}
     try:
         options = RunOptions(**config.get("run", {}))
     except Exception:

@@ -101,7 +101,7 @@ def _row(model: dict[str, Any], label: str, price: dict[str, Any]) -> FactsRow:
         model=label,
         model_id=model_id,
         developer=merged.get("developer") or UNKNOWN,
-        open_weights={True: "yes", False: "no"}.get(merged.get("open_weights"), UNKNOWN),
+        open_weights=_yes_no(merged.get("open_weights")),
         licence=merged.get("licence") or UNKNOWN,
         api_host=merged.get("api_host") or UNKNOWN,
         jurisdiction=merged.get("jurisdiction") or UNKNOWN,
@@ -152,3 +152,7 @@ def _prices(price: dict[str, Any]) -> tuple[str, str]:
     if price.get("input") is None or price.get("output") is None:
         return UNKNOWN, UNKNOWN
     return f"${price['input'] * PER_MILLION:.3f}", f"${price['output'] * PER_MILLION:.3f}"
+
+
+def _yes_no(flag: object) -> str:
+    return {True: "yes", False: "no"}.get(flag, UNKNOWN) if isinstance(flag, bool) else UNKNOWN

@@ -182,8 +182,9 @@ class Runner:
 
         def finished(task: asyncio.Task) -> None:
             running.discard(task)
-            if not task.cancelled() and task.exception() is not None:
-                failed.append(task.exception())
+            error = None if task.cancelled() else task.exception()
+            if error is not None:
+                failed.append(error)
 
         try:
             for job in jobs:

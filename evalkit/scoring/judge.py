@@ -165,11 +165,12 @@ async def _pairwise(spec: JudgeSpec, question: str, response: str, baseline: str
     second, usage2 = await _ask(spec, pairwise_prompt(spec, question, baseline, response), timeout)
     winners = (parse_winner(first), parse_winner(second))
     judgement = _judgement(spec, json.dumps([first, second], ensure_ascii=False), [usage1, usage2])
-    if None in winners:
+    first_winner, second_winner = winners
+    if first_winner is None or second_winner is None:
         raise JudgeError(f"judge {spec.model} gave no 'Winner: A/B/tie' line")
     points = {"A": 1.0, "tie": 0.5, "B": 0.0}
-    value = (points[winners[0]] + (1.0 - points[winners[1]])) / 2
-    extracted = f"{winners[0]}/{winners[1]}"
+    value = (points[first_winner] + (1.0 - points[second_winner])) / 2
+    extracted = f"{first_winner}/{second_winner}"
     detail = "" if value == 1.0 else f"pairwise vs reference (reply first, then second): {extracted}"
     judgement.score = Score(value, extracted, detail)
     return judgement
@@ -324,7 +325,7 @@ async def check_against_labels(spec: JudgeSpec, rows: list[dict[str, Any]], time
                 judgement = await judge_reply(spec, row["prompt"], row["response"], row.get("reference"), timeout)
             except JudgeError:
                 return None
-            return int(judgement.score.extracted.split("/")[0])
+            return int((judgement.score.extracted or "").split("/")[0])
 
     try:
         verdicts = await asyncio.gather(*(one(row) for row in rows))

@@ -14,7 +14,7 @@ import random
 from dataclasses import asdict
 from pathlib import Path
 
-from evalkit.config.models import ModelConfig, RunConfig, SuiteConfig
+from evalkit.config.models import ModelConfig, Price, RunConfig, SuiteConfig
 from evalkit.economics.pricing import ModelPrice, resolve_price
 from evalkit.store.database import Store
 from evalkit.store.records import CallRecord, output_speed_tps
@@ -36,7 +36,7 @@ def model_lineup(count: int, long_names: bool = True) -> list[ModelConfig]:
             label = CHINESE_MODELS[i]
         else:
             label = f"{model_id.split('/')[-1]}-evaluation-candidate-{i}" if long_names else model_id.split("/")[-1]
-        price = {"input": 0.1 * (i + 1) ** 1.5, "output": 0.4 * (i + 1) ** 1.5}
+        price = Price(input=0.1 * (i + 1) ** 1.5, output=0.4 * (i + 1) ** 1.5)
         models.append(ModelConfig(id=model_id, label=label, price=price))
     return models
 

@@ -255,7 +255,7 @@ def _fit_columns(texts: list[list[str]], bold: set[tuple[int, int]], preferred: 
 def _tokens(text: str) -> list[str]:
     """The pieces a cell cannot break: words (no-break spaces included), the parts of a URL
     between slashes, and the Latin runs between Chinese characters."""
-    out = []
+    out: list[str] = []
     for word in re.split(r"[ \n]+", text):
         if _URL.match(word):
             out += word.split("/")

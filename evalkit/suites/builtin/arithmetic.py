@@ -131,7 +131,7 @@ class _Chain:
         self._record(operand, shown)
         return True
 
-    def percent_off(self, percent: Fraction) -> bool:
+    def percent_off(self, percent: Fraction | int) -> bool:
         result = self.value * (100 - Fraction(percent)) / 100
         if not self._acceptable(result):
             return False
@@ -147,7 +147,7 @@ class _Chain:
             return result.denominator == 1
         return (result * 100).denominator == 1  # money and measures: at most 2 decimals
 
-    def _record(self, operand: Fraction, shown: bool) -> None:
+    def _record(self, operand: Fraction | int, shown: bool) -> None:
         self.steps += 1
         if shown:
             self.operands.append(Fraction(operand))

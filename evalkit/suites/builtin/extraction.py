@@ -347,7 +347,7 @@ def _plain(value: Decimal) -> str:
 
 
 def _reference_value(invoice: Invoice, name: str) -> str | int | float:
-    values = {
+    values: dict[str, str | int | float] = {
         "vendor": invoice.vendor,
         "customer": invoice.customer,
         "invoice_number": invoice.number,
