@@ -155,3 +155,18 @@ def test_config_hash_ignores_source_but_not_content(tmp_path):
     b = load_config(write(tmp_path, "models:\n  - id: openai/gpt-4.1-mini\n", "b.yaml"))
     c = load_config(write(tmp_path, "models:\n  - id: openai/gpt-4.1-nano\n", "c.yaml"))
     assert a.config_hash() == b.config_hash() != c.config_hash()
+
+
+def test_one_cache_folder_for_everything_evalkit_can_rebuild(monkeypatch, tmp_path):
+    from evalkit.config.cache import cache_root
+    from evalkit.scoring.lm_eval import _cache_path
+    from evalkit.transport.local.server import cache_dir
+    from evalkit.transport.local.weights import weights_dir
+
+    monkeypatch.delenv("EVALKIT_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_root() == tmp_path / "xdg" / "evalkit"
+    monkeypatch.setenv("EVALKIT_CACHE", str(tmp_path / "mine"))
+    assert weights_dir() == tmp_path / "mine" / "weights"
+    assert cache_dir() == tmp_path / "mine" / "models"
+    assert _cache_path().parent == tmp_path / "mine"

