@@ -180,6 +180,8 @@ def test_epoch_spread():
     assert spread["epochs"] == 4 and spread["items"] == 4
     assert spread["inconsistent"] == pytest.approx(0.25)
     assert spread["accuracy_sd"] == pytest.approx(np.std([0.5, 0.75, 0.5, 0.75], ddof=1))
+    by_suite = epoch_spread(rows, ("model", "suite")).iloc[0]  # the suite as a key of its own
+    assert (by_suite["suite"], by_suite["items"], by_suite["inconsistent"]) == ("s", 4, pytest.approx(0.25))
 
 
 def test_shards_cover_every_item_once_and_are_balanced():

@@ -21,7 +21,8 @@ def epoch_spread(records: pd.DataFrame, keys: Sequence[str] = ("model",)) -> pd.
     """
     prep = prepare(records)
     keys = list(keys)
-    per_item = prep.groupby([*keys, "suite", "sample_id"], observed=True)["score"].agg(
+    item_keys = [*keys, *(k for k in ("suite", "sample_id") if k not in keys)]  # keys may name the suite
+    per_item = prep.groupby(item_keys, observed=True)["score"].agg(
         ["size", "std", "min", "max"]).reset_index()
     per_item["std"] = per_item["std"].fillna(0.0)
     per_epoch = prep.groupby([*keys, "epoch"], observed=True)["score"].mean().reset_index()
