@@ -11,6 +11,7 @@ import sys
 import pytest
 
 import evalkit
+from evalkit import api
 from evalkit.testing.scripted_server import Reply
 
 QUESTIONS = {"2+2?": "4", "3*3?": "9", "10-7?": "3", "5+6?": "11"}
@@ -51,6 +52,7 @@ def test_import_evalkit_is_light_and_every_public_name_is_documented():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "[] []", done.stderr
     assert "compare" in dir(evalkit)
+    assert set(evalkit.__all__) == {*api.__all__, "__version__"}  # the light list names the API exactly
     with pytest.raises(AttributeError):
         evalkit.no_such_function  # noqa: B018
 

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1] / "evalkit"
 STAGES = ["config", "transport", "store", "economics", "scoring", "suites", "run", "analysis",
           "report", "console"]
 """Lowest first: a module may import its own stage and the ones before it."""
-FOUNDATION = {"evalkit.errors", "evalkit.redaction", "evalkit.version", "evalkit.data"}
+FOUNDATION = {"evalkit.errors", "evalkit.lazy", "evalkit.redaction", "evalkit.version", "evalkit.data"}
 """Importable by every stage."""
 TOP = {"evalkit", "evalkit.api", "evalkit.cli", "evalkit.__main__"}
 """The public API and the command line: they may import every stage."""

@@ -20,8 +20,7 @@ The names below are the stage's API. The functions named like the module that ho
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from evalkit.lazy import lazy_exports
 
 _EXPORTS = {
     "ALL_SUITES": "evalkit.analysis.history",
@@ -61,15 +60,4 @@ package costs nothing (no pandas, scipy or sqlalchemy until a name is used)."""
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
