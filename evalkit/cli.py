@@ -277,7 +277,10 @@ def show(run, by_suite, store) -> None:
     from evalkit.console import fit
     from evalkit.console import scorecard as terminal
 
-    terminal.render(api.analyse(run, store), fit.console(), by_suite=by_suite)
+    analysis = api.analyse(run, store)
+    terminal.render(analysis, fit.console(), by_suite=by_suite)
+    if analysis.verdict.nothing_answered:  # the same answer as the compare that stored it
+        sys.exit(NOTHING_ANSWERED_EXIT)
 
 
 @main.command()

@@ -137,6 +137,8 @@ def test_wrong_key_stops_model_and_a_run_with_no_answer_has_no_verdict(tmp_path,
     assert not any(line.startswith(("good:", "fast:", "cheap:", "best value:", "frontier"))
                    for line in result.output.splitlines())
     assert "compare --resume" in result.output and not list((tmp_path / "results").rglob("report.html"))
+    shown = invoke("show", "last", "--store", str(store))
+    assert shown.exit_code == 3 and "no verdict — no model had a successful call" in shown.output
 
 
 def test_a_model_whose_every_call_failed_is_never_picked(tmp_path, server, suite_file, monkeypatch):
