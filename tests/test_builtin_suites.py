@@ -142,7 +142,7 @@ def _replies(sample: Sample) -> tuple[str, str]:
     if sample.scorer == "numeric":
         prefix = "答案：" if zh else "Answer: "
         return f"{prefix}{sample.metadata['answer']}", f"{prefix}{Fraction(sample.metadata['answer']) + 1}"
-    if sample.scorer == "json_fields":
+    if sample.scorer in ("json_fields", "json_schema"):
         broken = {key: value + 1000 if isinstance(value, (int, float)) else "zzz"
                   for key, value in sample.reference.items()}
         return json.dumps(sample.reference, ensure_ascii=False), json.dumps(broken)

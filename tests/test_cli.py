@@ -236,7 +236,7 @@ def test_no_keys_means_the_local_models_alone_said_in_one_line(monkeypatch):
     first = result.output.splitlines()[0]
     assert first.startswith("No provider API key set (OPENAI_API_KEY") and "local models alone" in first
     assert "smollm2-135m-q4_1" in result.output and "smollm2-135m-q4_0" in result.output
-    assert "3 items per suite" in first and "24 items × 2 models" in result.output
+    assert "3 items per suite" in first and "30 items × 2 models" in result.output  # 10 suites
 
 
 def test_a_set_key_adds_that_providers_default_model(monkeypatch):

@@ -100,3 +100,26 @@ def _stored_records(store) -> int:
 def _parent(pid: int) -> int:
     with open(f"/proc/{pid}/stat") as stat:
         return int(stat.read().rsplit(")", 1)[1].split()[1])
+
+
+def test_the_local_models_structured_output_mode_keeps_every_finished_reply_to_the_schema(tmp_path):
+    # llama.cpp turns `response_format`'s schema into a grammar: a reply that finishes
+    # (is not cut at max_tokens) cannot break the schema, whatever a 135M model gets wrong.
+    config = tmp_path / "schema.yaml"
+    config.write_text("models:\n"
+                      "  - {id: local/smollm2-135m-q4_0, label: prompted}\n"
+                      "  - {id: local/smollm2-135m-q4_0, label: schema, structured_output: schema}\n"
+                      "suites:\n  - {name: extraction-schema}\n"
+                      "run: {limit: 3, max_tokens: 200}\n", encoding="utf-8")
+    store = tmp_path / "history.db"
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    done = subprocess.run([sys.executable, "-m", "evalkit", "compare", "-c", str(config), "--store", str(store),
+                           "--results-dir", str(tmp_path / "results"), "-q"],
+                          capture_output=True, text=True, timeout=600, env=env)
+    assert done.returncode == 0, done.stderr
+    with sqlite3.connect(store) as db:
+        rows = db.execute("select model, error_class, finish_reason, score_detail from records").fetchall()
+    assert len(rows) == 6 and all(error is None for _, error, _, _ in rows)
+    finished = [detail or "" for model, _, reason, detail in rows if model == "schema" and reason == "stop"]
+    assert finished, rows  # at least one reply ended by itself
+    assert not any(d.startswith(("breaks the schema", "no JSON object")) for d in finished), finished

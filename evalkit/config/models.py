@@ -16,7 +16,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
@@ -104,6 +104,12 @@ class ModelConfig(Strict):
         default=None, description="Environment variable holding the key; the key itself is never stored."
     )
     params: dict[str, Any] = Field(default_factory=dict, description="Extra request parameters.")
+    structured_output: Literal["prompt", "schema"] = Field(
+        default="prompt",
+        description="For items scored against a JSON Schema: `prompt` asks for the shape in the prompt "
+        "alone; `schema` also sends the provider's structured-output mode (`response_format` with the "
+        "item's schema).",
+    )
     price: Price | None = Field(default=None, description="Overrides the price map.")
     hourly_cost: float | None = Field(
         default=None, ge=0, description="Self-hosted: USD per hour of the serving machine."

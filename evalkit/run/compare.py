@@ -400,6 +400,7 @@ def _target(model: ModelConfig, plan: Plan, server: LocalEndpoint | None) -> Tar
         endpoint=model.api_base,
         price=plan.prices[model.display],
         params=params,
+        structured_output=model.structured_output == "schema",
         api_base=api_base,
         api_key=api_key,
         max_concurrency=model.max_concurrency,

@@ -22,12 +22,16 @@ def fingerprint(plan: Plan) -> dict[str, Any]:
     sampling = {name: getattr(run, name) for name in REQUEST_OPTIONS}
     return {
         "evalkit_version": __version__,
-        "models": {
-            m.display: {"id": m.id, "api_base": redact_url(m.api_base), "params": {**sampling, **m.params}}
-            for m in plan.config.models
-        },
+        "models": {m.display: _model_print(m, sampling) for m in plan.config.models},
         "suites": {name: _content_hash(samples) for name, samples in plan.samples.items()},
     }
+
+
+def _model_print(model: Any, sampling: dict[str, Any]) -> dict[str, Any]:
+    entry = {"id": model.id, "api_base": redact_url(model.api_base), "params": {**sampling, **model.params}}
+    if model.structured_output != "prompt":  # only then: earlier runs' fingerprints stay as they were
+        entry["structured_output"] = model.structured_output
+    return entry
 
 
 def _content_hash(samples: list) -> str:

@@ -39,6 +39,8 @@ class Target:
     """The id as the user wrote it (e.g. `local/smollm2-135m-q4_1`), stored with each record."""
     price: ModelPrice
     params: dict
+    structured_output: bool = False
+    """Send an item's `response_format` where its scorer has one (`json_schema`)."""
     api_base: str | None = None
     api_key: str | None = field(default=None, repr=False)
     endpoint: str | None = None
@@ -392,7 +394,18 @@ class _ModelStopped(EvalkitError):
 def request_params(target: Target, sample: Sample) -> dict:
     """The model's request parameters with the sample's own on top: an lm-eval task's
     generation settings (stop sequences, max tokens, temperature) win, as they do in lm-eval."""
-    return {**target.params, **sample.params} if sample.params else target.params
+    own = sample_params(target, sample)
+    return {**target.params, **own} if own else target.params
+
+
+def sample_params(target: Target, sample: Sample) -> dict:
+    """What this item adds to the model's parameters: its own, and the structured-output
+    request its scorer builds when the model asks for that mode."""
+    if not target.structured_output:
+        return sample.params
+    build = get_scorer(sample.scorer).response_format
+    response_format = build(sample.scorer_options) if build else None
+    return {**sample.params, "response_format": response_format} if response_format else sample.params
 
 
 def request_hash(target: Target, messages: tuple[dict[str, str], ...], sample_params: dict | None = None) -> str:
@@ -418,7 +431,7 @@ def _new_record(run_id: str, job: Job) -> CallRecord:
         sample_id=job.sample.id,
         cluster=job.sample.cluster,
         epoch=job.epoch,
-        request_hash=request_hash(job.target, job.sample.messages, job.sample.params),
+        request_hash=request_hash(job.target, job.sample.messages, sample_params(job.target, job.sample)),
         started_at=time.time(),
     )
 

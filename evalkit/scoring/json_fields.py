@@ -29,7 +29,7 @@ def load_object(text: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def _extract_json_object(response: str) -> dict[str, Any] | None:
+def extract_json_object(response: str) -> dict[str, Any] | None:
     """The JSON object in a reply: the whole reply, else a ``` fenced block, else the
     first balanced {...} in the prose that parses."""
     for candidate in (response, *_FENCE.findall(response)):
@@ -47,7 +47,7 @@ def _extract_json_object(response: str) -> dict[str, Any] | None:
     return None
 
 
-def _compact(value: Any) -> str:
+def compact(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -58,7 +58,7 @@ def _as_number(value: Any) -> float | None:
     return parse_number_text(value) if isinstance(value, str) else None
 
 
-def _same_value(expected: Any, got: Any, tolerance: float) -> bool:
+def same_value(expected: Any, got: Any, tolerance: float) -> bool:
     if is_number(expected):
         number = _as_number(got)
         return number is not None and abs(number - expected) <= tolerance
@@ -68,11 +68,11 @@ def _same_value(expected: Any, got: Any, tolerance: float) -> bool:
         return (
             isinstance(got, list)
             and len(got) == len(expected)
-            and all(_same_value(e, g, tolerance) for e, g in zip(expected, got))
+            and all(same_value(e, g, tolerance) for e, g in zip(expected, got))
         )
     if isinstance(expected, dict):
         return isinstance(got, dict) and all(
-            key in got and _same_value(value, got[key], tolerance) for key, value in expected.items()
+            key in got and same_value(value, got[key], tolerance) for key, value in expected.items()
         )
     return expected is got or (expected == got and type(expected) is type(got))
 
@@ -84,15 +84,15 @@ def _fields_reference(reference: Any, options: dict[str, Any]) -> str | None:
 @scorer("json_fields", reference=_fields_reference, options={"tolerance": TOLERANCE})
 def json_fields(response: str, reference: dict[str, Any], tolerance: float = 0.01) -> Score:
     """Fraction of the reference's fields that the reply's JSON object gets right."""
-    parsed = _extract_json_object(response)
+    parsed = extract_json_object(response)
     if parsed is None:
         return Score(0.0, None, "no JSON object found")
     if not reference:
-        return Score(0.0, _compact(parsed), "reference has no fields")
+        return Score(0.0, compact(parsed), "reference has no fields")
     wrong = [
-        f"{key} missing" if key not in parsed else f"{key}: expected {_compact(value)}, got {_compact(parsed[key])}"
+        f"{key} missing" if key not in parsed else f"{key}: expected {compact(value)}, got {compact(parsed[key])}"
         for key, value in reference.items()
-        if key not in parsed or not _same_value(value, parsed[key], tolerance)
+        if key not in parsed or not same_value(value, parsed[key], tolerance)
     ]
     value = 1 - len(wrong) / len(reference)
-    return Score(value, _compact(parsed), "; ".join(wrong))
+    return Score(value, compact(parsed), "; ".join(wrong))

@@ -113,6 +113,10 @@ class ScorerEntry:
     async_scorer: Callable[[dict[str, Any]], AsyncScorer] | None = None
     """For a scorer that asks a model: builds it from the item's options. The runner
     awaits it right after the call under test succeeds."""
+    response_format: Callable[[dict[str, Any]], dict[str, Any] | None] | None = None
+    """For a scorer that checks a structure: the request's `response_format` (OpenAI's
+    structured-output mode) built from the item's options, sent when a model's
+    `structured_output` is `schema`; None: the scorer has no such mode."""
 
     @property
     def is_async(self) -> bool:
@@ -153,11 +157,13 @@ _F = TypeVar("_F", bound=Scorer)
 
 
 def scorer(name: str, *, reference: ReferenceCheck, options: Mapping[str, OptionSpec] | None = None,
-           compares_text: bool = False) -> Callable[[_F], _F]:
+           compares_text: bool = False,
+           response_format: Callable[[dict[str, Any]], dict[str, Any] | None] | None = None) -> Callable[[_F], _F]:
     """Register the decorated function as the pure scorer `name`."""
 
     def decorate(func: _F) -> _F:
-        register(ScorerEntry(name, reference, func, dict(options or {}), compares_text))
+        register(ScorerEntry(name, reference, func, dict(options or {}), compares_text,
+                             response_format=response_format))
         return func
 
     return decorate

@@ -15,9 +15,10 @@ items without line amounts (the most expensive one must then be computed).
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -200,6 +201,52 @@ register_generated(
     description="Invoices in varied layouts; extract named fields as JSON.",
     typical_answer_tokens=80,
     order=2,
+)
+
+
+# ---------------------------------------------------------------- the same task as structured output
+
+_TEXT = {"type": "string", "pattern": "\\S"}  # non-empty; `pattern` is one of the keywords strict modes take
+_DATE = {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
+FIELD_SCHEMAS = {
+    "vendor": _TEXT,
+    "customer": _TEXT,
+    "invoice_number": _TEXT,
+    "invoice_date": _DATE,
+    "due_date": _DATE,
+    "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
+    "line_item_count": {"type": "integer", "minimum": 1},
+    "subtotal": {"type": "number"},
+    "tax": {"type": "number"},
+    "tax_rate": {"type": "number", "minimum": 0, "maximum": 100},
+    "total": {"type": "number"},
+    "most_expensive_item": _TEXT,
+}
+"""Each field's type as a program reading the reply would declare it."""
+
+
+def schema_for(fields: tuple[str, ...]) -> dict:
+    """The JSON Schema of a reply with exactly these fields: all required, no others (the
+    shape strict structured-output modes accept)."""
+    return {"type": "object", "properties": {name: FIELD_SCHEMAS[name] for name in fields},
+            "required": list(fields), "additionalProperties": False}
+
+
+def build_schema_item(rng: random.Random, level: int, language: str) -> Item:
+    """An extraction item whose reply must also be valid against the schema of its fields."""
+    item = build_item(rng, level, language)
+    schema = schema_for(tuple(item.metadata["fields"]))
+    rule = (f"\n\n该 JSON 对象必须符合以下 JSON Schema：\n{json.dumps(schema, ensure_ascii=False)}" if language == "zh"
+            else f"\n\nThe JSON object must be valid against this JSON Schema:\n{json.dumps(schema)}")
+    return replace(item, prompt=item.prompt + rule, scorer="json_schema", scorer_options={"schema": schema})
+
+
+register_generated(
+    "extraction-schema",
+    build_schema_item,
+    description="The extraction task with a JSON Schema the reply must keep to (structured output).",
+    typical_answer_tokens=80,
+    order=2,  # right after extraction: the same task, asked as structured output
 )
 
 
