@@ -339,6 +339,31 @@ def models(show_all, pattern) -> None:
 
 
 @main.command()
+@click.argument("model_ids", nargs=-1, metavar="[MODEL]...")
+@click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
+              help="Show the models of this benchmark YAML, with their config prices.")
+@_fails_cleanly
+def prices(model_ids, config_path) -> None:
+    """Every price rule evalkit would apply to each model, with its source and date.
+
+    With no MODEL and no config, the default lineup. A rule older than the price file's
+    age limit is marked stale.
+    """
+    from evalkit.config.lineup import local_models, provider_defaults
+    from evalkit.config.models import ModelConfig, load_config
+    from evalkit.console import fit
+    from evalkit.console.prices import price_tables
+
+    models = list(load_config(config_path).models) if config_path else []
+    models += [ModelConfig(id=m) for m in model_ids]
+    if not models:
+        models = [ModelConfig(id=d.model) for d in provider_defaults()] + list(local_models())
+    console = fit.console()
+    for table in price_tables(models):
+        fit.show(console, table)
+
+
+@main.command()
 @click.option("--baseline", required=True, help="The run to compare against (id, prefix, last, last:TAG).")
 @click.option("--candidate", default="last", show_default=True, help="The run to check.")
 @threshold_options

@@ -80,6 +80,10 @@ class CallRecord:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     cached_tokens: int | None = None
+    """Prompt tokens read from the provider's cache (part of ``prompt_tokens``)."""
+    cache_write_tokens: int | None = None
+    """Prompt tokens written to the provider's cache (Anthropic's cache creation; part of
+    ``prompt_tokens``); None where the provider reports none."""
     reasoning_tokens: int | None = None
     usage_source: str | None = None
     """``provider`` when the API reported usage, ``estimated`` when a tokenizer counted."""
