@@ -49,7 +49,8 @@ def rule_lines(price: ModelPrice, today: dt.date | None = None, max_age_days: in
     if price.reasoning_output is not None:
         applies = ("every output token of a call that thought" if price.reasoning_billing == "whole_output"
                    else "each reasoning token")
-        out.append(line("reasoning", "reasoning_output", f"{_usd(price.reasoning_output)} per 1M tokens, for {applies}"))
+        out.append(line("reasoning", "reasoning_output",
+                        f"{_usd(price.reasoning_output)} per 1M tokens, for {applies}"))
     for tier in price.tiers:
         options = "; ".join(f"{name}: {_rates(rates)}" for name, rates in sorted(tier.get("options", {}).items()))
         out.append(line(f"prompt > {int(tier['above_tokens']):,} tokens", "tiers",
@@ -77,7 +78,7 @@ def _usd(per_token: float) -> str:
 
 def _window(window: dict[str, Any]) -> str:
     days = window.get("weekdays") or []
-    names = "Mon Tue Wed Thu Fri Sat Sun".split()
+    names = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
     day_text = ",".join(names[d - 1] for d in days) if days else "every day"
     hours = window.get("hours_utc")
     return f"{day_text} {', '.join(hours) if isinstance(hours, list) else hours}"
