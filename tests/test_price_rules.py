@@ -381,3 +381,39 @@ def test_evalkit_prices_reads_a_team_price_file_over_the_map(tmp_path):
     assert result.exit_code == 0, result.output
     batch = next(line for line in result.output.splitlines() if "batch" in line)
     assert "$0.1 in / $0.4 out" in batch and "https://example.com/contract" in batch and "2026-11-30" in batch
+
+
+def test_compare_with_a_purchase_option_at_http_says_what_the_verdict_assumes(tmp_path, monkeypatch):
+    """`evalkit compare --purchase batch --cache-hit-rate 50%` against the scripted server:
+    Claude through litellm's anthropic/ route (/v1/messages), DeepSeek on the fast path."""
+    monkeypatch.setenv("EVALKIT_PRICE_TEST_KEY", "sk-" "price-test-0000000000000000")
+    suite = tmp_path / "s.jsonl"
+    suite.write_text("".join(json.dumps({"id": f"q{k}", "prompt": f"{k}+0?", "reference": k, "scorer": "numeric"})
+                             + "\n" for k in range(3)), encoding="utf-8")
+    script = {f"{k}+0?": Reply(f"The answer is {k}", prompt_tokens=10_000, completion_tokens=1_000,
+                               cached_tokens=4_000) for k in range(3)}
+    with ScriptedServer(script, api_key="sk-" "price-test-0000000000000000") as server:
+        config = tmp_path / "bench.yaml"
+        config.write_text(
+            "models:\n"
+            f"  - {{id: anthropic/claude-haiku-4-5, label: haiku, api_base: '{server.url}', "
+            "api_key_env: EVALKIT_PRICE_TEST_KEY}\n"
+            f"  - {{id: deepseek/deepseek-v4-flash, label: flash, api_base: '{server.base_url}', "
+            "api_key_env: EVALKIT_PRICE_TEST_KEY}\n"
+            f"suites:\n  - {{name: s, path: '{suite}'}}\n", encoding="utf-8")
+        result = CliRunner().invoke(main, [
+            "compare", "-c", str(config), "--store", str(tmp_path / "h.db"), "--results-dir", str(tmp_path / "r"),
+            "-q", "--purchase", "batch", "--cache-hit-rate", "50%", "--report", "md", "--volume", "1000/day"],
+            env={"COLUMNS": "250"})
+        paths = sorted({r.path for r in server.requests})
+    assert result.exit_code == 0, result.output
+    assert paths == ["/v1/chat/completions", "/v1/messages"]
+    assert "Costs and the verdict assume the batch price, 50% of prompt tokens from the cache." in result.output
+    assert "Unavailable at the batch price (no such price; not costed at the standard price): flash." in result.output
+    assert "cheap: haiku" in result.output
+    records = [json.loads(line) for line in next((tmp_path / "r").rglob("records.jsonl")).read_text().splitlines()]
+    # records.jsonl keeps what was measured: haiku 6k at $1 + 4k read at $0.10 + 1k out at $5 per 1M = $0.0114
+    assert {r["model"]: r["cost_usd"] for r in records if r["sample_id"] == "q0"}["haiku"] == pytest.approx(0.0114)
+    report = next((tmp_path / "r").rglob("report.md")).read_text(encoding="utf-8")
+    # batch at 50% hits: 5k at $0.50 + 5k at $0.05 + 1k at $2.50 per 1M = $0.00525 a call; x 30,000 = $157.50
+    assert any(line.startswith("| haiku") and "$157.50" in line for line in report.splitlines())
