@@ -256,7 +256,8 @@ def _priced_run(tmp_path) -> tuple[Store, str]:
     config = RunConfig(models=models, suites=[SuiteConfig(name="s", path=str(suite))], source="test")
     prices = {m.display: resolve_price(m) for m in models}
     store = Store(str(tmp_path / "h.db"))
-    store.start_run("r1", config.model_dump(mode="json"), config.config_hash(), "0.1.0", snapshot(list(prices.values())))
+    store.start_run("r1", config.model_dump(mode="json"), config.config_hash(), "0.1.0",
+                    snapshot(list(prices.values())))
     from evalkit.store.writer import RecordWriter
 
     writer = RecordWriter(store)
@@ -298,11 +299,12 @@ def test_purchase_options_and_cache_hit_rate_reprice_the_verdict_and_mark_what_i
 def test_the_report_says_what_each_figure_assumes_and_flags_stale_prices(tmp_path):
     from evalkit import api
 
-    store, run_id = _priced_run(tmp_path)
+    _, run_id = _priced_run(tmp_path)
     (path,) = api.write_report(run_id, ["md"], store=str(tmp_path / "h.db"), output=tmp_path / "r.md",
                                volume="1000/day", purchase="batch", cache_hit_rate="90%")
     text = path.read_text(encoding="utf-8")
     assert "Every figure assumes the batch price, 90% of prompt tokens from the cache" in text
+    assert "Every cost in this report assumes the batch price, 90% of prompt tokens from the cache" in text
     assert "--purchase batch --cache-hit-rate 90%" in text
     assert "Unavailable at the batch price" in text and "flash" in text
     row = next(line for line in text.splitlines() if line.startswith("| flash") and "unavailable" in line)
@@ -324,9 +326,9 @@ def test_stale_prices_are_flagged_past_the_configured_age(monkeypatch):
 
 
 def test_bad_purchase_options_are_refused():
-    with pytest.raises(UsageError, match="--purchase 'bulk'"):
+    with pytest.raises(UsageError, match=r"--purchase 'bulk'"):
         parse_purchase("bulk")
-    with pytest.raises(UsageError, match="--cache-hit-rate '1.5'"):
+    with pytest.raises(UsageError, match=r"--cache-hit-rate '1\.5'"):
         parse_purchase("standard", "1.5")
     assert parse_purchase("flex", "60%").cache_hit_rate == pytest.approx(0.6)
 

@@ -172,9 +172,23 @@ def executive_summary(analysis: RunAnalysis) -> list[str]:
             explained.add(line.model)
     out += [f"Left out of the verdict: {model}, none of whose calls succeeded ({reason})."
             for model, reason in unanswered.items()]
+    out += _purchase_sentences(analysis)
     out.append(_evidence(by_model))
     out += _warnings(by_model)
     out += [note[0].upper() + note[1:] + "." for note in verdict.notes]
+    return out
+
+
+def _purchase_sentences(analysis: RunAnalysis) -> list[str]:
+    """What the costs assume, when it is not what each call measured."""
+    purchase = analysis.purchase
+    if purchase.as_measured:
+        return []
+    out = [f"Every cost in this report assumes the {purchase.describe()}, not the costs the calls were "
+           "measured at."]
+    if analysis.unavailable:
+        out.append(f"Unavailable at the {purchase.option} price (no such price; not costed at the standard "
+                   f"price): {', '.join(analysis.unavailable)}.")
     return out
 
 

@@ -457,7 +457,7 @@ class _Handler(BaseHTTPRequestHandler):
         headers = self._header_dict()
         authorized = path == "/health" or app.authorized(headers)
         is_messages = self.command == "POST" and path == "/v1/messages"
-        is_chat = self.command == "POST" and path == "/v1/chat/completions" or is_messages
+        is_chat = (self.command == "POST" and path == "/v1/chat/completions") or is_messages
         request = app.record(
             method=self.command,
             path=self.path,
