@@ -138,7 +138,7 @@ def _target(server: ScriptedServer, model_id: str, api_base: str | None = None) 
     ("openai/gpt-5.4", "openai", 0.25e6 * 5e-6 + 0.75e6 * 0.5e-6 + 1e4 * 22.5e-6, None),  # $1.85
 ])
 def test_cached_tokens_from_each_providers_usage_shape_on_the_fast_path(model_id, shape, expected, off_peak):
-    from evalkit.economics.pricing import in_windows
+    from evalkit.economics.pricing import is_off_peak
 
     reply = Reply("The answer is 4", prompt_tokens=1_000_000, completion_tokens=10_000, cached_tokens=750_000,
                   usage_shape=shape)
@@ -147,7 +147,7 @@ def test_cached_tokens_from_each_providers_usage_shape_on_the_fast_path(model_id
         (request,) = server.chat_requests()
     assert request.path.endswith("/chat/completions")
     assert (record.score, record.prompt_tokens, record.cached_tokens) == (1.0, 1_000_000, 750_000)
-    if off_peak is not None and in_windows(record.started_at, price(model_id).off_peak["windows"]):
+    if off_peak is not None and is_off_peak(record.started_at, price(model_id).off_peak):
         expected = off_peak
     assert record.cost_usd == pytest.approx(expected)
     assert cents(record.cost_usd) == round(expected, 2)
@@ -419,3 +419,32 @@ def test_compare_with_a_purchase_option_at_http_says_what_the_verdict_assumes(tm
     report = next((tmp_path / "r").rglob("report.md")).read_text(encoding="utf-8")
     # batch at 50% hits: 5k at $0.50 + 5k at $0.05 + 1k at $2.50 per 1M = $0.00525 a call; x 30,000 = $157.50
     assert any(line.startswith("| haiku") and "$157.50" in line for line in report.splitlines())
+
+
+def test_off_peak_windows_are_read_as_litellm_reads_them():
+    from evalkit.economics.pricing import is_off_peak
+
+    def utc(day: int, hour: int, minute: int = 0) -> float:
+        return dt.datetime(2026, 11, day, hour, minute, tzinfo=dt.timezone.utc).timestamp()
+
+    nightly = {"hours_utc": ["16:30-00:30"]}  # wraps past midnight, every day
+    assert is_off_peak(utc(30, 23), nightly) and is_off_peak(utc(30, 0, 15), nightly)
+    assert not is_off_peak(utc(30, 0, 30), nightly) and not is_off_peak(utc(30, 12), nightly)
+    weekend = {"windows": [{"weekdays": ["sat", "sun"], "hours_utc": "00:00-00:00"}],
+               "weekday_timezone": "Asia/Shanghai"}
+    assert is_off_peak(utc(27, 17), weekend)  # Friday 17:00 UTC is Saturday 01:00 in Shanghai
+    assert not is_off_peak(utc(27, 15), weekend)
+
+
+def test_evalkit_prices_shows_a_configs_own_prices_as_the_config(tmp_path):
+    config = tmp_path / "bench.yaml"
+    config.write_text("models:\n  - {id: deepseek/deepseek-v4-flash, label: ours, price: {input: 0.2, output: 0.8}}\n"
+                      "  - {id: hosted_vllm/llama, hourly_cost: 2.5}\n", encoding="utf-8")
+    result = _prices("-c", str(config))
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "ours (deepseek/deepseek-v4-flash)" in result.output
+    assert any("$0.2 in / $0.8 out" in line and "config override" in line for line in lines)
+    assert any("$2.50/hour" in line and "config hourly_cost" in line for line in lines)
+    vllm = _prices("hosted_vllm/llama")  # no hourly_cost given: priced by machine time, say how
+    assert vllm.exit_code == 0 and "set hourly_cost" in vllm.output

@@ -60,7 +60,9 @@ def rule_lines(price: ModelPrice, today: dt.date | None = None, max_age_days: in
         out.append(line(option, option, _rates(rates)) if rates else
                    RuleLine(option, "unavailable (no price for this option)", "—", "—"))
     if price.off_peak:
-        windows = "; ".join(_window(w) for w in price.off_peak["windows"])
+        flat = price.off_peak.get("hours_utc")
+        windows = "; ".join(([_window({"hours_utc": flat})] if flat else [])
+                            + [_window(w) for w in price.off_peak.get("windows") or ()])
         out.append(line("off-peak", "off_peak", f"{_rates(price.off_peak)} in {windows} (UTC)"))
     return out
 
@@ -79,7 +81,7 @@ def _usd(per_token: float) -> str:
 def _window(window: dict[str, Any]) -> str:
     days = window.get("weekdays") or []
     names = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
-    day_text = ",".join(names[d - 1] for d in days) if days else "every day"
+    day_text = ",".join(names[d - 1] if isinstance(d, int) else str(d) for d in days) if days else "every day"
     hours = window.get("hours_utc")
     return f"{day_text} {', '.join(hours) if isinstance(hours, list) else hours}"
 

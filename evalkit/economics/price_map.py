@@ -50,9 +50,10 @@ def rules_from_map(entry: dict[str, Any]) -> dict[str, Any]:
     if tiers:
         rules["tiers"] = tuple(sorted(tiers, key=lambda tier: tier["above_tokens"]))
     off_peak = entry.get("off_peak_pricing")
-    if isinstance(off_peak, dict) and off_peak.get("windows"):
+    if isinstance(off_peak, dict) and (off_peak.get("windows") or off_peak.get("hours_utc")):
         rates = {name: off_peak[key] for name, key in RATE_KEYS.items() if off_peak.get(key) is not None}
-        rules["off_peak"] = {**rates, "windows": off_peak["windows"]}
+        when = {key: off_peak[key] for key in ("windows", "hours_utc", "weekday_timezone") if key in off_peak}
+        rules["off_peak"] = {**rates, **when}
     return rules
 
 

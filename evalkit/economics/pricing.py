@@ -67,8 +67,9 @@ class ModelPrice:
     """Purchase options other than standard, by name (``batch``, ``flex``, ``priority``):
     their rates at the lowest tier. An option not here is not offered."""
     off_peak: dict[str, Any] | None = None
-    """Standard rates in the provider's off-peak windows (DeepSeek), with ``windows``:
-    ``[{"weekdays": [1..7, Monday 1], "hours_utc": ["10:00-00:00", ...]}]``."""
+    """Standard rates in the provider's off-peak windows (DeepSeek), with the map's
+    ``windows`` (``[{"weekdays": [1..7, Monday 1], "hours_utc": ["10:00-00:00", ...]}]``),
+    ``hours_utc`` (every day) and ``weekday_timezone``; see `is_off_peak`."""
     rule_sources: dict[str, dict[str, str]] = field(default_factory=dict)
     """Rule name (``standard``, ``cached_input``, ``tiers``, ``batch``, ...) -> its
     ``source`` and ``as_of``: where evalkit took that rule from."""
@@ -100,7 +101,7 @@ class ModelPrice:
                                                 "reasoning_output": option.get("reasoning_output")}
         if tier is not None:
             base.update({name: tier[name] for name in RATE_NAMES if tier.get(name) is not None})
-        elif at is not None and self.off_peak and in_windows(at, self.off_peak["windows"]):
+        elif at is not None and self.off_peak and is_off_peak(at, self.off_peak):
             base.update({name: self.off_peak[name] for name in RATE_NAMES if self.off_peak.get(name) is not None})
         return base
 
@@ -148,7 +149,8 @@ class ModelPrice:
         """The cost of one stored call (a record's fields), as bought with ``purchase``; with
         ``cache_hit_rate``, that share of its prompt read from the cache instead of what the
         call measured (and nothing written)."""
-        if row.get("error_class"):
+        error = row.get("error_class")
+        if isinstance(error, str) and error:  # pandas reads a missing class as NaN, not None
             return self.cost(0, 0, 0, _num(row.get("e2e_s")) or 0.0) if self.known else None
         prompt, cached, written = _int(row.get("prompt_tokens")), _int(row.get("cached_tokens")), \
             _int(row.get("cache_write_tokens"))
@@ -166,20 +168,41 @@ class ModelPrice:
         return f"${self.input * PER_MILLION:.3f} in / ${self.output * PER_MILLION:.3f} out per 1M tokens"
 
 
-def in_windows(at: float, windows: list[dict[str, Any]]) -> bool:
-    """Whether Unix time ``at`` falls in one of the windows (UTC; weekdays 1 = Monday;
-    ``"10:00-00:00"`` runs to midnight, ``"00:00-00:00"`` is the whole day)."""
+_WEEKDAYS = {"mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6, "sun": 7}
+
+
+def is_off_peak(at: float, off_peak: Mapping[str, Any]) -> bool:
+    """Whether Unix time ``at`` is off-peak, read as litellm's map defines it: the flat
+    ``hours_utc`` windows apply every day, each of ``windows`` only on its ``weekdays``
+    (1 = Monday, or names; on the calendar of ``weekday_timezone``, default UTC). A window
+    ``"HH:MM-HH:MM"`` (UTC) includes its start, excludes its end, may wrap past midnight,
+    and covers the whole day when start equals end."""
     when = dt.datetime.fromtimestamp(at, dt.timezone.utc)
-    minute = when.hour * 60 + when.minute
-    for window in windows:
-        if when.isoweekday() not in window.get("weekdays", range(1, 8)):
-            continue
-        spans = window.get("hours_utc") or []
-        for span in [spans] if isinstance(spans, str) else spans:
+    if _in_spans(when, off_peak.get("hours_utc")):
+        return True
+    calendar: dt.tzinfo = dt.timezone.utc
+    if isinstance(off_peak.get("weekday_timezone"), str):
+        from zoneinfo import ZoneInfo
+
+        calendar = ZoneInfo(off_peak["weekday_timezone"])
+    weekday = when.astimezone(calendar).isoweekday()
+    for window in off_peak.get("windows") or ():
+        days = window.get("weekdays")
+        allowed = None if days is None else {_WEEKDAYS.get(str(d).lower()[:3], d) for d in days}
+        if (allowed is None or weekday in allowed) and _in_spans(when, window.get("hours_utc")):
+            return True
+    return False
+
+
+def _in_spans(when: dt.datetime, spans: Any) -> bool:
+    minute = when.hour * 60 + when.minute + when.second / 60
+    for span in [spans] if isinstance(spans, str) else spans or ():
+        try:
             start, end = (_minutes(part) for part in span.split("-"))
-            end = end or 24 * 60
-            if start <= minute < end:
-                return True
+        except ValueError:
+            continue  # a malformed window is no window (as litellm reads it)
+        if (start <= minute < end) if start < end else (minute >= start or minute < end):
+            return True
     return False
 
 
