@@ -362,12 +362,14 @@ def test_evalkit_prices_refuses_an_unknown_model_and_a_bad_price_file(tmp_path):
                    "    input: -1\n    output: 2\n", encoding="utf-8")
     result = _prices("dashscope/qwen-plus", env={"EVALKIT_PRICES": str(bad)})
     assert result.exit_code == 2
-    assert f"{bad}:5: models.dashscope/qwen-plus.input: Input should be greater than or equal to 0" in result.output
+    # the file's own name and line (the path's folders may be masked: the run's secrets are redacted)
+    assert "prices.yaml:5: models.dashscope/qwen-plus.input: Input should be greater than or equal to 0" \
+        in result.output
     undated = tmp_path / "undated.yaml"
     undated.write_text("models:\n  x/y:\n    source: https://example.com\n    input: 1\n    output: 2\n",
                        encoding="utf-8")
     result = _prices("x/y", env={"EVALKIT_PRICES": str(undated)})
-    assert result.exit_code == 2 and f"{undated}:2: models.x/y.as_of: Field required" in result.output
+    assert result.exit_code == 2 and "undated.yaml:2: models.x/y.as_of: Field required" in result.output
     unsourced = tmp_path / "unsourced.yaml"
     unsourced.write_text("models:\n  x/y:\n    source: my notes\n    as_of: 2026-11-01\n    input: 1\n"
                          "    output: 2\n", encoding="utf-8")
@@ -448,3 +450,19 @@ def test_evalkit_prices_shows_a_configs_own_prices_as_the_config(tmp_path):
     assert any("$2.50/hour" in line and "config hourly_cost" in line for line in lines)
     vllm = _prices("hosted_vllm/llama")  # no hourly_cost given: priced by machine time, say how
     assert vllm.exit_code == 0 and "set hourly_cost" in vllm.output
+
+
+def test_an_estimate_prices_each_call_at_its_own_tier_and_the_budget_assumes_thinking():
+    from evalkit.run.estimate import estimate_model, worst_case_cost
+
+    qwen = price("dashscope/qwen-plus")
+    samples = [Sample(id=f"q{k}", suite="s", messages=({"role": "user", "content": "word " * 2000},), reference=1,
+                      scorer="numeric") for k in range(200)]  # ~2k tokens each: 400k together, never 256k in one
+    model = ModelConfig(id="dashscope/qwen-plus")
+    estimate = estimate_model(model, qwen, samples, max_tokens=100, timeout=30)
+    per_call_prompt = estimate.prompt_tokens / 200
+    # the worst case: every call's prompt at $0.4 and 100 tokens at the $1.2 rate ($4 if it thinks)
+    assert estimate.prompt_tokens > 256_000
+    assert estimate.cost_high == pytest.approx(200 * (per_call_prompt * 0.4e-6 + 100 * 1.2e-6))
+    one = worst_case_cost(model, qwen, samples[0], max_tokens=100, timeout=30)
+    assert one >= 100 * 4e-6  # a thinking call bills its whole output at the thinking rate
