@@ -466,3 +466,10 @@ def test_an_estimate_prices_each_call_at_its_own_tier_and_the_budget_assumes_thi
     assert estimate.cost_high == pytest.approx(200 * (per_call_prompt * 0.4e-6 + 100 * 1.2e-6))
     one = worst_case_cost(model, qwen, samples[0], max_tokens=100, timeout=30)
     assert one >= 100 * 4e-6  # a thinking call bills its whole output at the thinking rate
+
+
+def test_a_call_that_streamed_thinking_is_a_thinking_call_even_without_a_reasoning_count():
+    qwen = price("dashscope/qwen-plus")
+    row = {"prompt_tokens": 100_000, "completion_tokens": 50_000, "reasoning_tokens": None, "reasoning_ttft_s": 0.4}
+    assert cents(qwen.record_cost(row)) == 0.24  # 0.04 + 50k at the $4 thinking rate
+    assert cents(qwen.record_cost({**row, "reasoning_ttft_s": None})) == 0.10

@@ -156,9 +156,11 @@ class ModelPrice:
             _int(row.get("cache_write_tokens"))
         if cache_hit_rate is not None and prompt is not None:
             cached, written = round(prompt * cache_hit_rate), 0
-        return self.cost(prompt, _int(row.get("completion_tokens")), cached, _num(row.get("e2e_s")),
-                         cache_write_tokens=written, reasoning_tokens=_int(row.get("reasoning_tokens")),
-                         purchase=purchase, at=_num(row.get("started_at")))
+        completion, reasoning = _int(row.get("completion_tokens")), _int(row.get("reasoning_tokens"))
+        if reasoning is None and self.reasoning_billing == "whole_output" and _num(row.get("reasoning_ttft_s")):
+            reasoning = completion  # it streamed thinking: a thinking call, whatever its count
+        return self.cost(prompt, completion, cached, _num(row.get("e2e_s")), cache_write_tokens=written,
+                         reasoning_tokens=reasoning, purchase=purchase, at=_num(row.get("started_at")))
 
     def describe(self) -> str:
         if self.hourly_cost is not None:

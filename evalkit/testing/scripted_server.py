@@ -785,6 +785,9 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--token-delay", type=float, default=0.0, help="seconds between chunks")
     parser.add_argument("--prompt-tokens", type=int, default=10, help="reported prompt tokens")
     parser.add_argument("--reasoning", default=None, help="reasoning content streamed before the answer")
+    parser.add_argument("--cached-tokens", type=int, default=None, help="reported cached prompt tokens")
+    parser.add_argument("--usage-shape", default="openai", choices=sorted(USAGE_SHAPES),
+                        help="whose usage report to send (cached tokens under that provider's name)")
     parser.add_argument("--no-usage", action="store_true", help="never report usage")
     parser.add_argument("--api-key", default=None, help="require 'Authorization: Bearer KEY'")
     return parser.parse_args(argv)
@@ -798,6 +801,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         token_delay=args.token_delay,
         prompt_tokens=args.prompt_tokens,
         reasoning=args.reasoning,
+        cached_tokens=args.cached_tokens,
+        usage_shape=args.usage_shape,
         include_usage=not args.no_usage,
     )
     done = threading.Event()
