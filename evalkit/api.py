@@ -29,6 +29,7 @@ from evalkit.analysis.regress import Thresholds, resolve_baseline
 from evalkit.analysis.regress import regress as check_runs_for_regressions
 from evalkit.analysis.run_analysis import RunAnalysis, analyse_run
 from evalkit.config.models import ModelConfig, RunConfig, SuiteConfig, load_config
+from evalkit.economics.purchase import Purchase, parse_purchase
 from evalkit.economics.volume import parse_volume
 from evalkit.errors import UsageError
 from evalkit.run.cache import ResponseCache
@@ -106,6 +107,8 @@ class PreparedComparison:
     baseline: str | None = None
     thresholds: Thresholds = field(default_factory=Thresholds)
     cache: bool = False
+    purchase: Purchase = field(default_factory=Purchase)
+    """What the verdict and the reports' costs assume (purchase option, cache-hit rate)."""
     opened_store: Store | None = field(default=None, repr=False)
     """The store, if the checks already opened it (a resume reads its run)."""
 
@@ -171,7 +174,8 @@ def prepare_comparison(
     max_cost: float | None = None, resume: str | None = None, cache: bool = False, tag: str | None = None,
     run_id: str | None = None, shard: Shard | str | None = None, baseline: str | None = None,
     thresholds: Thresholds | None = None, on_notice: Callable[[str], None] | None = None,
-    on_warning: Callable[[str], None] | None = None, **run_options: Any,
+    on_warning: Callable[[str], None] | None = None, purchase: str | None = None,
+    cache_hit_rate: str | float | None = None, **run_options: Any,
 ) -> PreparedComparison:
     """Check a comparison before anything is sent or written; raise UsageError on bad input.
 
@@ -186,15 +190,18 @@ def prepare_comparison(
     ``baseline`` (a run, ``last`` or ``last:TAG``): check the run against it for
     regressions within ``thresholds``. ``on_notice`` and ``on_warning`` hear how the models
     were chosen and what the run will lack as soon as it is known (the result keeps both).
+    ``purchase`` (standard, batch, flex, priority) and ``cache_hit_rate`` (0.6 or "60%"):
+    what the verdict and the reports' costs assume (`evalkit.economics.purchase`).
     """
     _check_volume(volume, reports)
+    bought = parse_purchase(purchase, cache_hit_rate)
     opened = Store(store) if resume is not None else None
     prepared = plan_comparison(config, models, suites, run_options=run_options, store=opened, resume=resume,
                                shard=Shard.parse(shard) if isinstance(shard, str) else shard, run_id=run_id,
                                max_cost=max_cost, tag=tag, on_notice=on_notice, on_warning=on_warning)
     return PreparedComparison(prepared, store=store, results_dir=Path(results_dir), reports=tuple(reports),
                               volume=volume, baseline=baseline, thresholds=thresholds or Thresholds(),
-                              cache=cache, opened_store=opened)
+                              cache=cache, purchase=bought, opened_store=opened)
 
 
 def _check_volume(volume: str | None, reports: Sequence[str]) -> None:
@@ -275,13 +282,22 @@ def _no_progress(_total: int):
 def _write_run_folder(prepared: PreparedComparison, store: Store, outcome: Outcome, options: CompareOptions,
                       notices: list[str]) -> Comparison:
     """The run's analysis, its folder, and the decision reports once it is complete and answered."""
+    from evalkit.report.formats import write_reports
     from evalkit.report.run_folder import write_run_folder
 
     analysis = analyse_run(store, outcome.run_id)
     answered = outcome.complete and not analysis.verdict.nothing_answered
     run_dir = prepared.results_dir / outcome.run_id
-    written = write_run_folder(analysis, run_dir, history=_series(store, analysis.run.tag),
-                               reports=prepared.reports if answered else (), volume=prepared.volume)
+    reports = prepared.reports if answered else ()
+    if not prepared.purchase.as_measured:
+        # records.jsonl and summary.csv keep what was measured; the verdict and the
+        # decision reports are costed as the workload would be bought
+        write_run_folder(analysis, run_dir, history=_series(store, analysis.run.tag))
+        analysis = analyse_run(store, outcome.run_id, prepared.purchase)
+        written = write_reports(analysis, list(reports), run_dir, prepared.volume) if reports else []
+    else:
+        written = write_run_folder(analysis, run_dir, history=_series(store, analysis.run.tag),
+                                   reports=reports, volume=prepared.volume)
     reported = None if outcome.complete else store.shard_progress(outcome.run_id)[:2]
     return Comparison(outcome=outcome, options=options, analysis=analysis, store_url=store.url, run_dir=run_dir,
                       reports=written, notices=notices, shard=prepared.plan.shard, shards_reported=reported)
@@ -330,9 +346,11 @@ def records(run: str = "last", store: str | None = None) -> pd.DataFrame:
     return history.records_frame(history.run(run).run_id)
 
 
-def analyse(run: str = "last", store: str | None = None) -> RunAnalysis:
-    """A stored run's records, summary (per model, per model and suite) and verdict."""
-    return analyse_run(Store(store), run)
+def analyse(run: str = "last", store: str | None = None, *, purchase: str | None = None,
+            cache_hit_rate: str | float | None = None) -> RunAnalysis:
+    """A stored run's records, summary (per model, per model and suite) and verdict; with
+    ``purchase`` or ``cache_hit_rate``, its calls costed as the workload would be bought."""
+    return analyse_run(Store(store), run, parse_purchase(purchase, cache_hit_rate))
 
 
 def verdict(run: str = "last", store: str | None = None) -> Verdict:
@@ -342,14 +360,17 @@ def verdict(run: str = "last", store: str | None = None) -> Verdict:
 
 def write_report(run: str | RunAnalysis = "last", formats: Sequence[str] = ("html",), *,
                  store: str | None = None, results_dir: str | Path = DEFAULT_RESULTS_DIR,
-                 output: str | Path | None = None, volume: str | None = None) -> list[Path]:
+                 output: str | Path | None = None, volume: str | None = None, purchase: str | None = None,
+                 cache_hit_rate: str | float | None = None) -> list[Path]:
     """Write decision reports (html, pdf, md) of a stored run (or of an analysis) into
     ``results_dir/<run-id>/``, or one format to ``output``; returns the files written.
-    ``volume`` (e.g. ``50000/day``, ``2M-tokens/month``) sets the projected monthly cost."""
+    ``volume`` (e.g. ``50000/day``, ``2M-tokens/month``) sets the projected monthly cost;
+    ``purchase`` and ``cache_hit_rate`` what the costs assume (see `analyse`)."""
     from evalkit.report.formats import write_reports
 
     parse_volume(volume)
-    analysis = run if isinstance(run, RunAnalysis) else analyse(run, store)
+    analysis = run if isinstance(run, RunAnalysis) else analyse(run, store, purchase=purchase,
+                                                                cache_hit_rate=cache_hit_rate)
     directory = Path(results_dir) / analysis.run.run_id
     return write_reports(analysis, list(formats), directory, volume, Path(output) if output else None)
 

@@ -76,6 +76,14 @@ class _ReportFormats(click.Choice):
         pass  # click's __init__ sets it; the registry is the source
 
 
+PURCHASE_HELP = ("How the workload would be bought: the verdict and the projected monthly cost use that "
+                 "option's prices; a model without one is unavailable [default: standard].")
+CACHE_HIT_HELP = ("Share of prompt tokens the workload reads from the provider's cache (0.6 or 60%), "
+                  "costed at each model's cache-read price [default: as each call measured].")
+purchase_option = click.option("--purchase", type=click.Choice(["standard", "batch", "flex", "priority"]),
+                               help=PURCHASE_HELP)
+cache_hit_option = click.option("--cache-hit-rate", help=CACHE_HIT_HELP)
+
 VOLUME_HELP = ("Workload for the projected monthly cost: requests (50000/day, 1.5M/month) or tokens "
                "(2M-tokens/month) [default: 10000/day].")
 
@@ -152,12 +160,14 @@ def _thresholds(max_accuracy_drop, max_latency_increase, max_cost_increase):
 @click.option("--report", "reports", multiple=True, type=_ReportFormats(),
               help="Also write a decision report into results/<run-id>/ (repeat: --report html --report pdf).")
 @click.option("--volume", help=VOLUME_HELP)
+@purchase_option
+@cache_hit_option
 @threshold_options
 @store_option
 @_fails_cleanly
 def compare(config_path, models, suites, resume_ref, max_cost, use_cache, dry_run, results_dir, by_suite, quiet,
-            tag, baseline, shard_text, run_id, reports, volume, max_accuracy_drop, max_latency_increase,
-            max_cost_increase, store, **run_options) -> None:
+            tag, baseline, shard_text, run_id, reports, volume, purchase, cache_hit_rate, max_accuracy_drop,
+            max_latency_increase, max_cost_increase, store, **run_options) -> None:
     """Run the suites against every model and print the verdict.
 
     With no models named, runs one default model per provider whose API key is set,
@@ -170,7 +180,7 @@ def compare(config_path, models, suites, resume_ref, max_cost, use_cache, dry_ru
     prepared = api.prepare_comparison(
         config_path, models=models, suites=suites, store=store, results_dir=results_dir, reports=reports,
         volume=volume, max_cost=max_cost, resume=resume_ref, cache=use_cache, tag=tag, run_id=run_id,
-        shard=shard_text, baseline=baseline,
+        shard=shard_text, baseline=baseline, purchase=purchase, cache_hit_rate=cache_hit_rate,
         thresholds=_thresholds(max_accuracy_drop, max_latency_increase, max_cost_increase),
         on_notice=click.echo, on_warning=_warn, **run_options)
     if dry_run:
@@ -182,6 +192,18 @@ def compare(config_path, models, suites, resume_ref, max_cost, use_cache, dry_ru
         on_notice=lambda line: console.print(line, markup=False, highlight=False, soft_wrap=True),
         ask_resume=lambda question: sys.stdin.isatty() and click.confirm(question, default=True))
     _print_comparison(result, console, by_suite)
+
+
+def _purchase_lines(analysis) -> list[str]:
+    """What the costs above assume, when it is not what each call measured."""
+    purchase = analysis.purchase
+    if purchase.as_measured:
+        return []
+    lines = [f"Costs and the verdict assume the {purchase.describe()}."]
+    if analysis.unavailable:
+        lines.append(f"Unavailable at the {purchase.option} price (no such price; not costed at the standard "
+                     f"price): {', '.join(analysis.unavailable)}.")
+    return lines
 
 
 def _warn(text: str) -> None:
@@ -215,6 +237,7 @@ def _print_comparison(result, console, by_suite) -> None:
 
     terminal.render(result.analysis, console, by_suite=by_suite)
     console.print()
+    fit.print_lines(console, _purchase_lines(result.analysis))
     fit.print_lines(console, outcome_lines(result.outcome, result.options))
     fit.print_lines(console, [f"Run {result.run_id}: {result.outcome.records} records in {result.store_url}; "
                               f"files in {result.run_dir}/"])
@@ -289,16 +312,18 @@ def show(run, by_suite, store) -> None:
               help="Report format (repeat for several) [default: html].")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="File to write (one format only).")
 @click.option("--volume", help=VOLUME_HELP)
+@purchase_option
+@cache_hit_option
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False),
               help="Reports go to DIR/<run-id>/ unless -o is given.")
 @store_option
 @_fails_cleanly
-def report(run, formats, output, volume, results_dir, store) -> None:
+def report(run, formats, output, volume, purchase, cache_hit_rate, results_dir, store) -> None:
     """Write a decision report (HTML, PDF, Markdown) for a stored run, without re-running it."""
     from evalkit import api
 
     for path in api.write_report(run, list(formats) or ["html"], store=store, results_dir=results_dir,
-                                 output=output, volume=volume):
+                                 output=output, volume=volume, purchase=purchase, cache_hit_rate=cache_hit_rate):
         click.echo(f"wrote {path}")
 
 
@@ -336,6 +361,31 @@ def models(show_all, pattern) -> None:
     from evalkit.console.catalog import models_table
 
     fit.show(fit.console(), models_table(show_all, pattern))
+
+
+@main.command()
+@click.argument("model_ids", nargs=-1, metavar="[MODEL]...")
+@click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
+              help="Show the models of this benchmark YAML, with their config prices.")
+@_fails_cleanly
+def prices(model_ids, config_path) -> None:
+    """Every price rule evalkit would apply to each model, with its source and date.
+
+    With no MODEL and no config, the default lineup. A rule older than the price file's
+    age limit is marked stale.
+    """
+    from evalkit.config.lineup import local_models, provider_defaults
+    from evalkit.config.models import ModelConfig, load_config
+    from evalkit.console import fit
+    from evalkit.console.prices import price_tables
+
+    models = list(load_config(config_path).models) if config_path else []
+    models += [ModelConfig(id=m) for m in model_ids]
+    if not models:
+        models = [ModelConfig(id=d.model) for d in provider_defaults()] + list(local_models())
+    console = fit.console()
+    for table in price_tables(models):
+        fit.show(console, table)
 
 
 @main.command()

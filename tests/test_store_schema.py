@@ -42,10 +42,16 @@ def _described(columns: list[dict]) -> list[tuple]:
              *([KEY] if c.get("primary_key") else [])) for c in columns]
 
 
+SCHEMA_7_PRICE_RULES = [("cache_write_tokens", "INTEGER")]
+"""Schema 7's price-rule columns, appended after schema 6's (as migration 7 adds them)."""
+
+
 def test_a_new_store_has_the_schema_6_records_and_journal_tables(tmp_path):
     store = Store(str(tmp_path / "h.db"))
     inspector = sa.inspect(store.engine)
-    assert _described(inspector.get_columns("records")) == SCHEMA_6_RECORDS
+    columns = _described(inspector.get_columns("records"))
+    assert columns[:len(SCHEMA_6_RECORDS)] == SCHEMA_6_RECORDS
+    assert set(columns[len(SCHEMA_6_RECORDS):]) >= set(SCHEMA_7_PRICE_RULES)
     assert _described(inspector.get_columns("inflight")) == SCHEMA_6_INFLIGHT
 
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -39,7 +38,8 @@ from evalkit.errors import UsageError
 from evalkit.store.database import RunRow, Store
 from evalkit.store.records import ESTIMATED_MARK, LAG_LIMIT_MS
 
-_PRICE_FIELDS = ("input", "output", "cached_input", "hourly_cost", "hourly_slots")
+_PRICE_FIELDS = ("input", "output", "cached_input", "hourly_cost", "hourly_slots", "cache_write", "cache_write_1h",
+                 "reasoning_output", "reasoning_billing", "tiers", "options", "off_peak")
 
 
 @dataclass(frozen=True)
@@ -354,22 +354,10 @@ def _cost_cause(cand: pd.DataFrame, keys, base_total: float, cand_total: float, 
 
 def _recost(rows: pd.DataFrame, price: ModelPrice) -> pd.Series | None:
     """What the candidate's calls would have cost at the baseline's price."""
-    def cost(row: Any) -> float | None:
-        if row.get("error_class") is not None and not pd.isna(row.get("error_class")):
-            return price.cost(0, 0, 0, _num(row.get("e2e_s")) or 0.0)
-        return price.cost(_int(row.get("prompt_tokens")), _int(row.get("completion_tokens")),
-                          _int(row.get("cached_tokens")), _num(row.get("e2e_s")))
-
-    values = pd.Series([cost(row) for row in rows.to_dict("records")], index=rows.index, dtype=float)
+    # every rule of the price, as the run's calls were costed (tiers, cache writes, reasoning)
+    values = pd.Series([price.record_cost(row) for row in rows.to_dict("records")], index=rows.index,
+                       dtype=float)
     return None if values.isna().any() else values
-
-
-def _num(value: Any) -> float | None:
-    return None if value is None or pd.isna(value) else float(value)
-
-
-def _int(value: Any) -> int | None:
-    return None if value is None or pd.isna(value) else int(value)
 
 
 def _price_changed(old: ModelPrice, new: ModelPrice) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from evalkit.analysis.gc_pause import gc_paused
@@ -12,6 +12,7 @@ if TYPE_CHECKING:  # a report module importing this type must not pay for pandas
 
     from evalkit.analysis.summary import Summary
     from evalkit.analysis.verdict import Verdict
+    from evalkit.economics.purchase import Purchase
     from evalkit.store.database import RunRow, Store
 
 
@@ -25,21 +26,35 @@ class RunAnalysis:
     summary: Summary
     """Per model, most accurate first; per model x suite, by suite and then most accurate first."""
     verdict: Verdict
+    purchase: Purchase = field(default_factory=lambda: _standard())
+    """What the costs assume (purchase option, cache-hit rate); standard: as measured."""
+    unavailable: list[str] = field(default_factory=list)
+    """Models without a price for ``purchase.option``: their costs are unknown, not standard."""
 
 
-def analyse_run(store: Store, ref: str) -> RunAnalysis:
-    """Read run ``ref`` (an id, a prefix, ``last`` or ``last:TAG``) and analyse it."""
+def _standard() -> Purchase:
+    from evalkit.economics.purchase import Purchase
+
+    return Purchase()
+
+
+def analyse_run(store: Store, ref: str, purchase: Purchase | None = None) -> RunAnalysis:
+    """Read run ``ref`` (an id, a prefix, ``last`` or ``last:TAG``) and analyse it, its
+    calls costed as bought with ``purchase`` (default: as measured)."""
     from evalkit.analysis.summary import summarize
     from evalkit.analysis.verdict import verdict
     from evalkit.economics.pricing import time_priced
+    from evalkit.economics.purchase import Purchase, reprice, unavailable
 
+    purchase = purchase or Purchase()
     run = store.run(ref)
     with gc_paused():  # the records are many long-lived objects: see gc_pause
-        records = store.records_frame(run.run_id)
+        records = reprice(store.records_frame(run.run_id), run.price_snapshot, purchase)
         summary = summarize(records, time_priced(run.price_snapshot))
         # reports list the most accurate first
         summary.by_model = summary.by_model.sort_values(["accuracy", "model"], ascending=[False, True])
         summary.by_model_suite = summary.by_model_suite.sort_values(
             ["suite", "accuracy", "model"], ascending=[True, False, True]
         )
-        return RunAnalysis(run=run, records=records, summary=summary, verdict=verdict(records, summary))
+        return RunAnalysis(run=run, records=records, summary=summary, verdict=verdict(records, summary),
+                           purchase=purchase, unavailable=unavailable(run.price_snapshot, purchase))

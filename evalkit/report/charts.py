@@ -313,6 +313,7 @@ def _monthly_chart(content: ReportContent, styles: dict[str, ModelStyle]) -> Cha
             ax.set_xlabel("Projected cost (USD per month)")
         ax.grid(True, axis="x", alpha=0.3)
     ax.set_title(f"Projected monthly cost at {content.volume.describe()}")
-    missing = [r["model"] for r in content.monthly_rows if math.isnan(r["monthly"])]
+    missing = [r["model"] for r in content.monthly_rows
+               if math.isnan(r["monthly"]) and not r["note"].startswith("unavailable")]
     caption = content.monthly_note + (f" Not shown, price unknown: {', '.join(missing)}." if missing else "")
     return Chart("monthly", "Projected monthly cost", caption, _svg(fig))

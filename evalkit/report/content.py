@@ -111,6 +111,9 @@ def build_content(analysis: RunAnalysis, volume: Volume) -> ReportContent:
     started = _when(run.started_at)
     finished = _when(run.finished_at) if run.finished_at else "not finished"
     monthly_rows = monthly_costs(by_model, volume, _hourly(run.price_snapshot))
+    for row in monthly_rows:  # not offered: said so, never costed at the standard price
+        if row["model"] in analysis.unavailable:
+            row["note"] = f"unavailable: no {analysis.purchase.option} price"
     facts = facts_rows(run)
     samples = _samples(run.config)
     disagreements, note = find_disagreements(analysis, samples)
@@ -125,7 +128,7 @@ def build_content(analysis: RunAnalysis, volume: Volume) -> ReportContent:
         volume=volume,
         monthly=_monthly_table(monthly_rows, volume),
         monthly_rows=monthly_rows,
-        monthly_note=_monthly_note(volume, monthly_rows),
+        monthly_note=_monthly_note(volume, monthly_rows, analysis),
         facts=facts,
         facts_table=Table([h for h, _ in FACT_FIELDS], [[getattr(f, a) for _, a in FACT_FIELDS] for f in facts]),
         methodology=_methodology(analysis, started, finished),
@@ -169,9 +172,23 @@ def executive_summary(analysis: RunAnalysis) -> list[str]:
             explained.add(line.model)
     out += [f"Left out of the verdict: {model}, none of whose calls succeeded ({reason})."
             for model, reason in unanswered.items()]
+    out += _purchase_sentences(analysis)
     out.append(_evidence(by_model))
     out += _warnings(by_model)
     out += [note[0].upper() + note[1:] + "." for note in verdict.notes]
+    return out
+
+
+def _purchase_sentences(analysis: RunAnalysis) -> list[str]:
+    """What the costs assume, when it is not what each call measured."""
+    purchase = analysis.purchase
+    if purchase.as_measured:
+        return []
+    out = [f"Every cost in this report assumes the {purchase.describe()}, not the costs the calls were "
+           "measured at."]
+    if analysis.unavailable:
+        out.append(f"Unavailable at the {purchase.option} price (no such price; not costed at the standard "
+                   f"price): {', '.join(analysis.unavailable)}.")
     return out
 
 
@@ -280,8 +297,8 @@ def _suite_table(frame: Any) -> Table:
 def _monthly_table(rows: list[dict[str, Any]], volume: Volume) -> Table:
     unit = "per request" if volume.unit == "requests" else "per 1M tokens"
     scale = 1 if volume.unit == "requests" else 1e6
-    body = [[r["model"], _marked(usd(r["unit_cost"] * scale), r, "estimated"),
-             _marked(usd(r["monthly"]), r, "monthly_estimated"), r["note"]] for r in rows]
+    body = [[r["model"], _unavailable(r) or _marked(usd(r["unit_cost"] * scale), r, "estimated"),
+             _unavailable(r) or _marked(usd(r["monthly"]), r, "monthly_estimated"), r["note"]] for r in rows]
     table = Table(["Model", f"Measured cost {unit}", "Projected USD / month", "Note"], body)
     known = [(i, r["monthly"]) for i, r in enumerate(rows) if not _missing(r["monthly"])]
     if len(known) > 1:
@@ -290,18 +307,29 @@ def _monthly_table(rows: list[dict[str, Any]], volume: Volume) -> Table:
     return table
 
 
+def _unavailable(row: dict[str, Any]) -> str:
+    return "unavailable" if row["note"].startswith("unavailable") else ""
+
+
 def _marked(text: str, row: dict[str, Any], flag: str) -> str:
     return ESTIMATED_MARK + text if row.get(flag) and not _missing(row["monthly"]) else text
 
 
-def _monthly_note(volume: Volume, rows: list[dict[str, Any]]) -> str:
+def _monthly_note(volume: Volume, rows: list[dict[str, Any]], analysis: RunAnalysis) -> str:
     basis = ("each model's measured cost per request (its own prompt and answer lengths on these suites)"
              if volume.unit == "requests" else
              "each model's measured cost per token, prompt and completion together, in the mix this run produced")
     marked = [r["model"] for r in rows if r.get("estimated") and not _missing(r["monthly"])]
     estimated = (f" {ESTIMATED_MARK}: from token counts evalkit estimated (no usage reported) for "
                  f"{', '.join(marked)}." if marked else "")
-    return (f"At {volume.describe()} (--volume {volume.text}), from {basis}. Self-hosted models are never "
+    purchase = analysis.purchase
+    flags = f"--purchase {purchase.option}" + ("" if purchase.cache_hit_rate is None
+                                               else f" --cache-hit-rate {purchase.cache_hit_rate:.0%}")
+    bought = f" Every figure assumes the {purchase.describe()} ({flags})."
+    if analysis.unavailable:
+        bought += (f" Unavailable at the {purchase.option} price (the model has none; not costed at the "
+                   f"standard price): {', '.join(analysis.unavailable)}.")
+    return (f"At {volume.describe()} (--volume {volume.text}), from {basis}.{bought} Self-hosted models are never "
             f"projected below one machine running all month (730 hours). Unknown prices stay unknown.{estimated}")
 
 
@@ -319,17 +347,21 @@ def _suite_sizes(analysis: RunAnalysis, samples: dict) -> Table:
 
 
 def price_table(snapshot: dict) -> Table:
-    """The prices a run used, as stored with it: one row per model."""
+    """The price rules a run used, as stored with it: one row per model and rule, a rule
+    older than the price file's age limit flagged as stale."""
+    from evalkit.economics.price_file import load_price_file
+    from evalkit.economics.price_listing import rule_lines
+    from evalkit.economics.pricing import from_snapshot
+
+    max_age = load_price_file().max_age_days
     rows = []
-    for label, price in snapshot.items():
-        if price.get("hourly_cost") is not None:
-            text = f"${price['hourly_cost']:.2f}/hour, {price['hourly_slots']} request(s) at once"
-        elif price.get("input") is not None and price.get("output") is not None:
-            text = f"${price['input'] * 1e6:.3f} in / ${price['output'] * 1e6:.3f} out per 1M tokens"
-        else:
-            text = "unknown"
-        rows.append([label, price.get("model_id", ""), text, price.get("source", ""), price.get("as_of", "")])
-    return Table(["Model", "Id", "Price", "Source", "As of"], rows)
+    for label, price in from_snapshot(snapshot).items():
+        for line in rule_lines(price, max_age_days=max_age):
+            if line.text.startswith("unavailable"):
+                continue  # the options a model lacks are said where a figure assumes one
+            date = f"{line.as_of} — stale: older than {max_age} days" if line.stale else line.as_of
+            rows.append([label, price.model_id, f"{line.rule}: {line.text}", line.source, date])
+    return Table(["Model", "Id", "Price rule", "Source", "As of"], rows)
 
 
 def _methodology(analysis: RunAnalysis, started: str, finished: str) -> list[tuple[str, str]]:

@@ -8,6 +8,7 @@ several times more. The same worst case, per call, is what a `--max-cost` budget
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from evalkit import transport
@@ -61,7 +62,8 @@ def estimate_model(
     model: ModelConfig, price: ModelPrice, samples: list[Sample], max_tokens: int, timeout: float
 ) -> ModelEstimate:
     reasoning = is_reasoning(model)
-    prompt = sum(prompt_tokens(model, s) for s in samples)
+    prompts = [prompt_tokens(model, s) for s in samples]
+    prompt = sum(prompts)
     expected = sum(min(max_tokens, typical_answer(s) * (REASONING_FACTOR if reasoning else 1)) for s in samples)
     low = sum(min(max_tokens, typical_answer(s) // 2) for s in samples)
     high = max_tokens * len(samples)
@@ -72,10 +74,18 @@ def estimate_model(
         worst = price.hourly_cost * timeout * len(samples) / 3600 / price.hourly_slots
         return ModelEstimate(model.display, len(samples), prompt, low, expected, high,
                              cost(low), cost(expected), worst, reasoning, "self-hosted: machine time")
+    answers = [typical_answer(s) for s in samples]
+
+    def total(answer_tokens: Callable[[int], int]) -> float | None:
+        # call by call: a prompt's length picks its price tier, which a sum of prompts would not
+        costs = [price.cost(p, answer_tokens(a)) for p, a in zip(prompts, answers)]
+        return None if any(c is None for c in costs) else sum(c for c in costs if c is not None)
+
+    factor = REASONING_FACTOR if reasoning else 1
     return ModelEstimate(
         model.display, len(samples), prompt, low, expected, high,
-        price.cost(prompt, low), price.cost(prompt, expected), price.cost(prompt, high), reasoning,
-        "" if price.known else "price unknown",
+        total(lambda a: min(max_tokens, a // 2)), total(lambda a: min(max_tokens, a * factor)),
+        total(lambda a: max_tokens), reasoning, "" if price.known else "price unknown",
     )
 
 
@@ -83,5 +93,7 @@ def worst_case_cost(model: ModelConfig, price: ModelPrice, sample: Sample, max_t
     """The most one call can cost: its whole prompt, `max_tokens` of answer, or its timeout."""
     if price.hourly_cost is not None:
         return price.hourly_cost * timeout / 3600 / price.hourly_slots
-    cost = price.cost(int(prompt_tokens(model, sample) * TOKENIZER_MARGIN), max_tokens)
-    return cost if cost is not None else float("inf")
+    prompt = int(prompt_tokens(model, sample) * TOKENIZER_MARGIN)
+    # a thinking model may bill every output token at its reasoning rate
+    costs = [price.cost(prompt, max_tokens), price.cost(prompt, max_tokens, reasoning_tokens=max_tokens)]
+    return max(c for c in costs if c is not None) if all(c is not None for c in costs) else float("inf")

@@ -458,6 +458,7 @@ def _fill_success(record: CallRecord, attempt: transport.Attempt, sample: Sample
     record.finish_reason = attempt.finish_reason
     record.reasoning_tokens = attempt.reasoning_tokens
     record.cached_tokens = attempt.cached_tokens
+    record.cache_write_tokens = attempt.cache_write_tokens
     if attempt.usage_source == "provider":
         record.prompt_tokens = attempt.prompt_tokens
         record.completion_tokens = attempt.completion_tokens
@@ -469,9 +470,7 @@ def _fill_success(record: CallRecord, attempt: transport.Attempt, sample: Sample
         record.completion_tokens = count(attempt.text + attempt.reasoning)
         record.usage_source = "estimated"
     record.output_speed_tps = output_speed_tps(record.completion_tokens, record.ttft_s, record.e2e_s)
-    record.cost_usd = target.price.cost(
-        record.prompt_tokens, record.completion_tokens, record.cached_tokens, record.e2e_s
-    )
+    record.cost_usd = target.price.record_cost(record.to_dict())
     if get_scorer(sample.scorer).is_async:
         return  # the runner awaits it next
     score = score_item(attempt.text, sample)

@@ -94,6 +94,20 @@ def _migration_6(conn: sa.Connection) -> None:
     metadata.create_all(conn, tables=[leases_table])
 
 
-MIGRATIONS = {2: _migration_2, 3: _migration_3, 4: _migration_4, 5: _migration_5, 6: _migration_6}
+PRICE_RULE_COLUMNS = ("cache_write_tokens",)
+"""Schema 7, price rules: the prompt tokens a call wrote to the provider's cache."""
+
+
+def _migration_7(conn: sa.Connection) -> None:
+    """Schema 7: new record columns, each group in its own tuple (price rules: cache writes)."""
+    existing = {column["name"] for column in sa.inspect(conn).get_columns("records")}
+    for name in PRICE_RULE_COLUMNS:
+        if name not in existing:
+            kind = records_table.c[name].type.compile(dialect=conn.dialect)
+            conn.execute(sa.text(f"ALTER TABLE records ADD COLUMN {name} {kind}"))
+
+
+MIGRATIONS = {2: _migration_2, 3: _migration_3, 4: _migration_4, 5: _migration_5, 6: _migration_6,
+              7: _migration_7}
 """schema version -> the step that brings a store of the previous version to it. Append
 only. A new store is created at the current version directly."""

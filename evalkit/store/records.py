@@ -80,6 +80,7 @@ class CallRecord:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     cached_tokens: int | None = None
+    """Prompt tokens read from the provider's cache (part of ``prompt_tokens``)."""
     reasoning_tokens: int | None = None
     usage_source: str | None = None
     """``provider`` when the API reported usage, ``estimated`` when a tokenizer counted."""
@@ -110,6 +111,10 @@ class CallRecord:
     judge_completion_tokens: int | None = None
     judge_cost_usd: float | None = None
     """None when the judge's price is unknown."""
+    # Schema 7 (fields added after a release go last: a migrated store adds them last)
+    cache_write_tokens: int | None = None
+    """Prompt tokens written to the provider's cache (Anthropic's cache creation; part of
+    ``prompt_tokens``); None where the provider reports none."""
 
     @property
     def key(self) -> CallKey:

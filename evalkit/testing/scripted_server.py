@@ -36,6 +36,8 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from evalkit.testing import anthropic_messages
+
 FAULTS: dict[str, str] = {
     "hang": "accept the request and never answer, until the client hangs up or the server stops",
     "reset_after_chunks": "stream `fault_after` deltas, then close the socket with a TCP reset",
@@ -47,6 +49,14 @@ FAULTS: dict[str, str] = {
     "null_content": "content deltas (or the message) carry `content: null`",
 }
 """The fault switches of `Reply.fault`, each with what the client gets."""
+
+USAGE_SHAPES: dict[str, str] = {
+    "openai": "cached tokens in `usage.prompt_tokens_details.cached_tokens`",
+    "zai": "as OpenAI: `usage.prompt_tokens_details.cached_tokens` (docs.z.ai context caching)",
+    "deepseek": "`usage.prompt_cache_hit_tokens` and `prompt_cache_miss_tokens` (their sum is the prompt)",
+    "moonshot": "`usage.cached_tokens` at the top level of usage (platform.kimi.ai chat API)",
+}
+"""The chat-completions usage shapes of `Reply.usage_shape`, each with where the cached tokens go."""
 
 DEFAULT_KEY = "default"
 """Key of a dict script that answers prompts no other key matches."""
@@ -96,7 +106,14 @@ class Reply:
     completion_tokens: int | None = None
     """Reported ``usage.completion_tokens``; default: number of deltas, reasoning included."""
     cached_tokens: int | None = None
-    """Reported as ``usage.prompt_tokens_details.cached_tokens``; None leaves the details out."""
+    """Prompt tokens read from the cache (part of `prompt_tokens`), reported where
+    `usage_shape`'s provider reports them; None leaves them out."""
+    cache_write_tokens: int | None = None
+    """Prompt tokens written to the cache (part of `prompt_tokens`): OpenAI's
+    ``prompt_tokens_details.cache_write_tokens``, Anthropic's ``cache_creation_input_tokens``."""
+    usage_shape: str = "openai"
+    """Whose usage report to send, one of `USAGE_SHAPES`; ``/v1/messages`` always answers
+    in Anthropic's."""
     reasoning_tokens: int | None = None
     """Reported as ``usage.completion_tokens_details.reasoning_tokens``; default: number of
     reasoning deltas when `reasoning` is set, else left out."""
@@ -120,6 +137,8 @@ class Reply:
     sent before the fault, which strikes when the next delta would have been due."""
 
     def __post_init__(self) -> None:
+        if self.usage_shape not in USAGE_SHAPES:
+            raise ValueError(f"Reply.usage_shape={self.usage_shape!r} is unknown; use one of {sorted(USAGE_SHAPES)}")
         if self.fault is not None and self.fault not in FAULTS:
             raise ValueError(f"Reply.fault={self.fault!r} is unknown; use one of {sorted(FAULTS)}")
         if min(self.ttft, self.token_delay, self.fault_after) < 0:
@@ -136,6 +155,32 @@ class Reply:
     def reasoning_chunks(self) -> list[str]:
         return split_words(self.reasoning) if self.reasoning else []
 
+    def completion_count(self) -> int:
+        """Completion tokens reported: as scripted, else one per delta, reasoning included."""
+        if self.completion_tokens is not None:
+            return self.completion_tokens
+        return len(self.content_chunks()) + len(self.reasoning_chunks())
+
+    def _cache_usage(self) -> dict[str, Any]:
+        """The cache fields of a chat-completions usage, in `usage_shape`'s spelling."""
+        cached, written = self.cached_tokens, self.cache_write_tokens
+        if self.usage_shape == "deepseek":
+            if cached is None:
+                return {}
+            return {"prompt_cache_hit_tokens": cached,
+                    "prompt_cache_miss_tokens": (self.prompt_tokens or 0) - cached}
+        if self.usage_shape == "moonshot":
+            return {} if cached is None else {"cached_tokens": cached}
+        details = {k: v for k, v in (("cached_tokens", cached), ("cache_write_tokens", written)) if v is not None}
+        return {"prompt_tokens_details": details} if details else {}
+
+    def anthropic_usage(self) -> dict[str, int]:
+        """Anthropic's usage: ``input_tokens`` counts only the prompt tokens neither read
+        from nor written to the cache."""
+        cached, written = self.cached_tokens or 0, self.cache_write_tokens or 0
+        return {"input_tokens": (self.prompt_tokens or 0) - cached - written,
+                "cache_creation_input_tokens": written, "cache_read_input_tokens": cached}
+
     def usage(self) -> dict[str, Any] | None:
         """The ``usage`` object as it goes on the wire, or None when there is none."""
         if not self.include_usage:
@@ -149,8 +194,7 @@ class Reply:
             usage["prompt_tokens"] = self.prompt_tokens
         usage["completion_tokens"] = completion
         usage["total_tokens"] = (self.prompt_tokens or 0) + completion
-        if self.cached_tokens is not None:
-            usage["prompt_tokens_details"] = {"cached_tokens": self.cached_tokens}
+        usage.update(self._cache_usage())
         reasoning_tokens = self.reasoning_tokens
         if reasoning_tokens is None and self.reasoning:
             reasoning_tokens = reasoning_count
@@ -290,7 +334,9 @@ class _SSEWriter:
         self._wfile = wfile
 
     def event(self, data: str) -> None:
-        payload = f"data: {data}\n\n".encode()
+        self.raw(f"data: {data}\n\n".encode())
+
+    def raw(self, payload: bytes) -> None:
         # One write per chunk (size line, data, CRLF) so it leaves as one segment.
         self._wfile.write(b"%X\r\n%s\r\n" % (len(payload), payload))
         self._wfile.flush()
@@ -410,7 +456,8 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0].rstrip("/")
         headers = self._header_dict()
         authorized = path == "/health" or app.authorized(headers)
-        is_chat = self.command == "POST" and path == "/v1/chat/completions"
+        is_messages = self.command == "POST" and path == "/v1/messages"
+        is_chat = (self.command == "POST" and path == "/v1/chat/completions") or is_messages
         request = app.record(
             method=self.command,
             path=self.path,
@@ -426,6 +473,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_json(200, {"status": "ok"})
         elif path == "/v1/models" and self.command == "GET":
             self.send_json(200, app.models_payload())
+        elif is_messages:
+            self._answer_messages(_Exchange(request, choose_reply(app.script, request), app.stop_event))
         elif is_chat:
             self._answer_chat(_Exchange(request, choose_reply(app.script, request), app.stop_event))
         else:
@@ -478,6 +527,38 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_body(200, b'{"id": "chatcmpl-broken", "choices": [', "application/json", reply.headers)
         else:
             self.send_json(200, exchange.completion(), reply.headers)
+
+    def _answer_messages(self, exchange: _Exchange) -> None:
+        """Anthropic's Messages API: its event stream, or one message object (see
+        `evalkit.testing.anthropic_messages`); errors and the hang fault as for chat."""
+        reply = exchange.reply
+        if reply.fault == "hang":
+            _hang(self.connection, exchange.stop)
+            self.close_connection = True
+            return
+        if reply.status != 200:
+            _sleep_until(exchange.due(0), exchange.stop)
+            self._send_error_reply(reply)
+            return
+        if exchange.body.get("stream") is not True:
+            _sleep_until(exchange.due(0), exchange.stop)
+            self.send_json(200, anthropic_messages.message(reply, exchange.model), reply.headers)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Transfer-Encoding", "chunked")
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        writer = _SSEWriter(self.wfile)
+        deltas = 0
+        for is_delta, name, payload in anthropic_messages.stream_events(reply, exchange.model):
+            if is_delta:
+                _sleep_until(exchange.due(deltas), exchange.stop)
+                deltas += 1
+            writer.raw(anthropic_messages.sse(name, payload))
+        writer.end()
 
     def _send_error_reply(self, reply: Reply) -> None:
         body = reply.error_body if reply.error_body is not None else default_error_body(reply.status)
@@ -645,7 +726,9 @@ class ScriptedServer:
         return [r for r in self.requests if r.attempt > 0 and (prompt is None or r.prompt == prompt)]
 
     def authorized(self, headers: Mapping[str, str]) -> bool:
-        return self.api_key is None or headers.get("authorization") == f"Bearer {self.api_key}"
+        """OpenAI's ``Authorization: Bearer`` or Anthropic's ``x-api-key`` header."""
+        return (self.api_key is None or headers.get("authorization") == f"Bearer {self.api_key}"
+                or headers.get("x-api-key") == self.api_key)
 
     def record(
         self,
@@ -702,6 +785,9 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--token-delay", type=float, default=0.0, help="seconds between chunks")
     parser.add_argument("--prompt-tokens", type=int, default=10, help="reported prompt tokens")
     parser.add_argument("--reasoning", default=None, help="reasoning content streamed before the answer")
+    parser.add_argument("--cached-tokens", type=int, default=None, help="reported cached prompt tokens")
+    parser.add_argument("--usage-shape", default="openai", choices=sorted(USAGE_SHAPES),
+                        help="whose usage report to send (cached tokens under that provider's name)")
     parser.add_argument("--no-usage", action="store_true", help="never report usage")
     parser.add_argument("--api-key", default=None, help="require 'Authorization: Bearer KEY'")
     return parser.parse_args(argv)
@@ -715,6 +801,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         token_delay=args.token_delay,
         prompt_tokens=args.prompt_tokens,
         reasoning=args.reasoning,
+        cached_tokens=args.cached_tokens,
+        usage_shape=args.usage_shape,
         include_usage=not args.no_usage,
     )
     done = threading.Event()

@@ -57,6 +57,7 @@ class Attempt:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     cached_tokens: int | None = None
+    cache_write_tokens: int | None = None
     reasoning_tokens: int | None = None
     usage_source: str | None = None
     finish_reason: str | None = None

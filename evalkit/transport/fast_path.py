@@ -244,17 +244,32 @@ def _take_usage(attempt: Attempt, usage: dict[str, Any]) -> None:
     attempt.prompt_tokens, attempt.completion_tokens = prompt, completion
     attempt.usage_source = "provider"
     attempt.cached_tokens = _cached_tokens(usage)
+    attempt.cache_write_tokens = _cache_write_tokens(usage)
     attempt.reasoning_tokens = (usage.get("completion_tokens_details") or {}).get("reasoning_tokens")
 
 
 def _cached_tokens(usage: dict[str, Any]) -> int | None:
     """Prompt tokens read from the provider's cache, under each provider's name for them:
-    DeepSeek's `prompt_cache_hit_tokens` (litellm maps it the same way), OpenAI's
-    `prompt_tokens_details.cached_tokens`, Moonshot's `cached_tokens`."""
-    hit = usage.get("prompt_cache_hit_tokens")
-    if isinstance(hit, int):
-        return hit
-    return (usage.get("prompt_tokens_details") or {}).get("cached_tokens", usage.get("cached_tokens"))
+    DeepSeek's `prompt_cache_hit_tokens` (with `prompt_cache_miss_tokens` the rest of the
+    prompt), OpenAI's and Z.ai's `prompt_tokens_details.cached_tokens`, Moonshot's top-level
+    `cached_tokens`, and `cache_read_input_tokens` where an OpenAI-compatible gateway passes
+    Anthropic's through. None when the usage names none of them."""
+    details = usage.get("prompt_tokens_details") or {}
+    for value in (usage.get("prompt_cache_hit_tokens"), details.get("cached_tokens"),
+                  usage.get("cached_tokens"), usage.get("cache_read_input_tokens")):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return None
+
+
+def _cache_write_tokens(usage: dict[str, Any]) -> int | None:
+    """Prompt tokens written to the cache, where the usage reports them (OpenAI's
+    `prompt_tokens_details.cache_write_tokens`, Anthropic's `cache_creation_input_tokens`)."""
+    details = usage.get("prompt_tokens_details") or {}
+    for value in (details.get("cache_write_tokens"), usage.get("cache_creation_input_tokens")):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return None
 
 
 async def _status_error(response: Any, attempt: Attempt) -> CallError:

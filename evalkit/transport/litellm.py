@@ -117,10 +117,24 @@ def _take_usage(attempt: Attempt, usage: Any) -> None:
     attempt.completion_tokens = completion
     attempt.usage_source = "provider"
     details = getattr(usage, "prompt_tokens_details", None)
-    attempt.cached_tokens = getattr(details, "cached_tokens", None) if details else None
+    # litellm 1.110 moves DeepSeek's prompt_cache_hit_tokens and Anthropic's cache reads into
+    # prompt_tokens_details.cached_tokens, and Anthropic's cache writes into its
+    # cache_write_tokens; Moonshot's top-level cached_tokens it drops (read here in case a
+    # later litellm keeps it): such a call's cache use is not reported (None), never 0.
+    attempt.cached_tokens = _first_count(getattr(details, "cached_tokens", None),
+                                         getattr(usage, "cache_read_input_tokens", None),
+                                         getattr(usage, "prompt_cache_hit_tokens", None),
+                                         getattr(usage, "cached_tokens", None))
+    attempt.cache_write_tokens = _first_count(getattr(details, "cache_write_tokens", None),
+                                              getattr(details, "cache_creation_tokens", None),
+                                              getattr(usage, "cache_creation_input_tokens", None))
     completion_details = getattr(usage, "completion_tokens_details", None)
     if completion_details is not None:
         attempt.reasoning_tokens = getattr(completion_details, "reasoning_tokens", None)
+
+
+def _first_count(*values: Any) -> int | None:
+    return next((v for v in values if isinstance(v, int) and not isinstance(v, bool)), None)
 
 
 def classify(exc: BaseException, attempt: Attempt | None = None) -> CallError:
