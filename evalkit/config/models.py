@@ -240,7 +240,7 @@ def load_config(path: str | Path) -> RunConfig:
     path = Path(path)
     if not path.is_file():
         raise UsageError(f"{path}: config file not found; check the path passed to -c")
-    data, lines = _read_yaml(path)
+    data, lines = read_yaml(path)
     if not isinstance(data, dict):
         raise UsageError(f"{path}: expected a mapping with models/suites/run at the top level")
     origins = Origins(str(path), lines)
@@ -249,7 +249,7 @@ def load_config(path: str | Path) -> RunConfig:
     return _resolve_capacity_paths(_resolve_suite_paths(config, path.parent), path)
 
 
-def _read_yaml(path: Path) -> tuple[Any, dict[tuple, int]]:
+def read_yaml(path: Path) -> tuple[Any, dict[tuple, int]]:
     """The document and the line of each of its fields, from one parse."""
     loader = yaml.SafeLoader(path.read_text(encoding="utf-8"))
     try:
@@ -296,12 +296,12 @@ def validate_config(data: dict[str, Any], source: str = "<options>", origins: Or
     try:
         config = RunConfig.model_validate({**data, "source": source})
     except ValidationError as exc:
-        raise UsageError(_describe_validation_error(exc, origins)) from None
+        raise UsageError(describe_validation_error(exc, origins)) from None
     config._origins = origins
     return config
 
 
-def _describe_validation_error(exc: ValidationError, origins: Origins) -> str:
+def describe_validation_error(exc: ValidationError, origins: Origins) -> str:
     lines = []
     for error in exc.errors():
         message = error["msg"].removeprefix("Value error, ")

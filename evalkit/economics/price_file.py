@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
-from evalkit.config.models import Origins, Strict, _describe_validation_error, _read_yaml
+from evalkit.config.models import Origins, Strict, describe_validation_error, read_yaml
 from evalkit.errors import UsageError
 
 PRICES_ENV = "EVALKIT_PRICES"
@@ -175,13 +175,13 @@ def _load(override: str) -> LoadedPrices:
             raise UsageError(f"{PRICES_ENV}={override}: no such price file; point it at a prices.yaml or unset it")
     else:
         path = Path(str(resources.files("evalkit.data") / "prices.yaml"))
-    data, lines = _read_yaml(path)
+    data, lines = read_yaml(path)
     if not isinstance(data, dict):
         raise UsageError(f"{path}: expected a mapping with max_age_days and models at the top level")
     try:
         return LoadedPrices(str(path), PriceFile.model_validate(data))
     except ValidationError as exc:
-        raise UsageError(_describe_validation_error(exc, Origins(str(path), lines))) from None
+        raise UsageError(describe_validation_error(exc, Origins(str(path), lines))) from None
 
 
 def stale(as_of: str, today: dt.date | None = None, max_age_days: int | None = None) -> bool:
