@@ -31,6 +31,11 @@ SCHEMA_6_RECORDS = [
     ("judge_rubric", "TEXT"), ("judge_verdict", "TEXT"), ("judge_prompt_tokens", "INTEGER"),
     ("judge_completion_tokens", "INTEGER"), ("judge_cost_usd", "FLOAT"),
 ]
+SCHEMA_7_THINKING = [
+    ("reasoning_text", "TEXT"), ("first_token_s", "FLOAT"), ("thinking_s", "FLOAT"),
+    ("reasoning_tokens_source", "VARCHAR(255)"),
+]
+"""The columns schema 7 adds for thinking models, after the schema-6 ones."""
 SCHEMA_6_INFLIGHT = [
     ("run_id", "VARCHAR(64)", NOT_NULL), ("model", "VARCHAR(255)", NOT_NULL), ("suite", "VARCHAR(255)", NOT_NULL),
     ("sample_id", "VARCHAR(255)", NOT_NULL), ("epoch", "INTEGER", NOT_NULL), ("sent_at", "FLOAT", NOT_NULL),
@@ -42,10 +47,10 @@ def _described(columns: list[dict]) -> list[tuple]:
              *([KEY] if c.get("primary_key") else [])) for c in columns]
 
 
-def test_a_new_store_has_the_schema_6_records_and_journal_tables(tmp_path):
+def test_a_new_store_has_the_schema_7_records_and_journal_tables(tmp_path):
     store = Store(str(tmp_path / "h.db"))
     inspector = sa.inspect(store.engine)
-    assert _described(inspector.get_columns("records")) == SCHEMA_6_RECORDS
+    assert _described(inspector.get_columns("records")) == SCHEMA_6_RECORDS + SCHEMA_7_THINKING
     assert _described(inspector.get_columns("inflight")) == SCHEMA_6_INFLIGHT
 
 

@@ -385,6 +385,7 @@ def _target(model: ModelConfig, plan: Plan, server: LocalEndpoint | None) -> Tar
     options = plan.config.run
     params = {"temperature": options.temperature, "max_tokens": options.max_tokens, "seed": options.seed}
     params.update(model.params)
+    params.update(model.thinking_params)  # the provider's own switch, over the run's defaults
     model_id, api_base, api_key = model.id, model.api_base, plan.keys[model.display]
     endpoint_down = None
     if routes.route_for(model_id).fast:  # litellm resolves its own aliases; the fast path needs it done

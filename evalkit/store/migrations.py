@@ -94,6 +94,24 @@ def _migration_6(conn: sa.Connection) -> None:
     metadata.create_all(conn, tables=[leases_table])
 
 
-MIGRATIONS = {2: _migration_2, 3: _migration_3, 4: _migration_4, 5: _migration_5, 6: _migration_6}
+THINKING_COLUMNS = ("reasoning_text", "first_token_s", "thinking_s", "reasoning_tokens_source")
+"""Schema 7, thinking models: the reasoning kept apart from the answer, the clock of the
+first token of any kind, thinking time, and whether reasoning tokens were reported or estimated."""
+
+SCHEMA_7_COLUMNS = (*THINKING_COLUMNS,)
+"""Every record column schema 7 adds, by the part of it that needs them."""
+
+
+def _migration_7(conn: sa.Connection) -> None:
+    """Thinking models (`THINKING_COLUMNS`); old records keep None there: not measured."""
+    existing = {column["name"] for column in sa.inspect(conn).get_columns("records")}
+    for name in SCHEMA_7_COLUMNS:
+        if name not in existing:
+            kind = records_table.c[name].type.compile(dialect=conn.dialect)
+            conn.execute(sa.text(f"ALTER TABLE records ADD COLUMN {name} {kind}"))
+
+
+MIGRATIONS = {2: _migration_2, 3: _migration_3, 4: _migration_4, 5: _migration_5, 6: _migration_6,
+              7: _migration_7}
 """schema version -> the step that brings a store of the previous version to it. Append
 only. A new store is created at the current version directly."""
