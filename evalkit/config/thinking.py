@@ -25,7 +25,7 @@ LABEL_SUFFIX = ":thinking"
 same model with thinking on and off are two candidates of one run."""
 
 _MODE_KEYS = {"on", "off", "efforts"}
-_ENTRY_KEYS = _MODE_KEYS | {"models", "none", "source", "as_of"}
+_ENTRY_KEYS = _MODE_KEYS | {"models", "none", "litellm_extra_body", "source", "as_of"}
 
 
 class ThinkingRefused(ValueError):
@@ -55,6 +55,8 @@ class ProviderThinking:
     switches: Switches
     models: tuple[tuple[tuple[str, ...], Switches], ...] = ()
     none: str | None = None
+    litellm_extra_body: bool = False
+    """Through litellm the parameters go in ``extra_body``, which litellm sends as is."""
     source: str = ""
     as_of: str = ""
 
@@ -119,6 +121,12 @@ def request_params(model_id: str, setting: str) -> dict[str, Any]:
     return copy.deepcopy(chosen)
 
 
+def for_litellm(model_id: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The thinking parameters as litellm must be given them to send them as written."""
+    entry = table().get(model_id.partition("/")[0])
+    return {"extra_body": params} if params and entry is not None and entry.litellm_extra_body else params
+
+
 def budget_tokens(params: dict[str, Any]) -> int | None:
     """The thinking budget a request asks for (Anthropic's ``thinking.budget_tokens``), if any."""
     spec = params.get("thinking")
@@ -137,8 +145,14 @@ def table() -> dict[str, ProviderThinking]:
     return {provider: _entry(provider, spec) for provider, spec in yaml.safe_load(text).items()}
 
 
+def _modes(spec: dict[Any, Any]) -> dict[str, Any]:
+    """The entry with YAML's true/false keys (an unquoted ``on:``/``off:``) read as on/off."""
+    return {(ON if key is True else OFF if key is False else key): value for key, value in spec.items()}
+
+
 def _entry(provider: str, spec: dict[str, Any]) -> ProviderThinking:
     where = f"evalkit/data/thinking.yaml: {provider}"
+    spec = _modes(spec)
     unknown = set(spec) - _ENTRY_KEYS
     if unknown:
         raise ValueError(f"{where}: unknown field(s) {sorted(unknown)}; known: {sorted(_ENTRY_KEYS)}")
@@ -148,9 +162,10 @@ def _entry(provider: str, spec: dict[str, Any]) -> ProviderThinking:
     for i, model in enumerate(spec.get("models") or ()):
         if not model.get("match"):
             raise ValueError(f"{where}: models[{i}] needs match patterns")
-        models.append((tuple(model["match"]), _switches(model, f"{where}: models[{i}]")))
+        models.append((tuple(model["match"]), _switches(_modes(model), f"{where}: models[{i}]")))
     return ProviderThinking(provider=provider, switches=_switches(spec, where), models=tuple(models),
-                            none=spec.get("none"), source=spec["source"], as_of=str(spec["as_of"]))
+                            none=spec.get("none"), litellm_extra_body=bool(spec.get("litellm_extra_body")),
+                            source=spec["source"], as_of=str(spec["as_of"]))
 
 
 def _switches(spec: dict[str, Any], where: str) -> Switches:

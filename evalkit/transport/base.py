@@ -212,7 +212,9 @@ def _split_content(attempt: Attempt, text: str, elapsed: float) -> None:
         elif opening.startswith(THINK_OPEN):
             attempt.think_phase = "thinking"
             if attempt.reasoning_ttft_s is None:
-                attempt.reasoning_ttft_s = elapsed  # the tag is the first token of thinking
+                # everything before the tag's end was the tag (or blank): thinking began
+                # with the reply's first token, perhaps a chunk or two before this one
+                attempt.reasoning_ttft_s = attempt.first_token_s if attempt.first_token_s is not None else elapsed
             _split_content(attempt, opening[len(THINK_OPEN):], elapsed)
         else:
             attempt.think_phase = "answer"

@@ -1,0 +1,26 @@
+"""The thinking and truncation part of every report: one table and its notes, the same in
+the terminal, HTML, PDF and Markdown."""
+
+from __future__ import annotations
+
+from evalkit.analysis.run_analysis import RunAnalysis
+from evalkit.analysis.thinking import truncation_lines
+from evalkit.report.tables import THINKING, Table, thinking_legend, thinking_rows
+
+DEFAULT_MAX_TOKENS = 512
+"""`RunOptions.max_tokens`'s default: what a stored config that leaves it out ran with."""
+
+
+def thinking_table(analysis: RunAnalysis) -> Table:
+    """Thinking candidates and truncated models, one row each; no rows when there are none."""
+    return Table([h for h, _ in THINKING], thinking_rows(analysis.summary.by_model))
+
+
+def thinking_notes(analysis: RunAnalysis) -> list[str]:
+    """The estimate legend, then per truncated model what was cut and the max_tokens that would fit."""
+    by_model = analysis.summary.by_model
+    if "thinking" not in by_model:
+        return []
+    max_tokens = int((analysis.run.config.get("run") or {}).get("max_tokens") or DEFAULT_MAX_TOKENS)
+    legend = thinking_legend(by_model)
+    return [*([legend] if legend else []), *truncation_lines(by_model, analysis.records, max_tokens)]
