@@ -155,6 +155,14 @@ def thinking_tokens_cell(row: Any, column: str) -> str:
     return text
 
 
+def thinking_time_cell(row: Any) -> str:
+    """Median thinking time; *n/a* for a model that thinks without streaming its reasoning
+    (OpenAI: only the token count is reported), *none* for a model that did not think."""
+    if not row.get("thinking"):
+        return "none"
+    return "n/a" if _missing(row["thinking_p50"]) else seconds(row["thinking_p50"])
+
+
 def truncated_cell(row: Any) -> str:
     """Replies max_tokens cut, and how many of them before any answer began."""
     cut, exhausted = int(row.get("truncated", 0)), int(row.get("thinking_exhausted", 0))
@@ -166,7 +174,7 @@ THINKING = [
     ("Model", lambda r: str(r["model"])),
     ("TTFT p50", lambda r: seconds(r["ttft_p50"])),
     ("1st token p50", lambda r: seconds(r["first_token_p50"])),
-    ("Thinking p50", lambda r: seconds(r["thinking_p50"]) if r.get("thinking") else "n/a"),
+    ("Thinking p50", lambda r: thinking_time_cell(r)),
     ("Think tok/item", lambda r: thinking_tokens_cell(r, "thinking_per_item")),
     ("Think tok/correct", lambda r: thinking_tokens_cell(r, "thinking_per_correct")),
     ("Truncated", truncated_cell),
