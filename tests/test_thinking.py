@@ -420,6 +420,8 @@ def test_html_pdf_and_markdown_reports_show_the_thinking_table(tmp_path, thinkin
         assert "Thinking and truncation" in text and "1st token p50" in text and "Think tok/correct" in text
     assert "| ds:thinking |" in markdown and '<table id="table-thinking">' in html
     assert (out / "r.pdf").read_bytes().startswith(b"%PDF")
+    folder = (tmp_path / "results" / analysis.run.run_id / "report.md").read_text(encoding="utf-8")
+    assert "## Thinking and truncation" in folder and "| ds:thinking |" in folder  # the run folder's own
     content = build_content(analysis, parse_volume(None))
     assert [row[0] for row in content.thinking.rows] == ["ds:thinking"]
     assert content.thinking.rows[0][4] == "40" and content.thinking.rows[0][5] == "40"

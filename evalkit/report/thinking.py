@@ -4,7 +4,6 @@ the terminal, HTML, PDF and Markdown."""
 from __future__ import annotations
 
 from evalkit.analysis.run_analysis import RunAnalysis
-from evalkit.analysis.thinking import truncation_lines
 from evalkit.report.tables import THINKING, Table, thinking_legend, thinking_rows
 
 DEFAULT_MAX_TOKENS = 512
@@ -18,6 +17,8 @@ def thinking_table(analysis: RunAnalysis) -> Table:
 
 def thinking_notes(analysis: RunAnalysis) -> list[str]:
     """The estimate legend, then per truncated model what was cut and the max_tokens that would fit."""
+    from evalkit.analysis.thinking import truncation_lines  # pandas: not for `evalkit --help`
+
     by_model = analysis.summary.by_model
     if "thinking" not in by_model:
         return []
