@@ -484,3 +484,23 @@ def test_a_schema_6_store_gains_the_thinking_columns_and_keeps_its_records(tmp_p
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT value FROM evalkit_meta WHERE key='schema_version'").fetchone() == (
             str(SCHEMA_VERSION),)
+
+
+# --- the embedded model ------------------------------------------------------------------
+
+
+@pytest.mark.local_model
+def test_the_embedded_model_cannot_think_but_its_truncations_are_counted(tmp_path):
+    """SmolLM2-135M has no thinking mode (refused above); a max_tokens too small for its
+    answers shows in the same table, with a max_tokens that would fit."""
+    pytest.importorskip("xllamacpp", reason="xllamacpp is not installed")
+    result = invoke("compare", "-m", "local/smollm2-135m-q4_1", "-s", "arithmetic", "--limit", "2",
+                    "--max-tokens", "8", "--store", str(tmp_path / "h.db"), "--results-dir", str(tmp_path / "r"))
+    assert result.exit_code == 0, result.output
+    analysis = analyse_run(Store(str(tmp_path / "h.db")), "last")
+    assert all(r["finish_reason"] == "length" and r["reasoning_text"] is None for r in stored(analysis))
+    row = analysis.summary.by_model.iloc[0]
+    assert (row["truncated"], row["thinking_exhausted"], bool(row["thinking"])) == (2, 0, False)
+    # 2 x 8 = 16 (no reply finished on its own), rounded up to a multiple of 256
+    assert "2 of 2 replies stopped at max_tokens; max_tokens 8 is too small for it: try at least 256." in (
+        " ".join(result.output.split()))
