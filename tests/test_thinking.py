@@ -504,3 +504,11 @@ def test_the_embedded_model_cannot_think_but_its_truncations_are_counted(tmp_pat
     # 2 x 8 = 16 (no reply finished on its own), rounded up to a multiple of 256
     assert "2 of 2 replies stopped at max_tokens; max_tokens 8 is too small for it: try at least 256." in (
         " ".join(result.output.split()))
+
+
+def test_an_answer_that_begins_with_blank_chunks_is_timed_from_the_first_of_them():
+    attempt = Attempt()
+    absorb_delta(attempt, None, "reasoning in its own field", 0.5)
+    for at, piece in ((1.0, "\n"), (2.0, " "), (3.0, "42")):
+        absorb_delta(attempt, piece, None, at)
+    assert (attempt.text, attempt.ttft_s, attempt.first_token_s, attempt.reasoning_ttft_s) == ("\n 42", 1.0, 0.5, 0.5)

@@ -86,6 +86,9 @@ class Attempt:
     held: str = ""
     """Content held back until it is known to be answer or reasoning: leading whitespace, or
     a piece that may be the start of a tag cut across two chunks."""
+    held_since_s: float | None = None
+    """When the reply's first held content arrived: the answer's (or the reasoning's) first
+    token, should the held text turn out to begin it."""
 
 
 class CallError(EvalkitError):
@@ -206,19 +209,19 @@ def _split_content(attempt: Attempt, text: str, elapsed: float) -> None:
     if phase == "answer":
         _add_answer(attempt, text, elapsed)
     elif phase == "start":
+        began = attempt.held_since_s if attempt.held_since_s is not None else elapsed
         opening = text.lstrip()
         if not opening or (len(opening) < len(THINK_OPEN) and THINK_OPEN.startswith(opening)):
-            attempt.held = text  # whitespace, or perhaps the first letters of <think>
+            attempt.held, attempt.held_since_s = text, began  # whitespace, or perhaps the first letters of <think>
         elif opening.startswith(THINK_OPEN):
             attempt.think_phase = "thinking"
             if attempt.reasoning_ttft_s is None:
-                # everything before the tag's end was the tag (or blank): thinking began
-                # with the reply's first token, perhaps a chunk or two before this one
-                attempt.reasoning_ttft_s = attempt.first_token_s if attempt.first_token_s is not None else elapsed
+                # the tag (or blank before it) began with the held text, perhaps a chunk or two ago
+                attempt.reasoning_ttft_s = began
             _split_content(attempt, opening[len(THINK_OPEN):], elapsed)
         else:
             attempt.think_phase = "answer"
-            _add_answer(attempt, text, elapsed)
+            _add_answer(attempt, text, began)
     elif phase == "thinking":
         end = text.find(THINK_CLOSE)
         if end < 0:
