@@ -83,7 +83,7 @@ def suggest_max_tokens(records: pd.DataFrame, max_tokens: int) -> int | None:
         return None
     finished = records.loc[~length & records["error_class"].isna(), "completion_tokens"]
     finished = pd.to_numeric(finished, errors="coerce").dropna()
-    floor = 2 * max_tokens
+    floor = float(2 * max_tokens)
     if not finished.empty:
         floor = max(floor, HEADROOM * float(np.percentile(finished.to_numpy(float), 95)))
     return int(math.ceil(floor / SUGGESTION_STEP) * SUGGESTION_STEP)
