@@ -194,7 +194,8 @@ def test_think_tags_cut_anywhere_across_chunks_never_reach_the_answer():
 def test_text_that_only_looks_like_a_tag_stays_the_answer():
     assert split(["<th", "ead> is HTML"]).text == "<thead> is HTML"
     assert split(["the <think> tag ", "mid-answer</think>"]).text == "the <think> tag mid-answer</think>"
-    assert split(["  ", "<thi"]).text == "  <thi"
+    held = split(["  ", "<thi"])
+    assert (held.text, held.ttft_s, held.reasoning) == ("  <thi", 0.0, "")
 
 
 @pytest.mark.parametrize(("pieces", "reasoning", "finish"), [
@@ -322,18 +323,26 @@ def test_openai_reasoning_effort_and_hidden_reasoning_counted_from_usage(tmp_pat
 
 def test_vllm_chat_template_switch_and_reasoning_field(tmp_path, scripted_server, items_file):
     def script(request):
+        if request.body["model"] == "Qwen/Qwen3-8B-no-parser":  # <think> in the content, 0 reasoning tokens
+            return Reply("<think>two and two</think>ok", prompt_tokens=10, completion_tokens=8, reasoning_tokens=0)
         switch = request.body["chat_template_kwargs"]["enable_thinking"]
         return thinking_reply(reasoning_field="reasoning") if switch else Reply("ok", ttft=TTFT)
 
     server = scripted_server(script)
-    config = write_config(tmp_path, server, [{"id": "hosted_vllm/Qwen/Qwen3-8B", "thinking": "on", "label": "qwen3"},
-                                             {"id": "hosted_vllm/Qwen/Qwen3-8B", "thinking": "off",
-                                              "label": "qwen3-instant"}], items_file(ITEMS))
+    config = write_config(tmp_path, server, [
+        {"id": "hosted_vllm/Qwen/Qwen3-8B", "thinking": "on", "label": "qwen3"},
+        {"id": "hosted_vllm/Qwen/Qwen3-8B", "thinking": "off", "label": "qwen3-instant"},
+        {"id": "hosted_vllm/Qwen/Qwen3-8B-no-parser", "thinking": "on", "label": "no-parser"}], items_file(ITEMS))
     _, _, analysis = compare(tmp_path, config)
-    assert all(r.body["model"] == "Qwen/Qwen3-8B" for r in server.chat_requests())
-    for record in by_label(analysis)["qwen3"]:
+    assert {r.body["model"] for r in server.chat_requests()} == {"Qwen/Qwen3-8B", "Qwen/Qwen3-8B-no-parser"}
+    records = by_label(analysis)
+    for record in records["qwen3"]:
         assert (record["response_text"], record["reasoning_text"]) == ("ok", THOUGHT)
         assert_thinking_clocks(record)
+    for record in records["no-parser"]:
+        # a reported 0 beside reasoning the tags carried is no count: counted, and flagged
+        assert (record["response_text"], record["reasoning_text"], record["score"]) == ("ok", "two and two", 1.0)
+        assert record["reasoning_tokens_source"] == "estimated" and record["reasoning_tokens"] > 0
 
 
 # --- truncation --------------------------------------------------------------------------

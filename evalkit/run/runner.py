@@ -471,12 +471,12 @@ def _fill_usage(record: CallRecord, attempt: transport.Attempt, sample: Sample, 
         record.prompt_tokens = count(prompt_text)
         record.completion_tokens = count(attempt.text + attempt.reasoning)
         record.usage_source = "estimated"
-    if attempt.reasoning_tokens is not None:
-        record.reasoning_tokens, record.reasoning_tokens_source = attempt.reasoning_tokens, "provider"
-    elif attempt.reasoning:
+    if attempt.reasoning and not attempt.reasoning_tokens:
         # reasoning written into the content (<think>) is billed as completion tokens, but
-        # no provider reports it apart: counted, and flagged as counted
+        # the provider reports none of it apart (or 0): counted, and flagged as counted
         record.reasoning_tokens, record.reasoning_tokens_source = count(attempt.reasoning), "estimated"
+    elif attempt.reasoning_tokens is not None:
+        record.reasoning_tokens, record.reasoning_tokens_source = attempt.reasoning_tokens, "provider"
     record.output_speed_tps = output_speed_tps(
         record.completion_tokens, decode_start_s(record.first_token_s, record.ttft_s), record.e2e_s)
     record.cost_usd = target.price.cost(

@@ -252,8 +252,9 @@ def _flush_held(attempt: Attempt) -> None:
     held, attempt.held = attempt.held, ""
     if attempt.think_phase == "thinking":
         attempt.reasoning += held  # the first letters of a </think> that never came
-    elif attempt.think_phase == "start":
-        attempt.text += held  # whitespace or "<thi": not the start of reasoning after all
+    elif attempt.think_phase == "start" and held:
+        # whitespace or "<thi": not the start of reasoning after all, but the answer
+        _add_answer(attempt, held, attempt.held_since_s if attempt.held_since_s is not None else 0.0)
 
 
 def check_complete(attempt: Attempt) -> None:
