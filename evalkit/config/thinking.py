@@ -51,6 +51,8 @@ class Switches:
 
 @dataclass(frozen=True)
 class ProviderThinking:
+    """One provider's entry of `evalkit/data/thinking.yaml`."""
+
     provider: str
     switches: Switches
     models: tuple[tuple[tuple[str, ...], Switches], ...] = ()
