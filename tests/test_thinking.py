@@ -121,6 +121,7 @@ def test_on_and_off_are_two_candidates_labelled_apart_and_sent_in_the_providers_
      "knows no thinking switch for provider 'together_ai'"),
     ("local/smollm2-135m-q4_1", "on", "the embedded SmolLM2-135M-Instruct has no thinking mode"),
     ("dashscope/qwen3-max", "high", "takes no thinking effort 'high'; its efforts: none"),
+    ("dashscope/qwq-plus", "off", "the model only thinks (thinking-only mode)"),
     ("deepseek/deepseek-v4-flash", "medium", "its efforts: low, high, max"),
     ("deepseek/deepseek-chat", "on", "deepseek-chat never thinks; use deepseek/deepseek-reasoner"),
     ("openai/gpt-4.1-mini", "on", "the model does not think"),
