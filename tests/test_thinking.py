@@ -439,6 +439,9 @@ def test_html_pdf_and_markdown_reports_show_the_thinking_table(tmp_path, thinkin
     assert [row[0] for row in content.thinking.rows] == ["ds:thinking"]
     assert content.thinking.rows[0][4] == "40" and content.thinking.rows[0][5] == "40"
     assert "Thinking and truncation" in content.all_text()
+    sentence = next(p for p in content.summary if p.startswith("ds:thinking thinks before it answers"))
+    assert sentence.endswith("40 thinking tokens per correct answer (see Thinking and truncation).")
+    assert not any(p.startswith("ds thinks") for p in content.summary)
 
 
 # --- through litellm ---------------------------------------------------------------------

@@ -31,7 +31,7 @@ from evalkit.report.tables import (
     scorecard_rows,
     usd,
 )
-from evalkit.report.thinking import thinking_notes, thinking_table
+from evalkit.report.thinking import thinking_notes, thinking_sentences, thinking_table
 from evalkit.store.records import ESTIMATED_MARK
 
 SECTIONS = [
@@ -133,7 +133,7 @@ def build_content(analysis: RunAnalysis, volume: Volume) -> ReportContent:
         run_line=(f"Run {run.run_id} · {started} → {finished} · status {run.status} · "
                   f"config {run.config_hash} · evalkit {run.evalkit_version}"),
         models=[str(m) for m in by_model["model"]],
-        summary=executive_summary(analysis),
+        summary=executive_summary(analysis) + thinking_sentences(analysis),
         scorecard=_scorecard(by_model),
         suites=_suite_table(summary.by_model_suite),
         volume=volume,
