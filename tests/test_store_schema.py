@@ -31,6 +31,11 @@ SCHEMA_6_RECORDS = [
     ("judge_rubric", "TEXT"), ("judge_verdict", "TEXT"), ("judge_prompt_tokens", "INTEGER"),
     ("judge_completion_tokens", "INTEGER"), ("judge_cost_usd", "FLOAT"),
 ]
+SCHEMA_7_THINKING = [
+    ("reasoning_text", "TEXT"), ("first_token_s", "FLOAT"), ("thinking_s", "FLOAT"),
+    ("reasoning_tokens_source", "VARCHAR(255)"),
+]
+"""The columns schema 7 adds for thinking models, after the schema-6 ones."""
 SCHEMA_6_INFLIGHT = [
     ("run_id", "VARCHAR(64)", NOT_NULL), ("model", "VARCHAR(255)", NOT_NULL), ("suite", "VARCHAR(255)", NOT_NULL),
     ("sample_id", "VARCHAR(255)", NOT_NULL), ("epoch", "INTEGER", NOT_NULL), ("sent_at", "FLOAT", NOT_NULL),
@@ -43,15 +48,14 @@ def _described(columns: list[dict]) -> list[tuple]:
 
 
 SCHEMA_7_PRICE_RULES = [("cache_write_tokens", "INTEGER")]
-"""Schema 7's price-rule columns, appended after schema 6's (as migration 7 adds them)."""
+"""Schema 7's price-rule columns, after its thinking ones (as migration 7 adds them)."""
 
 
-def test_a_new_store_has_the_schema_6_records_and_journal_tables(tmp_path):
+def test_a_new_store_has_the_schema_7_records_and_journal_tables(tmp_path):
     store = Store(str(tmp_path / "h.db"))
     inspector = sa.inspect(store.engine)
-    columns = _described(inspector.get_columns("records"))
-    assert columns[:len(SCHEMA_6_RECORDS)] == SCHEMA_6_RECORDS
-    assert set(columns[len(SCHEMA_6_RECORDS):]) >= set(SCHEMA_7_PRICE_RULES)
+    expected = SCHEMA_6_RECORDS + SCHEMA_7_THINKING + SCHEMA_7_PRICE_RULES
+    assert _described(inspector.get_columns("records")) == expected
     assert _described(inspector.get_columns("inflight")) == SCHEMA_6_INFLIGHT
 
 

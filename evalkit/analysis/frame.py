@@ -8,7 +8,9 @@ other stage of analysis works on what `prepare` makes of it:
 - Output speed and ITL per call are derived from its TTFT, end-to-end time and completion
   tokens by `evalkit.store.records.output_speed_tps` / `inter_token_latency_s` (the stored
   ``output_speed_tps`` column is not read, so records of any age read by one definition);
-  a one-token reply has neither.
+  a one-token reply has neither. Decoding starts at the first token of any kind
+  (``first_token_s``; a thinking reply's completion tokens count its reasoning), or at
+  the TTFT for records that lack it.
 - Each record's *unit* is what makes it independent evidence: its cluster when it has
   one, else its sample, which also holds the sample's epochs.
 """
@@ -20,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evalkit.store.records import inter_token_latency_s, output_speed_tps
+from evalkit.store.records import decode_start_s, inter_token_latency_s, output_speed_tps
 
 REQUIRED = ("model", "suite", "sample_id", "score")
 """Columns a records frame must have; the others default as in `OPTIONAL_DEFAULTS`."""
@@ -28,6 +30,8 @@ OPTIONAL_DEFAULTS: dict[str, Any] = {
     "cluster": None, "epoch": 0, "error_class": None, "ttft_s": np.nan, "e2e_s": np.nan,
     "prompt_tokens": np.nan, "completion_tokens": np.nan,
     "cost_usd": np.nan, "loop_lag_ms": np.nan, "usage_source": None,
+    "first_token_s": np.nan, "thinking_s": np.nan, "reasoning_tokens": np.nan,
+    "reasoning_tokens_source": None, "finish_reason": None,
 }
 
 
@@ -49,8 +53,8 @@ def prepare(records: pd.DataFrame) -> pd.DataFrame:
     score = pd.to_numeric(records["score"], errors="coerce").fillna(0.0).to_numpy(float)
     # The contract says a failed call scores 0; enforce it so no scorer slip credits one.
     out["score"] = np.where(out["is_error"].to_numpy(), 0.0, score)
-    for name in ("ttft_s", "e2e_s", "prompt_tokens",
-                 "completion_tokens", "cost_usd", "loop_lag_ms"):
+    for name in ("ttft_s", "e2e_s", "prompt_tokens", "completion_tokens", "cost_usd", "loop_lag_ms",
+                 "first_token_s", "thinking_s", "reasoning_tokens"):
         out[name] = pd.to_numeric(out[name], errors="coerce").astype(float)
     out["epoch"] = pd.to_numeric(out["epoch"], errors="coerce").fillna(0).astype(np.int64)
     out["output_speed_tps"], out["itl_s"] = _decode_metrics(out)
@@ -66,7 +70,9 @@ def records_have_clusters(records: pd.DataFrame) -> bool:
 
 def _decode_metrics(prep: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Each call's output speed and ITL, NaN where it has none (see `evalkit.store.records`)."""
-    calls = list(zip(prep["completion_tokens"].tolist(), prep["ttft_s"].tolist(), prep["e2e_s"].tolist()))
+    firsts, ttfts = prep["first_token_s"].tolist(), prep["ttft_s"].tolist()
+    starts = [decode_start_s(first, ttft) for first, ttft in zip(firsts, ttfts)]
+    calls = list(zip(prep["completion_tokens"].tolist(), starts, prep["e2e_s"].tolist()))
     speed = [output_speed_tps(*call) for call in calls]
     itl = [inter_token_latency_s(*call) for call in calls]
     return np.array(speed, dtype=float), np.array(itl, dtype=float)  # None -> NaN

@@ -27,6 +27,8 @@ import pandas as pd
 
 from evalkit.analysis.frame import prepare
 from evalkit.analysis.stats import bootstrap_interval, design_effect, wilson
+from evalkit.analysis.thinking import COLUMNS as THINKING_COLUMNS
+from evalkit.analysis.thinking import thinking_columns
 from evalkit.store.records import LAG_LIMIT_MS
 
 
@@ -43,7 +45,10 @@ class Summary:
     ``cost_unknown`` (records without a price) and ``lagged_n`` (successful calls timed while
     evalkit's own event loop lagged over `LAG_LIMIT_MS`), ``usage_estimated`` (calls whose
     token counts evalkit estimated: the provider reported no usage) and ``cost_estimated``
-    (those of them whose cost was computed from the estimate). Rows are sorted by model
+    (those of them whose cost was computed from the estimate), and the thinking and
+    truncation columns of `evalkit.analysis.thinking` (``thinking``, ``first_token_p50``,
+    ``thinking_p50``, ``thinking_tokens``, ``thinking_per_item``, ``thinking_per_correct``,
+    ``thinking_estimated``, ``truncated``, ``thinking_exhausted``). Rows are sorted by model
     (then suite).
     """
 
@@ -176,8 +181,9 @@ _COLUMNS = [
 def _summarize_level(prep: pd.DataFrame, units: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     out = _totals(prep, keys).merge(_intervals(units, keys), on=keys, how="left")
     out = out.merge(_latencies(prep, keys), on=keys, how="left")
+    out = out.merge(thinking_columns(prep, keys), on=keys, how="left")
     for name in ("latency_n", "ttft_n", "lagged_n", "speed_n", "usage_estimated", "cost_estimated"):
         out[name] = out[name].fillna(0).astype(np.int64)
     for name in ("ttft_p50", "ttft_p95", "e2e_p50", "e2e_p95", "speed_p50", "itl_p50", "itl_p95"):
         out[name] = out[name].astype(float)
-    return out[[*keys, *_COLUMNS]].reset_index(drop=True)
+    return out[[*keys, *_COLUMNS, *THINKING_COLUMNS]].reset_index(drop=True)

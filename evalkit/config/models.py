@@ -19,9 +19,19 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from evalkit import redaction
+from evalkit.config import thinking as thinking_switches
 from evalkit.errors import UsageError
 
 LOCAL_PREFIX = "local/"
@@ -110,6 +120,9 @@ class ModelConfig(Strict):
         "alone; `schema` also sends the provider's structured-output mode (`response_format` with the "
         "item's schema).",
     )
+    thinking: str | None = Field(
+        default=None, description="on, off or an effort level (low, medium, high, ...): sent in the provider's "
+        "own spelling (evalkit/data/thinking.yaml); unset leaves the provider's default.")
     price: Price | None = Field(default=None, description="Overrides the price map.")
     hourly_cost: float | None = Field(
         default=None, ge=0, description="Self-hosted: USD per hour of the serving machine."
@@ -125,7 +138,12 @@ class ModelConfig(Strict):
 
     @property
     def display(self) -> str:
-        return self.label or self.id
+        return self.label or self.id + thinking_switches.label_suffix(self.thinking)
+
+    @property
+    def thinking_params(self) -> dict[str, Any]:
+        """The request parameters the thinking setting means for this model's provider."""
+        return thinking_switches.request_params(self.id, self.thinking) if self.thinking else {}
 
     @property
     def is_local(self) -> bool:
@@ -158,6 +176,25 @@ class ModelConfig(Strict):
         if redaction.has_credentials(url):
             raise ValueError(redaction.CREDENTIALS_IN_URL)
         return url
+
+    @field_validator("thinking", mode="before")
+    @classmethod
+    def _thinking_known(cls, setting: Any, info: ValidationInfo) -> str | None:
+        # Checked here, with the model id, so that a provider without the switch is refused
+        # at the field's own line, before any call.
+        setting = thinking_switches.normalise(setting)
+        model_id = info.data.get("id")
+        if setting is not None and isinstance(model_id, str):
+            thinking_switches.request_params(model_id, setting)
+        return setting
+
+    @model_validator(mode="after")
+    def _thinking_not_in_params(self) -> ModelConfig:
+        both = sorted(set(self.thinking_params) & set(self.params))
+        if both:
+            raise ValueError(f"params {both} are what thinking: {self.thinking} sets for {self.id}; "
+                             "remove them from params (or remove thinking)")
+        return self
 
     @field_validator("params")
     @classmethod
@@ -231,6 +268,8 @@ class RunConfig(Strict):
         for model in payload["models"]:
             # facts only label reports; they change no request, so not the hash either
             model.pop("facts", None)
+            if model.get("thinking") is None:  # not set: the hashes of older configs stay as they were
+                model.pop("thinking", None)
         blob = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 

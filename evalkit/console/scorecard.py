@@ -6,7 +6,8 @@ from rich.console import Console
 
 from evalkit.analysis.run_analysis import RunAnalysis
 from evalkit.console import fit
-from evalkit.report.tables import SCORECARD, estimated_legend, scorecard_rows
+from evalkit.report.tables import SCORECARD, THINKING_TITLE, estimated_legend, scorecard_rows
+from evalkit.report.thinking import thinking_notes, thinking_table
 from evalkit.report.verdict_lines import epoch_lines, verdict_lines
 
 
@@ -19,6 +20,12 @@ def render(analysis: RunAnalysis, console: Console, by_suite: bool = False) -> N
     legend = estimated_legend(analysis.summary.by_model)
     if legend:
         fit.print_lines(console, [legend])
+    table = thinking_table(analysis)
+    if table.rows:
+        rows: list[list[str | tuple]] = [list(row) for row in table.rows]
+        console.print(fit.Grid(THINKING_TITLE, [fit.Column(h, right=h != "Model") for h in table.headers], rows),
+                      crop=False)
+        fit.print_lines(console, thinking_notes(analysis))
     if by_suite:
         console.print(suite_scorecard(analysis.summary.by_model_suite), crop=False)
     names = tuple(str(m) for m in analysis.summary.by_model["model"])

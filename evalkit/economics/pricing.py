@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from evalkit.config.models import ModelConfig
+from evalkit.transport.base import BILLED_ERROR_CLASSES
 
 PER_MILLION = 1_000_000
 
@@ -150,7 +151,8 @@ class ModelPrice:
         ``cache_hit_rate``, that share of its prompt read from the cache instead of what the
         call measured (and nothing written)."""
         error = row.get("error_class")
-        if isinstance(error, str) and error:  # pandas reads a missing class as NaN, not None
+        # pandas reads a missing class as NaN, not None; a reply that was all thinking is billed
+        if isinstance(error, str) and error and error not in BILLED_ERROR_CLASSES:
             return self.cost(0, 0, 0, _num(row.get("e2e_s")) or 0.0) if self.known else None
         prompt, cached, written = _int(row.get("prompt_tokens")), _int(row.get("cached_tokens")), \
             _int(row.get("cache_write_tokens"))

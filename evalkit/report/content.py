@@ -22,7 +22,16 @@ from evalkit.report.facts import FIELDS as FACT_FIELDS
 from evalkit.report.facts import FactsRow, facts_rows
 from evalkit.report.selfhosting import TITLE as SELF_HOSTING_TITLE
 from evalkit.report.selfhosting import SelfHosted, self_hosting
-from evalkit.report.tables import SCORECARD, Table, cost_cell, estimated_legend, scorecard_rows, usd
+from evalkit.report.tables import (
+    SCORECARD,
+    THINKING_TITLE,
+    Table,
+    cost_cell,
+    estimated_legend,
+    scorecard_rows,
+    usd,
+)
+from evalkit.report.thinking import thinking_notes, thinking_sentences, thinking_table
 from evalkit.store.records import ESTIMATED_MARK
 
 SECTIONS = [
@@ -89,12 +98,17 @@ class ReportContent:
     """Capacity-priced models projected against the APIs; empty: no "Self-hosting vs APIs" section."""
     cost_legend: str = ""
     """What the estimated-cost mark in the tables means and which models carry it; "" when none."""
+    thinking: Table = field(default_factory=lambda: Table([], []))
+    """Both clocks, thinking tokens and truncations of the thinking candidates (and of any
+    model max_tokens cut); no rows: the report has no "Thinking and truncation" part."""
+    thinking_notes: list[str] = field(default_factory=list)
 
     def all_text(self) -> str:
         """Every character any format may print (for the font subset)."""
         parts = [self.title, self.run_line, *self.models, *self.summary, self.monthly_note, self.disagreement_note,
-                 self.cost_legend]
-        for table in (self.scorecard, self.suites, self.monthly, self.facts_table, self.suite_sizes, self.prices):
+                 self.cost_legend, THINKING_TITLE, *self.thinking_notes]
+        for table in (self.scorecard, self.suites, self.monthly, self.facts_table, self.suite_sizes, self.prices,
+                      self.thinking):
             parts += table.headers + [c for row in table.rows for c in row]
         parts += [t for pair in self.methodology + self.definitions for t in pair]
         for item in self.disagreements:
@@ -122,7 +136,7 @@ def build_content(analysis: RunAnalysis, volume: Volume) -> ReportContent:
         run_line=(f"Run {run.run_id} · {started} → {finished} · status {run.status} · "
                   f"config {run.config_hash} · evalkit {run.evalkit_version}"),
         models=[str(m) for m in by_model["model"]],
-        summary=executive_summary(analysis),
+        summary=executive_summary(analysis) + thinking_sentences(analysis),
         scorecard=_scorecard(by_model),
         suites=_suite_table(summary.by_model_suite),
         volume=volume,
@@ -140,6 +154,8 @@ def build_content(analysis: RunAnalysis, volume: Volume) -> ReportContent:
         analysis=analysis,
         self_hosting=self_hosting(run, volume),
         cost_legend=estimated_legend(by_model),
+        thinking=thinking_table(analysis),
+        thinking_notes=thinking_notes(analysis),
     )
 
 

@@ -1,10 +1,21 @@
 """The metric definitions every report states, worded once."""
 
 METRIC_DEFINITIONS = [
-    ("TTFT", "request sent → first streamed chunk carrying answer content; reasoning content is timed separately."),
+    ("TTFT", "request sent → first streamed chunk carrying answer content; reasoning (its own field, or between "
+             "<think> tags) does not count."),
+    ("First token", "request sent → first streamed chunk carrying any token, reasoning included; equal to TTFT "
+                    "for a reply without reasoning."),
+    ("Thinking time", "first reasoning token → first answer token (→ end of the response when no answer came); "
+                      "n/a for a model that does not stream its reasoning."),
+    ("Thinking tokens", "the provider's reasoning_tokens, else a tokenizer count of the reasoning text (≈); per "
+                        "item: ÷ the replies; per correct: ÷ the correct answers. Part of the completion tokens."),
+    ("Truncated", "replies stopped by max_tokens (finish_reason length); 'no answer': still thinking when cut. "
+                  "The suggested max_tokens: at least twice the one used, and 1.25 × the p95 of the completion "
+                  "tokens of the replies that finished, rounded up to a multiple of 256."),
     ("End-to-end (E2E)", "request sent → last byte of the response."),
     ("Output speed", "(completion tokens − 1) ÷ (end-to-end − TTFT), per request: the first token arrives inside "
-                     "TTFT. n/a for a one-token reply or one with no time between its first and last token; the "
+                     "TTFT (for a reply with reasoning: its first token of any kind). n/a for a one-token reply "
+                     "or one with no time between its first and last token; the "
                      "median is over the requests that have one, and says how many (n)."),
     ("ITL (inter-token latency)", "(end-to-end − TTFT) ÷ (completion tokens − 1), per request: the mean gap "
                                   "between its tokens; n/a by the same rule; the median is over the same requests "

@@ -134,3 +134,71 @@ SCORECARD = [
 
 def scorecard_rows(frame: Any) -> list[list[str]]:
     return [[cell(row) for _, cell in SCORECARD] for _, row in frame.iterrows()]
+
+
+THINKING_TITLE = "Thinking and truncation"
+"""The table of the thinking candidates' clocks and tokens, and of every model's truncations."""
+
+THINKING_ESTIMATED_LEGEND = (f"{ESTIMATED_MARK} thinking tokens counted from the reasoning text "
+                             "(the provider reported none)")
+
+
+def _tokens(value: Any) -> str:
+    return "–" if _missing(value) else f"{value:,.0f}"
+
+
+def thinking_tokens_cell(row: Any, column: str) -> str:
+    """Thinking tokens per item or per correct answer, marked when any count was evalkit's estimate."""
+    text = _tokens(row[column])
+    if not _missing(row[column]) and row.get("thinking_estimated", 0) > 0:
+        text = ESTIMATED_MARK + text
+    return text
+
+
+def thinking_time_cell(row: Any) -> str:
+    """Median thinking time; *n/a* for a model that thinks without streaming its reasoning
+    (OpenAI: only the token count is reported), *none* for a model that did not think."""
+    if not row.get("thinking"):
+        return "none"
+    return "n/a" if _missing(row["thinking_p50"]) else seconds(row["thinking_p50"])
+
+
+def truncated_cell(row: Any) -> str:
+    """Replies max_tokens cut, and how many of them before any answer began."""
+    cut, exhausted = int(row.get("truncated", 0)), int(row.get("thinking_exhausted", 0))
+    text = f"{cut} of {int(row['n'])}"
+    return f"{text} ({exhausted} no answer)" if exhausted else text
+
+
+THINKING = [
+    ("Model", lambda r: str(r["model"])),
+    ("TTFT p50", lambda r: seconds(r["ttft_p50"])),
+    ("1st token p50", lambda r: seconds(r["first_token_p50"])),
+    ("Thinking p50", lambda r: thinking_time_cell(r)),
+    ("Think tok/item", lambda r: thinking_tokens_cell(r, "thinking_per_item")),
+    ("Think tok/correct", lambda r: thinking_tokens_cell(r, "thinking_per_correct")),
+    ("Truncated", truncated_cell),
+]
+"""(header, cell) pairs of the thinking table: TTFT is the first answer token, the first
+token counts reasoning too (README, metric definitions)."""
+
+
+def shown_in_thinking_table(row: Any) -> bool:
+    """A thinking candidate, or a model some of whose replies max_tokens cut."""
+    return bool(row.get("thinking", False)) or int(row.get("truncated", 0) or 0) > 0
+
+
+def thinking_rows(frame: Any) -> list[list[str]]:
+    """The thinking table's rows; none when no model thought and none was cut."""
+    if "thinking" not in frame:
+        return []
+    return [[cell(row) for _, cell in THINKING] for _, row in frame.iterrows() if shown_in_thinking_table(row)]
+
+
+def thinking_legend(frame: Any) -> str:
+    """What the mark in the thinking table means, naming the models it marks; "" when none."""
+    if "thinking_estimated" not in frame:
+        return ""
+    marked = [str(row["model"]) for _, row in frame.iterrows()
+              if row["thinking_estimated"] > 0 and shown_in_thinking_table(row)]
+    return f"{THINKING_ESTIMATED_LEGEND}: {', '.join(marked)}" if marked else ""

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evalkit import redaction, transport
-from evalkit.config import routes
+from evalkit.config import routes, thinking
 from evalkit.config.models import ModelConfig, RunConfig, SuiteConfig
 from evalkit.economics.pricing import snapshot
 from evalkit.errors import RunStopped, UsageError
@@ -390,6 +390,8 @@ def _target(model: ModelConfig, plan: Plan, server: LocalEndpoint | None) -> Tar
     endpoint_down = None
     if routes.route_for(model_id).fast:  # litellm resolves its own aliases; the fast path needs it done
         model_id = transport.model_called(model_id)
+    switch = model.thinking_params  # the provider's own spelling, over the run's defaults
+    params.update(switch if transport.uses_fast_path(model_id) else thinking.for_litellm(model.id, switch))
     if server is not None:
         model_id, api_base, api_key = server.model_id, server.api_base, server.api_key
         endpoint_down = server.died

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from evalkit import transport
 from evalkit.config.models import ModelConfig
+from evalkit.config.thinking import is_thinking
 from evalkit.economics.pricing import ModelPrice
 from evalkit.suites.base import Sample
 from evalkit.suites.registry import typical_answer_tokens
@@ -54,6 +55,8 @@ def typical_answer(sample: Sample) -> int:
 
 
 def is_reasoning(model: ModelConfig) -> bool:
+    if model.thinking is not None:  # the config says, whatever the price map thinks
+        return is_thinking(model.thinking)
     entry = transport.price_map_entry(model.id) if not model.is_local else None
     return bool(entry and entry.get("supports_reasoning"))
 

@@ -10,7 +10,7 @@ import functools
 from collections.abc import Callable
 
 from evalkit import redaction, transport
-from evalkit.config import routes
+from evalkit.config import routes, thinking
 from evalkit.config.keys import resolve_api_key
 from evalkit.config.models import ModelConfig, RunConfig, SuiteConfig
 from evalkit.economics.pricing import resolve_price
@@ -43,6 +43,7 @@ def prepare(config: RunConfig, require_keys: bool = True, shard: Shard | None = 
         redaction.remember_url(model.api_base)
         locate = functools.partial(config.where, "models", i)
         _check_model_id(model, require_keys, locate)
+        _check_thinking_budget(model, config.run.max_tokens, locate)
         keys[model.display] = _api_key(model, locate) if require_keys else None
         price = resolve_price(model)
         if not price.known:
@@ -101,6 +102,16 @@ def _check_model_id(model: ModelConfig, require_keys: bool = True,
         missing = transport.missing_keys(model.id)
         if missing:
             raise UsageError(f"{where}model {model.id} needs {', '.join(missing)} set in the environment")
+
+
+def _check_thinking_budget(model: ModelConfig, max_tokens: int, locate: Callable[..., str]) -> None:
+    """A thinking budget must leave room for the answer: the provider refuses the call
+    (Anthropic: max_tokens must exceed budget_tokens), so evalkit refuses the config first."""
+    budget = thinking.budget_tokens(model.thinking_params)
+    if budget is not None and budget >= max_tokens:
+        raise UsageError(f"{locate('thinking')}: thinking {model.thinking} gives {model.id} a thinking budget of "
+                         f"{budget} tokens, and max_tokens ({max_tokens}) must be larger: raise run.max_tokens "
+                         f"(--max-tokens) above {budget}, or choose a lower thinking effort")
 
 
 def _api_key(model: ModelConfig, locate: Callable[..., str]) -> str | None:

@@ -23,8 +23,9 @@ from evalkit.errors import EvalkitError
 from evalkit.run.budget import Budget
 from evalkit.run.cache import ResponseCache
 from evalkit.scoring.registry import JudgeError, get_scorer, score_item
-from evalkit.store.records import CallKey, CallRecord, output_speed_tps
+from evalkit.store.records import CallKey, CallRecord, decode_start_s, output_speed_tps
 from evalkit.suites.base import Sample
+from evalkit.transport.base import BILLED_ERROR_CLASSES
 from evalkit.transport.lag import LagMonitor
 
 
@@ -264,7 +265,7 @@ class Runner:
                     self.stopped[target.label] = f"not sent: {down}"
                 delay = None if down else self._delay_before_retry(error, attempt_no, waited)
                 if delay is None:
-                    _fill_error(record, error, target.price)
+                    _fill_error(record, error, target, job.sample)
                     if error.error_class == "auth":
                         self.stopped[target.label] = f"not sent: {target.label} failed authentication ({error})"
                     return
@@ -436,41 +437,67 @@ def _new_record(run_id: str, job: Job) -> CallRecord:
     )
 
 
-def _fill_error(record: CallRecord, error: transport.CallError, price: ModelPrice) -> None:
+def _fill_error(record: CallRecord, error: transport.CallError, target: Target, sample: Sample) -> None:
+    price = target.price
     record.error_class = error.error_class
     record.error_message = str(error)
     record.score = 0.0
     partial = error.attempt
     if partial is not None:
         record.response_text = partial.text or None
-        record.ttft_s = partial.ttft_s
-        record.e2e_s = partial.e2e_s
+        _fill_clocks(record, partial)
+        record.finish_reason = partial.finish_reason
+        if error.error_class in BILLED_ERROR_CLASSES:  # the provider bills every token it made
+            _fill_usage(record, partial, sample, target)
+            return
     # APIs do not bill a failed call, so with a known price it costs 0 (an unknown price
     # stays unknown); a self-hosted machine was busy for the time the call took.
     record.cost_usd = price.cost(0, 0, 0, record.e2e_s or 0.0) if price.known else None
 
 
-def _fill_success(record: CallRecord, attempt: transport.Attempt, sample: Sample, target: Target) -> None:
-    record.response_text = attempt.text
+def _fill_clocks(record: CallRecord, attempt: transport.Attempt) -> None:
+    """The three clocks (README, metric definitions) and the reasoning kept apart from the answer."""
     record.ttft_s = attempt.ttft_s
     record.reasoning_ttft_s = attempt.reasoning_ttft_s
+    record.first_token_s = attempt.first_token_s
     record.e2e_s = attempt.e2e_s
-    record.finish_reason = attempt.finish_reason
-    record.reasoning_tokens = attempt.reasoning_tokens
+    record.reasoning_text = attempt.reasoning or None
+    if attempt.reasoning_ttft_s is not None:
+        thought_until = attempt.ttft_s if attempt.ttft_s is not None else attempt.e2e_s
+        if thought_until is not None:
+            record.thinking_s = max(0.0, thought_until - attempt.reasoning_ttft_s)
+
+
+def _fill_usage(record: CallRecord, attempt: transport.Attempt, sample: Sample, target: Target) -> None:
+    """Tokens (the provider's, else counted and flagged) and the cost they come to."""
     record.cached_tokens = attempt.cached_tokens
     record.cache_write_tokens = attempt.cache_write_tokens
+    count = target.token_counter or functools.partial(transport.count_tokens, target.model_id)
     if attempt.usage_source == "provider":
         record.prompt_tokens = attempt.prompt_tokens
         record.completion_tokens = attempt.completion_tokens
         record.usage_source = "provider"
     else:
-        count = target.token_counter or functools.partial(transport.count_tokens, target.model_id)
         prompt_text = "\n".join(m.get("content", "") for m in sample.messages)
         record.prompt_tokens = count(prompt_text)
         record.completion_tokens = count(attempt.text + attempt.reasoning)
         record.usage_source = "estimated"
-    record.output_speed_tps = output_speed_tps(record.completion_tokens, record.ttft_s, record.e2e_s)
+    if attempt.reasoning and not attempt.reasoning_tokens:
+        # reasoning written into the content (<think>) is billed as completion tokens, but
+        # the provider reports none of it apart (or 0): counted, and flagged as counted
+        record.reasoning_tokens, record.reasoning_tokens_source = count(attempt.reasoning), "estimated"
+    elif attempt.reasoning_tokens is not None:
+        record.reasoning_tokens, record.reasoning_tokens_source = attempt.reasoning_tokens, "provider"
+    record.output_speed_tps = output_speed_tps(
+        record.completion_tokens, decode_start_s(record.first_token_s, record.ttft_s), record.e2e_s)
     record.cost_usd = target.price.record_cost(record.to_dict())
+
+
+def _fill_success(record: CallRecord, attempt: transport.Attempt, sample: Sample, target: Target) -> None:
+    record.response_text = attempt.text
+    _fill_clocks(record, attempt)
+    record.finish_reason = attempt.finish_reason
+    _fill_usage(record, attempt, sample, target)
     if get_scorer(sample.scorer).is_async:
         return  # the runner awaits it next
     score = score_item(attempt.text, sample)

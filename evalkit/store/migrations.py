@@ -94,14 +94,21 @@ def _migration_6(conn: sa.Connection) -> None:
     metadata.create_all(conn, tables=[leases_table])
 
 
+THINKING_COLUMNS = ("reasoning_text", "first_token_s", "thinking_s", "reasoning_tokens_source")
+"""Schema 7, thinking models: the reasoning kept apart from the answer, the clock of the
+first token of any kind, thinking time, and whether reasoning tokens were reported or estimated."""
+
 PRICE_RULE_COLUMNS = ("cache_write_tokens",)
 """Schema 7, price rules: the prompt tokens a call wrote to the provider's cache."""
 
+SCHEMA_7_COLUMNS = (*THINKING_COLUMNS, *PRICE_RULE_COLUMNS)
+"""Every record column schema 7 adds, in `CallRecord`'s order, by the part that needs them."""
+
 
 def _migration_7(conn: sa.Connection) -> None:
-    """Schema 7: new record columns, each group in its own tuple (price rules: cache writes)."""
+    """Thinking models and price rules; old records keep None there: not measured."""
     existing = {column["name"] for column in sa.inspect(conn).get_columns("records")}
-    for name in PRICE_RULE_COLUMNS:
+    for name in SCHEMA_7_COLUMNS:
         if name not in existing:
             kind = records_table.c[name].type.compile(dialect=conn.dialect)
             conn.execute(sa.text(f"ALTER TABLE records ADD COLUMN {name} {kind}"))

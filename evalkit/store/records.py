@@ -69,9 +69,10 @@ class CallRecord:
     """In [0, 1]; a failed call scores 0."""
     score_detail: LongText | None = None
     ttft_s: float | None = None
-    """Request sent -> first streamed chunk carrying content (or reasoning content)."""
+    """Request sent -> first streamed chunk carrying answer content (reasoning, in its own
+    field or between ``<think>`` tags, does not count)."""
     reasoning_ttft_s: float | None = None
-    """Request sent -> first chunk carrying reasoning content, where the provider streams it."""
+    """Request sent -> first chunk carrying reasoning, where the provider streams it."""
     e2e_s: float | None = None
     """Request sent -> last byte of the response."""
     output_speed_tps: float | None = None
@@ -112,6 +113,19 @@ class CallRecord:
     judge_cost_usd: float | None = None
     """None when the judge's price is unknown."""
     # Schema 7 (fields added after a release go last: a migrated store adds them last)
+    reasoning_text: LongText | None = None
+    """the reasoning the model wrote before its answer (``reasoning_content`` /
+    ``reasoning`` deltas, or the text between ``<think>`` and ``</think>``); never scored."""
+    first_token_s: float | None = None
+    """request sent -> first chunk carrying any token, reasoning included; equal
+    to ``ttft_s`` for a reply without reasoning."""
+    thinking_s: float | None = None
+    """first reasoning token -> first answer token (-> end of the response when
+    no answer came); None for a reply without reasoning."""
+    reasoning_tokens_source: str | None = None
+    """``provider`` when ``reasoning_tokens`` is the provider's
+    (``completion_tokens_details.reasoning_tokens``), ``estimated`` when a tokenizer counted
+    the reasoning text; None when there was no reasoning."""
     cache_write_tokens: int | None = None
     """Prompt tokens written to the provider's cache (Anthropic's cache creation; part of
     ``prompt_tokens``); None where the provider reports none."""
@@ -125,7 +139,13 @@ class CallRecord:
     def itl_s(self) -> float | None:
         """`inter_token_latency_s` of this call; derived, not stored (the stored times and
         tokens give it back for any record, old or new)."""
-        return inter_token_latency_s(self.completion_tokens, self.ttft_s, self.e2e_s)
+        return inter_token_latency_s(self.completion_tokens, decode_start_s(self.first_token_s, self.ttft_s),
+                                     self.e2e_s)
+
+    @property
+    def truncated(self) -> bool:
+        """Stopped by max_tokens (``finish_reason: length``): the answer may be cut short."""
+        return self.finish_reason == "length"
 
     def to_dict(self) -> dict[str, Any]:
         # Shallow: every field is a scalar, and asdict's deep copy was most of the cost of
@@ -138,6 +158,16 @@ class CallRecord:
 
 
 _FIELD_NAMES = CallRecord.field_names()
+
+
+def decode_start_s(first_token_s: Any, ttft_s: Any) -> Any:
+    """When a call's completion tokens began: its first token of any kind. Completion tokens
+    count reasoning too, so a thinking reply's decoding starts with its first reasoning
+    token, not its first answer token; records without ``first_token_s`` (before schema 7,
+    or NaN in a frame) use their TTFT, which was the same for them."""
+    if first_token_s is None or first_token_s != first_token_s:  # None or NaN
+        return ttft_s
+    return first_token_s
 
 
 def _decode(completion_tokens: Any, ttft_s: Any, e2e_s: Any) -> tuple[float, float] | None:
@@ -153,7 +183,8 @@ def _decode(completion_tokens: Any, ttft_s: Any, e2e_s: Any) -> tuple[float, flo
 
 
 def output_speed_tps(completion_tokens: Any, ttft_s: Any, e2e_s: Any) -> float | None:
-    """Output speed of one call, tokens per second: (completion tokens - 1) / (e2e - TTFT).
+    """Output speed of one call, tokens per second: (completion tokens - 1) / (e2e - TTFT),
+    where for a thinking reply the TTFT passed is its `decode_start_s` (first token of any kind).
 
     None (shown as *n/a*) for a one-token reply or one with no time between its first and
     last token: never a huge number, never infinity.

@@ -127,8 +127,14 @@ class Reply:
     """Body of a non-200 reply; default an OpenAI-style ``{"error": {...}}``. A str goes
     out as text/plain."""
     reasoning: str | None = None
-    """Streamed before the content as ``delta.reasoning_content`` (word chunks), or sent as
-    ``message.reasoning_content`` when not streaming."""
+    """Streamed before the content as ``delta.<reasoning_field>`` (word chunks), or sent as
+    ``message.<reasoning_field>`` when not streaming."""
+    reasoning_field: str = "reasoning_content"
+    """The field reasoning travels in: ``reasoning_content`` (DeepSeek, DashScope, Z.ai,
+    Moonshot, vLLM before 0.10) or ``reasoning`` (OpenRouter, newer vLLM)."""
+    answer_delay: float = 0.0
+    """Extra seconds between the last reasoning delta and the first content delta: the
+    thinking time a test can tell apart from the spacing of the tokens."""
     finish_reason: str = "stop"
     fault: str | None = None
     """None, or one of `FAULTS`."""
@@ -141,8 +147,8 @@ class Reply:
             raise ValueError(f"Reply.usage_shape={self.usage_shape!r} is unknown; use one of {sorted(USAGE_SHAPES)}")
         if self.fault is not None and self.fault not in FAULTS:
             raise ValueError(f"Reply.fault={self.fault!r} is unknown; use one of {sorted(FAULTS)}")
-        if min(self.ttft, self.token_delay, self.fault_after) < 0:
-            raise ValueError("Reply.ttft, token_delay and fault_after must be >= 0")
+        if min(self.ttft, self.token_delay, self.fault_after, self.answer_delay) < 0:
+            raise ValueError("Reply.ttft, token_delay, answer_delay and fault_after must be >= 0")
         if self.chunks is not None and "".join(self.chunks) != self.text:
             raise ValueError(
                 "Reply.chunks must concatenate to Reply.text; "
@@ -371,12 +377,14 @@ class _Exchange:
 
     def due(self, index: int) -> float:
         """perf_counter time at which delta number `index` is due."""
-        return self.request.arrived_perf + self.reply.ttft + index * self.reply.token_delay
+        reply = self.reply
+        thought = reply.answer_delay if reply.reasoning and index >= len(reply.reasoning_chunks()) else 0.0
+        return self.request.arrived_perf + reply.ttft + index * reply.token_delay + thought
 
     def deltas(self) -> list[dict[str, Any]]:
         """The streamed deltas in order: reasoning, then content; the first carries the role."""
         deltas: list[dict[str, Any]] = [
-            {"reasoning_content": piece} for piece in self.reply.reasoning_chunks()
+            {self.reply.reasoning_field: piece} for piece in self.reply.reasoning_chunks()
         ]
         null = self.reply.fault == "null_content"
         deltas += [{"content": None if null else piece} for piece in self.reply.content_chunks()]
@@ -407,7 +415,7 @@ class _Exchange:
             "content": None if reply.fault == "null_content" else reply.text,
         }
         if reply.reasoning is not None:
-            message["reasoning_content"] = reply.reasoning
+            message[reply.reasoning_field] = reply.reasoning
         choices = [{"index": 0, "message": message, "logprobs": None, "finish_reason": reply.finish_reason}]
         completion: dict[str, Any] = {
             "id": self.completion_id,

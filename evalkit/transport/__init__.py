@@ -26,6 +26,7 @@ import asyncio
 from evalkit.transport import fast_path, worker  # noqa: F401  (each registers its transport)
 from evalkit.transport.base import (
     NEVER_RETRIED,
+    UNFINISHED_THINKING,
     Attempt,
     CallError,
     Endpoint,
@@ -48,6 +49,7 @@ from evalkit.transport.litellm import (
 
 __all__ = [
     "NEVER_RETRIED",
+    "UNFINISHED_THINKING",
     "Attempt",
     "CallError",
     "Endpoint",

@@ -22,8 +22,21 @@ from evalkit.errors import EvalkitError
 NEVER_RETRIED = {400, 401, 403, 404}
 """HTTP statuses that say the request itself is wrong: sending it again gives the same answer."""
 
-FINAL_ERROR_CLASSES = {"auth", "bad_request", "not_found", "permission", "config"}
-"""Error classes a retry cannot fix."""
+UNFINISHED_THINKING = "unfinished_thinking"
+"""Error class of a reply that is reasoning only: the model was still thinking when it
+stopped (an unterminated ``<think>``, or reasoning deltas and no answer), most often
+because max_tokens ran out. Classified, never scored as a wrong answer."""
+
+BILLED_ERROR_CLASSES = frozenset({UNFINISHED_THINKING})
+"""Failed calls the provider still bills: it generated every token (a reply that was all
+thinking), so their tokens and cost are recorded as for a success."""
+
+FINAL_ERROR_CLASSES = {"auth", "bad_request", "not_found", "permission", "config", UNFINISHED_THINKING}
+"""Error classes a retry cannot fix (the same request thinks as long again)."""
+
+THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
+"""How Qwen3 and DeepSeek-R1 distils served without a reasoning parser write their
+reasoning into the content: before the answer, between these tags."""
 
 Endpoint = tuple[str, str | None, str | None]
 """(model id, api_base, api key): what a transport warms up before the clock starts."""
@@ -50,9 +63,15 @@ class Attempt:
     """What one attempt measured. Times in seconds from the moment the request was sent."""
 
     text: str = ""
+    """The answer: content without any ``<think>...</think>`` reasoning."""
     reasoning: str = ""
+    """Reasoning, from ``reasoning_content``/``reasoning`` deltas or ``<think>`` content."""
     ttft_s: float | None = None
+    """First answer token (reasoning does not count)."""
     reasoning_ttft_s: float | None = None
+    """First reasoning token, where there was reasoning."""
+    first_token_s: float | None = None
+    """First token of any kind, reasoning included."""
     e2e_s: float | None = None
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
@@ -65,6 +84,16 @@ class Attempt:
     clock_lag_ms: float | None = None
     """Worst event-loop lag of the process that timed this attempt when that was not the
     caller's (a litellm worker reports its own); None: the caller's loop timed it."""
+    think_phase: str = "start"
+    """Where the content stream is with respect to ``<think>`` (see `absorb_delta`):
+    ``start`` (nothing decided yet), ``thinking`` (inside the tags), ``after`` (just past
+    ``</think>``, whitespace held), ``answer``."""
+    held: str = ""
+    """Content held back until it is known to be answer or reasoning: leading whitespace, or
+    a piece that may be the start of a tag cut across two chunks."""
+    held_since_s: float | None = None
+    """When the reply's first held content arrived: the answer's (or the reasoning's) first
+    token, should the held text turn out to begin it."""
 
 
 class CallError(EvalkitError):
@@ -152,19 +181,90 @@ def transport_for(model_id: str) -> Transport:
 
 
 def absorb_delta(attempt: Attempt, content: str | None, reasoning: str | None, elapsed: float) -> None:
-    """Append one delta's answer and reasoning text, timing the first of each."""
+    """Append one delta's answer and reasoning text, timing the first token of each kind.
+
+    Reasoning comes as its own field, or in the content between ``<think>`` and
+    ``</think>`` at the start of the reply; a tag may be cut across chunks, so text that
+    could still be one is held until the next chunk (or the end) decides.
+    """
+    if (reasoning or content) and attempt.first_token_s is None:
+        attempt.first_token_s = elapsed
     if reasoning:
-        attempt.reasoning += reasoning
-        if attempt.reasoning_ttft_s is None:
-            attempt.reasoning_ttft_s = elapsed
+        _add_reasoning(attempt, reasoning, elapsed)
     if content:
-        attempt.text += content
-        if attempt.ttft_s is None:
-            attempt.ttft_s = elapsed
+        _split_content(attempt, attempt.held + content, elapsed)
+
+
+def _add_reasoning(attempt: Attempt, text: str, elapsed: float) -> None:
+    attempt.reasoning += text
+    if attempt.reasoning_ttft_s is None:
+        attempt.reasoning_ttft_s = elapsed
+
+
+def _add_answer(attempt: Attempt, text: str, elapsed: float) -> None:
+    attempt.text += text
+    if text and attempt.ttft_s is None:
+        attempt.ttft_s = elapsed
+
+
+def _split_content(attempt: Attempt, text: str, elapsed: float) -> None:
+    """Route content (held text first) to the answer or the reasoning, by ``think_phase``."""
+    attempt.held = ""
+    phase = attempt.think_phase
+    if phase == "answer":
+        _add_answer(attempt, text, elapsed)
+    elif phase == "start":
+        began = attempt.held_since_s if attempt.held_since_s is not None else elapsed
+        opening = text.lstrip()
+        if not opening or (len(opening) < len(THINK_OPEN) and THINK_OPEN.startswith(opening)):
+            attempt.held, attempt.held_since_s = text, began  # whitespace, or perhaps the first letters of <think>
+        elif opening.startswith(THINK_OPEN):
+            attempt.think_phase = "thinking"
+            if attempt.reasoning_ttft_s is None:
+                # the tag (or blank before it) began with the held text, perhaps a chunk or two ago
+                attempt.reasoning_ttft_s = began
+            _split_content(attempt, opening[len(THINK_OPEN):], elapsed)
+        else:
+            attempt.think_phase = "answer"
+            _add_answer(attempt, text, began)
+    elif phase == "thinking":
+        end = text.find(THINK_CLOSE)
+        if end < 0:
+            keep = _partial_tag(text, THINK_CLOSE)
+            _add_reasoning(attempt, text[: len(text) - keep], elapsed)
+            attempt.held = text[len(text) - keep:]
+            return
+        _add_reasoning(attempt, text[:end], elapsed)
+        attempt.think_phase = "after"
+        _split_content(attempt, text[end + len(THINK_CLOSE):], elapsed)
+    else:  # after: the blank lines between </think> and the answer are neither
+        answer = text.lstrip()
+        if answer:
+            attempt.think_phase = "answer"
+            _add_answer(attempt, answer, elapsed)
+
+
+def _partial_tag(text: str, tag: str) -> int:
+    """Length of the longest end of ``text`` that is a beginning of ``tag``."""
+    for size in range(min(len(tag) - 1, len(text)), 0, -1):
+        if text.endswith(tag[:size]):
+            return size
+    return 0
+
+
+def _flush_held(attempt: Attempt) -> None:
+    """At the end of the stream, held text is what it would have become."""
+    held, attempt.held = attempt.held, ""
+    if attempt.think_phase == "thinking":
+        attempt.reasoning += held  # the first letters of a </think> that never came
+    elif attempt.think_phase == "start" and held:
+        # whitespace or "<thi": not the start of reasoning after all, but the answer
+        _add_answer(attempt, held, attempt.held_since_s if attempt.held_since_s is not None else 0.0)
 
 
 def check_complete(attempt: Attempt) -> None:
     """A stream that carried no answer is an error, not an empty answer scored as wrong."""
+    _flush_held(attempt)
     if attempt.chunks == 0:
         raise CallError("malformed", "the response stream carried no chunks", attempt=attempt)
     if attempt.finish_reason is None:
@@ -173,6 +273,15 @@ def check_complete(attempt: Attempt) -> None:
         raise CallError("stream_cut", "the stream ended without a finish_reason", attempt=attempt)
     if not attempt.text and not attempt.reasoning and attempt.finish_reason != "length":
         raise CallError("empty", "the response carried no content", attempt=attempt)
+    if not attempt.text.strip() and attempt.reasoning:
+        if attempt.finish_reason == "length":
+            why = "max_tokens ran out while it was still thinking"
+        elif attempt.think_phase == "after":
+            why = "it ended its thinking and gave no answer"
+        else:
+            why = f"it stopped ({attempt.finish_reason}) while still thinking"
+        tag = " (an unterminated <think>)" if attempt.think_phase == "thinking" else ""
+        raise CallError(UNFINISHED_THINKING, f"the reply is reasoning only{tag}, no answer: {why}", attempt=attempt)
 
 
 _ERROR_CLASS_BY_STATUS = {400: "bad_request", 401: "auth", 403: "permission", 404: "not_found",

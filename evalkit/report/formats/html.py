@@ -17,6 +17,7 @@ from evalkit.report.fonts import FONT_LICENSE, FontSubset
 from evalkit.report.formats import ReportFormat, ReportParts, register_format
 from evalkit.report.selfhosting import CHART_SECTION
 from evalkit.report.selfhosting import TITLE as SELF_HOSTING_TITLE
+from evalkit.report.tables import THINKING_TITLE
 
 _CSS = """
 @font-face { font-family: "EvalkitCJK"; font-weight: 400;
@@ -89,6 +90,7 @@ def render(content: ReportContent, charts: list[Chart], fonts: dict[int, FontSub
         _section(1, "".join(_figure(c) for c in charts if c.section == "Charts")),
         _section(2, _table(content.scorecard, "scorecard") + "<p>▲ and bold: the best value of its column.</p>"
                  + (f'<p class="legend">{escape(content.cost_legend)}</p>' if content.cost_legend else "")
+                 + _thinking(content)
                  + "<h3>By suite</h3>" + _table(content.suites, "suites")),
         _section(3, f"<p>{escape(content.monthly_note)}</p>" + _table(content.monthly, "monthly")),
         _self_hosting(content, charts),
@@ -106,6 +108,14 @@ def _section(index: int, body: str, title: str | None = None) -> str:
     title = title or SECTIONS[index]
     anchor = title.lower().replace(" ", "-")
     return f'<section id="{anchor}"><h2>{escape(title)}</h2>{body}</section>'
+
+
+def _thinking(content: ReportContent) -> str:
+    """Both clocks, thinking tokens and truncations; nothing when no model thought or was cut."""
+    if not content.thinking.rows:
+        return ""
+    notes = "".join(f'<p class="legend">{escape(note)}</p>' for note in content.thinking_notes)
+    return f"<h3>{escape(THINKING_TITLE)}</h3>" + _table(content.thinking, "thinking") + notes
 
 
 def _self_hosting(content: ReportContent, charts: list[Chart]) -> str:

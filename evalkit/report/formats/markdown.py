@@ -9,7 +9,8 @@ from pathlib import Path
 from evalkit.analysis.run_analysis import RunAnalysis
 from evalkit.report.definitions import METRIC_DEFINITIONS
 from evalkit.report.formats import ReportFormat, ReportParts, register_format
-from evalkit.report.tables import SCORECARD, estimated_legend, scorecard_rows
+from evalkit.report.tables import SCORECARD, THINKING_TITLE, estimated_legend, scorecard_rows
+from evalkit.report.thinking import thinking_notes, thinking_table
 from evalkit.report.verdict_lines import verdict_lines
 
 
@@ -31,6 +32,7 @@ def render(analysis: RunAnalysis) -> str:
         *_table([h for h, _ in SCORECARD], scorecard_rows(analysis.summary.by_model)),
         "",
         *([legend, ""] if legend else []),
+        *_run_thinking(analysis),
         "## By suite",
         "",
         *_suite_table(analysis),
@@ -45,6 +47,14 @@ def render(analysis: RunAnalysis) -> str:
         "",
     ]
     return "\n".join(parts)
+
+
+def _run_thinking(analysis: RunAnalysis) -> list[str]:
+    table = thinking_table(analysis)
+    if not table.rows:
+        return []
+    return [f"## {THINKING_TITLE}", "", *_table(table.headers, table.rows), "",
+            *(f"- {note}" for note in thinking_notes(analysis)), ""]
 
 
 def _suite_table(analysis: RunAnalysis) -> list[str]:
@@ -96,6 +106,7 @@ def render_report(content, charts: list, chart_dir_name: str) -> str:
     parts += [f"## {SECTIONS[2]}", "", *_content_table(content.scorecard), "",
               "**Bold ▲**: the best value of its column.", "",
               *([_md_text(content.cost_legend), ""] if content.cost_legend else []),
+              *_thinking(content),
               "### By suite", "", *_content_table(content.suites), ""]
     parts += [f"## {SECTIONS[3]}", "", _md_text(content.monthly_note), "", *_content_table(content.monthly), ""]
     parts += _self_hosting(content, charts, chart_dir_name)
@@ -112,6 +123,15 @@ def render_report(content, charts: list, chart_dir_name: str) -> str:
         rows = [[a.model, f"{a.score:.2f}", a.extracted, a.response] for a in item.answers]
         parts += _table(["Model", "Score", "Extracted", "Answer"], [[_md_cell(c) for c in r] for r in rows]) + [""]
     return "\n".join(parts)
+
+
+def _thinking(content) -> list[str]:
+    from evalkit.report.tables import THINKING_TITLE
+
+    if not content.thinking.rows:
+        return []
+    return [f"### {THINKING_TITLE}", "", *_content_table(content.thinking), "",
+            *(f"- {_md_text(note)}" for note in content.thinking_notes), ""]
 
 
 def _self_hosting(content, charts: list, chart_dir_name: str) -> list[str]:

@@ -22,6 +22,7 @@ from evalkit.report.fonts import FONT_LICENSE, FontSubset
 from evalkit.report.formats import ReportFormat, ReportParts, register_format
 from evalkit.report.selfhosting import CHART_SECTION
 from evalkit.report.selfhosting import TITLE as SELF_HOSTING_TITLE
+from evalkit.report.tables import THINKING_TITLE
 
 DISAGREEMENT_SAMPLE = 12
 """Items the PDF shows of the disagreements (the HTML shows all)."""
@@ -74,6 +75,7 @@ def render(content: ReportContent, charts: list[Chart], fonts: dict[int, FontSub
     story += [PageBreak(), _heading(2, st), _table(content.scorecard, width, st, first_col=0.22),
               Paragraph("Bold with ▲: the best value of its column.", st["small"]),
               *([Paragraph(_x(content.cost_legend), st["small"])] if content.cost_legend else []), Spacer(1, 6),
+              *_thinking(content, width, st),
               Paragraph("By suite", st["h3"]), _table(content.suites, width, st, first_col=0.12, font_size=6)]
     story += [_heading(3, st), Paragraph(_x(content.monthly_note), st["body"]), _table(content.monthly, width, st)]
     story += _self_hosting(content, charts, width, st)
@@ -277,6 +279,16 @@ def _stretch(preferred: list[float], needed: list[float]) -> list[float]:
     if excess <= 0:
         return widths
     return [w - excess * s / sum(slack) for w, s in zip(widths, slack)]
+
+
+def _thinking(content: ReportContent, width: float, st: dict[str, Any]) -> list[Any]:
+    """Both clocks, thinking tokens and truncations; nothing when no model thought or was cut."""
+    from reportlab.platypus import Paragraph, Spacer
+
+    if not content.thinking.rows:
+        return []
+    return [Paragraph(_x(THINKING_TITLE), st["h3"]), _table(content.thinking, width, st, first_col=0.22),
+            *(Paragraph(_x(note), st["small"]) for note in content.thinking_notes), Spacer(1, 6)]
 
 
 def _self_hosting(content: ReportContent, charts: list[Chart], width: float, st: dict[str, Any]) -> list[Any]:
