@@ -20,6 +20,8 @@ from evalkit.economics.volume import Volume, monthly_costs
 from evalkit.report.definitions import METRIC_DEFINITIONS
 from evalkit.report.facts import FIELDS as FACT_FIELDS
 from evalkit.report.facts import FactsRow, facts_rows
+from evalkit.report.families import TITLE as FAMILIES_TITLE
+from evalkit.report.families import HostComparison, host_comparisons
 from evalkit.report.selfhosting import TITLE as SELF_HOSTING_TITLE
 from evalkit.report.selfhosting import SelfHosted, self_hosting
 from evalkit.report.tables import SCORECARD, Table, cost_cell, estimated_legend, scorecard_rows, usd
@@ -30,7 +32,8 @@ SECTIONS = [
     "Methodology", "Where models disagree",
 ]
 """Section titles, in order, the same in every format. Runs with a capacity-priced model
-also get `SELF_HOSTING_TITLE` after "Projected monthly cost"."""
+also get `SELF_HOSTING_TITLE` after "Projected monthly cost"; runs with two or more hosts
+of the same weights get `FAMILIES_TITLE` after "Scorecard"."""
 
 BEST_RULE = {  # scorecard column -> which way is better
     "Accuracy [95% CI]": ("accuracy", "max"), "TTFT p50": ("ttft_p50", "min"), "E2E p50": ("e2e_p50", "min"),
@@ -89,6 +92,8 @@ class ReportContent:
     """Capacity-priced models projected against the APIs; empty: no "Self-hosting vs APIs" section."""
     cost_legend: str = ""
     """What the estimated-cost mark in the tables means and which models carry it; "" when none."""
+    families: list[HostComparison] = field(default_factory=list)
+    """Families with two or more of the run's models, their hosts compared; empty: no such section."""
 
     def all_text(self) -> str:
         """Every character any format may print (for the font subset)."""
@@ -102,6 +107,8 @@ class ReportContent:
             parts += [t for a in item.answers for t in (a.model, a.extracted, a.response)]
         for item in self.self_hosting:
             parts += [SELF_HOSTING_TITLE, *item.text()]
+        for comparison in self.families:
+            parts += [FAMILIES_TITLE, *comparison.text()]
         return "".join(parts)
 
 
@@ -137,6 +144,7 @@ def build_content(analysis: RunAnalysis, volume: Volume) -> ReportContent:
         analysis=analysis,
         self_hosting=self_hosting(run, volume),
         cost_legend=estimated_legend(by_model),
+        families=_host_comparisons(analysis),
     )
 
 
@@ -254,11 +262,18 @@ def _warnings(by_model: Any) -> list[str]:
 
 
 def _scorecard(frame: Any) -> Table:
-    headers = [h for h, _ in SCORECARD]
-    table = Table(headers, scorecard_rows(frame))
+    table = Table([h for h, _ in SCORECARD], scorecard_rows(frame))
+    table.best = best_cells(frame)
+    return table
+
+
+def best_cells(frame: Any, offset: int = 0) -> set[tuple[int, int]]:
+    """(row, column) of the best value of each judged scorecard column, the columns shifted
+    right by `offset` (a table with columns before the scorecard's)."""
+    best: set[tuple[int, int]] = set()
     if len(frame) < 2:
-        return table
-    for col, header in enumerate(headers):
+        return best
+    for col, (header, _) in enumerate(SCORECARD):
         if header not in BEST_RULE:
             continue
         column, way = BEST_RULE[header]
@@ -266,8 +281,15 @@ def _scorecard(frame: Any) -> Table:
         if values.isna().all() or values.nunique() < 2:
             continue
         target = values.max() if way == "max" else values.min()
-        table.best |= {(i, col) for i, v in enumerate(values) if v == target}
-    return table
+        best |= {(i, col + offset) for i, v in enumerate(values) if v == target}
+    return best
+
+
+def _host_comparisons(analysis: RunAnalysis) -> list[HostComparison]:
+    comparisons = host_comparisons(analysis)
+    for comparison in comparisons:  # Host and Id come before the scorecard's columns
+        comparison.table.best = best_cells(comparison.frame, offset=2)
+    return comparisons
 
 
 def _suite_table(frame: Any) -> Table:

@@ -88,11 +88,11 @@ def _row(model: dict[str, Any], label: str, price: dict[str, Any]) -> FactsRow:
     model_id = model["id"]
     override = {k: v for k, v in (model.get("facts") or {}).items() if v is not None}
     entry = lookup_model(model_id)
-    host_key = "hosted_vllm" if model.get("api_base") and provider_prefix(model_id) != "local" else provider_prefix(model_id)
-    host = shipped_facts()["hosts"].get(host_key, {})
+    host = shipped_facts()["hosts"].get(_host_key(model_id, model.get("api_base")), {})
     merged = {**{k: v for k, v in host.items() if k != "source"},
               **{k: v for k, v in entry.items() if v is not None}, **override}
-    sources = [override.get("source") or entry.get("source"), host.get("source") if "api_host" not in override else None]
+    sources = [override.get("source") or entry.get("source"),
+               host.get("source") if "api_host" not in override else None]
     context = merged.get("context_window") or _price_map_context(model_id)
     price_in, price_out = _prices(price)
     return FactsRow(
@@ -110,6 +110,20 @@ def _row(model: dict[str, Any], label: str, price: dict[str, Any]) -> FactsRow:
         price_source=price.get("source") or UNKNOWN,
         source=" ; ".join(s for s in sources if s) or UNKNOWN,
     )
+
+
+SELF_HOSTED_PREFIXES = {"", "openai", "hosted_vllm"}
+"""Providers whose id, given an endpoint of its own, names a server you run: any
+OpenAI-compatible server is called as `openai/` or `hosted_vllm/`."""
+
+
+def _host_key(model_id: str, api_base: str | None) -> str:
+    """The `hosts` entry of a model: its provider's, or self-hosted where the endpoint is
+    your own server (a named host's own endpoint, a region say, is still that host)."""
+    prefix = provider_prefix(model_id)
+    if api_base and prefix != "local" and (prefix in SELF_HOSTED_PREFIXES or prefix not in shipped_facts()["hosts"]):
+        return "hosted_vllm"
+    return prefix
 
 
 def _price_map_context(model_id: str) -> int | None:
@@ -137,7 +151,7 @@ def _price_map() -> dict[str, Any]:
         return {}
     from pathlib import Path
 
-    path = Path(list(spec.submodule_search_locations)[0]) / "model_prices_and_context_window_backup.json"
+    path = Path(next(iter(spec.submodule_search_locations))) / "model_prices_and_context_window_backup.json"
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):

@@ -4,10 +4,14 @@ report written into every run folder."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from evalkit.analysis.run_analysis import RunAnalysis
 from evalkit.report.definitions import METRIC_DEFINITIONS
+from evalkit.report.families import TITLE as FAMILIES_TITLE
+from evalkit.report.families import host_comparisons
 from evalkit.report.formats import ReportFormat, ReportParts, register_format
 from evalkit.report.tables import SCORECARD, estimated_legend, scorecard_rows
 from evalkit.report.verdict_lines import verdict_lines
@@ -31,6 +35,7 @@ def render(analysis: RunAnalysis) -> str:
         *_table([h for h, _ in SCORECARD], scorecard_rows(analysis.summary.by_model)),
         "",
         *([legend, ""] if legend else []),
+        *_families(host_comparisons(analysis), lambda table: _table(table.headers, table.rows)),
         "## By suite",
         "",
         *_suite_table(analysis),
@@ -45,6 +50,21 @@ def render(analysis: RunAnalysis) -> str:
         "",
     ]
     return "\n".join(parts)
+
+
+def _families(comparisons: list, table_lines: Callable[[Any], list[str]],
+              escape: Callable[[str], str] = lambda text: text) -> list[str]:
+    """The hosts of each family compared: its table, then its verdict ("" when the run has none)."""
+    if not comparisons:
+        return []
+    parts = [f"## {FAMILIES_TITLE}", "",
+             "The same weights from different hosts, judged as models are: the same columns, paired tests "
+             "and verdict, over these hosts' records alone.", ""]
+    for comparison in comparisons:
+        family = comparison.family
+        parts += [f"### {escape(family.name)}", "", f"Weights: {family.weights}", "",
+                  *table_lines(comparison.table), "", *(f"- {escape(line)}" for line in comparison.verdict), ""]
+    return parts
 
 
 def _suite_table(analysis: RunAnalysis) -> list[str]:
@@ -96,6 +116,7 @@ def render_report(content, charts: list, chart_dir_name: str) -> str:
               "**Bold ▲**: the best value of its column.", "",
               *([_md_text(content.cost_legend), ""] if content.cost_legend else []),
               "### By suite", "", *_content_table(content.suites), ""]
+    parts += _families(content.families, _content_table, escape=_md_text)
     parts += [f"## {SECTIONS[3]}", "", _md_text(content.monthly_note), "", *_content_table(content.monthly), ""]
     parts += _self_hosting(content, charts, chart_dir_name)
     parts += [f"## {SECTIONS[4]}", "", *_content_table(content.facts_table), "",
