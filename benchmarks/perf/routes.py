@@ -36,9 +36,9 @@ SCENARIOS: dict[str, tuple[tuple[str, ...], int]] = {
     "openai-compatible": (("deepseek/deepseek-chat", "dashscope/qwen-plus", "moonshot/kimi-k2.6", "zai/glm-4.6"), 8),
     "mixed": (("openai/m1", "deepseek/deepseek-chat", "dashscope/qwen-plus", "moonshot/kimi-k2.6"), 8),
     "openai-compatible-c1": (("deepseek/deepseek-chat", "dashscope/qwen-plus", "moonshot/kimi-k2.6", "zai/glm-4.6"), 1),
-    "litellm-worker": (("openai/m1", "deepseek/deepseek-chat", "dashscope/qwen-plus", "volcengine/m4"), 8),
+    "litellm-worker": (("openai/m1", "deepseek/deepseek-chat", "dashscope/qwen-plus", "cerebras/m4"), 8),
 }
-"""Scenario name -> (model ids, concurrency per model). `volcengine/` is an OpenAI-compatible
+"""Scenario name -> (model ids, concurrency per model). `cerebras/` is an OpenAI-compatible
 host that evalkit leaves to litellm, so it stands in for any litellm-routed model."""
 
 
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
             model_ids, concurrency = SCENARIOS[name]
             print(f"\n{name} (concurrency {concurrency} each)")
             print(f"  {'model':<26} {'route':<10} {'TTFT p50':>9} {'E2E p50':>9} {'flagged':>8} errors")
-            for round_no in range(args.rounds):
+            for _round in range(args.rounds):
                 records = run_scenario(model_ids, base_url, concurrency)
                 for model, (ttft, e2e, flagged, errors) in summarize(records).items():
                     print(f"  {model:<26} {route_of(model):<10} {ttft:7.1f}ms {e2e:7.1f}ms {flagged:7.0%} {errors:6d}")
