@@ -20,7 +20,8 @@ from evalkit.report.selfhosting import CHART_SECTION
 from evalkit.report.selfhosting import TITLE as SELF_HOSTING_TITLE
 
 _CSS = """
-@font-face { font-family: "EvalkitCJK"; font-weight: 400; src: url(data:font/ttf;base64,%(regular)s) format("truetype"); }
+@font-face { font-family: "EvalkitCJK"; font-weight: 400;
+             src: url(data:font/ttf;base64,%(regular)s) format("truetype"); }
 @font-face { font-family: "EvalkitCJK"; font-weight: 700; src: url(data:font/ttf;base64,%(bold)s) format("truetype"); }
 @font-face { font-family: "%(chart_family)s"; src: url(data:font/ttf;base64,%(regular)s) format("truetype"); }
 body { font-family: "EvalkitCJK", sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #111;
@@ -77,8 +78,8 @@ register_format(ReportFormat("html", "report.html", write, order=1))
 
 
 def render(content: ReportContent, charts: list[Chart], fonts: dict[int, FontSubset]) -> str:
-    css = _CSS % {"regular": base64.b64encode(fonts[400].data).decode(), "bold": base64.b64encode(fonts[700].data).decode(),
-                  "chart_family": fonts[400].family}
+    css = _CSS % {"regular": base64.b64encode(fonts[400].data).decode(),
+                  "bold": base64.b64encode(fonts[700].data).decode(), "chart_family": fonts[400].family}
     parts = [
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
@@ -180,7 +181,8 @@ def _disagreements(content: ReportContent) -> str:
             f'<tr class="{"right" if a.score >= 0.5 else "wrong"}"><td>{escape(a.model)}</td><td>{a.score:.2f}</td>'
             f"<td>{escape(a.extracted)}</td><td><pre>{escape(a.response)}</pre></td></tr>" for a in d.answers)
         items.append(
-            f'<div class="item" data-suite="{escape(d.suite)}" data-right="{escape(right)}" data-wrong="{escape(wrong)}">'
+            f'<div class="item" data-suite="{escape(d.suite)}" data-right="{escape(right)}" '
+            f'data-wrong="{escape(wrong)}">'
             f"<p><b>{escape(d.suite)} · {escape(d.sample_id)}</b></p><p>Prompt:</p><pre>{escape(d.prompt)}</pre>"
             f"<p>Reference: <code>{escape(d.reference)}</code></p><table><thead><tr><th>Model</th><th>Score</th>"
             f"<th>Extracted</th><th>Answer</th></tr></thead><tbody>{answers}</tbody></table></div>")

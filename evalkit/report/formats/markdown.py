@@ -111,7 +111,8 @@ def render_report(content, charts: list, chart_dir_name: str) -> str:
     parts += [f"- {_md_text(p)}" for p in content.summary]
     parts += ["", f"## {SECTIONS[1]}", ""]
     for chart in (c for c in charts if c.section == "Charts"):
-        parts += [f"![{chart.title}]({chart_dir_name}/{chart.key}.svg)", "", f"*{chart.title}.* {_md_text(chart.caption)}", ""]
+        parts += [f"![{chart.title}]({chart_dir_name}/{chart.key}.svg)", "",
+                  f"*{chart.title}.* {_md_text(chart.caption)}", ""]
     parts += [f"## {SECTIONS[2]}", "", *_content_table(content.scorecard), "",
               "**Bold ▲**: the best value of its column.", "",
               *([_md_text(content.cost_legend), ""] if content.cost_legend else []),
