@@ -77,7 +77,10 @@ def test_the_new_labs_and_hosts_have_the_facts_a_buyer_signs_on():
     assert facts("deepinfra/deepseek-ai/DeepSeek-V3.2").api_host == "DeepInfra"
     assert facts("groq/openai/gpt-oss-120b").licence == "Apache-2.0"
     hugging = facts("huggingface/Qwen/Qwen3-235B-A22B-Instruct-2507:together")
-    assert hugging.licence == "Apache-2.0" and hugging.api_host.startswith("Hugging Face")
+    assert hugging.licence == "Apache-2.0" and hugging.api_host == "Hugging Face inference providers: together"
+    assert "served by together" in hugging.jurisdiction
+    routed = facts("huggingface/Qwen/Qwen3-235B-A22B-Instruct-2507")  # the router picks: it says so
+    assert routed.api_host.startswith("Hugging Face inference providers (the router forwards")
 
 
 def test_a_named_host_at_an_endpoint_of_its_own_is_still_that_host():

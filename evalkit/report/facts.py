@@ -88,7 +88,7 @@ def _row(model: dict[str, Any], label: str, price: dict[str, Any]) -> FactsRow:
     model_id = model["id"]
     override = {k: v for k, v in (model.get("facts") or {}).items() if v is not None}
     entry = lookup_model(model_id)
-    host = shipped_facts()["hosts"].get(_host_key(model_id, model.get("api_base")), {})
+    host = _host(model_id, model.get("api_base"))
     merged = {**{k: v for k, v in host.items() if k != "source"},
               **{k: v for k, v in entry.items() if v is not None}, **override}
     sources = [override.get("source") or entry.get("source"),
@@ -99,7 +99,7 @@ def _row(model: dict[str, Any], label: str, price: dict[str, Any]) -> FactsRow:
         model=label,
         model_id=model_id,
         developer=merged.get("developer") or UNKNOWN,
-        open_weights={True: "yes", False: "no"}.get(merged.get("open_weights"), UNKNOWN),
+        open_weights=_yes_no(merged.get("open_weights")),
         licence=merged.get("licence") or UNKNOWN,
         api_host=merged.get("api_host") or UNKNOWN,
         jurisdiction=merged.get("jurisdiction") or UNKNOWN,
@@ -112,9 +112,25 @@ def _row(model: dict[str, Any], label: str, price: dict[str, Any]) -> FactsRow:
     )
 
 
+def _yes_no(value: Any) -> str:
+    return "yes" if value is True else "no" if value is False else UNKNOWN
+
+
 SELF_HOSTED_PREFIXES = {"", "openai", "hosted_vllm"}
 """Providers whose id, given an endpoint of its own, names a server you run: any
 OpenAI-compatible server is called as `openai/` or `hosted_vllm/`."""
+
+
+def _host(model_id: str, api_base: str | None) -> dict[str, Any]:
+    """The model's `hosts` entry; a router's entry names the provider an id picks after its
+    name (`huggingface/Qwen/Qwen3-8B:together`) where the entry says how (`*_named`)."""
+    host = dict(shipped_facts()["hosts"].get(_host_key(model_id, api_base), {}))
+    named = model_id.rsplit("/", 1)[-1].partition(":")[2]
+    for field in ("api_host", "jurisdiction"):
+        template = host.pop(f"{field}_named", None)
+        if named and template:
+            host[field] = template.format(provider=named)
+    return host
 
 
 def _host_key(model_id: str, api_base: str | None) -> str:
