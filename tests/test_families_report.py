@@ -127,3 +127,26 @@ def test_a_run_without_two_hosts_of_one_family_has_no_such_section(tmp_path):
     store = Store(f"sqlite:///{tmp_path / 'history.db'}")
     run_id = make_run(store, tmp_path / "suites", model_lineup(12), 2, 5)  # 12 providers' models, no two alike
     assert host_comparisons(analyse_run(store, run_id)) == []
+
+
+def test_one_endpoints_model_under_two_labels_is_not_two_hosts(tmp_path):
+    """The same model id at the same endpoint twice (say, with thinking on and off) is one
+    host: no host comparison; the same id at two endpoints (two servers of yours) is two."""
+    from evalkit.analysis.run_analysis import analyse_run
+    from evalkit.report.families import host_comparisons
+    from evalkit.store.database import Store
+    from evalkit.testing.synthetic_run import make_run
+
+    def comparisons(name, second_base):
+        from evalkit.config.models import ModelConfig
+
+        models = [ModelConfig(id="hosted_vllm/Qwen/Qwen3-235B-A22B-Instruct-2507", label="a",
+                              api_base="http://gpu-1:8000/v1", price={"input": 0.1, "output": 0.4}),
+                  ModelConfig(id="hosted_vllm/Qwen/Qwen3-235B-A22B-Instruct-2507", label="b",
+                              api_base=second_base, price={"input": 0.1, "output": 0.4})]
+        store = Store(f"sqlite:///{tmp_path / name}.db")
+        return host_comparisons(analyse_run(store, make_run(store, tmp_path / name, models, 1, 4)))
+
+    assert comparisons("same", "http://gpu-1:8000/v1") == []
+    (two,) = comparisons("two", "http://gpu-2:8000/v1")
+    assert two.family.name == FAMILY and sorted(two.models) == ["a", "b"]

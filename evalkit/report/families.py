@@ -85,14 +85,21 @@ def host_comparisons(analysis: RunAnalysis) -> list[HostComparison]:
     by_model = analysis.summary.by_model
     if by_model.empty:
         return []
-    ids = {str(m.get("label") or m["id"]): m["id"] for m in analysis.run.config.get("models", [])}
+    models = {str(m.get("label") or m["id"]): m for m in analysis.run.config.get("models", [])}
+    ids = {label: m["id"] for label, m in models.items()}
     members: dict[Family, list[str]] = {}
     for label in by_model["model"]:  # most accurate first
         family = family_of(ids.get(str(label), str(label)))
         if family is not None:
             members.setdefault(family, []).append(str(label))
     hosts = {row.model: row.api_host for row in facts_rows(analysis.run)}
-    return [_compare(analysis, family, labels, ids, hosts) for family, labels in members.items() if len(labels) > 1]
+
+    def served_by_several(labels: list[str]) -> bool:
+        # one endpoint's model under two settings (say, thinking on and off) is not two hosts
+        return len({(ids.get(label), (models.get(label) or {}).get("api_base")) for label in labels}) > 1
+
+    return [_compare(analysis, family, labels, ids, hosts) for family, labels in members.items()
+            if served_by_several(labels)]
 
 
 def _compare(analysis: RunAnalysis, family: Family, labels: list[str], ids: dict[str, str],
