@@ -1,6 +1,6 @@
 """litellm-routed models run in a worker process of their own, under the runner's guarantees.
 
-`volcengine/` (ByteDance's Volcano Engine) is an OpenAI-compatible host that `evalkit/data/routes.yaml` leaves to
+`lambda_ai/` (Lambda's inference API) is an OpenAI-compatible host that `evalkit/data/routes.yaml` leaves to
 litellm, so litellm's real provider code runs, in the worker, against the scripted server.
 """
 
@@ -22,7 +22,7 @@ from evalkit.suites.base import Sample
 from evalkit.testing.scripted_server import Reply, ScriptedServer
 from evalkit.transport import worker as litellm_worker
 
-MODEL = "volcengine/m"
+MODEL = "lambda_ai/m"
 PRICE = ModelPrice(model="m", model_id=MODEL, input=1e-6, output=2e-6, source="test")
 CLIENT_MARGIN = 0.1
 """Seconds of client-side overhead tolerated (litellm builds each request in Python)."""

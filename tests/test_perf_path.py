@@ -23,7 +23,7 @@ def test_the_route_is_the_providers_whatever_the_api_base(monkeypatch):
     for model_id in ("openai/scripted", "hosted_vllm/qwen", "openai/gpt-4o-mini", "deepseek/deepseek-chat",
                      "dashscope/qwen-plus", "moonshot/kimi-k2.6", "zai/glm-4.6", "openrouter/qwen/qwen3-8b"):
         assert transport.uses_fast_path(model_id), model_id
-    for model_id in ("anthropic/claude-haiku-4-5", "gemini/gemini-2.5-flash", "bedrock/x", "volcengine/x"):
+    for model_id in ("anthropic/claude-haiku-4-5", "gemini/gemini-2.5-flash", "bedrock/x", "lambda_ai/x"):
         assert not transport.uses_fast_path(model_id), model_id
     monkeypatch.setenv(routes.TRANSPORT_ENV, "litellm")
     assert not transport.uses_fast_path("openai/scripted")

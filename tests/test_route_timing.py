@@ -135,7 +135,7 @@ def test_every_openai_compatible_provider_is_timed_to_the_scripted_latency(scena
 
 
 def test_a_litellm_routed_model_beside_them_leaves_their_clocks_alone_and_is_not_named_fast_on_lag(tmp_path):
-    """`volcengine/quick` (a host left to litellm, so it runs in a litellm worker) answers in
+    """`lambda_ai/quick` (a host left to litellm, so it runs in a litellm worker) answers in
     20 ms, the fast-path models in 337.5 ms: on its measured latency alone it would be named
     fast. At 16 in flight litellm's CPU lags its worker's loop, so the verdict leaves it out
     and says why, and the fast-path models' clocks read the scripted latency all the same."""
@@ -147,23 +147,23 @@ def test_a_litellm_routed_model_beside_them_leaves_their_clocks_alone_and_is_not
     with ServerProcess(script) as base_url:
         for run in range(RUNS):
             records, output = compare(tmp_path / str(run), base_url,
-                                      {**dict.fromkeys(fast, 8), "volcengine/quick": 16}, items=40)
+                                      {**dict.fromkeys(fast, 8), "lambda_ai/quick": 16}, items=40)
             summary = summarize(records).by_model.set_index("model")
-            quick = summary.loc["volcengine/quick"]
-            lag = records.loc[records["model"] == "volcengine/quick", "loop_lag_ms"]
+            quick = summary.loc["lambda_ai/quick"]
+            lag = records.loc[records["model"] == "lambda_ai/quick", "loop_lag_ms"]
             bound = max(LAG_LIMIT_MS, LAG_SHARE_OF_LATENCY * 1000 * quick["e2e_p50"])
             assert (lag > bound).mean() > 0.5, lag.describe()  # the worker's own lag, measured there and stored
             assert quick["e2e_p50"] < ttft  # faster on paper than every fast-path model
             printed = " ".join(output.split())  # the terminal wraps long lines
             fast_line = printed[printed.index("fast: "):printed.index("cheap: ")]
-            assert not fast_line.startswith("fast: volcengine/quick")
+            assert not fast_line.startswith("fast: lambda_ai/quick")
             assert "not named on latency timed under evalkit's own client lag:" in fast_line
-            assert "volcengine/quick (" in fast_line.split("client lag:")[1]
+            assert "lambda_ai/quick (" in fast_line.split("client lag:")[1]
             runs.append(off_the_script(summary, fast, ttft, ttft + 3 * TOKEN_DELAY_S))
             if not runs[-1]:
                 break
     assert not runs[-1], f"the fast-path models beside a litellm worker, in each of {RUNS} runs: {runs}"
-    assert not transport.uses_fast_path("volcengine/quick")
+    assert not transport.uses_fast_path("lambda_ai/quick")
 
 
 def _records(lags: dict[str, tuple[float, list[float | None]]]) -> pd.DataFrame:

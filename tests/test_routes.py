@@ -43,6 +43,12 @@ REPRESENTATIVE = {
     "together_ai": ["together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo"],
     "nebius": ["nebius/Qwen/Qwen3-32B"],
     "novita": ["novita/deepseek/deepseek-v3.2"],
+    "volcengine": ["volcengine/doubao-seed-2-1-pro-260915"],
+    "minimax": ["minimax/MiniMax-M3"],
+    "fireworks_ai": ["fireworks_ai/accounts/fireworks/models/qwen3-235b-a22b-instruct-2507"],
+    "groq": ["groq/openai/gpt-oss-120b"],
+    "deepinfra": ["deepinfra/deepseek-ai/DeepSeek-V3.2"],
+    "huggingface": ["huggingface/Qwen/Qwen3-235B-A22B-Instruct-2507"],
 }
 """Models sent both ways: the default lineup's, and one of each parameter dialect."""
 
@@ -63,7 +69,8 @@ def clean_env(monkeypatch):
 
 
 def test_every_provider_the_issue_names_takes_the_fast_path_and_the_others_do_not():
-    assert {"openai", "deepseek", "dashscope", "moonshot", "zai", "openrouter"} <= set(FAST)
+    assert {"openai", "deepseek", "dashscope", "moonshot", "zai", "openrouter", "volcengine", "minimax",
+            "together_ai", "fireworks_ai", "groq", "deepinfra", "huggingface"} <= set(FAST)
     for provider in ("anthropic", "bedrock", "vertex_ai", "gemini"):
         route = routes.routes()[provider]
         assert not route.fast and route.why and route.source and route.as_of
@@ -97,6 +104,15 @@ def _litellm_default_endpoint(litellm, provider: str) -> str | None:
         from litellm.llms.openrouter.common_utils import OpenRouterModelInfo
 
         return OpenRouterModelInfo.get_api_base()
+    if provider == "minimax":  # resolved at call time, by its chat config
+        from litellm.llms.minimax.chat.transformation import MinimaxChatConfig
+
+        return MinimaxChatConfig.get_api_base()
+    if provider == "huggingface":  # the router's URL, built per model at call time
+        from litellm.llms.huggingface.chat.transformation import HuggingFaceChatConfig
+
+        url = HuggingFaceChatConfig().get_complete_url(None, None, "Qwen/Qwen3-8B", {}, {})
+        return url.removesuffix("/chat/completions")
     return litellm.get_llm_provider(f"{provider}/probe")[3]
 
 
@@ -124,7 +140,7 @@ def test_the_configured_api_base_wins_over_the_variable_which_wins_over_the_defa
 
 def _variants(route: routes.Route) -> list[tuple[str, str]]:
     """(endpoint variable, key variable) pairs that together name every variable once."""
-    bases, keys = list(route.api_base_env), list(route.key_env)
+    bases, keys = list(route.api_base_env) or [""], list(route.key_env)
     return [(bases[min(i, len(bases) - 1)], keys[min(i, len(keys) - 1)]) for i in range(max(len(bases), len(keys)))]
 
 
@@ -143,13 +159,18 @@ def test_litellm_and_the_fast_path_send_the_same_request_to_the_same_place(provi
         for base_var, key_var in _variants(route):
             for name in (*route.api_base_env, *route.key_env):
                 clean_env.delenv(name, raising=False)
-            clean_env.setenv(base_var, server.base_url)
+            if base_var:
+                clean_env.setenv(base_var, server.base_url)
             clean_env.setenv(key_var, f"sk-{key_var.lower()}-0123456789")
             for model_id in REPRESENTATIVE[provider]:
-                request = Request(model_id=model_id, messages=MESSAGES, params=PARAMS, timeout=10)
+                # a provider whose endpoint no variable names is pointed there by the config's api_base
+                request = Request(model_id=model_id, messages=MESSAGES, params=PARAMS, timeout=10,
+                                  api_base=None if base_var else server.base_url)
                 before = len(server.requests)
                 asyncio.run(in_process.complete(request))
                 via_litellm = _received(server, before)
+                if provider == "huggingface":  # litellm leaves its own client setting in the body when an
+                    via_litellm[2].pop("max_retries", None)  # endpoint is given; it drops it for the router
                 asyncio.run(_fast(request))
                 via_fast_path = _received(server, before + 1)
                 assert via_fast_path == via_litellm, (model_id, base_var, key_var)
@@ -236,3 +257,41 @@ def test_temperature_rules():
     assert capped.apply({"temperature": 1.5, "max_tokens": 5, "seed": 3}) == {"temperature": 1,
                                                                                "max_completion_tokens": 5}
     assert json.dumps(routes.request_body("openai/o3-mini", [], {"max_tokens": 5}))  # plain JSON
+
+
+@pytest.mark.parametrize("provider", ["minimax", "huggingface"])
+def test_an_endpoint_is_completed_to_its_v1_path_as_litellm_completes_it(provider, litellm, clean_env):
+    from litellm.llms.huggingface.chat.transformation import HuggingFaceChatConfig
+    from litellm.llms.minimax.chat.transformation import MinimaxChatConfig
+
+    config = {"minimax": MinimaxChatConfig, "huggingface": HuggingFaceChatConfig}[provider]()
+    route = routes.routes()[provider]
+    for base in ("https://api.minimaxi.com", "https://api.minimaxi.com/v1/", "http://127.0.0.1:8000/v1",
+                 "https://x.endpoints.huggingface.cloud", "https://x.example/v1/chat/completions"):
+        theirs = config.get_complete_url(base, "k", "Org/model", {}, {"api_base": base})
+        assert route.endpoint(base) + "/chat/completions" == theirs, base
+
+
+def test_a_fireworks_name_is_completed_to_its_resource_path_as_litellm_completes_it():
+    from litellm.llms.fireworks_ai.common_utils import resolve_fireworks_resource_name
+
+    fireworks = routes.routes()["fireworks_ai"]
+    for name in ("qwen3-235b-a22b-instruct-2507", "accounts/me/models/my-tune", "models/glm-4p6", "routers/x",
+                 "kimi-k2p6-fast", "firerouter", "auto", "FW-abc", "llama-v3p3-70b-instruct#accounts/me/deployments/d"):
+        assert fireworks.called_name(name) == resolve_fireworks_resource_name(name), name
+
+
+def test_a_hugging_face_id_naming_its_provider_first_stops_before_any_call(tmp_path, clean_env):
+    from evalkit.cli import main
+
+    clean_env.setenv("HF_TOKEN", "hf-test-key")
+    result = CliRunner().invoke(main, ["compare", "-m", "huggingface/together/Qwen/Qwen3-235B-A22B-Instruct-2507",
+                                       "-s", "arithmetic", "--store", f"sqlite:///{tmp_path}/runs.db", "--dry-run"])
+    assert result.exit_code == 2, result.output
+    text = " ".join(result.output.split())
+    assert "names its inference provider before the model" in text
+    assert "huggingface/Qwen/Qwen3-235B-A22B-Instruct-2507:together" in text
+    assert not (tmp_path / "runs.db").exists()
+    ok = CliRunner().invoke(main, ["compare", "-m", "huggingface/Qwen/Qwen3-235B-A22B-Instruct-2507:together",
+                                   "-s", "arithmetic", "--store", f"sqlite:///{tmp_path}/runs.db", "--dry-run"])
+    assert ok.exit_code == 0, ok.output

@@ -36,9 +36,9 @@ SCENARIOS: dict[str, tuple[tuple[str, ...], int]] = {
     "openai-compatible": (("deepseek/deepseek-chat", "dashscope/qwen-plus", "moonshot/kimi-k2.6", "zai/glm-4.6"), 8),
     "mixed": (("openai/m1", "deepseek/deepseek-chat", "dashscope/qwen-plus", "moonshot/kimi-k2.6"), 8),
     "openai-compatible-c1": (("deepseek/deepseek-chat", "dashscope/qwen-plus", "moonshot/kimi-k2.6", "zai/glm-4.6"), 1),
-    "litellm-worker": (("openai/m1", "deepseek/deepseek-chat", "dashscope/qwen-plus", "volcengine/m4"), 8),
+    "litellm-worker": (("openai/m1", "deepseek/deepseek-chat", "dashscope/qwen-plus", "lambda_ai/m4"), 8),
 }
-"""Scenario name -> (model ids, concurrency per model). `volcengine/` is an OpenAI-compatible
+"""Scenario name -> (model ids, concurrency per model). `lambda_ai/` is an OpenAI-compatible
 host that evalkit leaves to litellm, so it stands in for any litellm-routed model."""
 
 

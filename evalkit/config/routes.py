@@ -30,8 +30,9 @@ STREAM_OPTIONS = {"include_usage": True}
 """Asked of every streamed call: usage in the last chunk."""
 
 _RULE_KEYS = {"drop", "rename", "temperature_max", "temperature_only"}
-_ROUTE_KEYS = {"route", "api_base", "api_base_env", "bare_origin", "key_env", "body", "params", "models",
-               "why", "source", "as_of"}
+_ROUTE_KEYS = {"route", "api_base", "api_base_env", "bare_origin", "v1_path", "key_env", "body", "params", "models",
+               "model_names", "unsupported", "why", "source", "as_of"}
+CHAT_PATH = "/chat/completions"
 
 
 @dataclass(frozen=True)
@@ -65,10 +66,18 @@ class Route:
     api_base_env: tuple[str, ...] = ()
     bare_origin: tuple[tuple[str, ...], str] | None = None
     """(host patterns, path): an endpoint on such a host given without a path gets the path."""
+    v1_path: bool = False
+    """An endpoint whose path does not end in /v1 gets /v1 (one ending in /chat/completions is
+    taken as that endpoint), as litellm completes this provider's endpoints."""
     key_env: tuple[str, ...] = ()
     body: Mapping[str, Any] = field(default_factory=dict)
     params: ParamRules = ParamRules()
     models: tuple[tuple[tuple[str, ...], ParamRules], ...] = ()
+    model_names: tuple[tuple[tuple[str, ...], str], ...] = ()
+    """(patterns, prefix): the first entry one of whose patterns fits the model name puts its
+    prefix before the name the request carries, as litellm resolves this provider's names."""
+    unsupported: tuple[tuple[tuple[str, ...], str], ...] = ()
+    """(patterns, why and what to write instead): model names this route cannot send as litellm would."""
     why: str | None = None
     source: str | None = None
     as_of: str | None = None
@@ -82,6 +91,9 @@ class Route:
         base = api_base or next((env[name] for name in self.api_base_env if env.get(name)), None)
         if base is None:
             return self.api_base
+        if self.v1_path:
+            base = base.rstrip("/")
+            return base.removesuffix(CHAT_PATH) if base.endswith(CHAT_PATH) else base.removesuffix("/v1") + "/v1"
         if self.bare_origin is not None:
             hosts, path = self.bare_origin
             parts = urllib.parse.urlsplit(base)
@@ -93,6 +105,18 @@ class Route:
     def key(self, env: Mapping[str, str] = os.environ) -> str | None:
         """The key litellm would read from the environment for this provider."""
         return next((env[name] for name in self.key_env if env.get(name)), None)
+
+    def called_name(self, model_name: str) -> str:
+        """The model name a request carries: the provider's resource name where it has one."""
+        for patterns, prefix in self.model_names:
+            if any(fnmatch.fnmatchcase(model_name, pattern) for pattern in patterns):
+                return prefix + model_name
+        return model_name
+
+    def refusal(self, model_name: str) -> str | None:
+        """Why this route cannot call the model as named (and what to write instead), or None."""
+        return next((why for patterns, why in self.unsupported
+                     if any(fnmatch.fnmatchcase(model_name, pattern) for pattern in patterns)), None)
 
     def rules_for(self, model_name: str) -> ParamRules:
         lowered = model_name.lower()
@@ -118,16 +142,17 @@ def takes_fast_path(model_id: str) -> bool:
 
 
 @lru_cache(maxsize=256)
-def _rules(model_id: str) -> tuple[ParamRules, tuple[tuple[str, Any], ...]]:
+def _rules(model_id: str) -> tuple[str, ParamRules, tuple[tuple[str, Any], ...]]:
     route = route_for(model_id)
-    return route.rules_for(model_id.split("/", 1)[1] if "/" in model_id else model_id), tuple(route.body.items())
+    name = model_id.split("/", 1)[1] if "/" in model_id else model_id
+    return route.called_name(name), route.rules_for(name), tuple(route.body.items())
 
 
 def request_body(model_id: str, messages: list[dict[str, str]], params: Mapping[str, Any]) -> dict[str, Any]:
     """The JSON body of one streamed call, in the provider's spelling."""
-    rules, extra = _rules(model_id)
+    name, rules, extra = _rules(model_id)
     return {
-        "model": model_id.split("/", 1)[1],
+        "model": name,
         "messages": messages,
         "stream": True,
         **dict(extra),
@@ -157,11 +182,16 @@ def _route(provider: str, entry: dict[str, Any]) -> Route:
         raise ValueError(f"{where}: every entry needs its source and as_of")
     models = tuple((tuple(m["match"]), _rules_of(m.get("params") or {}, f"{where}: models"))
                    for m in entry.get("models") or ())
+    model_names = tuple((tuple(m["match"]), m["prefix"])
+                        for m in _entries(entry, "model_names", {"match", "prefix"}, where))
+    unsupported = tuple((tuple(m["match"]), m["why"]) for m in _entries(entry, "unsupported", {"match", "why"}, where))
     return Route(
         provider=provider, transport=entry["route"], api_base=entry.get("api_base"),
         api_base_env=tuple(entry.get("api_base_env") or ()), bare_origin=_bare_origin(entry.get("bare_origin"), where),
-        key_env=tuple(entry.get("key_env") or ()), body=dict(entry.get("body") or {}),
-        params=_rules_of(entry.get("params") or {}, where), models=models,
+        v1_path=bool(entry.get("v1_path")), key_env=tuple(entry.get("key_env") or ()),
+        body=dict(entry.get("body") or {}),
+        params=_rules_of(entry.get("params") or {}, where), models=models, model_names=model_names,
+        unsupported=unsupported,
         why=entry.get("why"), source=entry["source"], as_of=str(entry["as_of"]),
     )
 
@@ -172,6 +202,14 @@ def _rules_of(spec: dict[str, Any], where: str) -> ParamRules:
         raise ValueError(f"{where}: unknown parameter rule(s) {sorted(unknown)}; known: {sorted(_RULE_KEYS)}")
     return ParamRules(drop=tuple(spec.get("drop") or ()), rename=dict(spec.get("rename") or {}),
                       temperature_max=spec.get("temperature_max"), temperature_only=spec.get("temperature_only"))
+
+
+def _entries(entry: dict[str, Any], key: str, fields: set[str], where: str) -> list[dict[str, Any]]:
+    items = entry.get(key) or []
+    for item in items:
+        if set(item) != fields:
+            raise ValueError(f"{where}: each entry of {key} needs exactly {', '.join(sorted(fields))}")
+    return items
 
 
 def _bare_origin(spec: dict[str, Any] | None, where: str) -> tuple[tuple[str, ...], str] | None:

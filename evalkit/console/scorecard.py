@@ -32,6 +32,22 @@ def render(analysis: RunAnalysis, console: Console, by_suite: bool = False) -> N
     fit.print_lines(console, epoch_lines(analysis), names)
     console.print()
     fit.print_lines(console, verdict_lines(analysis), names)
+    host_comparisons_view(analysis, console, names)
+
+
+def host_comparisons_view(analysis: RunAnalysis, console: Console, names: tuple[str, ...]) -> None:
+    """Each family with two or more hosts in the run: its hosts' scorecard and their verdict."""
+    from evalkit.report.families import TITLE, host_comparisons
+
+    for comparison in host_comparisons(analysis):
+        console.print()
+        # the model id is in the reports; here the host and the label say which row is which
+        headers = [h for i, h in enumerate(comparison.table.headers) if i != 1]
+        rows: list[list[fit.Cell]] = [[c for i, c in enumerate(row) if i != 1] for row in comparison.table.rows]
+        columns = [fit.Column(header, right=header not in ("Host", "Model")) for header in headers]
+        title = f"{TITLE}: {comparison.family.name}"
+        console.print(fit.Grid(title, columns, rows, keys=(0, 1)), crop=False)
+        fit.print_lines(console, comparison.verdict, names)
 
 
 def scorecard(frame, title: str) -> fit.Grid:

@@ -20,6 +20,8 @@ from evalkit.economics.volume import Volume, monthly_costs
 from evalkit.report.definitions import METRIC_DEFINITIONS
 from evalkit.report.facts import FIELDS as FACT_FIELDS
 from evalkit.report.facts import FactsRow, facts_rows
+from evalkit.report.families import TITLE as FAMILIES_TITLE
+from evalkit.report.families import HostComparison, host_comparisons
 from evalkit.report.selfhosting import TITLE as SELF_HOSTING_TITLE
 from evalkit.report.selfhosting import SelfHosted, self_hosting
 from evalkit.report.tables import (
@@ -39,7 +41,8 @@ SECTIONS = [
     "Methodology", "Where models disagree",
 ]
 """Section titles, in order, the same in every format. Runs with a capacity-priced model
-also get `SELF_HOSTING_TITLE` after "Projected monthly cost"."""
+also get `SELF_HOSTING_TITLE` after "Projected monthly cost"; runs with two or more hosts
+of the same weights get `FAMILIES_TITLE` after "Scorecard"."""
 
 BEST_RULE = {  # scorecard column -> which way is better
     "Accuracy [95% CI]": ("accuracy", "max"), "TTFT p50": ("ttft_p50", "min"), "E2E p50": ("e2e_p50", "min"),
@@ -102,6 +105,8 @@ class ReportContent:
     """Both clocks, thinking tokens and truncations of the thinking candidates (and of any
     model max_tokens cut); no rows: the report has no "Thinking and truncation" part."""
     thinking_notes: list[str] = field(default_factory=list)
+    families: list[HostComparison] = field(default_factory=list)
+    """Families with two or more of the run's models, their hosts compared; empty: no such section."""
 
     def all_text(self) -> str:
         """Every character any format may print (for the font subset)."""
@@ -116,6 +121,8 @@ class ReportContent:
             parts += [t for a in item.answers for t in (a.model, a.extracted, a.response)]
         for hosted in self.self_hosting:
             parts += [SELF_HOSTING_TITLE, *hosted.text()]
+        for comparison in self.families:
+            parts += [FAMILIES_TITLE, *comparison.text()]
         return "".join(parts)
 
 
@@ -156,6 +163,7 @@ def build_content(analysis: RunAnalysis, volume: Volume) -> ReportContent:
         cost_legend=estimated_legend(by_model),
         thinking=thinking_table(analysis),
         thinking_notes=thinking_notes(analysis),
+        families=_host_comparisons(analysis),
     )
 
 
@@ -289,11 +297,18 @@ def _warnings(by_model: Any) -> list[str]:
 
 
 def _scorecard(frame: Any) -> Table:
-    headers = [h for h, _ in SCORECARD]
-    table = Table(headers, scorecard_rows(frame))
+    table = Table([h for h, _ in SCORECARD], scorecard_rows(frame))
+    table.best = best_cells(frame)
+    return table
+
+
+def best_cells(frame: Any, offset: int = 0) -> set[tuple[int, int]]:
+    """(row, column) of the best value of each judged scorecard column, the columns shifted
+    right by `offset` (a table with columns before the scorecard's)."""
+    best: set[tuple[int, int]] = set()
     if len(frame) < 2:
-        return table
-    for col, header in enumerate(headers):
+        return best
+    for col, (header, _) in enumerate(SCORECARD):
         if header not in BEST_RULE:
             continue
         column, way = BEST_RULE[header]
@@ -301,8 +316,15 @@ def _scorecard(frame: Any) -> Table:
         if values.isna().all() or values.nunique() < 2:
             continue
         target = values.max() if way == "max" else values.min()
-        table.best |= {(i, col) for i, v in enumerate(values) if v == target}
-    return table
+        best |= {(i, col + offset) for i, v in enumerate(values) if v == target}
+    return best
+
+
+def _host_comparisons(analysis: RunAnalysis) -> list[HostComparison]:
+    comparisons = host_comparisons(analysis)
+    for comparison in comparisons:  # Host and Id come before the scorecard's columns
+        comparison.table.best = best_cells(comparison.frame, offset=2)
+    return comparisons
 
 
 def _suite_table(frame: Any) -> Table:

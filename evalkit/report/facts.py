@@ -88,13 +88,11 @@ def _row(model: dict[str, Any], label: str, price: dict[str, Any]) -> FactsRow:
     model_id = model["id"]
     override = {k: v for k, v in (model.get("facts") or {}).items() if v is not None}
     entry = lookup_model(model_id)
-    prefix = provider_prefix(model_id)
-    host_key = "hosted_vllm" if model.get("api_base") and prefix != "local" else prefix
-    host = shipped_facts()["hosts"].get(host_key, {})
+    host = _host(model_id, model.get("api_base"))
     merged = {**{k: v for k, v in host.items() if k != "source"},
               **{k: v for k, v in entry.items() if v is not None}, **override}
-    host_source = host.get("source") if "api_host" not in override else None
-    sources = [override.get("source") or entry.get("source"), host_source]
+    sources = [override.get("source") or entry.get("source"),
+               host.get("source") if "api_host" not in override else None]
     context = merged.get("context_window") or _price_map_context(model_id)
     price_in, price_out = _prices(price)
     return FactsRow(
@@ -112,6 +110,36 @@ def _row(model: dict[str, Any], label: str, price: dict[str, Any]) -> FactsRow:
         price_source=price.get("source") or UNKNOWN,
         source=" ; ".join(s for s in sources if s) or UNKNOWN,
     )
+
+
+def _yes_no(value: Any) -> str:
+    return "yes" if value is True else "no" if value is False else UNKNOWN
+
+
+SELF_HOSTED_PREFIXES = {"", "openai", "hosted_vllm"}
+"""Providers whose id, given an endpoint of its own, names a server you run: any
+OpenAI-compatible server is called as `openai/` or `hosted_vllm/`."""
+
+
+def _host(model_id: str, api_base: str | None) -> dict[str, Any]:
+    """The model's `hosts` entry; a router's entry names the provider an id picks after its
+    name (`huggingface/Qwen/Qwen3-8B:together`) where the entry says how (`*_named`)."""
+    host = dict(shipped_facts()["hosts"].get(_host_key(model_id, api_base), {}))
+    named = model_id.rsplit("/", 1)[-1].partition(":")[2]
+    for field in ("api_host", "jurisdiction"):
+        template = host.pop(f"{field}_named", None)
+        if named and template:
+            host[field] = template.format(provider=named)
+    return host
+
+
+def _host_key(model_id: str, api_base: str | None) -> str:
+    """The `hosts` entry of a model: its provider's, or self-hosted where the endpoint is
+    your own server (a named host's own endpoint, a region say, is still that host)."""
+    prefix = provider_prefix(model_id)
+    if api_base and prefix != "local" and (prefix in SELF_HOSTED_PREFIXES or prefix not in shipped_facts()["hosts"]):
+        return "hosted_vllm"
+    return prefix
 
 
 def _price_map_context(model_id: str) -> int | None:
@@ -152,7 +180,3 @@ def _prices(price: dict[str, Any]) -> tuple[str, str]:
     if price.get("input") is None or price.get("output") is None:
         return UNKNOWN, UNKNOWN
     return f"${price['input'] * PER_MILLION:.3f}", f"${price['output'] * PER_MILLION:.3f}"
-
-
-def _yes_no(flag: object) -> str:
-    return {True: "yes", False: "no"}.get(flag, UNKNOWN) if isinstance(flag, bool) else UNKNOWN

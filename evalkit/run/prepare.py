@@ -94,12 +94,18 @@ def _check_model_id(model: ModelConfig, require_keys: bool = True,
             "`evalkit models` lists known models"
         )
     route = routes.route_for(model.id)
+    refusal = route.refusal(model.id.split("/", 1)[1]) if route.fast else None
+    if refusal:
+        raise UsageError(f"{where}model {model.id} {refusal}")
     if route.fast and route.endpoint(model.api_base) is None:
         where = " or ".join(route.api_base_env)
         raise UsageError(f"model {model.id} needs an endpoint: set api_base for it in the config"
                          + (f" (or {where} in the environment)" if where else ""))
     if require_keys and model.api_base is None and model.api_key_env is None:
-        missing = transport.missing_keys(model.id)
+        # a fast route reads the variables litellm's call reads (litellm's own check names
+        # fewer for some providers: only HUGGINGFACE_API_KEY, where its call reads HF_TOKEN first)
+        missing = ([" or ".join(route.key_env)] if route.key() is None else []) if route.fast and route.key_env \
+            else transport.missing_keys(model.id)
         if missing:
             raise UsageError(f"{where}model {model.id} needs {', '.join(missing)} set in the environment")
 

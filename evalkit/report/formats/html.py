@@ -13,6 +13,7 @@ from pathlib import Path
 
 from evalkit.report.charts import Chart
 from evalkit.report.content import SECTIONS, ReportContent, Table
+from evalkit.report.families import TITLE as FAMILIES_TITLE
 from evalkit.report.fonts import FONT_LICENSE, FontSubset
 from evalkit.report.formats import ReportFormat, ReportParts, register_format
 from evalkit.report.selfhosting import CHART_SECTION
@@ -92,6 +93,7 @@ def render(content: ReportContent, charts: list[Chart], fonts: dict[int, FontSub
                  + (f'<p class="legend">{escape(content.cost_legend)}</p>' if content.cost_legend else "")
                  + _thinking(content)
                  + "<h3>By suite</h3>" + _table(content.suites, "suites")),
+        _families(content),
         _section(3, f"<p>{escape(content.monthly_note)}</p>" + _table(content.monthly, "monthly")),
         _self_hosting(content, charts),
         _section(4, _table(content.facts_table, "facts") + "<p>Facts come from evalkit's facts file (each with its "
@@ -116,6 +118,19 @@ def _thinking(content: ReportContent) -> str:
         return ""
     notes = "".join(f'<p class="legend">{escape(note)}</p>' for note in content.thinking_notes)
     return f"<h3>{escape(THINKING_TITLE)}</h3>" + _table(content.thinking, "thinking") + notes
+
+
+def _families(content: ReportContent) -> str:
+    if not content.families:
+        return ""
+    body = ["<p>The same weights from different hosts, judged as models are: the same columns, paired tests "
+            "and verdict, over these hosts' records alone.</p>"]
+    for i, comparison in enumerate(content.families):
+        family = comparison.family
+        lines = "".join(f"<li>{escape(line)}</li>" for line in comparison.verdict)
+        body.append(f"<h3>{escape(family.name)}</h3><p>Weights: {escape(family.weights)}</p>"
+                    f"{_table(comparison.table, f'family-{i}')}<ul>{lines}</ul>")
+    return _section(-1, "".join(body), FAMILIES_TITLE)
 
 
 def _self_hosting(content: ReportContent, charts: list[Chart]) -> str:

@@ -4,10 +4,14 @@ report written into every run folder."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from evalkit.analysis.run_analysis import RunAnalysis
 from evalkit.report.definitions import METRIC_DEFINITIONS
+from evalkit.report.families import TITLE as FAMILIES_TITLE
+from evalkit.report.families import host_comparisons
 from evalkit.report.formats import ReportFormat, ReportParts, register_format
 from evalkit.report.tables import SCORECARD, THINKING_TITLE, estimated_legend, scorecard_rows
 from evalkit.report.thinking import thinking_notes, thinking_table
@@ -33,6 +37,7 @@ def render(analysis: RunAnalysis) -> str:
         "",
         *([legend, ""] if legend else []),
         *_run_thinking(analysis),
+        *_families(host_comparisons(analysis), lambda table: _table(table.headers, table.rows)),
         "## By suite",
         "",
         *_suite_table(analysis),
@@ -55,6 +60,21 @@ def _run_thinking(analysis: RunAnalysis) -> list[str]:
         return []
     return [f"## {THINKING_TITLE}", "", *_table(table.headers, table.rows), "",
             *(f"- {note}" for note in thinking_notes(analysis)), ""]
+
+
+def _families(comparisons: list, table_lines: Callable[[Any], list[str]],
+              escape: Callable[[str], str] = lambda text: text) -> list[str]:
+    """The hosts of each family compared: its table, then its verdict ("" when the run has none)."""
+    if not comparisons:
+        return []
+    parts = [f"## {FAMILIES_TITLE}", "",
+             "The same weights from different hosts, judged as models are: the same columns, paired tests "
+             "and verdict, over these hosts' records alone.", ""]
+    for comparison in comparisons:
+        family = comparison.family
+        parts += [f"### {escape(family.name)}", "", f"Weights: {family.weights}", "",
+                  *table_lines(comparison.table), "", *(f"- {escape(line)}" for line in comparison.verdict), ""]
+    return parts
 
 
 def _suite_table(analysis: RunAnalysis) -> list[str]:
@@ -108,6 +128,7 @@ def render_report(content, charts: list, chart_dir_name: str) -> str:
               *([_md_text(content.cost_legend), ""] if content.cost_legend else []),
               *_thinking(content),
               "### By suite", "", *_content_table(content.suites), ""]
+    parts += _families(content.families, _content_table, escape=_md_text)
     parts += [f"## {SECTIONS[3]}", "", _md_text(content.monthly_note), "", *_content_table(content.monthly), ""]
     parts += _self_hosting(content, charts, chart_dir_name)
     parts += [f"## {SECTIONS[4]}", "", *_content_table(content.facts_table), "",

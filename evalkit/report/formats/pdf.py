@@ -18,6 +18,7 @@ from xml.sax.saxutils import escape
 from evalkit.report.charts import Chart
 from evalkit.report.content import SECTIONS, ReportContent, Table
 from evalkit.report.facts import FIELDS as FACT_FIELDS
+from evalkit.report.families import TITLE as FAMILIES_TITLE
 from evalkit.report.fonts import FONT_LICENSE, FontSubset
 from evalkit.report.formats import ReportFormat, ReportParts, register_format
 from evalkit.report.selfhosting import CHART_SECTION
@@ -77,6 +78,7 @@ def render(content: ReportContent, charts: list[Chart], fonts: dict[int, FontSub
               *([Paragraph(_x(content.cost_legend), st["small"])] if content.cost_legend else []), Spacer(1, 6),
               *_thinking(content, width, st),
               Paragraph("By suite", st["h3"]), _table(content.suites, width, st, first_col=0.12, font_size=6)]
+    story += _families(content, width, st)
     story += [_heading(3, st), Paragraph(_x(content.monthly_note), st["body"]), _table(content.monthly, width, st)]
     story += _self_hosting(content, charts, width, st)
     story += [PageBreak(), _heading(4, st)] + _facts(content, width, st)
@@ -289,6 +291,28 @@ def _thinking(content: ReportContent, width: float, st: dict[str, Any]) -> list[
         return []
     return [Paragraph(_x(THINKING_TITLE), st["h3"]), _table(content.thinking, width, st, first_col=0.22),
             *(Paragraph(_x(note), st["small"]) for note in content.thinking_notes), Spacer(1, 6)]
+
+
+def _families(content: ReportContent, width: float, st: dict[str, Any]) -> list[Any]:
+    """The hosts of each family compared: a table and the verdict over them alone."""
+    from reportlab.platypus import Paragraph
+
+    if not content.families:
+        return []
+    out: list[Any] = [Paragraph(_x(FAMILIES_TITLE), st["h2"]), Paragraph(
+        "The same weights from different hosts, judged as models are: the same columns, paired tests and "
+        "verdict, over these hosts' records alone.", st["body"])]
+    for comparison in content.families:
+        # the model ids are in the procurement facts; a page has no room for them here
+        table = comparison.table
+        narrow = Table([h for i, h in enumerate(table.headers) if i != 1],
+                       [[c for i, c in enumerate(row) if i != 1] for row in table.rows],
+                       {(r, c - 1 if c > 1 else c) for r, c in table.best if c != 1})
+        out += [Paragraph(_x(comparison.family.name), st["h3"]),
+                Paragraph(_x(f"Weights: {comparison.family.weights}"), st["small"]),
+                _table(narrow, width, st, first_col=0.12, font_size=6),
+                *(Paragraph(_x(line), st["body"]) for line in comparison.verdict), _spacer(6)]
+    return out
 
 
 def _self_hosting(content: ReportContent, charts: list[Chart], width: float, st: dict[str, Any]) -> list[Any]:
