@@ -450,8 +450,8 @@ def test_html_pdf_and_markdown_reports_show_the_thinking_table(tmp_path, thinkin
 def test_through_litellm_the_switch_reaches_the_wire_as_the_provider_expects(
         tmp_path, scripted_server, items_file, monkeypatch):
     """Kimi's `thinking` goes in extra_body (litellm would drop it), Z.ai's as is, and
-    Anthropic's budget on the Messages request (the scripted server has no Messages API: the
-    request is read, then refused with 404)."""
+    Anthropic's budget on the Messages request, which the scripted server answers in
+    Anthropic's own event stream (a thinking block, then the text)."""
     monkeypatch.setenv("EVALKIT_TRANSPORT", "litellm")
     server = scripted_server(thinking_reply(prompt_tokens=10, completion_tokens=7))
     config = write_config(tmp_path, server, [
@@ -470,6 +470,16 @@ def test_through_litellm_the_switch_reaches_the_wire_as_the_provider_expects(
     glm = records["zai/glm-4.6:thinking"][0]
     assert (glm["response_text"], glm["reasoning_text"]) == ("ok", THOUGHT)
     assert glm["first_token_s"] < glm["ttft_s"] and glm["thinking_s"] >= 5 * GAP + PAUSE - SLACK
+    # Anthropic's thinking block (its own event stream, through litellm's anthropic/ route)
+    # reaches the record as reasoning, timed by both clocks; litellm reports 0 reasoning
+    # tokens for it, so they are counted and flagged
+    claude_record = records["anthropic/claude-haiku-4-5:thinking-low"][0]
+    assert claude_record["error_class"] is None
+    assert (claude_record["response_text"], claude_record["reasoning_text"]) == ("ok", THOUGHT)
+    assert claude_record["first_token_s"] < claude_record["ttft_s"]
+    assert claude_record["thinking_s"] >= 5 * GAP + PAUSE - SLACK
+    assert claude_record["reasoning_tokens_source"] == "estimated" and claude_record["reasoning_tokens"] > 0
+    assert claude_record["cost_usd"] == pytest.approx((10 + 7) * 1000 / 1e6)  # $1000 per 1M in and out
 
 
 # --- old stores --------------------------------------------------------------------------
