@@ -89,10 +89,15 @@ def json_fields(response: str, reference: dict[str, Any], tolerance: float = 0.0
         return Score(0.0, None, "no JSON object found")
     if not reference:
         return Score(0.0, compact(parsed), "reference has no fields")
-    wrong = [
+    wrong = field_mismatches(parsed, reference, tolerance)
+    value = 1 - len(wrong) / len(reference)
+    return Score(value, compact(parsed), "; ".join(wrong))
+
+
+def field_mismatches(parsed: dict[str, Any], reference: dict[str, Any], tolerance: float) -> list[str]:
+    """One line per reference field the parsed object misses or gets wrong."""
+    return [
         f"{key} missing" if key not in parsed else f"{key}: expected {compact(value)}, got {compact(parsed[key])}"
         for key, value in reference.items()
         if key not in parsed or not same_value(value, parsed[key], tolerance)
     ]
-    value = 1 - len(wrong) / len(reference)
-    return Score(value, compact(parsed), "; ".join(wrong))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from evalkit.scoring.json_fields import compact, extract_json_object, same_value
+from evalkit.scoring.json_fields import compact, extract_json_object, field_mismatches
 from evalkit.scoring.registry import TOLERANCE, OptionSpec, Score, scorer
 
 MAX_ERRORS_SHOWN = 3
@@ -107,9 +107,5 @@ def json_schema(response: str, reference: dict[str, Any], schema: dict[str, Any]
         return Score(0.0, compact(parsed), "breaks the schema: " + "; ".join(errors[:MAX_ERRORS_SHOWN]) + more)
     if not reference:
         return Score(1.0, compact(parsed), "")
-    wrong = [
-        f"{key} missing" if key not in parsed else f"{key}: expected {compact(value)}, got {compact(parsed[key])}"
-        for key, value in reference.items()
-        if key not in parsed or not same_value(value, parsed[key], tolerance)
-    ]
+    wrong = field_mismatches(parsed, reference, tolerance)
     return Score(1 - len(wrong) / len(reference), compact(parsed), "; ".join(wrong))

@@ -552,14 +552,7 @@ class _Handler(BaseHTTPRequestHandler):
             _sleep_until(exchange.due(0), exchange.stop)
             self.send_json(200, anthropic_messages.message(reply, exchange.model), reply.headers)
             return
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
-        self.send_header("Cache-Control", "no-cache")
-        self.send_header("Transfer-Encoding", "chunked")
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        writer = _SSEWriter(self.wfile)
+        writer = self._start_event_stream(reply)
         deltas = 0
         for is_delta, name, payload in anthropic_messages.stream_events(reply, exchange.model):
             if is_delta:
@@ -567,6 +560,17 @@ class _Handler(BaseHTTPRequestHandler):
                 deltas += 1
             writer.raw(anthropic_messages.sse(name, payload))
         writer.end()
+
+    def _start_event_stream(self, reply: Reply) -> _SSEWriter:
+        # Headers go out at once, as real providers do; the first delta waits for ttft.
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Transfer-Encoding", "chunked")
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        return _SSEWriter(self.wfile)
 
     def _send_error_reply(self, reply: Reply) -> None:
         body = reply.error_body if reply.error_body is not None else default_error_body(reply.status)
@@ -577,15 +581,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _stream(self, exchange: _Exchange) -> None:
         reply = exchange.reply
-        # Headers go out at once, as real providers do; the first delta waits for ttft.
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
-        self.send_header("Cache-Control", "no-cache")
-        self.send_header("Transfer-Encoding", "chunked")
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        writer = _SSEWriter(self.wfile)
+        writer = self._start_event_stream(reply)
         deltas = exchange.deltas()
         strike = min(reply.fault_after, len(deltas)) if reply.fault in _STREAM_FAULTS else -1
         for index in range(len(deltas) + 1):
