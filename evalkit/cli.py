@@ -292,16 +292,20 @@ def runs(limit, store) -> None:
 @main.command()
 @click.argument("run", default="last")
 @click.option("--by-suite", is_flag=True, help="Also print the per-suite table.")
+@purchase_option
+@cache_hit_option
 @store_option
 @_fails_cleanly
-def show(run, by_suite, store) -> None:
+def show(run, by_suite, purchase, cache_hit_rate, store) -> None:
     """Print a stored run's verdict again (RUN: id, unique prefix, or `last`)."""
     from evalkit import api
     from evalkit.console import fit
     from evalkit.console import scorecard as terminal
 
-    analysis = api.analyse(run, store)
-    terminal.render(analysis, fit.console(), by_suite=by_suite)
+    analysis = api.analyse(run, store, purchase=purchase, cache_hit_rate=cache_hit_rate)
+    console = fit.console()
+    terminal.render(analysis, console, by_suite=by_suite)
+    fit.print_lines(console, _purchase_lines(analysis))
     if analysis.verdict.nothing_answered:  # the same answer as the compare that stored it
         sys.exit(NOTHING_ANSWERED_EXIT)
 

@@ -421,6 +421,11 @@ def test_compare_with_a_purchase_option_at_http_says_what_the_verdict_assumes(tm
     report = next((tmp_path / "r").rglob("report.md")).read_text(encoding="utf-8")
     # batch at 50% hits: 5k at $0.50 + 5k at $0.05 + 1k at $2.50 per 1M = $0.00525 a call; x 30,000 = $157.50
     assert any(line.startswith("| haiku") and "$157.50" in line for line in report.splitlines())
+    shown = CliRunner().invoke(main, ["show", "last", "--store", str(tmp_path / "h.db"), "--purchase", "batch",
+                                      "--cache-hit-rate", "50%"], env={"COLUMNS": "250"})
+    assert shown.exit_code == 0, shown.output  # a stored run is re-costed the same way
+    assert "Costs and the verdict assume the batch price, 50% of prompt tokens from the cache." in shown.output
+    assert "cheap: haiku" in shown.output
 
 
 def test_off_peak_windows_are_read_as_litellm_reads_them():
