@@ -170,3 +170,21 @@ def test_one_cache_folder_for_everything_evalkit_can_rebuild(monkeypatch, tmp_pa
     assert weights_dir() == tmp_path / "mine" / "weights"
     assert cache_dir() == tmp_path / "mine" / "models"
     assert _cache_path().parent == tmp_path / "mine"
+
+
+def test_a_model_flag_can_carry_any_model_field_as_a_yaml_mapping(monkeypatch):
+    from click.testing import CliRunner
+
+    from evalkit.cli import main
+
+    monkeypatch.setenv("DEEPSEEK_API_KEY", "sk-" "flag-test-000000000000000")
+    done = CliRunner().invoke(main, ["compare", "-m", "{id: deepseek/deepseek-v4-flash, thinking: on}", "-m",
+                                     "deepseek/deepseek-v4-flash", "-s", "arithmetic", "--limit", "1",
+                                     "--dry-run"], env={"COLUMNS": "200"})
+    assert done.exit_code == 0, done.output
+    assert "deepseek/deepseek-v4-flash:thinking" in done.output  # on and off: two candidates
+    for flag, expected in (("{id: local/smollm2-135m-q4_0, thinking: on}", "has no thinking mode"),
+                           ("{id: x, thinking: [1", "not a YAML mapping"),
+                           ("{label: x}", "needs its id")):
+        refused = CliRunner().invoke(main, ["compare", "-m", flag, "--dry-run"])
+        assert refused.exit_code == 2 and f"-m {flag}" in refused.output and expected in refused.output

@@ -413,6 +413,26 @@ def _flag_text(name: str, value: Any) -> str:
     return f"--{name.replace('_', '-')} {shown}"
 
 
+def model_from_option(text: str) -> ModelConfig:
+    """`-m ID` names a model by its id; `-m '{id: ID, thinking: on, label: x}'` gives any of a
+    model's config fields, as a YAML flow mapping (the same fields as under `models:`)."""
+    if not text.lstrip().startswith("{"):
+        return ModelConfig(id=text)
+    try:
+        fields = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        reason = getattr(error, "problem", None) or error
+        raise UsageError(f"-m {text}: not a YAML mapping ({reason}); "
+                         "write it as '{id: provider/model, thinking: on}'") from None
+    if not isinstance(fields, dict) or "id" not in fields:
+        raise UsageError(f"-m {text}: a model given as a mapping needs its id: '{{id: provider/model, ...}}'")
+    try:
+        return ModelConfig.model_validate(fields)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise UsageError(f"-m {text}: {problems}") from None
+
+
 def suite_from_option(text: str) -> SuiteConfig:
     """`-s NAME` names a built-in suite; `-s path/to/file.jsonl` a file suite."""
     if text.endswith((".jsonl", ".csv")) or os.sep in text:

@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.config.lineup import all_key_names, default_models
-from evalkit.config.models import ModelConfig, RunConfig, SuiteConfig, apply_overrides, load_config, suite_from_option
+from evalkit.config.models import (
+    ModelConfig,
+    RunConfig,
+    SuiteConfig,
+    apply_overrides,
+    load_config,
+    model_from_option,
+    suite_from_option,
+)
 
 LOCAL_DEMO = {"limit": 3, "max_tokens": 96}
 """Run options of the offline demo (no key set, nothing named): a couple of minutes on 2 cores."""
@@ -39,7 +47,7 @@ def select(config: RunConfig | str | Path | None = None, models: Sequence[ModelC
     and no config, that is the offline demo, at `LOCAL_DEMO`'s options unless given.
     """
     base = _base_config(config)
-    model_configs = [m if isinstance(m, ModelConfig) else ModelConfig(id=m) for m in models]
+    model_configs = [m if isinstance(m, ModelConfig) else model_from_option(m) for m in models]
     models_from, notices = "-m", []
     if not model_configs and not base.models:
         model_configs, found = default_models()
