@@ -192,6 +192,25 @@ def test_think_tags_cut_anywhere_across_chunks_never_reach_the_answer():
         assert attempt.ttft_s == float(sum(1 for c in cuts if c <= REPLY.index("42"))), cuts
 
 
+PROMPTED = "is 6 < 7? yes</think>\n\n42 is < 43"
+"""A reply whose template put ``<think>`` in the prompt (DeepSeek-R1 distils): only the close."""
+
+
+def test_a_reply_that_only_closes_its_thought_is_split_at_the_close_wherever_chunks_end():
+    every_cut = [c for n in (1, 2) for c in itertools.combinations(range(1, len(PROMPTED)), n)]
+    for cuts in every_cut:
+        bounds = (0, *cuts, len(PROMPTED))
+        attempt = split([PROMPTED[a:b] for a, b in itertools.pairwise(bounds)])
+        assert (attempt.text, attempt.reasoning) == ("42 is < 43", "is 6 < 7? yes"), cuts
+        assert attempt.first_token_s == 0.0 and attempt.reasoning_ttft_s == 0.0, cuts
+        assert attempt.ttft_s == float(sum(1 for c in cuts if c <= PROMPTED.index("42"))), cuts
+    bare = split(["</think>", "4"])  # nothing before the close: no thought, just the answer
+    assert (bare.text, bare.reasoning, bare.reasoning_ttft_s, bare.ttft_s) == ("4", "", None, 1.0)
+    with pytest.raises(CallError) as caught:
+        split(["still thinking", "</think>"])
+    assert caught.value.error_class == UNFINISHED_THINKING
+
+
 def test_text_that_only_looks_like_a_tag_stays_the_answer():
     assert split(["<th", "ead> is HTML"]).text == "<thead> is HTML"
     assert split(["the <think> tag ", "mid-answer</think>"]).text == "the <think> tag mid-answer</think>"

@@ -94,6 +94,10 @@ class Attempt:
     held_since_s: float | None = None
     """When the reply's first held content arrived: the answer's (or the reasoning's) first
     token, should the held text turn out to begin it."""
+    open_tag_in_prompt: bool = False
+    """The content began without ``<think>`` and without reasoning deltas: a ``</think>``
+    may still come and say that everything before it was reasoning (templates of
+    DeepSeek-R1 distils put the opening tag in the prompt)."""
 
 
 class CallError(EvalkitError):
@@ -212,6 +216,8 @@ def _split_content(attempt: Attempt, text: str, elapsed: float) -> None:
     attempt.held = ""
     phase = attempt.think_phase
     if phase == "answer":
+        if attempt.open_tag_in_prompt and _closes_prompted_thought(attempt, text, elapsed):
+            return
         _add_answer(attempt, text, elapsed)
     elif phase == "start":
         began = attempt.held_since_s if attempt.held_since_s is not None else elapsed
@@ -226,7 +232,9 @@ def _split_content(attempt: Attempt, text: str, elapsed: float) -> None:
             _split_content(attempt, opening[len(THINK_OPEN):], elapsed)
         else:
             attempt.think_phase = "answer"
-            _add_answer(attempt, text, began)
+            attempt.open_tag_in_prompt = not attempt.reasoning
+            if not _closes_prompted_thought(attempt, text, began):
+                _add_answer(attempt, text, began)
     elif phase == "thinking":
         end = text.find(THINK_CLOSE)
         if end < 0:
@@ -242,6 +250,27 @@ def _split_content(attempt: Attempt, text: str, elapsed: float) -> None:
         if answer:
             attempt.think_phase = "answer"
             _add_answer(attempt, answer, elapsed)
+
+
+def _closes_prompted_thought(attempt: Attempt, text: str, elapsed: float) -> bool:
+    """With ``text`` the reply so far reads "reasoning</think>answer" and no ``<think>``: the
+    text before the tag was reasoning after all. Moves it there and goes on past the tag;
+    False (nothing changed) when there is no such closing tag."""
+    carried = attempt.text[-(len(THINK_CLOSE) - 1):]  # a tag may be cut across chunks
+    if THINK_CLOSE not in carried + text:  # the common case: looked at without copying the answer
+        return False
+    joined = attempt.text + text
+    end = joined.find(THINK_CLOSE, len(attempt.text) - len(carried))
+    if THINK_OPEN in joined[:end]:
+        return False
+    attempt.open_tag_in_prompt = False
+    attempt.reasoning, attempt.text = joined[:end], ""
+    began = attempt.ttft_s if attempt.ttft_s is not None else elapsed
+    attempt.reasoning_ttft_s = began if attempt.reasoning.strip() else None  # a bare "</think>": no thought
+    attempt.ttft_s = None  # the answer's first token is yet to come
+    attempt.think_phase = "after"
+    _split_content(attempt, joined[end + len(THINK_CLOSE):], elapsed)
+    return True
 
 
 def _partial_tag(text: str, tag: str) -> int:
