@@ -99,7 +99,7 @@ def _parse_calls(made: list[dict[str, Any]], offered: dict[str, dict[str, Any]] 
         name, text = str(call.get("name") or ""), call.get("arguments")
         try:
             arguments = json.loads(text) if isinstance(text, str) and text.strip() else {}
-        except ValueError as error:
+        except json.JSONDecodeError as error:
             return parsed, f"the arguments of {name or 'a call'} are not valid JSON ({error.msg}): {_cut(text)}"
         if not isinstance(arguments, dict):
             return parsed, f"the arguments of {name or 'a call'} are not a JSON object: {_cut(text)}"

@@ -8,8 +8,8 @@ and cache creation tokens), then one content block per kind — ``thinking`` (it
 events) — each opened by ``content_block_start`` and closed by ``content_block_stop``,
 then one ``tool_use`` block per function call (its ``input_json_delta`` events carry
 the argument text in fragments), then ``message_delta`` (stop reason and output tokens)
-and ``message_stop``. Anthropic's ``input_tokens`` leaves out the cached and cache-written tokens; the Reply's
-``prompt_tokens`` is their sum. Source: https://docs.anthropic.com/en/api/messages-streaming
+and ``message_stop``. Anthropic's ``input_tokens`` leaves out the cached and
+cache-written tokens; the Reply's ``prompt_tokens`` is their sum. Source: https://docs.anthropic.com/en/api/messages-streaming
 (2026-12-01).
 """
 
@@ -47,9 +47,11 @@ def stream_events(reply: Any, model: str) -> list[tuple[bool, str, dict[str, Any
                          [{"type": "text_delta", "text": piece} for piece in reply.content_chunks()], None)
         index += 1
     for number, call in enumerate(reply.tool_calls):
-        events += _block(index + number, {"type": "tool_use", "id": call.id or f"toolu_{number}",
-                                          "name": call.name, "input": {}},
-                         [{"type": "input_json_delta", "partial_json": piece} for piece in call.fragments()], None)
+        block = _block(index + number, {"type": "tool_use", "id": call.id or f"toolu_{number}",
+                                        "name": call.name, "input": {}},
+                       [{"type": "input_json_delta", "partial_json": piece} for piece in call.fragments()], None)
+        # the block's start carries the call's name: the reply's first token when it opens with a call
+        events += [(True, *block[0][1:]), *block[1:]]
     events.append((False, "message_delta", {
         "type": "message_delta", "delta": {"stop_reason": stop_reason(reply.finish_reason), "stop_sequence": None},
         "usage": {"output_tokens": reply.completion_count()}}))
