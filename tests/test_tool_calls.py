@@ -19,7 +19,9 @@ from click.testing import CliRunner
 
 from evalkit.analysis.run_analysis import analyse_run
 from evalkit.cli import main
+from evalkit.config.models import ModelConfig
 from evalkit.errors import UsageError
+from evalkit.run.estimate import prompt_tokens
 from evalkit.scoring import score_item
 from evalkit.scoring.registry import check_reference, reply_json
 from evalkit.store.database import Store
@@ -27,6 +29,7 @@ from evalkit.store.schema import SCHEMA_VERSION
 from evalkit.suites.base import Sample
 from evalkit.suites.files import load_file_suite
 from evalkit.testing.scripted_server import Reply, ToolCall, malformed_arguments
+from evalkit.transport import count_tokens
 from evalkit.transport.base import Attempt, CallError, absorb_tool_calls, check_complete
 
 WEATHER = {"type": "function", "function": {
@@ -270,6 +273,29 @@ def test_the_tools_are_part_of_the_request_hash(tmp_path, scripted_server):
     before = {r["sample_id"]: r["request_hash"] for r in records}
     after = {r["sample_id"]: r["request_hash"] for r in again}
     assert all(before[item] != after[item] for item in before)
+
+
+def test_without_reported_usage_the_tool_definitions_and_calls_are_counted_and_flagged(tmp_path, scripted_server):
+    server = scripted_server(Reply("", tool_calls=[ToolCall("get_weather", '{"city": "Paris"}')],
+                                   finish_reason="tool_calls", include_usage=False))
+    config = write_config(tmp_path, [{"id": "deepseek/deepseek-v4-flash", "api_base": server.base_url}])
+    _, records = compare(tmp_path, config)
+    weather = next(r for r in records if r["sample_id"] == "weather")
+    tools_text = "Weather in Paris?\n" + json.dumps(TOOLS, ensure_ascii=False)
+    assert weather["usage_source"] == "estimated"
+    assert weather["prompt_tokens"] == count_tokens("deepseek/deepseek-v4-flash", tools_text)
+    assert weather["prompt_tokens"] > 10 * count_tokens("deepseek/deepseek-v4-flash", "Weather in Paris?")
+    assert weather["completion_tokens"] == count_tokens("deepseek/deepseek-v4-flash", 'get_weather{"city": "Paris"}')
+    assert weather["score"] == 1.0
+
+
+def test_estimates_and_budgets_count_the_tool_definitions_in_the_prompt():
+    model = ModelConfig(id="deepseek/deepseek-v4-flash")
+    bare = Sample("q", "s", ({"role": "user", "content": "Weather in Paris?"},), [], "tool_call")
+    offered = Sample("q", "s", bare.messages, [], "tool_call", params={"tools": TOOLS})
+    extra = count_tokens(model.id, "Weather in Paris?\n" + json.dumps(TOOLS)) - count_tokens(
+        model.id, "Weather in Paris?")
+    assert prompt_tokens(model, offered) - prompt_tokens(model, bare) == extra > 50
 
 
 # --- the file suite -----------------------------------------------------------------------

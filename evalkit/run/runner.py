@@ -479,10 +479,7 @@ def _fill_usage(record: CallRecord, attempt: transport.Attempt, sample: Sample, 
         record.completion_tokens = attempt.completion_tokens
         record.usage_source = "provider"
     else:
-        prompt_text = "\n".join(m.get("content", "") for m in sample.messages)
-        if sample.params.get("tools"):  # providers bill the tool definitions as prompt tokens
-            prompt_text += "\n" + json.dumps(sample.params["tools"], ensure_ascii=False)
-        record.prompt_tokens = count(prompt_text)
+        record.prompt_tokens = count(sample.billed_prompt_text)
         calls = "".join(call["name"] + call["arguments"] for call in attempt.tool_calls)
         record.completion_tokens = count(attempt.text + attempt.reasoning + calls)
         record.usage_source = "estimated"
