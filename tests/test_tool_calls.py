@@ -21,6 +21,7 @@ from evalkit.analysis.run_analysis import analyse_run
 from evalkit.cli import main
 from evalkit.config.models import ModelConfig
 from evalkit.errors import UsageError
+from evalkit.report.content import find_disagreements
 from evalkit.run.estimate import prompt_tokens
 from evalkit.scoring import score_item
 from evalkit.scoring.registry import check_reference, reply_json
@@ -296,6 +297,22 @@ def test_estimates_and_budgets_count_the_tool_definitions_in_the_prompt():
     extra = count_tokens(model.id, "Weather in Paris?\n" + json.dumps(TOOLS)) - count_tokens(
         model.id, "Weather in Paris?")
     assert prompt_tokens(model, offered) - prompt_tokens(model, bare) == extra > 50
+
+
+def test_the_disagreements_view_shows_each_models_calls(tmp_path, scripted_server):
+    def script(request):
+        city = "Paris" if request.body["model"] == "right" else "Lyon"
+        return Reply("", tool_calls=[ToolCall("get_weather", json.dumps({"city": city}))], finish_reason="tool_calls")
+
+    server = scripted_server(script)
+    config = write_config(tmp_path, [{"id": "openai/right", "api_base": server.base_url},
+                                     {"id": "openai/wrong", "api_base": server.base_url}])
+    compare(tmp_path, config)
+    items, _ = find_disagreements(analyse_run(Store(str(tmp_path / "h.db")), "last"))
+    weather = next(item for item in items if item.sample_id == "weather")
+    answers = {answer.model: answer.response for answer in weather.answers}
+    assert answers == {"openai/right": 'get_weather({"city": "Paris"})',
+                       "openai/wrong": 'get_weather({"city": "Lyon"})'}
 
 
 # --- the file suite -----------------------------------------------------------------------
