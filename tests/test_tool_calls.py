@@ -153,6 +153,26 @@ def test_fragments_of_parallel_calls_are_merged_by_index_and_the_first_starts_th
         check_complete(Attempt(chunks=2, finish_reason="tool_calls"))
 
 
+def test_the_scripted_server_answers_calls_unstreamed_in_both_dialects(scripted_server):
+    server = scripted_server(Reply("", tool_calls=[ToolCall("get_weather", '{"city": "Paris"}', id="c1"),
+                                                    malformed_arguments("get_weather")], finish_reason="tool_calls"))
+    chat = _post(server.base_url + "/chat/completions", {"model": "m", "messages": [{"role": "user", "content": "?"}]})
+    message = chat["choices"][0]["message"]
+    assert [(c["id"], c["function"]["arguments"]) for c in message["tool_calls"]] == [
+        ("c1", '{"city": "Paris"}'), ("call_1", '{"city": "Par')]
+    claude = _post(server.url + "/v1/messages", {"model": "m", "messages": [{"role": "user", "content": "?"}]})
+    assert [(b["type"], b["input"]) for b in claude["content"]] == [("tool_use", {"city": "Paris"}), ("tool_use", {})]
+    assert claude["stop_reason"] == "tool_use"
+
+
+def _post(url: str, body: dict) -> dict:
+    import urllib.request
+
+    request = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
 # --- end to end ---------------------------------------------------------------------------
 
 ITEMS = [

@@ -81,10 +81,20 @@ def message(reply: Any, model: str) -> dict[str, Any]:
         content.append({"type": "text", "text": reply.text})
     for number, call in enumerate(reply.tool_calls):
         content.append({"type": "tool_use", "id": call.id or f"toolu_{number}", "name": call.name,
-                        "input": json.loads(call.arguments)})
+                        "input": _input_object(call.arguments)})
     return {"id": f"msg_scripted_{uuid.uuid4().hex[:12]}", "type": "message", "role": "assistant",
             "model": model, "content": content, "stop_reason": stop_reason(reply.finish_reason),
             "stop_sequence": None, "usage": reply.anthropic_usage() | {"output_tokens": reply.completion_count()}}
+
+
+def _input_object(arguments: str) -> dict[str, Any]:
+    """A call's input as the message object holds it: parsed, since Anthropic sends an
+    object there; malformed arguments, which only a stream can carry, become ``{}``."""
+    try:
+        value = json.loads(arguments)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def sse(name: str, payload: dict[str, Any]) -> bytes:

@@ -4,7 +4,9 @@ It owns the wire behaviour evalkit is measured against. Each request gets the `R
 script chooses, sent the way OpenAI sends it (SSE over chunked HTTP/1.1 with keep-alive, or
 one ``chat.completion`` object), with the delays slept on the server so that client-side
 TTFT and end-to-end times can be checked to a few milliseconds, usage reported exactly as
-scripted, and faults (see `FAULTS`) injected on demand::
+scripted, function calls (`ToolCall`: id and name, then the arguments in fragments,
+parallel calls by index, or arguments that are not valid JSON) and faults (see `FAULTS`)
+injected on demand::
 
     with ScriptedServer({"2+2?": Reply("4"), "default": Reply(status=500)}) as server:
         client = OpenAI(base_url=server.base_url, api_key="test", max_retries=0)
