@@ -494,12 +494,14 @@ def _fill_usage(record: CallRecord, attempt: transport.Attempt, sample: Sample, 
     record.cost_usd = target.price.record_cost(record.to_dict())
 
 
+def calls_made(attempt: transport.Attempt) -> list[dict]:
+    """The function calls a reply made, ``{"id", "name", "arguments"}`` each, in stream order."""
+    return [{"id": call["id"], "name": call["name"], "arguments": call["arguments"]} for call in attempt.tool_calls]
+
+
 def tool_calls_json(attempt: transport.Attempt) -> str | None:
-    """The calls a reply made as the record keeps them (`CallRecord.tool_calls`)."""
-    if not attempt.tool_calls:
-        return None
-    calls = [{"id": call["id"], "name": call["name"], "arguments": call["arguments"]} for call in attempt.tool_calls]
-    return json.dumps(calls, ensure_ascii=False)
+    """The calls a reply made as the record keeps them (`CallRecord.tool_calls`); None for none."""
+    return json.dumps(calls_made(attempt), ensure_ascii=False) if attempt.tool_calls else None
 
 
 def _fill_success(record: CallRecord, attempt: transport.Attempt, sample: Sample, target: Target) -> None:
@@ -510,8 +512,7 @@ def _fill_success(record: CallRecord, attempt: transport.Attempt, sample: Sample
     _fill_usage(record, attempt, sample, target)
     if get_scorer(sample.scorer).is_async:
         return  # the runner awaits it next
-    calls = json.loads(record.tool_calls) if record.tool_calls else None
-    score = score_item(scorer_input(attempt.text, calls, sample, sample.params.get("tools")), sample)
+    score = score_item(scorer_input(attempt.text, calls_made(attempt), sample, sample.params.get("tools")), sample)
     record.score = score.value
     record.extracted = score.extracted
     record.score_detail = score.detail or None
