@@ -153,6 +153,15 @@ def test_fragments_of_parallel_calls_are_merged_by_index_and_the_first_starts_th
         check_complete(Attempt(chunks=2, finish_reason="tool_calls"))
 
 
+def test_calls_sent_without_an_index_are_told_apart_by_their_ids():
+    attempt = Attempt()
+    absorb_tool_calls(attempt, [{"id": "a", "function": {"name": "f", "arguments": '{"x": '}}], 0.1)
+    absorb_tool_calls(attempt, [{"function": {"arguments": "1}"}}], 0.2)
+    absorb_tool_calls(attempt, [{"id": "b", "function": {"name": "g", "arguments": "{}"}}], 0.3)
+    assert [(c["id"], c["name"], c["arguments"]) for c in attempt.tool_calls] == [
+        ("a", "f", '{"x": 1}'), ("b", "g", "{}")]
+
+
 def test_the_scripted_server_answers_calls_unstreamed_in_both_dialects(scripted_server):
     server = scripted_server(Reply("", tool_calls=[ToolCall("get_weather", '{"city": "Paris"}', id="c1"),
                                                     malformed_arguments("get_weather")], finish_reason="tool_calls"))

@@ -213,11 +213,10 @@ def absorb_tool_calls(attempt: Attempt, deltas: Any, elapsed: float) -> None:
         attempt.first_token_s = elapsed
     if attempt.ttft_s is None:
         attempt.ttft_s = elapsed
-    for position, delta in enumerate(deltas):
+    for delta in deltas:
         if not isinstance(delta, dict):
             continue
-        index = delta.get("index")
-        index = index if isinstance(index, int) and not isinstance(index, bool) else position
+        index = _call_index(attempt, delta)
         call = next((c for c in attempt.tool_calls if c["index"] == index), None)
         if call is None:
             call = {"index": index, "id": None, "name": "", "arguments": ""}
@@ -230,6 +229,20 @@ def absorb_tool_calls(attempt: Attempt, deltas: Any, elapsed: float) -> None:
             call["name"] += function["name"]
         if isinstance(function.get("arguments"), str):
             call["arguments"] += function["arguments"]
+
+
+def _call_index(attempt: Attempt, delta: dict[str, Any]) -> int:
+    """Which call a fragment belongs to: its ``index``; a server that sends none (some
+    OpenAI-compatible gateways send each call whole) is read by the call's id: a new id is
+    a new call, no id continues the latest one."""
+    index = delta.get("index")
+    if isinstance(index, int) and not isinstance(index, bool):
+        return index
+    known = {call["id"]: call["index"] for call in attempt.tool_calls}
+    if delta.get("id") in known:
+        return known[delta["id"]]
+    latest = max(known.values(), default=-1)
+    return latest + 1 if delta.get("id") or latest < 0 else latest
 
 
 def _add_reasoning(attempt: Attempt, text: str, elapsed: float) -> None:
