@@ -25,6 +25,7 @@ from evalkit.errors import UsageError
 from evalkit.run.runner import Job, RetryPolicy, Runner, Target
 from evalkit.store.database import Store
 from evalkit.store.records import CallRecord
+from evalkit.store.schema import SCHEMA_VERSION
 from evalkit.suites.base import Sample
 from evalkit.testing.scripted_server import Reply, ScriptedServer
 
@@ -240,7 +241,8 @@ def test_a_schema_6_store_gains_the_cache_write_column_and_keeps_its_records(tmp
     frame = reopened.records_frame("r1")
     assert list(frame["cost_usd"]) == [0.25] and frame["cache_write_tokens"].isna().all()
     with sqlite3.connect(path) as db:
-        assert db.execute("SELECT value FROM evalkit_meta WHERE key='schema_version'").fetchone() == ("7",)
+        assert db.execute("SELECT value FROM evalkit_meta WHERE key='schema_version'").fetchone() == (
+            str(SCHEMA_VERSION),)
 
 
 # --- purchase options and cache-hit rate in the projection --------------------------------

@@ -49,12 +49,14 @@ def _described(columns: list[dict]) -> list[tuple]:
 
 SCHEMA_7_PRICE_RULES = [("cache_write_tokens", "INTEGER")]
 """Schema 7's price-rule columns, after its thinking ones (as migration 7 adds them)."""
+SCHEMA_8_TOOL_CALLS = [("tool_calls", "TEXT")]
+"""Schema 8's column for the function calls a reply made."""
 
 
-def test_a_new_store_has_the_schema_7_records_and_journal_tables(tmp_path):
+def test_a_new_store_has_the_schema_8_records_and_journal_tables(tmp_path):
     store = Store(str(tmp_path / "h.db"))
     inspector = sa.inspect(store.engine)
-    expected = SCHEMA_6_RECORDS + SCHEMA_7_THINKING + SCHEMA_7_PRICE_RULES
+    expected = SCHEMA_6_RECORDS + SCHEMA_7_THINKING + SCHEMA_7_PRICE_RULES + SCHEMA_8_TOOL_CALLS
     assert _described(inspector.get_columns("records")) == expected
     assert _described(inspector.get_columns("inflight")) == SCHEMA_6_INFLIGHT
 

@@ -429,6 +429,8 @@ def find_disagreements(analysis: RunAnalysis, samples: dict | None = None) -> tu
     if records.empty or records["model"].nunique() < 2:
         return [], "Only one model: nothing to disagree on."
     frame = records[["model", "suite", "sample_id", "epoch", "score", "error_class", "response_text", "extracted"]]
+    # records from before tool calls were kept (or a frame built without them) made none
+    frame = frame.assign(tool_calls=records.get("tool_calls"))
     frame = frame.assign(score=frame["score"].where(frame["error_class"].isna(), 0.0).fillna(0.0))
     key = ["suite", "sample_id", "epoch"]
     grouped = frame.groupby(key, sort=False)["score"]
@@ -442,8 +444,9 @@ def find_disagreements(analysis: RunAnalysis, samples: dict | None = None) -> tu
     # Whole columns as Python lists, zipped: not a groupby loop, nor itertuples, which
     # fetches every string from pyarrow one at a time (a second on 100,000 records).
     columns = [picked[name].tolist() for name in
-               ("suite", "sample_id", "epoch", "model", "score", "extracted", "error_class", "response_text")]
-    for suite, sample_id, epoch, model, score, extracted, error_class, response in zip(*columns):
+               ("suite", "sample_id", "epoch", "model", "score", "extracted", "error_class", "response_text",
+                "tool_calls")]
+    for suite, sample_id, epoch, model, score, extracted, error_class, response, calls in zip(*columns):
         current = (suite, sample_id, epoch)
         if current != last:
             last = current
@@ -454,7 +457,7 @@ def find_disagreements(analysis: RunAnalysis, samples: dict | None = None) -> tu
                 reference=_cut(_reference(sample.reference)) if sample else "(not available)",
                 answers=[]))
         items[-1].answers.append(Answer(str(model), float(score), _text(extracted),
-                                        _answer_text(error_class, response)))
+                                        _answer_text(error_class, response, calls)))
     total = grouped.ngroups
     note = (f"{len(items):,} of {total:,} items split the models (one scored at least "
             f"{DISAGREEMENT_SPREAD:g} higher than another). Texts longer than {ANSWER_CHARS:,} characters are cut.")
@@ -480,10 +483,24 @@ def _samples(config: dict) -> dict[tuple[str, str], Any]:
     return out
 
 
-def _answer_text(error_class: Any, response_text: Any) -> str:
+def _answer_text(error_class: Any, response_text: Any, tool_calls: Any = None) -> str:
     if error_class is not None and isinstance(error_class, str):
         return f"(call failed: {error_class})"
-    return _cut(_text(response_text))
+    return _cut(" ".join(part for part in (_text(response_text).strip(), _calls_text(tool_calls)) if part))
+
+
+def _calls_text(tool_calls: Any) -> str:
+    """The function calls a reply made, as ``name(arguments)``, for the answer column."""
+    import json
+
+    text = _text(tool_calls)
+    if not text:
+        return ""
+    try:
+        calls = json.loads(text)
+    except ValueError:
+        return text
+    return "; ".join(f"{call.get('name')}({call.get('arguments') or ''})" for call in calls if isinstance(call, dict))
 
 
 def _reference(value: Any) -> str:

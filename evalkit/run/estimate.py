@@ -1,6 +1,7 @@
 """What a run will cost before any call: tokens and dollars per model, with a low–high range.
 
-Prompt tokens are counted from the suites' real prompts. Answer lengths are not known
+Prompt tokens are counted from the suites' real prompts (and the tool definitions an item
+offers, which providers bill as prompt). Answer lengths are not known
 before the call, so they are a range: from half a typical answer for the task to the
 `max_tokens` limit; reasoning models (which think before answering) are expected to use
 several times more. The same worst case, per call, is what a `--max-cost` budget reserves.
@@ -44,8 +45,9 @@ class ModelEstimate:
 
 
 def prompt_tokens(model: ModelConfig, sample: Sample) -> int:
-    text = "\n".join(m.get("content", "") for m in sample.messages)
-    return transport.count_tokens(model.id, text) + TEMPLATE_OVERHEAD_TOKENS * len(sample.messages)
+    """The item's prompt as billed: its messages, the tools it offers, the chat template."""
+    overhead = TEMPLATE_OVERHEAD_TOKENS * len(sample.messages)
+    return transport.count_tokens(model.id, sample.billed_prompt_text) + overhead
 
 
 def typical_answer(sample: Sample) -> int:

@@ -22,7 +22,7 @@ from evalkit.economics.pricing import ModelPrice
 from evalkit.errors import EvalkitError
 from evalkit.run.budget import Budget
 from evalkit.run.cache import ResponseCache
-from evalkit.scoring.registry import JudgeError, get_scorer, score_item
+from evalkit.scoring.registry import JudgeError, get_scorer, score_item, scorer_input
 from evalkit.store.records import CallKey, CallRecord, decode_start_s, output_speed_tps
 from evalkit.suites.base import Sample
 from evalkit.transport.base import BILLED_ERROR_CLASSES
@@ -445,6 +445,7 @@ def _fill_error(record: CallRecord, error: transport.CallError, target: Target, 
     partial = error.attempt
     if partial is not None:
         record.response_text = partial.text or None
+        record.tool_calls = tool_calls_json(partial)
         _fill_clocks(record, partial)
         record.finish_reason = partial.finish_reason
         if error.error_class in BILLED_ERROR_CLASSES:  # the provider bills every token it made
@@ -478,9 +479,9 @@ def _fill_usage(record: CallRecord, attempt: transport.Attempt, sample: Sample, 
         record.completion_tokens = attempt.completion_tokens
         record.usage_source = "provider"
     else:
-        prompt_text = "\n".join(m.get("content", "") for m in sample.messages)
-        record.prompt_tokens = count(prompt_text)
-        record.completion_tokens = count(attempt.text + attempt.reasoning)
+        record.prompt_tokens = count(sample.billed_prompt_text)
+        calls = "".join(call["name"] + call["arguments"] for call in attempt.tool_calls)
+        record.completion_tokens = count(attempt.text + attempt.reasoning + calls)
         record.usage_source = "estimated"
     if attempt.reasoning and not attempt.reasoning_tokens:
         # reasoning written into the content (<think>) is billed as completion tokens, but
@@ -493,14 +494,25 @@ def _fill_usage(record: CallRecord, attempt: transport.Attempt, sample: Sample, 
     record.cost_usd = target.price.record_cost(record.to_dict())
 
 
+def calls_made(attempt: transport.Attempt) -> list[dict]:
+    """The function calls a reply made, ``{"id", "name", "arguments"}`` each, in stream order."""
+    return [{"id": call["id"], "name": call["name"], "arguments": call["arguments"]} for call in attempt.tool_calls]
+
+
+def tool_calls_json(attempt: transport.Attempt) -> str | None:
+    """The calls a reply made as the record keeps them (`CallRecord.tool_calls`); None for none."""
+    return json.dumps(calls_made(attempt), ensure_ascii=False) if attempt.tool_calls else None
+
+
 def _fill_success(record: CallRecord, attempt: transport.Attempt, sample: Sample, target: Target) -> None:
     record.response_text = attempt.text
+    record.tool_calls = tool_calls_json(attempt)
     _fill_clocks(record, attempt)
     record.finish_reason = attempt.finish_reason
     _fill_usage(record, attempt, sample, target)
     if get_scorer(sample.scorer).is_async:
         return  # the runner awaits it next
-    score = score_item(attempt.text, sample)
+    score = score_item(scorer_input(attempt.text, calls_made(attempt), sample, sample.params.get("tools")), sample)
     record.score = score.value
     record.extracted = score.extracted
     record.score_detail = score.detail or None

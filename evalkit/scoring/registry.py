@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import json
 import math
 import pkgutil
 from collections.abc import Callable, Mapping
@@ -117,6 +118,9 @@ class ScorerEntry:
     """For a scorer that checks a structure: the request's `response_format` (OpenAI's
     structured-output mode) built from the item's options, sent when a model's
     `structured_output` is `schema`; None: the scorer has no such mode."""
+    reads_tool_calls: bool = False
+    """It checks the function calls a reply made, not only its text: it is handed the reply
+    as a JSON object (`reply_json`) instead of the text alone."""
 
     @property
     def is_async(self) -> bool:
@@ -158,12 +162,13 @@ _F = TypeVar("_F", bound=Scorer)
 
 def scorer(name: str, *, reference: ReferenceCheck, options: Mapping[str, OptionSpec] | None = None,
            compares_text: bool = False,
-           response_format: Callable[[dict[str, Any]], dict[str, Any] | None] | None = None) -> Callable[[_F], _F]:
+           response_format: Callable[[dict[str, Any]], dict[str, Any] | None] | None = None,
+           reads_tool_calls: bool = False) -> Callable[[_F], _F]:
     """Register the decorated function as the pure scorer `name`."""
 
     def decorate(func: _F) -> _F:
         register(ScorerEntry(name, reference, func, dict(options or {}), compares_text,
-                             response_format=response_format))
+                             response_format=response_format, reads_tool_calls=reads_tool_calls))
         return func
 
     return decorate
@@ -241,6 +246,19 @@ def check_reference(name: str, reference: Any, options: dict[str, Any] | None = 
     # of it ("has unknown constraint 'x'") names that part itself.
     got = f", got {reference!r}" if problem.startswith("must") else ""
     raise UsageError(f"reference for scorer {name!r} {problem}{got}")
+
+
+def reply_json(text: str, tool_calls: list[dict[str, Any]] | None, tools: Any = None) -> str:
+    """What a scorer that `reads_tool_calls` is handed: the reply's text, the calls it made
+    (``{"id", "name", "arguments"}``, arguments as the model wrote them) and the tools the
+    request offered (None when it offered none), as one JSON object."""
+    return json.dumps({"text": text, "tool_calls": tool_calls or [], "tools": tools}, ensure_ascii=False)
+
+
+def scorer_input(text: str, tool_calls: list[dict[str, Any]] | None, item: ScoredItem, tools: Any = None) -> str:
+    """The response `score_item` is given for this item's scorer: the text, or for a scorer
+    that reads tool calls the whole reply (`reply_json`)."""
+    return reply_json(text, tool_calls, tools) if get_scorer(item.scorer).reads_tool_calls else text
 
 
 def score_item(response: str | None, item: ScoredItem) -> Score:

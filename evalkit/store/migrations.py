@@ -114,7 +114,20 @@ def _migration_7(conn: sa.Connection) -> None:
             conn.execute(sa.text(f"ALTER TABLE records ADD COLUMN {name} {kind}"))
 
 
+TOOL_CALL_COLUMNS = ("tool_calls",)
+"""Schema 8, tool calling: the function calls a reply made."""
+
+
+def _migration_8(conn: sa.Connection) -> None:
+    """Tool calling; old records keep None there: they called no function."""
+    existing = {column["name"] for column in sa.inspect(conn).get_columns("records")}
+    for name in TOOL_CALL_COLUMNS:
+        if name not in existing:
+            kind = records_table.c[name].type.compile(dialect=conn.dialect)
+            conn.execute(sa.text(f"ALTER TABLE records ADD COLUMN {name} {kind}"))
+
+
 MIGRATIONS = {2: _migration_2, 3: _migration_3, 4: _migration_4, 5: _migration_5, 6: _migration_6,
-              7: _migration_7}
+              7: _migration_7, 8: _migration_8}
 """schema version -> the step that brings a store of the previous version to it. Append
 only. A new store is created at the current version directly."""

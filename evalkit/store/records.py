@@ -129,6 +129,11 @@ class CallRecord:
     cache_write_tokens: int | None = None
     """Prompt tokens written to the provider's cache (Anthropic's cache creation; part of
     ``prompt_tokens``); None where the provider reports none."""
+    # Schema 8
+    tool_calls: LongText | None = None
+    """The function calls the reply made, as JSON: ``[{"id", "name", "arguments"}]`` with
+    the arguments as the model wrote them (a JSON text, malformed or not); None when the
+    reply called none."""
 
     @property
     def key(self) -> CallKey:

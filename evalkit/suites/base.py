@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,14 @@ class Sample:
     params: dict[str, Any] = field(default_factory=dict)
     """Request parameters this item needs (an lm-eval task's ``stop`` and ``max_tokens``);
     a model's own configured params win over them. Part of the request hash when set."""
+
+    @property
+    def billed_prompt_text(self) -> str:
+        """The text a provider bills as the prompt, for counting it where usage is not
+        reported (and before any call): the messages and the tool definitions offered."""
+        text = "\n".join(m.get("content", "") for m in self.messages)
+        tools = self.params.get("tools")
+        return text + "\n" + json.dumps(tools, ensure_ascii=False) if tools else text
 
     @property
     def prompt_text(self) -> str:

@@ -7,8 +7,12 @@ rows into `Sample`s, and reporting every malformed row at once, each as
 Fields of a row: ``id`` (required, unique in the file); ``prompt`` (a string) or
 ``messages`` (a list of ``{"role", "content"}``, the last one from the user), exactly one;
 ``reference`` (required); ``scorer`` (default ``exact``); ``scorer_options`` (object);
-``cluster``; ``metadata`` (object). In CSV, ``messages``, ``scorer_options`` and
-``metadata`` cells hold JSON, and a ``reference`` cell that looks like JSON (``{...}``,
+``cluster``; ``metadata`` (object); ``tools`` (OpenAI function-calling definitions,
+``[{"type": "function", "function": {"name", "description", "parameters"}}]``) and
+``tool_choice`` (``auto``, ``none``, ``required`` or ``{"type": "function", "function":
+{"name": ...}}``), sent with the request. In CSV, ``messages``, ``scorer_options``,
+``metadata`` and ``tools`` cells hold JSON (and a ``tool_choice`` cell that starts with
+``{``), and a ``reference`` cell that looks like JSON (``{...}``,
 ``[...]`` or a number) is parsed as JSON; an empty cell means the field is absent.
 """
 
@@ -72,6 +76,10 @@ class SampleRow(BaseModel):
     """Samples sharing a cluster are correlated (same document, same template)."""
     metadata: dict[str, Any] = Field(default_factory=dict)
     """Free facts for reports (difficulty, language, ...)."""
+    tools: list[dict[str, Any]] | None = None
+    """Functions the model may call, in OpenAI's function-calling format."""
+    tool_choice: str | dict[str, Any] | None = None
+    """Whether (or which) function the model must call; needs ``tools``."""
 
 
 FIELDS = list(SampleRow.model_fields)
@@ -197,6 +205,43 @@ def _shape_problems(row: SampleRow) -> list[str]:
         problems.append(f"the last message has role {row.messages[-1].role!r}; end 'messages' with a 'user' message")
     if row.reference is None:
         problems.append("'reference' is null; give the expected answer")
+    return problems + _tool_problems(row)
+
+
+TOOL_CHOICES = ("auto", "none", "required")
+
+
+def _tool_problems(row: SampleRow) -> list[str]:
+    """What is wrong with the row's tools and tool_choice, as the API would refuse them."""
+    if row.tools is None:
+        return ["'tool_choice' given without 'tools'; offer the tools it chooses among"] if row.tool_choice else []
+    problems, names = [], []
+    shape = '{"type": "function", "function": {"name": "...", "parameters": {...}}}'
+    for position, tool in enumerate(row.tools):
+        function = tool.get("function")
+        if tool.get("type") != "function" or not isinstance(function, dict) or set(tool) - {"type", "function"}:
+            problems.append(f"'tools.{position}' is not a function tool; write it as {shape}")
+            continue
+        name = function.get("name")
+        if not isinstance(name, str) or not name.strip():
+            problems.append(f"'tools.{position}.function.name' is missing; give each function a name")
+        elif name in names:
+            problems.append(f"'tools.{position}' repeats function {name!r}; names must be unique")
+        names.append(name)
+        if not isinstance(function.get("parameters", {}), dict):
+            problems.append(f"'tools.{position}.function.parameters' must be a JSON Schema object such as "
+                            '{"type": "object", "properties": {...}}')
+    if not row.tools:
+        problems.append("'tools' is empty; offer at least one function, or leave the field out")
+    choice = row.tool_choice
+    if isinstance(choice, str) and choice not in TOOL_CHOICES:
+        problems.append(f"'tool_choice' is {choice!r}; use one of {', '.join(TOOL_CHOICES)} or "
+                        '{"type": "function", "function": {"name": "..."}}')
+    elif isinstance(choice, dict):
+        chosen = (choice.get("function") or {}).get("name") if isinstance(choice.get("function"), dict) else None
+        if choice.get("type") != "function" or chosen not in names:
+            problems.append(f"'tool_choice' must name one of the offered functions ({', '.join(map(str, names))}) "
+                            'as {"type": "function", "function": {"name": "..."}}')
     return problems
 
 
@@ -233,7 +278,18 @@ def _to_sample(row: SampleRow, suite: str) -> Sample:
         scorer_options=row.scorer_options,
         cluster=row.cluster,
         metadata=row.metadata,
+        params=_request_params(row),
     )
+
+
+def _request_params(row: SampleRow) -> dict[str, Any]:
+    """The item's own request parameters: its tools and tool choice, as the API spells them."""
+    params: dict[str, Any] = {}
+    if row.tools is not None:
+        params["tools"] = row.tools
+    if row.tool_choice is not None:
+        params["tool_choice"] = row.tool_choice
+    return params
 
 
 # ---------------------------------------------------------------------------
@@ -262,7 +318,7 @@ def _jsonl_rows(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
 # ---------------------------------------------------------------------------
 # CSV
 
-_JSON_COLUMNS = {"messages", "scorer_options", "metadata"}
+_JSON_COLUMNS = {"messages", "scorer_options", "metadata", "tools"}
 _TRIMMED_COLUMNS = {"id", "scorer", "cluster"}
 _JSON_NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?")
 
@@ -319,6 +375,10 @@ def _csv_row(cells: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
             row[column] = cell.strip() if column in _TRIMMED_COLUMNS else cell
     if "reference" in row:
         _parse_reference_cell(row, problems)
+    if str(row.get("tool_choice", "")).strip().startswith("{"):
+        _parse_json_cell("tool_choice", row["tool_choice"], row, problems)
+    elif "tool_choice" in row:
+        row["tool_choice"] = row["tool_choice"].strip()
     return row, problems
 
 

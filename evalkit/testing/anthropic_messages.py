@@ -6,9 +6,10 @@ The stream is ``message_start`` (with the usage known up front: input tokens, ca
 and cache creation tokens), then one content block per kind — ``thinking`` (its
 ``thinking_delta`` events, then a ``signature_delta``) before ``text`` (``text_delta``
 events) — each opened by ``content_block_start`` and closed by ``content_block_stop``,
-then ``message_delta`` (stop reason and output tokens) and ``message_stop``. Anthropic's
-``input_tokens`` leaves out the cached and cache-written tokens; the Reply's
-``prompt_tokens`` is their sum. Source: https://docs.anthropic.com/en/api/messages-streaming
+then one ``tool_use`` block per function call (its ``input_json_delta`` events carry
+the argument text in fragments), then ``message_delta`` (stop reason and output tokens)
+and ``message_stop``. Anthropic's ``input_tokens`` leaves out the cached and
+cache-written tokens; the Reply's ``prompt_tokens`` is their sum. Source: https://docs.anthropic.com/en/api/messages-streaming
 (2026-12-01).
 """
 
@@ -41,8 +42,16 @@ def stream_events(reply: Any, model: str) -> list[tuple[bool, str, dict[str, Any
                          [{"type": "thinking_delta", "thinking": piece} for piece in reply.reasoning_chunks()],
                          {"type": "signature_delta", "signature": "scripted-signature"})
         index += 1
-    events += _block(index, {"type": "text", "text": ""},
-                     [{"type": "text_delta", "text": piece} for piece in reply.content_chunks()], None)
+    if reply.content_chunks() or not reply.tool_calls:
+        events += _block(index, {"type": "text", "text": ""},
+                         [{"type": "text_delta", "text": piece} for piece in reply.content_chunks()], None)
+        index += 1
+    for number, call in enumerate(reply.tool_calls):
+        block = _block(index + number, {"type": "tool_use", "id": call.id or f"toolu_{number}",
+                                        "name": call.name, "input": {}},
+                       [{"type": "input_json_delta", "partial_json": piece} for piece in call.fragments()], None)
+        # the block's start carries the call's name: the reply's first token when it opens with a call
+        events += [(True, *block[0][1:]), *block[1:]]
     events.append((False, "message_delta", {
         "type": "message_delta", "delta": {"stop_reason": stop_reason(reply.finish_reason), "stop_sequence": None},
         "usage": {"output_tokens": reply.completion_count()}}))
@@ -68,10 +77,24 @@ def message(reply: Any, model: str) -> dict[str, Any]:
     content: list[dict[str, Any]] = []
     if reply.reasoning:
         content.append({"type": "thinking", "thinking": reply.reasoning, "signature": "scripted-signature"})
-    content.append({"type": "text", "text": reply.text})
+    if reply.text or not reply.tool_calls:
+        content.append({"type": "text", "text": reply.text})
+    for number, call in enumerate(reply.tool_calls):
+        content.append({"type": "tool_use", "id": call.id or f"toolu_{number}", "name": call.name,
+                        "input": _input_object(call.arguments)})
     return {"id": f"msg_scripted_{uuid.uuid4().hex[:12]}", "type": "message", "role": "assistant",
             "model": model, "content": content, "stop_reason": stop_reason(reply.finish_reason),
             "stop_sequence": None, "usage": reply.anthropic_usage() | {"output_tokens": reply.completion_count()}}
+
+
+def _input_object(arguments: str) -> dict[str, Any]:
+    """A call's input as the message object holds it: parsed, since Anthropic sends an
+    object there; malformed arguments, which only a stream can carry, become ``{}``."""
+    try:
+        value = json.loads(arguments)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def sse(name: str, payload: dict[str, Any]) -> bytes:

@@ -4,7 +4,9 @@ It owns the wire behaviour evalkit is measured against. Each request gets the `R
 script chooses, sent the way OpenAI sends it (SSE over chunked HTTP/1.1 with keep-alive, or
 one ``chat.completion`` object), with the delays slept on the server so that client-side
 TTFT and end-to-end times can be checked to a few milliseconds, usage reported exactly as
-scripted, and faults (see `FAULTS`) injected on demand::
+scripted, function calls (`ToolCall`: id and name, then the arguments in fragments,
+parallel calls by index, or arguments that are not valid JSON) and faults (see `FAULTS`)
+injected on demand::
 
     with ScriptedServer({"2+2?": Reply("4"), "default": Reply(status=500)}) as server:
         client = OpenAI(base_url=server.base_url, api_key="test", max_retries=0)
@@ -84,6 +86,30 @@ def split_words(text: str) -> list[str]:
     return _WORD_CHUNK.findall(text) or ([text] if text else [])
 
 
+@dataclass(frozen=True)
+class ToolCall:
+    """One function call a `Reply` makes, streamed as OpenAI streams it: a first fragment
+    with the call's id and name, then its arguments in `pieces` fragments."""
+
+    name: str
+    arguments: str = "{}"
+    """The arguments as the model writes them: a JSON text, or a malformed one on purpose
+    (`malformed_arguments`)."""
+    id: str | None = None
+    """Default: ``call_<index>``."""
+    pieces: int = 3
+    """How many fragments the argument text is cut into (at least one)."""
+
+    def fragments(self) -> list[str]:
+        size = max(1, -(-len(self.arguments) // max(1, self.pieces)))
+        return [self.arguments[i:i + size] for i in range(0, len(self.arguments), size)] or [""]
+
+
+def malformed_arguments(name: str, arguments: str = '{"city": "Par') -> ToolCall:
+    """A call whose argument JSON is cut off, as a model that loses the thread writes it."""
+    return ToolCall(name, arguments)
+
+
 @dataclass
 class Reply:
     """What the server answers to one request.
@@ -141,6 +167,12 @@ class Reply:
     fault_after: int = 1
     """For ``reset_after_chunks`` and ``malformed_chunk``: deltas (reasoning and content)
     sent before the fault, which strikes when the next delta would have been due."""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    """Function calls streamed after the content (``delta.tool_calls``, or ``tool_use``
+    blocks on ``/v1/messages``); give ``finish_reason="tool_calls"`` as a provider would."""
+    interleave_tool_calls: bool = False
+    """Stream parallel calls' fragments in turn (call 0, call 1, call 0, ...) rather than
+    one call after the other: the client must merge them by ``index``."""
 
     def __post_init__(self) -> None:
         if self.usage_shape not in USAGE_SHAPES:
@@ -161,11 +193,24 @@ class Reply:
     def reasoning_chunks(self) -> list[str]:
         return split_words(self.reasoning) if self.reasoning else []
 
+    def tool_call_deltas(self) -> list[dict[str, Any]]:
+        """The ``delta.tool_calls`` fragments in the order they are streamed."""
+        per_call = []
+        for index, call in enumerate(self.tool_calls):
+            first = {"index": index, "id": call.id or f"call_{index}", "type": "function",
+                     "function": {"name": call.name, "arguments": ""}}
+            per_call.append([first] + [{"index": index, "function": {"arguments": piece}}
+                                       for piece in call.fragments()])
+        if not self.interleave_tool_calls:
+            return [fragment for fragments in per_call for fragment in fragments]
+        longest = max((len(fragments) for fragments in per_call), default=0)
+        return [fragments[i] for i in range(longest) for fragments in per_call if i < len(fragments)]
+
     def completion_count(self) -> int:
-        """Completion tokens reported: as scripted, else one per delta, reasoning included."""
+        """Completion tokens reported: as scripted, else one per delta, reasoning and tool calls included."""
         if self.completion_tokens is not None:
             return self.completion_tokens
-        return len(self.content_chunks()) + len(self.reasoning_chunks())
+        return len(self.content_chunks()) + len(self.reasoning_chunks()) + len(self.tool_call_deltas())
 
     def _cache_usage(self) -> dict[str, Any]:
         """The cache fields of a chat-completions usage, in `usage_shape`'s spelling."""
@@ -194,7 +239,7 @@ class Reply:
         reasoning_count = len(self.reasoning_chunks())
         completion = self.completion_tokens
         if completion is None:
-            completion = len(self.content_chunks()) + reasoning_count
+            completion = self.completion_count()
         usage: dict[str, Any] = {}
         if self.prompt_tokens is not None:
             usage["prompt_tokens"] = self.prompt_tokens
@@ -388,6 +433,7 @@ class _Exchange:
         ]
         null = self.reply.fault == "null_content"
         deltas += [{"content": None if null else piece} for piece in self.reply.content_chunks()]
+        deltas += [{"tool_calls": [fragment]} for fragment in self.reply.tool_call_deltas()]
         if not deltas:
             deltas = [{"content": None if null else ""}]
         deltas[0] = {"role": "assistant", **deltas[0]}
@@ -416,6 +462,10 @@ class _Exchange:
         }
         if reply.reasoning is not None:
             message[reply.reasoning_field] = reply.reasoning
+        if reply.tool_calls:
+            message["tool_calls"] = [{"id": call.id or f"call_{index}", "type": "function",
+                                      "function": {"name": call.name, "arguments": call.arguments}}
+                                     for index, call in enumerate(reply.tool_calls)]
         choices = [{"index": 0, "message": message, "logprobs": None, "finish_reason": reply.finish_reason}]
         completion: dict[str, Any] = {
             "id": self.completion_id,

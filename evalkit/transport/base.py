@@ -1,12 +1,12 @@
 """The transport contract: what one attempt sends and measures, how it fails, and who sends it.
 
 Owns `Request`, `Attempt` and `CallError` (with its error classes and the statuses never
-retried), the stream helpers every transport shares (`absorb_delta`, `check_complete`,
-`one_line`, `retry_after_from_headers`), the `Transport` protocol and the table of registered
-transports. A transport module implements the protocol and registers itself here when it is
-imported; `evalkit.transport` imports the built-in ones and dispatches each call to the
-transport that handles its model. This module imports no transport: every transport imports
-it, never the dispatch.
+retried), the stream helpers every transport shares (`absorb_delta`, `absorb_tool_calls`,
+`check_complete`, `one_line`, `retry_after_from_headers`), the `Transport` protocol and the
+table of registered transports. A transport module implements the protocol and registers
+itself here when it is imported; `evalkit.transport` imports the built-in ones and
+dispatches each call to the transport that handles its model. This module imports no
+transport: every transport imports it, never the dispatch.
 """
 
 from __future__ import annotations
@@ -98,6 +98,10 @@ class Attempt:
     """The content began without ``<think>`` and without reasoning deltas: a ``</think>``
     may still come and say that everything before it was reasoning (templates of
     DeepSeek-R1 distils put the opening tag in the prompt)."""
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    """The function calls the reply made, in the order of their stream ``index``: each
+    ``{"index", "id", "name", "arguments"}``, the arguments as the model wrote them (a JSON
+    text, perhaps malformed: parsing them is the scorer's business, not the transport's)."""
 
 
 class CallError(EvalkitError):
@@ -197,6 +201,52 @@ def absorb_delta(attempt: Attempt, content: str | None, reasoning: str | None, e
         _add_reasoning(attempt, reasoning, elapsed)
     if content:
         _split_content(attempt, attempt.held + content, elapsed)
+
+
+def absorb_tool_calls(attempt: Attempt, deltas: Any, elapsed: float) -> None:
+    """Merge one delta's ``tool_calls`` fragments into the attempt's calls.
+
+    OpenAI streams each call as fragments keyed by ``index``: the first carries its ``id``
+    and ``function.name``, the next ones pieces of ``function.arguments`` to concatenate;
+    parallel calls have their own index and may interleave. A reply that opens with a call
+    has its first token here, so the first fragment starts the TTFT clock.
+    """
+    if not isinstance(deltas, list) or not deltas:
+        return
+    if attempt.first_token_s is None:
+        attempt.first_token_s = elapsed
+    if attempt.ttft_s is None:
+        attempt.ttft_s = elapsed
+    for delta in deltas:
+        if not isinstance(delta, dict):
+            continue
+        index = _call_index(attempt, delta)
+        call = next((c for c in attempt.tool_calls if c["index"] == index), None)
+        if call is None:
+            call = {"index": index, "id": None, "name": "", "arguments": ""}
+            attempt.tool_calls.append(call)
+            attempt.tool_calls.sort(key=lambda c: c["index"])
+        if delta.get("id"):
+            call["id"] = delta["id"]
+        function = delta.get("function") or {}
+        if function.get("name"):
+            call["name"] += function["name"]
+        if isinstance(function.get("arguments"), str):
+            call["arguments"] += function["arguments"]
+
+
+def _call_index(attempt: Attempt, delta: dict[str, Any]) -> int:
+    """Which call a fragment belongs to: its ``index``; a server that sends none (some
+    OpenAI-compatible gateways send each call whole) is read by the call's id: a new id is
+    a new call, no id continues the latest one."""
+    index = delta.get("index")
+    if isinstance(index, int) and not isinstance(index, bool):
+        return index
+    known = {call["id"]: call["index"] for call in attempt.tool_calls}
+    if delta.get("id") in known:
+        return known[delta["id"]]
+    latest = max(known.values(), default=-1)
+    return latest + 1 if delta.get("id") or latest < 0 else latest
 
 
 def _add_reasoning(attempt: Attempt, text: str, elapsed: float) -> None:
@@ -300,6 +350,8 @@ def check_complete(attempt: Attempt) -> None:
         # A stream that stops without saying why was cut: its answer may be truncated, or
         # (no content yet) it was cut before the answer began.
         raise CallError("stream_cut", "the stream ended without a finish_reason", attempt=attempt)
+    if attempt.tool_calls:
+        return  # a reply that calls a function is complete without any text
     if not attempt.text and not attempt.reasoning and attempt.finish_reason != "length":
         raise CallError("empty", "the response carried no content", attempt=attempt)
     if not attempt.text.strip() and attempt.reasoning:

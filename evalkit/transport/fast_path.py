@@ -42,6 +42,7 @@ from evalkit.transport.base import (
     Endpoint,
     Request,
     absorb_delta,
+    absorb_tool_calls,
     check_complete,
     error_class_for_status,
     one_line,
@@ -232,6 +233,7 @@ def _dispatch(data: bytes, attempt: Attempt, elapsed: float) -> bool:
         delta = choice.get("delta") or {}
         absorb_delta(attempt, delta.get("content"),
                      delta.get("reasoning_content") or delta.get("reasoning"), elapsed)
+        absorb_tool_calls(attempt, delta.get("tool_calls"), elapsed)
         if choice.get("finish_reason"):
             attempt.finish_reason = choice["finish_reason"]
     return False

@@ -20,6 +20,7 @@ from evalkit.transport.base import (
     CallError,
     Request,
     absorb_delta,
+    absorb_tool_calls,
     check_complete,
     error_class_for_status,
     one_line,
@@ -104,8 +105,22 @@ def _absorb_chunk(attempt: Attempt, chunk: Any, elapsed: float) -> None:
         delta = getattr(choice, "delta", None)
         if delta is not None:
             absorb_delta(attempt, getattr(delta, "content", None), getattr(delta, "reasoning_content", None), elapsed)
+            absorb_tool_calls(attempt, _tool_call_dicts(getattr(delta, "tool_calls", None)), elapsed)
         if getattr(choice, "finish_reason", None):
             attempt.finish_reason = choice.finish_reason
+
+
+def _tool_call_dicts(calls: Any) -> list[dict[str, Any]] | None:
+    """litellm's tool-call delta objects as the wire's plain fragments (`absorb_tool_calls`)."""
+    if not calls:
+        return None
+    fragments = []
+    for call in calls:
+        function = getattr(call, "function", None)
+        fragments.append({"index": getattr(call, "index", None), "id": getattr(call, "id", None),
+                          "function": {"name": getattr(function, "name", None),
+                                       "arguments": getattr(function, "arguments", None)}})
+    return fragments
 
 
 def _take_usage(attempt: Attempt, usage: Any) -> None:
