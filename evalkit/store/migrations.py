@@ -107,11 +107,7 @@ SCHEMA_7_COLUMNS = (*THINKING_COLUMNS, *PRICE_RULE_COLUMNS)
 
 def _migration_7(conn: sa.Connection) -> None:
     """Thinking models and price rules; old records keep None there: not measured."""
-    existing = {column["name"] for column in sa.inspect(conn).get_columns("records")}
-    for name in SCHEMA_7_COLUMNS:
-        if name not in existing:
-            kind = records_table.c[name].type.compile(dialect=conn.dialect)
-            conn.execute(sa.text(f"ALTER TABLE records ADD COLUMN {name} {kind}"))
+    _add_record_columns(conn, SCHEMA_7_COLUMNS)
 
 
 TOOL_CALL_COLUMNS = ("tool_calls",)
@@ -120,8 +116,13 @@ TOOL_CALL_COLUMNS = ("tool_calls",)
 
 def _migration_8(conn: sa.Connection) -> None:
     """Tool calling; old records keep None there: they called no function."""
+    _add_record_columns(conn, TOOL_CALL_COLUMNS)
+
+
+def _add_record_columns(conn: sa.Connection, names: tuple[str, ...]) -> None:
+    """Add these `records` columns, typed as the schema types them, where they are missing."""
     existing = {column["name"] for column in sa.inspect(conn).get_columns("records")}
-    for name in TOOL_CALL_COLUMNS:
+    for name in names:
         if name not in existing:
             kind = records_table.c[name].type.compile(dialect=conn.dialect)
             conn.execute(sa.text(f"ALTER TABLE records ADD COLUMN {name} {kind}"))
