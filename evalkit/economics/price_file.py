@@ -22,12 +22,12 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, model_validator
 
 from evalkit.config.models import Origins, Strict, describe_validation_error, read_yaml
+from evalkit.economics.rates import PER_MILLION, PRICED_OPTIONS, RATE_NAMES
 from evalkit.errors import UsageError
 
 PRICES_ENV = "EVALKIT_PRICES"
 MAX_AGE_ENV = "EVALKIT_MAX_PRICE_AGE_DAYS"
 DEFAULT_MAX_AGE_DAYS = 180
-_PER_MILLION = 1_000_000
 
 
 class Rates(Strict):
@@ -108,30 +108,32 @@ class OwnPrice:
 
     def rules(self) -> dict[str, Any]:
         entry, out = self.entry, {}
-        for name in ("input", "output", "cached_input", "cache_write", "cache_write_1h", "reasoning_output"):
+        for name in RATE_NAMES:
             value = getattr(entry, name)
             if value is not None:
-                out[name] = value / _PER_MILLION
+                out[name] = value / PER_MILLION
         if entry.reasoning_billing:
             out["reasoning_billing"] = entry.reasoning_billing
         if entry.tiers:
             out["tiers"] = tuple(_tier(tier) for tier in entry.tiers)
-        options = {name: _rates(getattr(entry, name)) for name in ("batch", "flex", "priority")
-                   if getattr(entry, name) is not None}
+        options = _options(entry)
         if options:
             out["options"] = options
         return out
 
 
 def _rates(rates: Rates) -> dict[str, float]:
-    return {k: v / _PER_MILLION for k, v in rates.model_dump(exclude_none=True).items()
-            if k not in ("above_tokens", "batch", "flex", "priority")}
+    return {k: v / PER_MILLION for k, v in rates.model_dump(exclude_none=True).items()
+            if k != "above_tokens" and k not in PRICED_OPTIONS}
+
+
+def _options(rules: PriceEntry | Tier) -> dict[str, dict[str, float]]:
+    """The purchase options an entry or tier prices, each with its own rates."""
+    return {name: _rates(getattr(rules, name)) for name in PRICED_OPTIONS if getattr(rules, name) is not None}
 
 
 def _tier(tier: Tier) -> dict[str, Any]:
-    options = {name: _rates(getattr(tier, name)) for name in ("batch", "flex", "priority")
-               if getattr(tier, name) is not None}
-    return {"above_tokens": tier.above_tokens, **_rates(tier), "options": options}
+    return {"above_tokens": tier.above_tokens, **_rates(tier), "options": _options(tier)}
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from evalkit.economics.pricing import PER_MILLION, ModelPrice
+from evalkit.economics.pricing import ModelPrice
+from evalkit.economics.rates import PER_MILLION, PRICED_OPTIONS
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ def rule_lines(price: ModelPrice, today: dt.date | None = None, max_age_days: in
         options = "; ".join(f"{name}: {_rates(rates)}" for name, rates in sorted(tier.get("options", {}).items()))
         out.append(line(f"prompt > {int(tier['above_tokens']):,} tokens", "tiers",
                         _rates(tier) + (f"; {options}" if options else "")))
-    for option in ("batch", "flex", "priority"):
+    for option in PRICED_OPTIONS:
         rates = price.options.get(option)
         out.append(line(option, option, _rates(rates)) if rates else
                    RuleLine(option, "unavailable (no price for this option)", "—", "—"))

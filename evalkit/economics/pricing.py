@@ -19,16 +19,8 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from evalkit.config.models import ModelConfig
+from evalkit.economics.rates import PER_MILLION, RATE_NAMES
 from evalkit.transport.base import BILLED_ERROR_CLASSES
-
-PER_MILLION = 1_000_000
-
-PURCHASE_OPTIONS = ("standard", "batch", "flex", "priority")
-"""How a workload can be bought: at the standard (real-time) price, or a provider's
-batch, flex or priority option where the model has a price for it."""
-
-RATE_NAMES = ("input", "output", "cached_input", "cache_write", "cache_write_1h", "reasoning_output")
-"""The per-token rates a tier, a purchase option or an off-peak window may set."""
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from evalkit.economics.pricing import PURCHASE_OPTIONS, from_snapshot
+from evalkit.economics.pricing import from_snapshot
+from evalkit.economics.rates import PURCHASE_OPTIONS
 from evalkit.errors import UsageError
 
 
