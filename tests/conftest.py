@@ -121,3 +121,33 @@ def start_evalkit() -> Callable[..., subprocess.Popen]:
                                 stderr=subprocess.PIPE, text=True, env=env, **options)
 
     return start
+
+
+@pytest.fixture
+def older_store(tmp_path) -> Callable[[int], Path]:
+    """``older_store(version)`` writes the SQLite store an evalkit of that schema version
+    left: one run ``r1`` with one record (``q1``, cost $0.25), without the record columns
+    later versions added; returns its path."""
+
+    def write(version: int) -> Path:
+        import sqlite3
+
+        from evalkit.store.database import Store
+        from evalkit.store.migrations import SCHEMA_7_COLUMNS, TOOL_CALL_COLUMNS
+
+        added_after = {7: SCHEMA_7_COLUMNS, 8: TOOL_CALL_COLUMNS}
+        path = tmp_path / "old.db"
+        store = Store(str(path))
+        store.start_run("r1", {"models": [], "suites": []}, "hash", "0.1.0", {})
+        store.engine.dispose()
+        with sqlite3.connect(path) as db:
+            for later, columns in added_after.items():
+                for name in columns if later > version else ():
+                    db.execute(f"ALTER TABLE records DROP COLUMN {name}")
+            db.execute("INSERT INTO records (run_id, model, model_id, suite, sample_id, request_hash, epoch, "
+                       "score, attempts, from_cache, started_at, finished_at, cost_usd) "
+                       "VALUES ('r1', 'm', 'x/m', 's', 'q1', 'h', 0, 1.0, 1, 0, 0, 0, 0.25)")
+            db.execute(f"UPDATE evalkit_meta SET value='{version}' WHERE key='schema_version'")
+        return path
+
+    return write

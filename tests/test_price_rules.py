@@ -226,17 +226,8 @@ def test_litellm_drops_moonshots_top_level_cached_tokens_so_they_read_as_not_rep
 # --- storage ------------------------------------------------------------------------------
 
 
-def test_a_schema_6_store_gains_the_cache_write_column_and_keeps_its_records(tmp_path):
-    path = tmp_path / "old.db"
-    store = Store(str(path))
-    store.start_run("r1", {"models": [], "suites": []}, "hash", "0.1.0", {})
-    store.engine.dispose()
-    with sqlite3.connect(path) as db:  # make it the schema-6 store an older evalkit wrote
-        db.execute("ALTER TABLE records DROP COLUMN cache_write_tokens")
-        db.execute("INSERT INTO records (run_id, model, model_id, suite, sample_id, request_hash, epoch, score, "
-                   "attempts, from_cache, started_at, finished_at, cost_usd) "
-                   "VALUES ('r1', 'm', 'x/m', 's', 'q1', 'h', 0, 1.0, 1, 0, 0, 0, 0.25)")
-        db.execute("UPDATE evalkit_meta SET value='6' WHERE key='schema_version'")
+def test_a_schema_6_store_gains_the_cache_write_column_and_keeps_its_records(older_store):
+    path = older_store(6)
     reopened = Store(str(path))
     frame = reopened.records_frame("r1")
     assert list(frame["cost_usd"]) == [0.25] and frame["cache_write_tokens"].isna().all()

@@ -397,17 +397,8 @@ def _lines(tmp_path, *rows: dict):
 # --- old stores ---------------------------------------------------------------------------
 
 
-def test_a_schema_7_store_gains_the_tool_calls_column_and_keeps_its_records(tmp_path):
-    path = tmp_path / "old.db"
-    store = Store(str(path))
-    store.start_run("r1", {"models": [], "suites": []}, "hash", "0.1.0", {})
-    store.engine.dispose()
-    with sqlite3.connect(path) as db:  # make it the schema-7 store an older evalkit wrote
-        db.execute("ALTER TABLE records DROP COLUMN tool_calls")
-        db.execute("INSERT INTO records (run_id, model, model_id, suite, sample_id, request_hash, epoch, score, "
-                   "attempts, from_cache, started_at, finished_at, cost_usd) "
-                   "VALUES ('r1', 'm', 'x/m', 's', 'q1', 'h', 0, 1.0, 1, 0, 0, 0, 0.25)")
-        db.execute("UPDATE evalkit_meta SET value='7' WHERE key='schema_version'")
+def test_a_schema_7_store_gains_the_tool_calls_column_and_keeps_its_records(older_store):
+    path = older_store(7)
     frame = Store(str(path)).records_frame("r1")
     assert list(frame["cost_usd"]) == [0.25] and frame["tool_calls"].isna().all()
     with sqlite3.connect(path) as db:
