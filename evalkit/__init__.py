@@ -15,8 +15,7 @@ on first use (pandas then; litellm only once a call goes through it).
 
 from __future__ import annotations
 
-from typing import Any
-
+from evalkit.lazy import lazy_exports
 from evalkit.version import __version__
 
 __all__ = [
@@ -46,16 +45,5 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """The API's names, imported on first use so that `import evalkit` stays light."""
-    if name not in __all__:
-        raise AttributeError(f"module 'evalkit' has no attribute {name!r}")
-    from evalkit import api
-
-    value = getattr(api, name)
-    globals()[name] = value  # once imported, a plain attribute
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+# The API's names, imported from `evalkit.api` on first use so that `import evalkit` stays light.
+__getattr__, __dir__ = lazy_exports(__name__, {name: "evalkit.api" for name in __all__ if name != "__version__"})
