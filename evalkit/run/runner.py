@@ -16,6 +16,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from evalkit import transport
 from evalkit.economics.pricing import ModelPrice
@@ -409,7 +410,7 @@ def sample_params(target: Target, sample: Sample) -> dict:
     return {**sample.params, "response_format": response_format} if response_format else sample.params
 
 
-def request_hash(target: Target, messages: tuple[dict[str, str], ...], sample_params: dict | None = None) -> str:
+def request_hash(target: Target, messages: tuple[dict[str, Any], ...], sample_params: dict | None = None) -> str:
     """What was asked, in the user's terms: model, endpoint, messages and parameters."""
     payload = {
         "model": target.config_id,

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from evalkit.suites.environment import ToolEnvironment
 
 
 @dataclass(frozen=True)
@@ -15,7 +18,7 @@ class Sample:
     """Stable within its suite: the same seed and parameters give the same ids."""
     suite: str
     """Name of the suite that produced it (e.g. ``arithmetic`` or ``arithmetic-zh``)."""
-    messages: tuple[dict[str, str], ...]
+    messages: tuple[dict[str, Any], ...]
     """Chat messages sent as they are: ``({"role": "user", "content": "..."},)``."""
     reference: Any
     """Ground truth in the form the scorer expects (number, string, label, dict of fields, ...)."""
@@ -30,6 +33,9 @@ class Sample:
     params: dict[str, Any] = field(default_factory=dict)
     """Request parameters this item needs (an lm-eval task's ``stop`` and ``max_tokens``);
     a model's own configured params win over them. Part of the request hash when set."""
+    environment: ToolEnvironment | None = None
+    """For a multi-turn task: the tools evalkit runs when the model calls one (the
+    definitions offered are ``params["tools"]``). None for a single call."""
 
     @property
     def billed_prompt_text(self) -> str:

@@ -47,7 +47,7 @@ class Request:
     """What one attempt sends. The key is read from the environment by the caller."""
 
     model_id: str
-    messages: tuple[dict[str, str], ...]
+    messages: tuple[dict[str, Any], ...]
     params: dict[str, Any]
     """Sampling parameters and extras: temperature, max_tokens, seed, ..."""
     timeout: float

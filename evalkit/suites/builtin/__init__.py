@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from evalkit.errors import UsageError
 from evalkit.suites.base import Sample
+from evalkit.suites.environment import ToolEnvironment
 from evalkit.suites.registry import get_builtin, register_suite
 
 LANGUAGES = ("en", "zh")
@@ -41,6 +42,10 @@ class Item:
     scorer_options: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
     """Suite-specific facts (the expression, the fields, ...); difficulty and language are added."""
+    params: dict[str, Any] = field(default_factory=dict)
+    """Request parameters of the item (the ``tools`` it offers and its ``tool_choice``)."""
+    environment: ToolEnvironment | None = None
+    """The tools evalkit runs for a multi-turn task (`evalkit.suites.environment`)."""
 
 
 ItemBuilder = Callable[[random.Random, int, str], Item]
@@ -99,6 +104,8 @@ def _to_sample(suite: str, index: int, item: Item, level: int, language: str) ->
         scorer_options=item.scorer_options,
         cluster=f"{suite}:{item.template}",
         metadata={**item.metadata, "difficulty": level, "language": language, "template": item.template},
+        params=item.params,
+        environment=item.environment,
     )
 
 
