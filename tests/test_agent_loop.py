@@ -288,3 +288,24 @@ def test_through_litellm_a_task_reaches_the_same_record(tmp_path, scripted_serve
     else:
         assert [m["role"] for m in last["messages"]] == ["user", "assistant", "tool", "assistant", "tool"]
 
+
+
+def test_the_disagreements_view_shows_each_tasks_calls_results_and_answer(tmp_path, scripted_server):
+    from evalkit.report.content import find_disagreements
+
+    def script(request):
+        if request.body["model"] == "wrong":
+            return Reply("40", prompt_tokens=50)
+        return conversation(*RIGHT_PATH)(request)
+
+    server = scripted_server(script)
+    config = yaml.safe_load(Path(write_config(tmp_path, server)).read_text())
+    config["models"].append({**config["models"][0], "id": "openai/wrong", "label": "wrong"})
+    (tmp_path / "bench.yaml").write_text(yaml.safe_dump(config))
+    compare(tmp_path, str(tmp_path / "bench.yaml"))
+    (item,), _ = find_disagreements(analyse_run(Store(str(tmp_path / "h.db")), "last"))
+    answers = {answer.model: answer.response for answer in item.answers}
+    assert answers["wrong"] == "40"
+    assert answers["m"].startswith('get_order({"order_id": "A1"}) → {"currency": "EUR", "total": 40}; '
+                                   'convert_currency({"amount": 40, "from": "EUR", "to": "USD"}) → '
+                                   '{"amount": 43.2} answer: 43.2 is the total')

@@ -486,21 +486,28 @@ def _samples(config: dict) -> dict[tuple[str, str], Any]:
 def _answer_text(error_class: Any, response_text: Any, tool_calls: Any = None) -> str:
     if error_class is not None and isinstance(error_class, str):
         return f"(call failed: {error_class})"
-    return _cut(" ".join(part for part in (_text(response_text).strip(), _calls_text(tool_calls)) if part))
+    calls, task = _calls_text(tool_calls)
+    text = _text(response_text).strip()
+    # a multi-turn task's calls came first, its answer last; a single reply writes text, then calls
+    parts = (calls, f"answer: {text}" if text else "") if task else (text, calls)
+    return _cut(" ".join(part for part in parts if part))
 
 
-def _calls_text(tool_calls: Any) -> str:
-    """The function calls a reply made, as ``name(arguments)``, for the answer column."""
+def _calls_text(tool_calls: Any) -> tuple[str, bool]:
+    """The function calls a reply made, as ``name(arguments)`` (in a multi-turn task with
+    ``→ result`` each), for the answer column; and whether they are a task's."""
     import json
 
     text = _text(tool_calls)
     if not text:
-        return ""
+        return "", False
     try:
-        calls = json.loads(text)
-    except ValueError:
-        return text
-    return "; ".join(f"{call.get('name')}({call.get('arguments') or ''})" for call in calls if isinstance(call, dict))
+        calls = [call for call in json.loads(text) if isinstance(call, dict)]
+    except (ValueError, TypeError):
+        return text, False
+    task = any("turn" in call for call in calls)
+    return "; ".join(f"{call.get('name')}({call.get('arguments') or ''})"
+                     + (f" → {call['result']}" if "result" in call else "") for call in calls), task
 
 
 def _reference(value: Any) -> str:
