@@ -309,3 +309,24 @@ def test_the_disagreements_view_shows_each_tasks_calls_results_and_answer(tmp_pa
     assert answers["m"].startswith('get_order({"order_id": "A1"}) → {"currency": "EUR", "total": 40}; '
                                    'convert_currency({"amount": 40, "from": "EUR", "to": "USD"}) → '
                                    '{"amount": 43.2} answer: 43.2 is the total')
+
+
+def test_every_report_has_a_multi_turn_table_with_turns_the_limit_and_time_per_task_and_turn(
+        tmp_path, scripted_server):
+    from pypdf import PdfReader
+
+    server = scripted_server(conversation(*RIGHT_PATH))
+    compare(tmp_path, write_config(tmp_path, server))
+    row = "| m | agent | 1 | 3.0 (3) | 0 of 1 |"
+    assert row in (tmp_path / "results").glob("*/report.md").__next__().read_text(encoding="utf-8")
+    texts = {}
+    for kind in ("md", "html", "pdf"):
+        out = tmp_path / f"review.{kind}"
+        result = CliRunner().invoke(main, ["report", "last", "-f", kind, "-o", str(out),
+                                           "--store", str(tmp_path / "h.db")])
+        assert result.exit_code == 0, result.output
+        texts[kind] = ("\n".join(page.extract_text() for page in PdfReader(out).pages) if kind == "pdf"
+                       else out.read_text(encoding="utf-8"))
+    assert row in texts["md"] and "Multi-turn tasks" in texts["html"] and "Multi-turn tasks" in texts["pdf"]
+    assert "<td>3.0 (3)</td>" in texts["html"].replace(' class="num"', "")
+    assert "3.0 (3)" in texts["pdf"] and "$0.0011" in texts["pdf"]
