@@ -330,3 +330,16 @@ def test_every_report_has_a_multi_turn_table_with_turns_the_limit_and_time_per_t
     assert row in texts["md"] and "Multi-turn tasks" in texts["html"] and "Multi-turn tasks" in texts["pdf"]
     assert "<td>3.0 (3)</td>" in texts["html"].replace(' class="num"', "")
     assert "3.0 (3)" in texts["pdf"] and "$0.0011" in texts["pdf"]
+
+
+def test_a_thinking_models_reasoning_goes_back_with_its_calls(tmp_path, scripted_server):
+    thinking = Reply("", reasoning="I need the order first.", tool_calls=[lookup(order_id="A1")],
+                     finish_reason="tool_calls", prompt_tokens=100)
+    server = scripted_server(conversation(thinking, *RIGHT_PATH[1:]))
+    _, records = compare(tmp_path, write_config(tmp_path, server))
+    assistant = server.chat_requests()[1].messages[1]
+    assert assistant["reasoning_content"] == "I need the order first." and assistant["tool_calls"]
+    assert "reasoning_content" not in server.chat_requests()[2].messages[3]  # that turn did not think
+    task = records["refund"]
+    assert task["score"] == 1.0 and task["reasoning_text"] == "I need the order first."
+    assert task["thinking_s"] is not None

@@ -3,8 +3,9 @@
 When a reply to an item with a `ToolEnvironment` calls tools, the runner runs each call
 in the environment and asks again with the conversation so far: the model's reply (its
 text and calls, as OpenAI's chat format writes an assistant turn) and one ``tool``
-message per call with the result. Reasoning is not sent back: providers differ on
-whether they accept it, and the answer is what the next turn builds on.
+message per call with the result. The reasoning that led to the calls goes back with
+them as ``reasoning_content``: DeepSeek's thinking mode refuses a tool loop without it
+(api-docs.deepseek.com/guides/thinking_mode, "tool calls", read 2026-12-01).
 
 One item is one task, one record: its clocks, tokens and cost are sums over its turns
 (each turn priced on its own, so a long last prompt reaches its own price tier), its
@@ -38,12 +39,16 @@ def tool_round(attempt: Attempt, environment: ToolEnvironment) -> tuple[list[dic
     an ``{"error": ...}`` for a call it cannot run."""
     calls = [{"id": call["id"] or f"call_{position}", "name": call["name"], "arguments": call["arguments"]}
              for position, call in enumerate(attempt.tool_calls)]
-    assistant = {
+    assistant: dict[str, Any] = {
         "role": "assistant",
         "content": attempt.text or None,
         "tool_calls": [{"id": call["id"], "type": "function",
                         "function": {"name": call["name"], "arguments": call["arguments"]}} for call in calls],
     }
+    if attempt.reasoning:
+        # DeepSeek's thinking mode refuses the next turn of a tool loop (HTTP 400) without the
+        # reasoning that led to the calls, and Kimi's thinking models expect it; others ignore it
+        assistant["reasoning_content"] = attempt.reasoning
     results = [environment.call(call["name"], call["arguments"]) for call in calls]
     messages = [assistant, *({"role": "tool", "tool_call_id": call["id"], "content": result}
                              for call, result in zip(calls, results))]
