@@ -343,3 +343,16 @@ def test_a_thinking_models_reasoning_goes_back_with_its_calls(tmp_path, scripted
     task = records["refund"]
     assert task["score"] == 1.0 and task["reasoning_text"] == "I need the order first."
     assert task["thinking_s"] is not None
+
+
+def test_a_call_that_breaks_its_tools_schema_gets_the_reason_back_as_its_result(tmp_path, scripted_server):
+    server = scripted_server(conversation(
+        calling(ToolCall("get_order", "{}"), ToolCall("convert_currency", '{"amount": "40", "from": "EUR", '
+                                                                          '"to": "USD"}'),
+                prompt_tokens=100, completion_tokens=8),
+        *RIGHT_PATH))
+    _, records = compare(tmp_path, write_config(tmp_path, server))
+    assert [json.loads(r)["error"] for r in server.chat_requests()[1].tool_results] == [
+        "the arguments do not fit get_order's parameters: 'order_id' is a required property",
+        "the arguments do not fit convert_currency's parameters: amount: '40' is not of type 'number'"]
+    assert records["refund"]["error_class"] is None and records["refund"]["turns"] == 4

@@ -31,8 +31,10 @@ SUMMED_WHERE_PRESENT = ("thinking_s", "prompt_tokens", "completion_tokens", "cac
 """Figures summed over the turns that have them (a turn without reasoning thought for no time)."""
 
 
-def tool_round(attempt: Attempt, environment: ToolEnvironment) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The messages a reply's calls add to the conversation, and the calls with their results.
+def tool_round(attempt: Attempt, environment: ToolEnvironment,
+               offered: list[dict[str, Any]] | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The messages a reply's calls add to the conversation, and the calls with their results
+    (`offered`: the tool definitions the item sent, which a call must keep to).
 
     The assistant message repeats the calls as made (arguments as written, malformed or
     not) so the model sees what it asked; each result is what the environment answers,
@@ -49,7 +51,7 @@ def tool_round(attempt: Attempt, environment: ToolEnvironment) -> tuple[list[dic
         # DeepSeek's thinking mode refuses the next turn of a tool loop (HTTP 400) without the
         # reasoning that led to the calls, and Kimi's thinking models expect it; others ignore it
         assistant["reasoning_content"] = attempt.reasoning
-    results = [environment.call(call["name"], call["arguments"]) for call in calls]
+    results = [environment.call(call["name"], call["arguments"], offered) for call in calls]
     messages = [assistant, *({"role": "tool", "tool_call_id": call["id"], "content": result}
                              for call, result in zip(calls, results))]
     return messages, [{**call, "result": result} for call, result in zip(calls, results)]
