@@ -23,9 +23,11 @@ from evalkit.economics.pricing import ModelPrice
 from evalkit.errors import EvalkitError
 from evalkit.run.budget import Budget
 from evalkit.run.cache import ResponseCache
+from evalkit.run.estimate import TEMPLATE_OVERHEAD_TOKENS, TOKENIZER_MARGIN, worst_call_cost
+from evalkit.run.turns import merge_turns, tool_round
 from evalkit.scoring.registry import JudgeError, get_scorer, score_item, scorer_input
 from evalkit.store.records import CallKey, CallRecord, decode_start_s, output_speed_tps
-from evalkit.suites.base import Sample
+from evalkit.suites.base import Sample, billed_prompt_text
 from evalkit.transport.base import BILLED_ERROR_CLASSES
 from evalkit.transport.lag import LagMonitor
 
@@ -140,7 +142,8 @@ class Runner:
         self.stopped: dict[str, str] = {}
         """Models stopped after a failure no retry can fix (a bad key): label -> reason."""
         self.unsent = 0
-        """Jobs not sent because the budget would have been exceeded."""
+        """Jobs not sent, or tasks stopped before their next turn, because the budget would
+        have been exceeded."""
         self.lag: LagMonitor | None = None
         """Samples the event loop's lag while `run` runs; None outside it."""
 
@@ -156,6 +159,8 @@ class Runner:
                     self.limiters[target.label] = RateLimiter(target.requests_per_minute)
             by_model.setdefault(target.label, []).append(job)
         await transport.warm_up({(job.target.model_id, job.target.api_base, job.target.api_key) for job in jobs})
+        if any(job.sample.environment is not None for job in jobs):
+            import jsonschema  # noqa: F401 - tool calls are checked with it; imported mid-run it would stall the loop
         self.lag = LagMonitor()
         self.lag.start()
         # Everything alive before the calls (litellm, pandas, the suites) is moved out of the
@@ -212,45 +217,131 @@ class Runner:
             self.sink(record)
 
     async def execute(self, job: Job) -> CallRecord | None:
-        """One job to one record: attempts until success, a final error, or the retry budget.
+        """One job to one record: a call (attempts until success, a final error, or the
+        retry budget), or for a multi-turn task its turns until the model answers.
 
         None when the job was never sent because the budget ran out: it stays to be done.
         """
+        state = _JobState()
+        turns: list[CallRecord] = []
+        calls: list[list[dict]] = []
+        try:
+            attempt = await self._converse(job, state, turns, calls)
+        except _BudgetExhausted:
+            if not turns:
+                self.unsent += 1
+                return None
+            attempt = None  # a task the budget cannot take further: its paid turns are kept
+            _stop_for_budget(turns)
+            self.unsent += 1
+        finally:
+            if self.budget and state.reserved is not None:  # what was sent; replayed turns cost nothing
+                self.budget.settle(state.reserved, sum(t.cost_usd or 0.0 for t in turns if not t.from_cache))
+        record = turns[0] if job.sample.environment is None else self._task_record(job, turns, calls)
+        await self._score(record, attempt, job.sample)
+        record.finished_at = time.time()
+        return record
+
+    async def _converse(self, job: Job, state: _JobState, turns: list[CallRecord],
+                        calls: list[list[dict]]) -> transport.Attempt | None:
+        """Send the job's turns, filling `turns` and `calls` (each turn's calls with their
+        results); the last turn's reply. A single call is a conversation of one turn."""
+        sample, environment = job.sample, job.sample.environment
+        messages = list(sample.messages)
+        limit = environment.max_turns if environment is not None else 1
+        attempt: transport.Attempt | None = None
+        for number in range(1, limit + 1):
+            if number > 1:
+                self._cover_next_turn(job, state, turns, messages)
+            turn, attempt = await self._turn(job, tuple(messages), state, first=number == 1)
+            turns.append(turn)
+            if turn.error_class is not None or environment is None or attempt is None or not attempt.tool_calls:
+                calls.append([])
+                break
+            if number == limit:  # still calling tools: the task ends unanswered
+                calls.append(calls_made(attempt))
+                break
+            more, made = tool_round(attempt, environment, sample.params.get("tools"), number)
+            calls.append(made)
+            messages.extend(more)
+            state.added = more
+        return attempt
+
+    def _cover_next_turn(self, job: Job, state: _JobState, turns: list[CallRecord],
+                         messages: list[dict[str, Any]]) -> None:
+        """Keep a task's reservation above what it has spent plus its next call's worst case.
+
+        The first reservation rests on assumptions (results no bigger than the item's data);
+        before each later turn the real conversation bounds the next prompt: the last
+        prompt, its reply, and every byte of the results sent back counted as a token (no
+        tokenizer makes more tokens than bytes). Raises `_BudgetExhausted` when the run's
+        budget cannot take it."""
+        if self.budget is None or state.reserved is None:
+            return
+        last = turns[-1]
+        margin = TOKENIZER_MARGIN if last.usage_source == "estimated" else 1.0
+        added = sum(len(json.dumps(m, ensure_ascii=False).encode()) + TEMPLATE_OVERHEAD_TOKENS for m in state.added)
+        prompt = int(((last.prompt_tokens or 0) + (last.completion_tokens or 0)) * margin) + added
+        params = request_params(job.target, job.sample)
+        worst = worst_call_cost(job.target.price, prompt, params.get("max_tokens"), self.timeout)
+        short = sum(t.cost_usd or 0.0 for t in turns if not t.from_cache) + worst - state.reserved
+        if short > 0:
+            if not self.budget.try_reserve(short):
+                raise _BudgetExhausted()
+            state.reserved += short
+
+    async def _turn(self, job: Job, messages: tuple[dict[str, Any], ...], state: _JobState,
+                    first: bool = True) -> tuple[CallRecord, transport.Attempt | None]:
+        """One call of a job (its only one, or one turn of a task): its record and what came back."""
         target, sample = job.target, job.sample
+        turn = _new_record(self.run_id, job, messages)
+        cached = self.cache.get(turn.request_hash, job.key) if self.cache else None
+        if cached is not None:
+            _fill_success(turn, cached, _billed_prompt(messages, sample), target)
+            turn.from_cache, turn.attempts = True, 0
+            turn.finished_at = time.time()
+            return turn, cached
         request = transport.Request(
             model_id=target.model_id,
-            messages=sample.messages,
-            params=request_params(target, sample),
+            messages=messages,
+            params=request_params(target, sample) if first else later_turn_params(request_params(target, sample)),
             timeout=self.timeout,
             api_base=target.api_base,
             api_key=target.api_key,
         )
-        record = _new_record(self.run_id, job)
-        cached = self.cache.get(record.request_hash, job.key) if self.cache else None
-        if cached is not None:
-            _fill_success(record, cached, sample, target)
+        state.attempt = None
+        await self._attempts(job, request, turn, state)
+        turn.loop_lag_ms = state.loop_lag_ms
+        turn.finished_at = time.time()
+        if self.cache and turn.error_class is None and state.attempt is not None:
+            self.cache.put(turn.request_hash, job.key, state.attempt)
+        return turn, state.attempt
+
+    def _task_record(self, job: Job, turns: list[CallRecord], calls: list[list[dict]]) -> CallRecord:
+        task = _new_record(self.run_id, job, job.sample.messages, task=True)
+        task.started_at = turns[0].started_at
+        merge_turns(task, turns, calls)
+        return task
+
+    async def _score(self, record: CallRecord, attempt: transport.Attempt | None, sample: Sample) -> None:
+        """Score the answer of a call or task that succeeded (a failed one scores 0)."""
+        if record.error_class is not None or attempt is None:
+            return
+        if sample.environment is not None and attempt.tool_calls:
+            record.score, record.score_detail = 0.0, (
+                f"no answer within the turn limit: turn {record.turns} of {sample.environment.max_turns} "
+                "still called tools")
+            return
+        if get_scorer(sample.scorer).is_async:
             await self._judge(record, sample)
-            record.from_cache, record.attempts = True, 0
-            record.finished_at = time.time()
-            return record
-        state = _JobState()
-        try:
-            await self._attempts(job, request, record, state)
-        except _BudgetExhausted:
-            self.unsent += 1
-            return None
-        finally:
-            if self.budget and state.reserved is not None:
-                self.budget.settle(state.reserved, record.cost_usd)
-        record.loop_lag_ms = state.loop_lag_ms
-        record.finished_at = time.time()
-        if self.cache and record.error_class is None and state.attempt is not None:
-            self.cache.put(record.request_hash, job.key, state.attempt)
-        return record
+            return
+        score = score_item(scorer_input(attempt.text, calls_made(attempt), sample, sample.params.get("tools")), sample)
+        record.score = score.value
+        record.extracted = score.extracted
+        record.score_detail = score.detail or None
 
     async def _attempts(self, job: Job, request: transport.Request, record: CallRecord, state: _JobState) -> None:
         target = job.target
-        waited = 0.0
         for attempt_no in range(1, self.retry.retries + 2):
             record.attempts = attempt_no
             try:
@@ -264,17 +355,16 @@ class Runner:
                 down = target.endpoint_down() if target.endpoint_down else None
                 if down:
                     self.stopped[target.label] = f"not sent: {down}"
-                delay = None if down else self._delay_before_retry(error, attempt_no, waited)
+                delay = None if down else self._delay_before_retry(error, attempt_no, state.waited)
                 if delay is None:
-                    _fill_error(record, error, target, job.sample)
+                    _fill_error(record, error, target, _billed_prompt(request.messages, job.sample))
                     if error.error_class == "auth":
                         self.stopped[target.label] = f"not sent: {target.label} failed authentication ({error})"
                     return
-                waited += delay
+                state.waited += delay  # over the whole task: its turns share one wait budget
                 await asyncio.sleep(delay)
                 continue
-            _fill_success(record, state.attempt, job.sample, target)
-            await self._judge(record, job.sample)
+            _fill_success(record, state.attempt, _billed_prompt(request.messages, job.sample), target)
             return
 
     async def _judge(self, record: CallRecord, sample: Sample) -> None:
@@ -375,6 +465,10 @@ class _JobState:
     attempt: transport.Attempt | None = None
     loop_lag_ms: float | None = None
     """Worst event-loop lag while the latest attempt was in flight."""
+    waited: float = 0.0
+    """Seconds waited between attempts, over all of a task's turns (`RetryPolicy.max_total_wait`)."""
+    added: list[dict[str, Any]] = field(default_factory=list)
+    """The messages the last tool round added to a task's conversation."""
 
 
 class _BudgetExhausted(EvalkitError):
@@ -391,6 +485,21 @@ class _Gate:
 
 class _ModelStopped(EvalkitError):
     """The model was stopped by an earlier failure that no retry can fix."""
+
+
+def later_turn_params(params: dict) -> dict:
+    """A task's parameters after its first turn: a forced tool choice (``required``, or one
+    named function) forced the first call; kept, it would forbid the answer the task needs."""
+    choice = params.get("tool_choice")
+    return {**params, "tool_choice": "auto"} if choice is not None and choice != "none" else params
+
+
+def _stop_for_budget(turns: list[CallRecord]) -> None:
+    """End a task whose next turn the budget would not cover: the error of its last turn."""
+    last = turns[-1]
+    last.error_class = "budget"
+    last.error_message = (f"stopped after turn {len(turns)}: the next turn's worst case would take the run over "
+                          "its --max-cost budget; raise it and resume the run to finish the task")
 
 
 def request_params(target: Target, sample: Sample) -> dict:
@@ -424,7 +533,13 @@ def request_hash(target: Target, messages: tuple[dict[str, Any], ...], sample_pa
     return hashlib.sha256(blob).hexdigest()
 
 
-def _new_record(run_id: str, job: Job) -> CallRecord:
+def _new_record(run_id: str, job: Job, messages: tuple[dict[str, Any], ...], task: bool = False) -> CallRecord:
+    """A record of `job` asking `messages`; `task`: the record of a whole multi-turn task,
+    whose hash covers the environment its tools answer from, as well as its first messages."""
+    params = sample_params(job.target, job.sample)
+    environment = job.sample.environment
+    if task and environment is not None:
+        params = {**params, "environment": environment.identity()}
     return CallRecord(
         run_id=run_id,
         model=job.target.label,
@@ -433,12 +548,16 @@ def _new_record(run_id: str, job: Job) -> CallRecord:
         sample_id=job.sample.id,
         cluster=job.sample.cluster,
         epoch=job.epoch,
-        request_hash=request_hash(job.target, job.sample.messages, sample_params(job.target, job.sample)),
+        request_hash=request_hash(job.target, messages, params),
         started_at=time.time(),
     )
 
 
-def _fill_error(record: CallRecord, error: transport.CallError, target: Target, sample: Sample) -> None:
+def _billed_prompt(messages: tuple[dict[str, Any], ...], sample: Sample) -> str:
+    return billed_prompt_text(messages, sample.params.get("tools"))
+
+
+def _fill_error(record: CallRecord, error: transport.CallError, target: Target, prompt_text: str) -> None:
     price = target.price
     record.error_class = error.error_class
     record.error_message = str(error)
@@ -450,7 +569,7 @@ def _fill_error(record: CallRecord, error: transport.CallError, target: Target, 
         _fill_clocks(record, partial)
         record.finish_reason = partial.finish_reason
         if error.error_class in BILLED_ERROR_CLASSES:  # the provider bills every token it made
-            _fill_usage(record, partial, sample, target)
+            _fill_usage(record, partial, prompt_text, target)
             return
     # APIs do not bill a failed call, so with a known price it costs 0 (an unknown price
     # stays unknown); a self-hosted machine was busy for the time the call took.
@@ -470,7 +589,7 @@ def _fill_clocks(record: CallRecord, attempt: transport.Attempt) -> None:
             record.thinking_s = max(0.0, thought_until - attempt.reasoning_ttft_s)
 
 
-def _fill_usage(record: CallRecord, attempt: transport.Attempt, sample: Sample, target: Target) -> None:
+def _fill_usage(record: CallRecord, attempt: transport.Attempt, prompt_text: str, target: Target) -> None:
     """Tokens (the provider's, else counted and flagged) and the cost they come to."""
     record.cached_tokens = attempt.cached_tokens
     record.cache_write_tokens = attempt.cache_write_tokens
@@ -480,7 +599,7 @@ def _fill_usage(record: CallRecord, attempt: transport.Attempt, sample: Sample, 
         record.completion_tokens = attempt.completion_tokens
         record.usage_source = "provider"
     else:
-        record.prompt_tokens = count(sample.billed_prompt_text)
+        record.prompt_tokens = count(prompt_text)
         calls = "".join(call["name"] + call["arguments"] for call in attempt.tool_calls)
         record.completion_tokens = count(attempt.text + attempt.reasoning + calls)
         record.usage_source = "estimated"
@@ -505,16 +624,10 @@ def tool_calls_json(attempt: transport.Attempt) -> str | None:
     return json.dumps(calls_made(attempt), ensure_ascii=False) if attempt.tool_calls else None
 
 
-def _fill_success(record: CallRecord, attempt: transport.Attempt, sample: Sample, target: Target) -> None:
+def _fill_success(record: CallRecord, attempt: transport.Attempt, prompt_text: str, target: Target) -> None:
     record.response_text = attempt.text
     record.tool_calls = tool_calls_json(attempt)
     _fill_clocks(record, attempt)
     record.finish_reason = attempt.finish_reason
-    _fill_usage(record, attempt, sample, target)
-    if get_scorer(sample.scorer).is_async:
-        return  # the runner awaits it next
-    score = score_item(scorer_input(attempt.text, calls_made(attempt), sample, sample.params.get("tools")), sample)
-    record.score = score.value
-    record.extracted = score.extracted
-    record.score_detail = score.detail or None
+    _fill_usage(record, attempt, prompt_text, target)
 

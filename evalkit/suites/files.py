@@ -10,8 +10,10 @@ Fields of a row: ``id`` (required, unique in the file); ``prompt`` (a string) or
 ``cluster``; ``metadata`` (object); ``tools`` (OpenAI function-calling definitions,
 ``[{"type": "function", "function": {"name", "description", "parameters"}}]``) and
 ``tool_choice`` (``auto``, ``none``, ``required`` or ``{"type": "function", "function":
-{"name": ...}}``), sent with the request. In CSV, ``messages``, ``scorer_options``,
-``metadata`` and ``tools`` cells hold JSON (and a ``tool_choice`` cell that starts with
+{"name": ...}}``), sent with the request; ``environment`` (a multi-turn task: ``{"toolkit":
+"lookup", "data": {tool: [{"arguments": {...}, "result": ...}]}, "max_turns": 8}``, the
+results evalkit sends back when the model calls a tool; needs ``tools``). In CSV, ``messages``, ``scorer_options``,
+``metadata``, ``tools`` and ``environment`` cells hold JSON (and a ``tool_choice`` cell that starts with
 ``{``), and a ``reference`` cell that looks like JSON (``{...}``,
 ``[...]`` or a number) is parsed as JSON; an empty cell means the field is absent.
 """
@@ -33,6 +35,14 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from evalkit.errors import UsageError
 from evalkit.scoring.registry import check_reference, find_scorer
 from evalkit.suites.base import Sample
+from evalkit.suites.environment import (
+    DEFAULT_MAX_TURNS,
+    LOOKUP,
+    MAX_TURNS,
+    ToolEnvironment,
+    schema_problem,
+    toolkit_names,
+)
 
 MAX_ERRORS = 20
 """Errors listed in one report; the rest are counted, since the first few show the pattern."""
@@ -53,6 +63,17 @@ class Message(BaseModel):
 
     role: Literal["system", "user", "assistant"]
     content: str
+
+
+class EnvironmentRow(BaseModel):
+    """The ``environment`` of a multi-turn item (`evalkit.suites.environment.ToolEnvironment`)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    toolkit: str = LOOKUP
+    """``lookup`` (the item's own cases in ``data``) or a toolkit a built-in suite registered."""
+    data: dict[str, Any] = Field(default_factory=dict)
+    max_turns: int = Field(default=DEFAULT_MAX_TURNS, ge=1, le=MAX_TURNS)
 
 
 class SampleRow(BaseModel):
@@ -80,6 +101,8 @@ class SampleRow(BaseModel):
     """Functions the model may call, in OpenAI's function-calling format."""
     tool_choice: str | dict[str, Any] | None = None
     """Whether (or which) function the model must call; needs ``tools``."""
+    environment: EnvironmentRow | None = None
+    """Makes the item a multi-turn task: what evalkit answers when the model calls a tool."""
 
 
 FIELDS = list(SampleRow.model_fields)
@@ -205,7 +228,7 @@ def _shape_problems(row: SampleRow) -> list[str]:
         problems.append(f"the last message has role {row.messages[-1].role!r}; end 'messages' with a 'user' message")
     if row.reference is None:
         problems.append("'reference' is null; give the expected answer")
-    return problems + _tool_problems(row)
+    return problems + _tool_problems(row) + _environment_problems(row)
 
 
 TOOL_CHOICES = ("auto", "none", "required")
@@ -228,9 +251,12 @@ def _tool_problems(row: SampleRow) -> list[str]:
         elif name in names:
             problems.append(f"'tools.{position}' repeats function {name!r}; names must be unique")
         names.append(name)
-        if not isinstance(function.get("parameters", {}), dict):
+        parameters = function.get("parameters", {})
+        if not isinstance(parameters, dict):
             problems.append(f"'tools.{position}.function.parameters' must be a JSON Schema object such as "
                             '{"type": "object", "properties": {...}}')
+        elif problem := schema_problem(parameters):
+            problems.append(f"'tools.{position}.function.parameters' is not a valid JSON Schema ({problem})")
     if not row.tools:
         problems.append("'tools' is empty; offer at least one function, or leave the field out")
     choice = row.tool_choice
@@ -242,6 +268,37 @@ def _tool_problems(row: SampleRow) -> list[str]:
         if choice.get("type") != "function" or chosen not in names:
             problems.append(f"'tool_choice' must name one of the offered functions ({', '.join(map(str, names))}) "
                             'as {"type": "function", "function": {"name": "..."}}')
+    return problems
+
+
+def _environment_problems(row: SampleRow) -> list[str]:
+    """What keeps the row's environment from answering the model's calls."""
+    environment = row.environment
+    if environment is None:
+        return []
+    if row.tools is None:
+        return ["'environment' given without 'tools'; offer the functions whose results it holds"]
+    scorer = find_scorer(row.scorer)
+    if scorer is not None and scorer.reads_tool_calls:
+        return [f"scorer {row.scorer!r} checks the calls of one reply, but a multi-turn task is scored on its "
+                "final answer; give a scorer for the answer (numeric, exact, ...)"]
+    if environment.toolkit != LOOKUP:
+        from evalkit.suites.registry import builtin_suites
+
+        builtin_suites()  # built-in suites register their toolkits as they load
+        if environment.toolkit not in toolkit_names():
+            return [f"'environment.toolkit' is {environment.toolkit!r}; use one of {', '.join(toolkit_names())}"]
+        return []
+    problems = []
+    offered = {tool.get("function", {}).get("name") for tool in row.tools if isinstance(tool.get("function"), dict)}
+    for tool, cases in environment.data.items():
+        where = f"'environment.data.{tool}'"
+        if tool not in offered:
+            problems.append(f"{where} answers for a function the item does not offer; add it to 'tools' or remove it")
+        elif not isinstance(cases, list) or not all(
+                isinstance(case, dict) and set(case) <= {"arguments", "result"} and "result" in case
+                and isinstance(case.get("arguments", {}), dict) for case in cases):
+            problems.append(f'{where} must be a list of {{"arguments": {{...}}, "result": ...}} cases')
     return problems
 
 
@@ -279,6 +336,8 @@ def _to_sample(row: SampleRow, suite: str) -> Sample:
         cluster=row.cluster,
         metadata=row.metadata,
         params=_request_params(row),
+        environment=ToolEnvironment(row.environment.toolkit, row.environment.data, row.environment.max_turns)
+        if row.environment is not None else None,
     )
 
 
@@ -318,7 +377,7 @@ def _jsonl_rows(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
 # ---------------------------------------------------------------------------
 # CSV
 
-_JSON_COLUMNS = {"messages", "scorer_options", "metadata", "tools"}
+_JSON_COLUMNS = {"messages", "scorer_options", "metadata", "tools", "environment"}
 _TRIMMED_COLUMNS = {"id", "scorer", "cluster"}
 _JSON_NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?")
 
