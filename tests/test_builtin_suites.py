@@ -22,6 +22,8 @@ import pytest
 from evalkit.errors import UsageError
 from evalkit.scoring import check_reference, score_item
 from evalkit.scoring.constraints import CONSTRAINTS
+from evalkit.scoring.registry import reply_json
+from evalkit.scoring.tool_calls import resolve_any_of
 from evalkit.suites.base import Sample
 from evalkit.suites.builtin import arithmetic, classification, generate_builtin, instructions
 from evalkit.suites.registry import builtin_suites
@@ -149,7 +151,18 @@ def _replies(sample: Sample) -> tuple[str, str]:
     if sample.scorer == "label":
         other = next(label for label in sample.scorer_options["labels"] if label != sample.reference)
         return sample.reference, other
+    if sample.scorer == "tool_call":
+        return _tool_replies(sample)
     return _compliant_reply(sample.reference, zh), _failing_reply(sample.reference)
+
+
+def _tool_replies(sample: Sample) -> tuple[str, str]:
+    """The reference calls made (each any_of at its first value), and no call or a needless one."""
+    tools = sample.params["tools"]
+    made = [{"id": f"c{i}", "name": call["name"], "arguments": json.dumps(resolve_any_of(call["arguments"]))}
+            for i, call in enumerate(sample.reference)]
+    needless = [{"id": "c0", "name": tools[0]["function"]["name"], "arguments": "{}"}]
+    return reply_json("", made, tools), reply_json("" if not made else "I can't.", [] if made else needless, tools)
 
 
 def _failing_reply(reference: dict) -> str:

@@ -8,6 +8,14 @@ objects key by key. An argument the reference leaves out is not required (an opt
 one the model may give or omit), unless the tool's schema requires it. A reference of
 ``[]`` means no tool applies: any call is wrong.
 
+Where several values are right for one argument, as BFCL's possible-answer lists allow,
+the reference writes ``{"any_of": [v1, v2, ...]}`` in its place (at any depth: an
+argument, a key of an object argument, an element of a list): any one of the values
+matches, each compared as above. A ``null`` among them means the argument may also be
+left out (or sent as null): ``{"any_of": ["celsius", null]}`` accepts the default said
+aloud or left implicit, but not ``"fahrenheit"``. An object whose only key is ``any_of``
+is always this marker, never a literal value.
+
 Where the request offered tools, the calls are also checked against their schemas: a
 name no offered tool has, a required argument missing, an argument the tool does not
 take. Those, and arguments that are not a JSON object, are the model's errors: the item
@@ -36,7 +44,60 @@ def _call_reference(reference: Any, options: dict[str, Any]) -> str | None:
                     "write each expected call with its name and arguments")
         if not isinstance(call.get("arguments", {}), dict):
             return f"has call {position} ({call['name']}) whose 'arguments' is not an object"
+        problem = _any_of_problem(call.get("arguments", {}), "")
+        if problem:
+            return f"has call {position} ({call['name']}) with {problem}"
     return None
+
+
+ANY_OF = "any_of"
+"""The key of a reference value that lists several acceptable ones."""
+
+
+def is_any_of(value: Any) -> bool:
+    """Whether a reference value is ``{"any_of": [...]}`` (the key may come with others only
+    by mistake, which the reference check refuses)."""
+    return isinstance(value, dict) and ANY_OF in value
+
+
+def _any_of_problem(value: Any, path: str) -> str:
+    """What is wrong with the ``any_of`` markers in one reference value ('' when nothing)."""
+    where = f"argument {path!r}" if path else "its arguments"
+    if is_any_of(value):
+        options = value[ANY_OF]
+        if set(value) != {ANY_OF} or not isinstance(options, list) or not options:
+            return (f'{where} written as {compact(value)}; write several acceptable values as '
+                    '{"any_of": [value, value, ...]} (null among them: may be left out), with no other key')
+        if any(is_any_of(option) for option in options):
+            return f"{where} nesting an any_of inside an any_of; list every acceptable value in one"
+        return next((problem for option in options if (problem := _any_of_problem(option, path))), "")
+    if isinstance(value, dict):
+        items = [(f"{path}.{key}" if path else str(key), item) for key, item in value.items()]
+    elif isinstance(value, list):
+        items = [(f"{path}[{index}]", item) for index, item in enumerate(value)]
+    else:
+        return ""
+    return next((problem for where_next, item in items if (problem := _any_of_problem(item, where_next))), "")
+
+
+def resolve_any_of(value: Any, which: int = 0) -> Any:
+    """`value` with every ``any_of`` replaced by its option number `which` (counted round
+    the list), an object key whose chosen option is null left out: one concrete call the
+    reference accepts, e.g. to check against the tool's schema or to script a reply."""
+    if is_any_of(value):
+        options = value[ANY_OF]
+        return resolve_any_of(options[which % len(options)], which)
+    if isinstance(value, dict):
+        resolved = {key: resolve_any_of(item, which) for key, item in value.items()}
+        return {key: item for key, item in resolved.items() if item is not None or not is_any_of(value[key])}
+    if isinstance(value, list):
+        return [resolve_any_of(item, which) for item in value]
+    return value
+
+
+def may_be_left_out(value: Any) -> bool:
+    """Whether a reference argument is satisfied by its absence (an any_of with null)."""
+    return is_any_of(value) and None in value[ANY_OF]
 
 
 @scorer("tool_call", reference=_call_reference, options={"tolerance": TOLERANCE}, reads_tool_calls=True)
@@ -153,14 +214,30 @@ def _mismatch(want: ParsedCall, got: ParsedCall, tolerance: float) -> str:
         return f"called {got[0]}, expected {want[0]}"
     for arg, value in want[1].items():
         if arg not in got[1]:
-            return f"{want[0]}: argument {arg!r} is missing (expected {compact(value)})"
+            if may_be_left_out(value):
+                continue
+            return f"{want[0]}: argument {arg!r} is missing (expected {_shown(value)})"
         if not same_argument(value, got[1][arg], tolerance):
-            return f"{want[0]}: argument {arg!r} is {compact(got[1][arg])}, expected {compact(value)}"
+            return f"{want[0]}: argument {arg!r} is {compact(got[1][arg])}, expected {_shown(value)}"
     return ""
 
 
+def _shown(value: Any) -> str:
+    """A reference value as a detail reads it: ``"celsius" or left out`` for an any_of."""
+    if not is_any_of(value):
+        return compact(value)
+    shown = [compact(option) for option in value[ANY_OF] if option is not None]
+    if None in value[ANY_OF]:
+        shown.append("left out")
+    return "one of " + ", ".join(shown) if len(shown) > 2 else " or ".join(shown)
+
+
 def same_argument(expected: Any, got: Any, tolerance: float) -> bool:
-    """Whether an argument's value matches the reference's, type for type."""
+    """Whether an argument's value matches the reference's, type for type; an ``any_of``
+    reference when any of its values does."""
+    if is_any_of(expected):
+        return any(same_argument(option, got, tolerance) if option is not None else got is None
+                   for option in expected[ANY_OF])
     if is_number(expected):
         return is_number(got) and abs(got - expected) <= tolerance
     if isinstance(expected, str):
@@ -170,7 +247,8 @@ def same_argument(expected: Any, got: Any, tolerance: float) -> bool:
                 and all(same_argument(e, g, tolerance) for e, g in zip(expected, got)))
     if isinstance(expected, dict):
         return isinstance(got, dict) and all(
-            key in got and same_argument(value, got[key], tolerance) for key, value in expected.items())
+            same_argument(value, got[key], tolerance) if key in got else may_be_left_out(value)
+            for key, value in expected.items())
     return expected is got or (expected == got and type(expected) is type(got))
 
 
