@@ -17,13 +17,13 @@ from evalkit.economics.pricing import resolve_price
 from evalkit.errors import UsageError
 from evalkit.run.plan import Plan
 from evalkit.run.shards import Shard
-from evalkit.suites import builtin_names, load_samples
+from evalkit.suites import default_suite_names, load_samples
 from evalkit.suites.base import Sample
 
 
 def default_suites() -> list[SuiteConfig]:
-    """Every built-in suite: what a config without suites runs."""
-    return [SuiteConfig(name=name) for name in builtin_names()]
+    """The built-in suites a config without suites runs (all but those asked for by name only)."""
+    return [SuiteConfig(name=name) for name in default_suite_names()]
 
 
 def prepare(config: RunConfig, require_keys: bool = True, shard: Shard | None = None) -> Plan:

@@ -25,6 +25,13 @@ def builtin_names() -> list[str]:
     return list(builtin_suites())
 
 
+def default_suite_names() -> list[str]:
+    """The built-in suites a run that names none includes, in listing order."""
+    from evalkit.suites.registry import builtin_suites
+
+    return [name for name, suite in builtin_suites().items() if suite.in_default_run]
+
+
 def load_samples(suite: SuiteConfig, options: RunOptions,
                  locate: Callable[[str], str] | None = None) -> list[Sample]:
     """The samples of one suite, generated or read, validated, cut to the run's limit.

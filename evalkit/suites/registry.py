@@ -53,6 +53,11 @@ class Suite(Protocol):
         """Where it comes in listings and in a run of the default suites (lower first)."""
         ...
 
+    @property
+    def in_default_run(self) -> bool:
+        """Whether a run that names no suite includes it."""
+        ...
+
     def generate(self, n: int, seed: int, difficulty: int | None = None) -> list[Sample]:
         """``n`` items; the same arguments always give the same items."""
         ...

@@ -134,6 +134,8 @@ class GeneratedSuite:
     """How long a capable model's answer usually is, for `evalkit estimate`."""
     order: int
     """Where it comes in listings and in a run of the default suites (lower first)."""
+    in_default_run: bool = True
+    """Whether a run that names no suite includes it (multi-turn suites run only when asked for)."""
 
 
 _LANGUAGE_NAMES = {"en": "English", "zh": "Chinese"}
@@ -141,7 +143,7 @@ _LANGUAGE_NAMES = {"en": "English", "zh": "Chinese"}
 
 def register_generated(base: str, build: ItemBuilder, *, description: str, typical_answer_tokens: int,
                        default_size: int = 50, languages: tuple[str, ...] = LANGUAGES,
-                       order: int = 100) -> list[GeneratedSuite]:
+                       order: int = 100, in_default_run: bool = True) -> list[GeneratedSuite]:
     """Register suite `base` in each of `languages` (``base``, ``base-zh``), its items made by
     `build`; `description` is one line, to which the language is added."""
     suites = []
@@ -155,6 +157,7 @@ def register_generated(base: str, build: ItemBuilder, *, description: str, typic
             default_size=default_size,
             typical_answer_tokens=typical_answer_tokens,
             order=order,
+            in_default_run=in_default_run,
         )
         register_suite(suite)
         suites.append(suite)
