@@ -9,19 +9,26 @@ validated against the offered JSON Schemas with the `jsonschema` package.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date
 from fractions import Fraction
 from typing import Any
 
 import jsonschema
 import pytest
+import yaml
+from click.testing import CliRunner
 
+from evalkit.analysis.run_analysis import analyse_run
+from evalkit.cli import main
 from evalkit.run.prepare import default_suites
 from evalkit.scoring import score_item
+from evalkit.store.database import Store
 from evalkit.suites.base import Sample
 from evalkit.suites.builtin import generate_builtin
 from evalkit.suites.builtin.agent_tools import TOOLKIT
 from evalkit.suites.environment import ToolEnvironment
+from evalkit.testing.scripted_server import ReceivedRequest, Reply, ToolCall
 
 NAMES = ["agent", "agent-zh"]
 STEPS = {1: 2, 2: 3, 3: 4, 4: 5, 5: 6}
@@ -261,3 +268,86 @@ def test_the_tools_answer_from_the_item_data(world):
     converted = json.loads(world.call("convert_currency", json.dumps(
         {"amount": 100, "from_currency": "USD", "to_currency": "EUR"})))
     assert converted["converted"] == round(100 * rates["EUR"], 2)
+
+
+# ---------------------------------------------------------------- end to end, over HTTP
+
+PRICE = (2.0, 8.0)
+"""USD per 1M input and output tokens."""
+TURN_TOKENS = (300, 20)
+"""Prompt and completion tokens the scripted server reports for every turn."""
+RUN_SEED, RUN_ITEMS = 31, 10
+
+
+def _playing(by_prompt: dict[str, Sample], received: dict[tuple[str, str], list[str]]) -> Callable[..., Reply]:
+    """A script that plays each item's intended calls turn by turn, as a model would.
+
+    ``right`` then answers with the reference, ``wrong`` with a number off by one,
+    ``stumbles`` first asks for an order that does not exist and then recovers, and
+    ``loops`` never stops calling tools. What each model was sent back is kept in
+    `received`, by (model, sample id)."""
+
+    def script(request: ReceivedRequest) -> Reply:
+        model, sample = request.body["model"], by_prompt[request.prompt]
+        results = [m["content"] for m in request.body["messages"] if m["role"] == "tool"]
+        received[(model, sample.id)] = results
+        solution = sample.metadata["solution"]
+        done = len(results) - (1 if model == "stumbles" else 0)
+        if model == "stumbles" and not results:
+            return _calling("get_order", {"order_id": "ZZ-00000"}, 0)
+        if model == "loops":
+            return _calling("get_policy", {"topic": "returns"}, len(results))
+        if done < len(solution):
+            return _calling(solution[done]["name"], solution[done]["arguments"], len(results))
+        answer = sample.reference + (1 if model == "wrong" else 0)
+        zh = sample.metadata["language"] == "zh"
+        return Reply(f"{'答案：' if zh else 'Answer: '}{answer:.2f}", prompt_tokens=TURN_TOKENS[0],
+                     completion_tokens=TURN_TOKENS[1])
+
+    return script
+
+
+def _calling(name: str, arguments: dict[str, Any], number: int) -> Reply:
+    return Reply("", tool_calls=[ToolCall(name, json.dumps(arguments, ensure_ascii=False), id=f"call_{number}")],
+                 finish_reason="tool_calls", prompt_tokens=TURN_TOKENS[0], completion_tokens=TURN_TOKENS[1])
+
+
+def test_compare_plays_each_task_over_http_and_scores_the_final_answer(tmp_path, scripted_server):
+    expected = {s.id: s for name in NAMES for s in generate_builtin(name, RUN_ITEMS, RUN_SEED)}
+    by_prompt = {s.prompt_text: s for s in expected.values()}
+    received: dict[tuple[str, str], list[str]] = {}
+    server = scripted_server(_playing(by_prompt, received))
+    models = [{"id": f"openai/{name}", "label": name, "api_base": server.base_url,
+               "price": {"input": PRICE[0], "output": PRICE[1]}} for name in ("right", "wrong", "stumbles", "loops")]
+    config = tmp_path / "bench.yaml"
+    config.write_text(yaml.safe_dump({"models": models}), encoding="utf-8")
+    result = CliRunner().invoke(main, ["compare", "-c", str(config), "-s", "agent", "-s", "agent-zh",
+                                       "--limit", str(RUN_ITEMS), "--seed", str(RUN_SEED),
+                                       "--store", str(tmp_path / "h.db"), "--results-dir", str(tmp_path / "out")],
+                                catch_exceptions=False, env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    frame = analyse_run(Store(str(tmp_path / "h.db")), "last").records.astype(object)
+    records = {(r["model"], r["sample_id"]): r for r in frame.where(frame.notna(), None).to_dict("records")}
+    assert len(records) == 4 * len(expected)
+    for sample in expected.values():
+        _check_the_task(sample, records, received)
+
+
+def _check_the_task(sample: Sample, records: dict[tuple[str, str], dict], received: dict) -> None:
+    steps, limit = sample.metadata["steps"], sample.environment.max_turns  # type: ignore[union-attr]
+    right, wrong = records[("right", sample.id)], records[("wrong", sample.id)]
+    stumbles, loops = records[("stumbles", sample.id)], records[("loops", sample.id)]
+    # the runner sent back exactly what the intended calls give
+    assert received[("right", sample.id)] == [json.dumps(r, ensure_ascii=False, sort_keys=True)
+                                              for r in replay(sample)]
+    assert (right["score"], wrong["score"], stumbles["score"], loops["score"]) == (1.0, 0.0, 1.0, 0.0), sample.id
+    assert right["error_class"] is None and wrong["error_class"] is None
+    # one turn per call and one for the answer; every turn priced: by hand 300 * $2 + 20 * $8 per 1M
+    assert (right["turns"], stumbles["turns"], loops["turns"]) == (steps + 1, steps + 2, limit)
+    per_turn = (TURN_TOKENS[0] * PRICE[0] + TURN_TOKENS[1] * PRICE[1]) / 1e6
+    assert right["cost_usd"] == pytest.approx((steps + 1) * per_turn)
+    assert right["prompt_tokens"] == (steps + 1) * TURN_TOKENS[0]
+    assert [call["name"] for call in json.loads(right["tool_calls"])] == [
+        call["name"] for call in sample.metadata["solution"]]
+    assert "no order with id 'ZZ-00000'" in received[("stumbles", sample.id)][0]
+    assert "turn limit" in loops["score_detail"]
