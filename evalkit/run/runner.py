@@ -235,7 +235,7 @@ class Runner:
                 if number == limit:  # still calling tools: the task ends unanswered
                     calls.append(calls_made(attempt))
                     break
-                more, made = tool_round(attempt, environment)
+                more, made = tool_round(attempt, environment, sample.params.get("tools"))
                 calls.append(made)
                 messages.extend(more)
         except _BudgetExhausted:

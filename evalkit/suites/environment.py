@@ -21,7 +21,7 @@ list each tool's answers by arguments.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +32,8 @@ ToolFunction = Callable[[Mapping[str, Any], dict[str, Any]], Any]
 
 DEFAULT_MAX_TURNS = 8
 """Model turns a task may take (each tool round is one) before it is stopped unanswered."""
+MAX_TURNS = 50
+"""The most turns an item may allow: a budget reserves every one of them."""
 
 
 class ToolFailure(Exception):
@@ -68,17 +70,25 @@ class ToolEnvironment:
     """The task's own facts, JSON-serialisable; what the toolkit's functions read."""
     max_turns: int = DEFAULT_MAX_TURNS
 
-    def call(self, name: str, arguments: str) -> str:
-        """The text sent back for one call: the function's result as JSON, or ``{"error": ...}``."""
-        function = self._function(name)
+    def call(self, name: str, arguments: str, offered: Sequence[dict[str, Any]] | None = None) -> str:
+        """The text sent back for one call: the function's result as JSON, or ``{"error": ...}``.
+
+        With `offered` (the item's tool definitions), only an offered function can be
+        called, and its arguments must keep to its JSON Schema, as an API server's
+        function would check them (the `jsonschema` package)."""
+        schemas = _parameters(offered)
+        function = self._function(name) if schemas is None or name in schemas else None
         if function is None:
             return _error(f"there is no tool named {name!r}")
         try:
             parsed = json.loads(arguments or "{}")
         except json.JSONDecodeError as error:
-            return _error(f"the arguments are not valid JSON ({error.msg} at position {error.pos})")
+            return _error(f"the arguments are not valid JSON ({error.msg}, character {error.pos})")
         if not isinstance(parsed, dict):
             return _error("the arguments must be a JSON object")
+        problem = _schema_problem(parsed, schemas.get(name) if schemas else None)
+        if problem:
+            return _error(f"the arguments do not fit {name}'s parameters: {problem}")
         try:
             result = function(self.data, parsed)
         except ToolFailure as failure:
@@ -95,6 +105,30 @@ class ToolEnvironment:
     def identity(self) -> dict[str, Any]:
         """What of the environment shapes the conversation, for the request hash."""
         return {"toolkit": self.toolkit, "data": self.data, "max_turns": self.max_turns}
+
+
+def _parameters(offered: Sequence[dict[str, Any]] | None) -> dict[str, Any] | None:
+    """The offered functions' parameter schemas by name; None when nothing says what was offered."""
+    if offered is None:
+        return None
+    functions = (tool.get("function") for tool in offered if isinstance(tool, dict))
+    return {f["name"]: f.get("parameters") or {} for f in functions if isinstance(f, dict) and "name" in f}
+
+
+def _schema_problem(arguments: dict[str, Any], schema: Any) -> str | None:
+    """Why `arguments` break `schema` (the first error jsonschema finds), or None."""
+    if not isinstance(schema, dict) or not schema:
+        return None
+    import jsonschema  # only when a task calls a tool
+
+    try:
+        error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(arguments))
+    except jsonschema.exceptions.SchemaError:
+        return None  # a definition a validator cannot read: the tool gets the arguments as they are
+    if error is None:
+        return None
+    where = ".".join(str(part) for part in error.absolute_path)
+    return f"{where}: {error.message}" if where else error.message
 
 
 def _error(message: str) -> str:
