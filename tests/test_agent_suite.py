@@ -44,9 +44,9 @@ def samples(name: str, difficulty: int | None = None) -> list[Sample]:
 
 
 def replay(sample: Sample) -> list[dict[str, Any]]:
-    """The intended calls' results, as the runner would get them."""
+    """The intended calls' results, as the runner gets them (arguments checked against the offered tools)."""
     assert sample.environment is not None
-    return [json.loads(sample.environment.call(call["name"], json.dumps(call["arguments"])))
+    return [json.loads(sample.environment.call(call["name"], json.dumps(call["arguments"]), sample.params["tools"]))
             for call in sample.metadata["solution"]]
 
 
@@ -251,6 +251,17 @@ def test_bad_arguments_come_back_as_errors_too(world):
     assert "there is no tool named 'refund'" in error_of(world, "refund", {})
 
 
+def test_with_the_offered_tools_a_call_outside_their_schema_gets_the_schema_reason():
+    sample = samples("agent-zh", 4)[0]
+    assert sample.environment is not None
+    result = json.loads(sample.environment.call("get_order", json.dumps({"order_id": "12345"}),
+                                                sample.params["tools"]))
+    assert result["error"].startswith("the arguments do not fit get_order's parameters: order_id:")
+    result = json.loads(sample.environment.call("get_policy", json.dumps({"topic": "privacy"}),
+                                                sample.params["tools"]))
+    assert "privacy" in result["error"] and "get_policy's parameters" in result["error"]
+
+
 def test_the_tools_answer_from_the_item_data(world):
     customer = world.data["customers"][0]
     found = json.loads(world.call("find_customer", json.dumps({"email": customer["email"].upper()})))
@@ -293,8 +304,8 @@ def _playing(by_prompt: dict[str, Sample], received: dict[tuple[str, str], list[
         received[(model, sample.id)] = results
         solution = sample.metadata["solution"]
         done = len(results) - (1 if model == "stumbles" else 0)
-        if model == "stumbles" and not results:
-            return _calling("get_order", {"order_id": "ZZ-00000"}, 0)
+        if model == "stumbles" and not results:  # an id of the right form that no order has
+            return _calling("get_order", {"order_id": _NO_SUCH_ORDER[sample.metadata["language"]]}, 0)
         if model == "loops":
             return _calling("get_policy", {"topic": "returns"}, len(results))
         if done < len(solution):
@@ -305,6 +316,9 @@ def _playing(by_prompt: dict[str, Sample], received: dict[tuple[str, str], list[
                      completion_tokens=TURN_TOKENS[1])
 
     return script
+
+
+_NO_SUCH_ORDER = {"en": "ZZ-00000", "zh": "ZZ00000000"}
 
 
 def _calling(name: str, arguments: dict[str, Any], number: int) -> Reply:
@@ -349,5 +363,6 @@ def _check_the_task(sample: Sample, records: dict[tuple[str, str], dict], receiv
     assert right["prompt_tokens"] == (steps + 1) * TURN_TOKENS[0]
     assert [call["name"] for call in json.loads(right["tool_calls"])] == [
         call["name"] for call in sample.metadata["solution"]]
-    assert "no order with id 'ZZ-00000'" in received[("stumbles", sample.id)][0]
+    missing = _NO_SUCH_ORDER[sample.metadata["language"]]
+    assert json.loads(received[("stumbles", sample.id)][0]) == {"error": f"no order with id '{missing}'"}
     assert "turn limit" in loops["score_detail"]

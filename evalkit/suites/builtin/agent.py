@@ -63,13 +63,15 @@ _TOLERANCE = Decimal("0.02")
 class _Session:
     """Makes the intended calls through the item's tools, as the runner will, and records them."""
 
-    def __init__(self, world: dict[str, Any]) -> None:
+    def __init__(self, world: dict[str, Any], tools: list[dict[str, Any]]) -> None:
         self._environment = ToolEnvironment(TOOLKIT, world)
+        self._tools = tools
         self.calls: list[dict[str, Any]] = []
 
     def call(self, name: str, **arguments: Any) -> dict[str, Any]:
+        """The result of one intended call, its arguments checked against the offered schema."""
         self.calls.append({"name": name, "arguments": arguments})
-        result: dict[str, Any] = json.loads(self._environment.call(name, json.dumps(arguments)))
+        result: dict[str, Any] = json.loads(self._environment.call(name, json.dumps(arguments), self._tools))
         if "error" in result:  # the generator asked for something its own world lacks
             raise RuntimeError(f"agent suite: intended call {name}({arguments}) failed: {result['error']}")
         return result
@@ -100,7 +102,8 @@ def build_item(rng: random.Random, level: int, language: str) -> Item:
     lang = LANGUAGES[language]
     template = rng.choice(TEMPLATES[level])
     world = new_world(rng, lang, level)
-    session = _Session(world)
+    tools = tool_definitions(language, order_id_pattern(lang))
+    session = _Session(world, tools)
     task = _BUILDERS[template](rng, world, lang, session)
     customer = world["customers"][0]
     text = {key: value.format(**task.slots) for key, value in _texts(lang, template).items()}
@@ -115,7 +118,7 @@ def build_item(rng: random.Random, level: int, language: str) -> Item:
         template=template,
         metadata={"steps": steps, "solution": session.calls, "answer": money_text(task.answer),
                   "facts": task.facts},
-        params={"tools": tool_definitions(language, order_id_pattern(lang))},
+        params={"tools": tools},
         environment=ToolEnvironment(TOOLKIT, world, max_turns=min(steps + SLACK_TURNS, MAX_TURNS)),
     )
 
