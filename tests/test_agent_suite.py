@@ -21,6 +21,7 @@ from click.testing import CliRunner
 
 from evalkit.analysis.run_analysis import analyse_run
 from evalkit.cli import main
+from evalkit.run.estimate import task_turns
 from evalkit.run.prepare import default_suites
 from evalkit.scoring import score_item
 from evalkit.store.database import Store
@@ -160,6 +161,13 @@ def test_each_level_takes_one_call_more_and_its_turns_allow_for_it(name):
             assert sample.environment.max_turns == min(steps + 2, 8)
     mixed = [s.metadata["steps"] for s in samples(name)]
     assert [mixed[i] for i in range(5)] == [2, 3, 4, 5, 6]
+
+
+def test_estimates_expect_the_intended_calls_and_reserve_the_turn_limit():
+    """`evalkit estimate` reads the item's ``steps``: intended calls + the answer, and at worst the limit."""
+    for sample in samples("agent"):
+        assert task_turns(sample, "expected") == sample.metadata["steps"] + 1
+        assert task_turns(sample, "high") == sample.environment.max_turns  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize("name", NAMES)
