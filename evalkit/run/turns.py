@@ -31,16 +31,16 @@ SUMMED_WHERE_PRESENT = ("thinking_s", "prompt_tokens", "completion_tokens", "cac
 """Figures summed over the turns that have them (a turn without reasoning thought for no time)."""
 
 
-def tool_round(attempt: Attempt, environment: ToolEnvironment,
-               offered: list[dict[str, Any]] | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def tool_round(attempt: Attempt, environment: ToolEnvironment, offered: list[dict[str, Any]] | None,
+               turn: int = 1) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The messages a reply's calls add to the conversation, and the calls with their results
     (`offered`: the tool definitions the item sent, which a call must keep to).
 
     The assistant message repeats the calls as made (arguments as written, malformed or
     not) so the model sees what it asked; each result is what the environment answers,
     an ``{"error": ...}`` for a call it cannot run."""
-    calls = [{"id": call["id"] or f"call_{position}", "name": call["name"], "arguments": call["arguments"]}
-             for position, call in enumerate(attempt.tool_calls)]
+    calls = [{"id": call_id, "name": call["name"], "arguments": call["arguments"]}
+             for call_id, call in zip(_unique_ids(attempt.tool_calls, turn), attempt.tool_calls)]
     assistant: dict[str, Any] = {
         "role": "assistant",
         "content": attempt.text or None,
@@ -55,6 +55,16 @@ def tool_round(attempt: Attempt, environment: ToolEnvironment,
     messages = [assistant, *({"role": "tool", "tool_call_id": call["id"], "content": result}
                              for call, result in zip(calls, results))]
     return messages, [{**call, "result": result} for call, result in zip(calls, results)]
+
+
+def _unique_ids(calls: list[dict[str, Any]], turn: int) -> list[str]:
+    """An id per call, each result's key: the model's own, or ``call_<turn>_<position>``
+    where it gave none or repeated one."""
+    ids: list[str] = []
+    for position, call in enumerate(calls):
+        given = call.get("id")
+        ids.append(given if given and given not in ids else f"call_{turn}_{position}")
+    return ids
 
 
 def merge_turns(task: CallRecord, turns: Sequence[CallRecord], calls: Sequence[Sequence[dict[str, Any]]]) -> None:
