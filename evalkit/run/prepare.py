@@ -22,8 +22,8 @@ from evalkit.suites.base import Sample
 
 
 def default_suites() -> list[SuiteConfig]:
-    """Every built-in suite: what a config without suites runs."""
-    return [SuiteConfig(name=name) for name in builtin_names()]
+    """Every built-in suite that runs by default: what a config without suites runs."""
+    return [SuiteConfig(name=name) for name in builtin_names(defaults_only=True)]
 
 
 def prepare(config: RunConfig, require_keys: bool = True, shard: Shard | None = None) -> Plan:

@@ -28,7 +28,9 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import dataclasses
 import json
+import math
 import os
 import queue
 import shutil
@@ -40,6 +42,8 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from evalkit.errors import UsageError
 
 PROGRAM_FILE = "program.py"
 OUTPUT_TAIL_CHARS = 2000
@@ -89,7 +93,8 @@ class SandboxResult:
 
 @dataclass(frozen=True)
 class SandboxConfig:
-    """Which runtime runs programs (``EVALKIT_SANDBOX``: process, docker or podman)."""
+    """Which runtime runs programs (``EVALKIT_SANDBOX``: process, docker or podman) and
+    the wall-clock limit (``EVALKIT_SANDBOX_TIMEOUT``, seconds; the CPU limit follows it down)."""
 
     runtime: str = "process"
     image: str = "python:3.11-slim"
@@ -100,9 +105,18 @@ class SandboxConfig:
     def from_environment(cls) -> SandboxConfig:
         runtime = os.environ.get("EVALKIT_SANDBOX", "process").strip().lower() or "process"
         if runtime not in ("process", "docker", "podman"):
-            from evalkit.errors import UsageError
             raise UsageError(f"EVALKIT_SANDBOX must be process, docker or podman, got {runtime!r}")
-        return cls(runtime, os.environ.get("EVALKIT_SANDBOX_IMAGE", cls.image))
+        limits = Limits()
+        timeout = os.environ.get("EVALKIT_SANDBOX_TIMEOUT", "").strip()
+        if timeout:
+            try:
+                wall_s = float(timeout)
+            except ValueError:
+                wall_s = 0.0
+            if not 0 < wall_s <= 600:
+                raise UsageError(f"EVALKIT_SANDBOX_TIMEOUT must be seconds between 0 and 600, got {timeout!r}")
+            limits = dataclasses.replace(limits, wall_s=wall_s, cpu_s=max(1, min(limits.cpu_s, math.ceil(wall_s))))
+        return cls(runtime, os.environ.get("EVALKIT_SANDBOX_IMAGE", cls.image), limits)
 
 
 # ---------------------------------------------------------------------------
@@ -278,7 +292,6 @@ def sandbox_python(as_root: bool) -> str:
     for candidate in candidates:
         if candidate and _world_executable(candidate):
             return os.path.realpath(candidate)
-    from evalkit.errors import UsageError
     raise UsageError("the code sandbox needs a Python any user may run (its child drops root); "
                      "install python3 in /usr/bin or run evalkit as a user other than root")
 

@@ -19,10 +19,13 @@ from evalkit.suites.base import Sample
 DEFAULT_SUITE_SIZE = 25
 
 
-def builtin_names() -> list[str]:
+def builtin_names(defaults_only: bool = False) -> list[str]:
+    """Every built-in suite's name, or only those a run without suites runs (not the ones
+    that run code, which are asked for by name)."""
     from evalkit.suites.registry import builtin_suites
 
-    return list(builtin_suites())
+    return [name for name, suite in builtin_suites().items()
+            if not defaults_only or getattr(suite, "by_default", True)]
 
 
 def load_samples(suite: SuiteConfig, options: RunOptions,

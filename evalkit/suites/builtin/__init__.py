@@ -134,6 +134,8 @@ class GeneratedSuite:
     """How long a capable model's answer usually is, for `evalkit estimate`."""
     order: int
     """Where it comes in listings and in a run of the default suites (lower first)."""
+    by_default: bool = True
+    """A run that names no suites runs it; False for a suite that runs code (``coding``)."""
 
 
 _LANGUAGE_NAMES = {"en": "English", "zh": "Chinese"}
@@ -141,7 +143,7 @@ _LANGUAGE_NAMES = {"en": "English", "zh": "Chinese"}
 
 def register_generated(base: str, build: ItemBuilder, *, description: str, typical_answer_tokens: int,
                        default_size: int = 50, languages: tuple[str, ...] = LANGUAGES,
-                       order: int = 100) -> list[GeneratedSuite]:
+                       order: int = 100, by_default: bool = True) -> list[GeneratedSuite]:
     """Register suite `base` in each of `languages` (``base``, ``base-zh``), its items made by
     `build`; `description` is one line, to which the language is added."""
     suites = []
@@ -155,6 +157,7 @@ def register_generated(base: str, build: ItemBuilder, *, description: str, typic
             default_size=default_size,
             typical_answer_tokens=typical_answer_tokens,
             order=order,
+            by_default=by_default,
         )
         register_suite(suite)
         suites.append(suite)
