@@ -181,3 +181,69 @@ def test_compare_scores_humaneval_and_coding_with_correct_wrong_and_hostile_repl
         assert record["tests_s"] is not None and record["tests_s"] > 0
         assert record["sandbox"].startswith("process: rlimits")
     assert hostile["tests_s"] >= 2 and hostile["e2e_s"] < 1  # the tests' time is not the model's latency
+
+
+# ---------------------------------------------------------------------------
+# pass@k
+
+
+def test_the_pass_at_k_estimator_is_chen_et_al_s_unbiased_one():
+    from math import comb
+
+    from evalkit.analysis.pass_at_k import pass_at_k_estimate
+    for n, c, k in [(5, 2, 1), (5, 2, 2), (5, 2, 3), (10, 3, 5), (10, 0, 4), (4, 4, 4), (10, 9, 2)]:
+        assert pass_at_k_estimate(n, c, k) == pytest.approx(1 - comb(n - c, k) / comb(n, k), abs=1e-12)
+    assert pass_at_k_estimate(5, 2, 1) == pytest.approx(0.4)  # pass@1 is the pass rate
+    assert pass_at_k_estimate(5, 2, 4) == 1.0  # 3 failures cannot fill 4 draws
+    with pytest.raises(ValueError, match="0 < k <= n"):
+        pass_at_k_estimate(3, 1, 4)
+
+
+def test_pass_at_k_averages_items_and_its_interval_resamples_items():
+    import pandas as pd
+
+    from evalkit.analysis.pass_at_k import pass_at_k
+    # 4 items x 4 epochs: passes 4, 2, 1, 0; an errored call counts as a failed answer.
+    passes = {"q1": [1, 1, 1, 1], "q2": [1, 0, 1, 0], "q3": [0, 0, 1, 0], "q4": [0, 0, 0, 0]}
+    rows = [{"model": "m", "suite": "coding", "sample_id": item, "epoch": epoch, "score": float(score),
+             "error_class": "timeout" if item == "q4" and epoch == 0 else None, "tests_s": 0.1}
+            for item, scores in passes.items() for epoch, score in enumerate(scores)]
+    rows.append({"model": "m", "suite": "arithmetic", "sample_id": "a1", "epoch": 0, "score": 1.0,
+                 "error_class": None, "tests_s": None})
+    table = pass_at_k(pd.DataFrame(rows), ks=(1, 2, 5)).set_index("k")
+    assert list(table.index) == [1, 2]  # no pass@5 from 4 answers; arithmetic is no code suite
+    assert table.loc[1, "pass_at_k"] == pytest.approx((1 + 0.5 + 0.25 + 0) / 4)
+    # pass@2 per item: 1, 1 - C(2,2)/C(4,2) = 5/6, 1 - C(3,2)/C(4,2) = 1/2, 0
+    assert table.loc[2, "pass_at_k"] == pytest.approx((1 + 5 / 6 + 1 / 2 + 0) / 4)
+    assert table.loc[1, "items"] == 4 and table.loc[1, "epochs"] == 4
+    assert 0 <= table.loc[1, "low"] < table.loc[1, "pass_at_k"] < table.loc[1, "high"] <= 1
+    assert table.loc[1, "method"] == "bootstrap"
+
+
+def test_compare_with_epochs_prints_pass_at_k_with_intervals(tmp_path, scripted_server):
+    first, second = get_builtin("humaneval").generate(2, seed=0)
+    solution = _problems()[0]
+    right = f"```python\n{solution['prompt']}{solution['canonical_solution']}```"
+    asked: dict[str, int] = {}
+
+    def answer(request: ReceivedRequest) -> Reply:  # item 1: right, wrong, right; item 2: always wrong
+        asked[request.prompt] = asked.get(request.prompt, 0) + 1
+        passes = request.prompt == first.messages[0]["content"] and asked[request.prompt] % 2 == 1
+        return Reply(right if passes else "def nothing():\n    pass", prompt_tokens=10, completion_tokens=5)
+
+    server = scripted_server(answer)
+    config = {"models": [{"id": "openai/m", "label": "m", "api_base": server.base_url,
+                          "price": {"input": 1.0, "output": 2.0}}],
+              "suites": [{"name": "humaneval"}], "run": {"retries": 0}}
+    path = tmp_path / "bench.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    result = CliRunner().invoke(main, ["compare", "-c", str(path), "--limit", "2", "--epochs", "3",
+                                       "--store", str(tmp_path / "h.db"), "--results-dir", str(tmp_path / "results")],
+                                catch_exceptions=False, env={"COLUMNS": "400"})
+    assert result.exit_code == 0, result.output
+    assert asked == {first.messages[0]["content"]: 3, second.messages[0]["content"]: 3}
+    # pass@1 = (2/3 + 0) / 2; pass@3 = (1 + 0) / 2
+    line = next(line for line in result.output.splitlines() if line.startswith("code: m on humaneval"))
+    assert re.search(r"pass@1 33\.3% \[0\.0–66\.7\]; pass@3 50\.0% \[0\.0–100\.0\] \(2 items, 3 answers each\)",
+                     line), line
+    assert "apart from the model's latency" in line and "process: rlimits" in line

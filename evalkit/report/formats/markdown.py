@@ -16,7 +16,7 @@ from evalkit.report.formats import ReportFormat, ReportParts, register_format
 from evalkit.report.tables import SCORECARD, THINKING_TITLE, estimated_legend, scorecard_rows
 from evalkit.report.tasks import TASKS_NOTE, TASKS_TITLE, tasks_table
 from evalkit.report.thinking import thinking_notes, thinking_table
-from evalkit.report.verdict_lines import verdict_lines
+from evalkit.report.verdict_lines import code_lines, verdict_lines
 
 
 def render(analysis: RunAnalysis) -> str:
@@ -44,6 +44,7 @@ def render(analysis: RunAnalysis) -> str:
         *_suite_table(analysis),
         "",
         *_run_tasks(analysis),
+        *_code(analysis),
         "## Prices used",
         "",
         *_prices(run.price_snapshot),
@@ -54,6 +55,11 @@ def render(analysis: RunAnalysis) -> str:
         "",
     ]
     return "\n".join(parts)
+
+
+def _code(analysis: RunAnalysis) -> list[str]:
+    lines = code_lines(analysis)
+    return ["## Code suites", "", *(f"- {line}" for line in lines), ""] if lines else []
 
 
 def _run_thinking(analysis: RunAnalysis) -> list[str]:
