@@ -247,3 +247,93 @@ def test_compare_with_epochs_prints_pass_at_k_with_intervals(tmp_path, scripted_
     assert re.search(r"pass@1 33\.3% \[0\.0–66\.7\]; pass@3 50\.0% \[0\.0–100\.0\] \(2 items, 3 answers each\)",
                      line), line
     assert "apart from the model's latency" in line and "process: rlimits" in line
+
+
+def test_the_report_shows_both_code_suites_and_the_failing_tests_output_where_models_disagree(
+        tmp_path, scripted_server):
+    humaneval, coding = get_builtin("humaneval").generate(1, seed=0)[0], get_builtin("coding").generate(1, seed=0)[0]
+    solution = _problems()[0]
+    right = {humaneval.messages[0]["content"]: f"```python\n{solution['prompt']}{solution['canonical_solution']}```",
+             coding.messages[0]["content"]: lookup_table_reply(coding)}
+
+    def answer(request: ReceivedRequest) -> Reply:  # model "good" is right, model "bad" returns None
+        good = request.body["model"] == "good"
+        reply = right[request.prompt] if good else code_replies.wrong_reply(
+            "has_close_elements" if "has_close_elements" in request.prompt else coding.scorer_options["entry_point"])
+        return Reply(reply, prompt_tokens=10, completion_tokens=5)
+
+    server = scripted_server(answer)
+    models = [{"id": f"openai/{name}", "label": name, "api_base": server.base_url,
+               "price": {"input": 1.0, "output": 2.0}} for name in ("good", "bad")]
+    config = {"models": models, "suites": [{"name": "humaneval"}, {"name": "coding"}], "run": {"retries": 0}}
+    path = tmp_path / "bench.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    result = CliRunner().invoke(main, ["compare", "-c", str(path), "--limit", "1", "--seed", "0", "--report", "md",
+                                       "--store", str(tmp_path / "h.db"), "--results-dir", str(tmp_path / "results")],
+                                catch_exceptions=False, env={"COLUMNS": "400"})
+    assert result.exit_code == 0, result.output
+    assert "code: good on humaneval — pass@1 100.0%" in result.output
+    assert "code: bad on coding — pass@1 0.0%" in result.output
+    report = next((tmp_path / "results").rglob("*.md")).read_text(encoding="utf-8")
+    disagreements = report.split("## Where models disagree", 1)[1]
+    assert "### humaneval · humaneval-0000" in disagreements and "### coding · coding-0001" in disagreements
+    assert "tests passed" in disagreements
+    assert "tests failed: exit status 1" in disagreements and "AssertionError" in disagreements
+
+
+# ---------------------------------------------------------------------------
+# File suites with code items
+
+def _write_items(tmp_path, *rows: dict) -> str:
+    path = tmp_path / "team-code.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return str(path)
+
+
+def test_a_file_suite_holds_code_items_with_tests_entry_point_and_language(tmp_path):
+    from evalkit.suites.files import load_file_suite
+    path = _write_items(
+        tmp_path,
+        {"id": "add", "prompt": "Write add(a, b).", "tests": ADD_TESTS, "entry_point": "add", "language": "python"},
+        {"id": "plain", "prompt": "Set x to 1.", "tests": "assert x == 1"},
+        {"id": "old-style", "prompt": "Write add.", "scorer": "code", "reference": ADD_TESTS,
+         "scorer_options": {"entry_point": "add", "timeout_s": 5}})
+    add, plain, old_style = load_file_suite(path)
+    assert add.scorer == "code" and add.reference == ADD_TESTS and add.scorer_options == {"entry_point": "add"}
+    assert plain.scorer_options == {} and old_style.scorer_options["timeout_s"] == 5
+    assert score_item("def add(a, b):\n    return a + b", add).value == 1.0
+    assert score_item("x = 2", plain).value == 0.0
+
+
+def test_bad_code_items_are_named_by_file_and_line(tmp_path):
+    from evalkit.suites.files import load_file_suite
+    path = _write_items(
+        tmp_path,
+        {"id": "ok", "prompt": "p", "tests": ADD_TESTS, "entry_point": "add"},
+        {"id": "syntax", "prompt": "p", "tests": "def check(candidate):\n    assert candidate(1) ==\n",
+         "entry_point": "f"},
+        {"id": "go", "prompt": "p", "tests": "assert True", "language": "go"},
+        {"id": "no-check", "prompt": "p", "tests": "assert True", "entry_point": "f"},
+        {"id": "no-tests", "prompt": "p", "entry_point": "f"},
+        {"id": "both", "prompt": "p", "tests": "assert True", "reference": "assert True"},
+        {"id": "bad-name", "prompt": "p", "tests": ADD_TESTS, "entry_point": "two words"})
+    with pytest.raises(UsageError) as caught:
+        load_file_suite(path)
+    message = str(caught.value)
+    assert f"{path}:2: 'tests' is not valid Python: invalid syntax at line 2 of the tests" in message
+    assert f"{path}:3: 'language' is 'go'; evalkit runs Python code only" in message
+    assert f"{path}:4: 'tests' must define check(candidate) when entry_point is set" in message
+    assert f"{path}:5: 'entry_point' or 'language' given without 'tests'" in message
+    assert f"{path}:6: both 'tests' and 'reference' given" in message
+    assert f"{path}:7: option 'entry_point' of scorer 'code' must be the name of the function" in message
+    assert f"{path}:1:" not in message
+
+
+def test_a_csv_suite_holds_code_items(tmp_path):
+    from evalkit.suites.files import load_file_suite
+    path = tmp_path / "code.csv"
+    path.write_text('id,prompt,tests,entry_point\n'
+                    'add,Write add.,"def check(candidate):\n    assert candidate(1, 2) == 3\n",add\n', encoding="utf-8")
+    (add,) = load_file_suite(path)
+    assert add.scorer == "code" and add.scorer_options == {"entry_point": "add"}
+    assert score_item("def add(a, b):\n    return a + b", add).value == 1.0

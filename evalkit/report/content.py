@@ -435,6 +435,7 @@ def find_disagreements(analysis: RunAnalysis, samples: dict | None = None) -> tu
     frame = records[["model", "suite", "sample_id", "epoch", "score", "error_class", "response_text", "extracted"]]
     # records from before tool calls were kept (or a frame built without them) made none
     frame = frame.assign(tool_calls=records.get("tool_calls"))
+    frame = frame.assign(extracted=_code_outcomes(records, frame["extracted"]))
     frame = frame.assign(score=frame["score"].where(frame["error_class"].isna(), 0.0).fillna(0.0))
     key = ["suite", "sample_id", "epoch"]
     grouped = frame.groupby(key, sort=False)["score"]
@@ -466,6 +467,17 @@ def find_disagreements(analysis: RunAnalysis, samples: dict | None = None) -> tu
     note = (f"{len(items):,} of {total:,} items split the models (one scored at least "
             f"{DISAGREEMENT_SPREAD:g} higher than another). Texts longer than {ANSWER_CHARS:,} characters are cut.")
     return items, note
+
+
+def _code_outcomes(records: Any, extracted: Any) -> Any:
+    """For an item whose tests ran, what they said (the failing test's output, or that
+    they passed) instead of the extracted code, which the answer column already shows."""
+    if "tests_s" not in records.columns:
+        return extracted
+    ran = records["tests_s"].notna()
+    detail = records["score_detail"] if "score_detail" in records.columns else None
+    outcome = detail.where(detail.notna() & (detail != ""), "tests passed") if detail is not None else "tests ran"
+    return extracted.where(~ran, outcome)
 
 
 def _samples(config: dict) -> dict[tuple[str, str], Any]:
