@@ -220,6 +220,18 @@ def test_pass_at_k_averages_items_and_its_interval_resamples_items():
     assert table.loc[1, "method"] == "bootstrap"
 
 
+def test_pass_at_k_of_all_or_nothing_items_has_wilsons_interval_not_a_zero_width_one():
+    import pandas as pd
+
+    from evalkit.analysis.pass_at_k import pass_at_k
+    from evalkit.analysis.stats import wilson
+    rows = [{"model": "m", "suite": "humaneval", "sample_id": f"q{i}", "epoch": 0, "score": 0.0,
+             "error_class": None, "tests_s": 0.1} for i in range(3)]
+    (row,) = pass_at_k(pd.DataFrame(rows)).itertuples()
+    assert (row.pass_at_k, row.low, row.method) == (0.0, 0.0, "wilson")
+    assert row.high == pytest.approx(wilson(0.0, 3)[1]) and row.high > 0.5
+
+
 def test_compare_with_epochs_prints_pass_at_k_with_intervals(tmp_path, scripted_server):
     first, second = get_builtin("humaneval").generate(2, seed=0)
     solution = _problems()[0]
@@ -242,9 +254,10 @@ def test_compare_with_epochs_prints_pass_at_k_with_intervals(tmp_path, scripted_
                                 catch_exceptions=False, env={"COLUMNS": "400"})
     assert result.exit_code == 0, result.output
     assert asked == {first.messages[0]["content"]: 3, second.messages[0]["content"]: 3}
-    # pass@1 = (2/3 + 0) / 2; pass@3 = (1 + 0) / 2
+    # pass@1 = (2/3 + 0) / 2, bootstrapped over the 2 items; pass@3 = (1 + 0) / 2, per-item
+    # values all 0 or 1: Wilson's interval for 1 of 2
     line = next(line for line in result.output.splitlines() if line.startswith("code: m on humaneval"))
-    assert re.search(r"pass@1 33\.3% \[0\.0–66\.7\]; pass@3 50\.0% \[0\.0–100\.0\] \(2 items, 3 answers each\)",
+    assert re.search(r"pass@1 33\.3% \[0\.0–66\.7\]; pass@3 50\.0% \[9\.5–90\.5\] \(2 items, 3 answers each\)",
                      line), line
     assert "apart from the model's latency" in line and "process: rlimits" in line
 

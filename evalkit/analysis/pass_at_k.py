@@ -3,8 +3,9 @@
 With ``--epochs n`` each item has n answers, c of them passing. The unbiased estimator of
 Chen et al. 2021 ("Evaluating Large Language Models Trained on Code", eq. 1) is, per item,
 ``1 - C(n - c, k) / C(n, k)``, averaged over items; pass@1 is then the mean pass rate. The
-interval is a percentile bootstrap over items (`evalkit.analysis.stats.bootstrap_interval`
-with one unit per item), so an item's n answers count as one piece of evidence, not n.
+interval treats items as the units, so an item's n answers count as one piece of evidence,
+not n: a percentile bootstrap over items (`evalkit.analysis.stats.bootstrap_interval`), or
+the Wilson interval over items when every item's value is 0 or 1.
 
 A code suite is one whose records ran tests (``tests_s`` set); a failed call is a failed
 answer, as everywhere in evalkit.
@@ -19,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from evalkit.analysis.frame import prepare
-from evalkit.analysis.stats import bootstrap_interval
+from evalkit.analysis.stats import bootstrap_interval, wilson
 
 COLUMNS = ["model", "suite", "k", "epochs", "items", "pass_at_k", "low", "high", "method"]
 
@@ -59,6 +60,15 @@ def pass_at_k(records: pd.DataFrame, ks: Sequence[int] = (1,)) -> pd.DataFrame:
                 continue
             values = np.array([pass_at_k_estimate(int(n), int(c), k) for n, c in zip(items["size"], items["sum"],
                                                                                       strict=True)])
-            low, high, method = bootstrap_interval(values, np.ones(len(values)))
+            low, high, method = _interval(values)
             rows.append([str(model), str(suite), k, fewest, len(values), float(values.mean()), low, high, method])
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _interval(values: np.ndarray) -> tuple[float, float, str]:
+    """95% interval of the mean of per-item values: Wilson when every item is 0 or 1 (one
+    epoch, or k = n), where a bootstrap of all-equal values would claim no uncertainty;
+    else a percentile bootstrap over items."""
+    if np.isin(values, (0.0, 1.0)).all():
+        return (*wilson(float(values.mean()), len(values)), "wilson")
+    return bootstrap_interval(values, np.ones(len(values)))

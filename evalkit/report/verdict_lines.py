@@ -64,6 +64,10 @@ def code_lines(analysis: RunAnalysis) -> list[str]:
         tests = pd.to_numeric(mine["tests_s"], errors="coerce").dropna()
         sandboxes = sorted(set(mine["sandbox"].dropna().astype(str)))
         lines.append(f"code: {model} on {suite} — {figures} ({int(rows['items'].iloc[0])} items, "
-                     f"{int(rows['epochs'].iloc[0])} answers each); tests ran {tests.median():.2f} s per answer "
+                     f"{_answers(int(rows['epochs'].iloc[0]))} each); tests ran {tests.median():.2f} s per answer "
                      f"(median, apart from the model's latency) in {' / '.join(sandboxes) or 'unknown'}")
     return lines
+
+
+def _answers(count: int) -> str:
+    return f"{count} answer" if count == 1 else f"{count} answers"
