@@ -230,3 +230,36 @@ def test_an_unknown_runtime_is_refused(monkeypatch):
     monkeypatch.setenv("EVALKIT_SANDBOX", "chroot")
     with pytest.raises(UsageError, match="EVALKIT_SANDBOX must be process, docker or podman"):
         SandboxConfig.from_environment()
+
+
+_UNPRIVILEGED = """
+import json, subprocess, sys
+sys.path.insert(0, {root!r})
+from evalkit.scoring.sandbox import Limits, SandboxConfig, run_program
+config = SandboxConfig(limits=Limits(cpu_s=2, wall_s=5))
+probe = "import os\\nprint(open(f'/proc/{{os.getppid()}}/environ').read())"
+plain = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout
+stolen = run_program(probe, config)
+network = run_program("import socket\\nsocket.create_connection(('127.0.0.1', 9), timeout=2)", config)
+print(json.dumps({{"plain": plain, "stolen": stolen.output, "isolation": stolen.isolation,
+                   "network": network.output}}))
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not Path("/usr/bin/setpriv").exists()
+                    or not Path("/usr/bin/python3").exists(),
+                    reason="needs root, setpriv and /usr/bin/python3 to start evalkit as an unprivileged user")
+def test_run_by_an_unprivileged_user_the_keys_and_the_network_stay_out_of_reach():
+    # The same user owns evalkit and the program: what keeps /proc/<parent>/environ closed
+    # is evalkit making itself non-dumpable; the namespaces come from a user namespace.
+    script = _UNPRIVILEGED.format(root=str(Path(__file__).resolve().parents[1]))
+    done = subprocess.run(["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                           "/usr/bin/python3", "-c", script], env={"EVALKIT_SANDBOX_TEST_KEY": SECRET, "HOME": "/tmp"},
+                          capture_output=True, text=True, timeout=60, cwd="/tmp")
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert SECRET in seen["plain"]  # before the sandbox ran, a child of the same user could read the key
+    assert SECRET not in seen["stolen"] and "PermissionError" in seen["stolen"]
+    if "netns" not in seen["isolation"]:
+        pytest.skip(f"user namespaces are closed here ({seen['isolation']}): the network stays open to the program")
+    assert "uid" not in seen["isolation"] and "Network is unreachable" in seen["network"]

@@ -136,12 +136,17 @@ if cfg["mode"] == "reap":
         except ProcessLookupError:
             break
     sys.exit(0)
-applied = []
-libc.prctl(1, 9, 0, 0, 0)
+applied, unset = [], []
+prctl = getattr(libc, "prctl", None)  # Linux only
+if prctl:
+    prctl(1, 9, 0, 0, 0)
 for name, value in cfg["limits"].items():
     # the CPU soft limit sends SIGXCPU (a reason to report); the hard one, a second later, SIGKILL
-    resource.setrlimit(getattr(resource, name), (value, value + 1 if name == "RLIMIT_CPU" else value))
-applied.append("rlimits")
+    try:
+        resource.setrlimit(getattr(resource, name), (value, value + 1 if name == "RLIMIT_CPU" else value))
+    except (ValueError, OSError, AttributeError):
+        unset.append(name)  # macOS refuses some (RLIMIT_AS): say so rather than fail
+applied.append("rlimits" + (" except " + " ".join(unset) if unset else ""))
 root = os.geteuid() == 0
 if sys.platform.startswith("linux"):
     user = 0 if root else 0x10000000
@@ -161,7 +166,8 @@ if sys.platform.startswith("linux"):
 if root and cfg.get("uid"):
     os.setgroups([]); os.setgid(cfg["uid"]); os.setuid(cfg["uid"])
     applied.append("uid")
-libc.prctl(38, 1, 0, 0, 0)
+if prctl:
+    prctl(38, 1, 0, 0, 0)
 os.write(cfg["report_fd"], json.dumps(applied).encode()); os.close(cfg["report_fd"])
 os.execve(cfg["python"], [cfg["python"], "-I", "-S", "-B", cfg["program"]], {})
 """
@@ -180,6 +186,9 @@ def run_program(source: str, config: SandboxConfig | None = None) -> SandboxResu
     Blocks until it ends (at most the wall-clock limit plus clean-up); call it off the
     event loop. Waits for a free slot when one run per core is already going."""
     config = config or SandboxConfig.from_environment()
+    if os.name == "nt" and container_runtime(config) is None:
+        raise UsageError("the code sandbox needs POSIX resource limits, which Windows lacks: install docker or "
+                         "podman and set EVALKIT_SANDBOX=docker (or podman)")
     slot = _slots.get()
     try:
         with tempfile.TemporaryDirectory(prefix="evalkit-sandbox-") as base:
