@@ -282,6 +282,7 @@ def test_the_report_shows_both_code_suites_and_the_failing_tests_output_where_mo
     path = tmp_path / "bench.yaml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     result = CliRunner().invoke(main, ["compare", "-c", str(path), "--limit", "1", "--seed", "0", "--report", "md",
+                                       "--report", "html", "--report", "pdf",
                                        "--store", str(tmp_path / "h.db"), "--results-dir", str(tmp_path / "results")],
                                 catch_exceptions=False, env={"COLUMNS": "400"})
     assert result.exit_code == 0, result.output
@@ -292,6 +293,14 @@ def test_the_report_shows_both_code_suites_and_the_failing_tests_output_where_mo
     assert "### humaneval · humaneval-0000" in disagreements and "### coding · coding-0001" in disagreements
     assert "tests passed" in disagreements
     assert "tests failed: exit status 1" in disagreements and "AssertionError" in disagreements
+    code_part = report.split("### Code suites", 1)[1].split("\n## ", 1)[0]
+    assert "| good | humaneval | pass@1 | 100.0% [21–100] | 1 × 1 |" in code_part
+    assert "| bad | coding | pass@1 | 0.0% [0–79] | 1 × 1 |" in code_part and "process: rlimits" in code_part
+    html = next((tmp_path / "results").rglob("*.html")).read_text(encoding="utf-8")
+    assert "<h3>Code suites</h3>" in html and "100.0% [21–100]" in html
+    from pypdf import PdfReader
+    pdf = "".join(page.extract_text() for page in PdfReader(next((tmp_path / "results").rglob("*.pdf"))).pages)
+    assert "Code suites" in pdf and "pass@1" in pdf
 
 
 # ---------------------------------------------------------------------------

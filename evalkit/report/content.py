@@ -17,6 +17,7 @@ from typing import Any
 
 from evalkit.analysis.run_analysis import RunAnalysis
 from evalkit.economics.volume import Volume, monthly_costs
+from evalkit.report.code import CODE_NOTE, CODE_TITLE, code_table
 from evalkit.report.definitions import METRIC_DEFINITIONS
 from evalkit.report.facts import FIELDS as FACT_FIELDS
 from evalkit.report.facts import FactsRow, facts_rows
@@ -110,13 +111,16 @@ class ReportContent:
     """Families with two or more of the run's models, their hosts compared; empty: no such section."""
     tasks: Table = field(default_factory=lambda: Table([], []))
     """Multi-turn tasks per model and suite; no rows: the report has no "Multi-turn tasks" part."""
+    code: Table = field(default_factory=lambda: Table([], []))
+    """pass@k of the code suites per model; no rows: the report has no "Code suites" part."""
 
     def all_text(self) -> str:
         """Every character any format may print (for the font subset)."""
         parts = [self.title, self.run_line, *self.models, *self.summary, self.monthly_note, self.disagreement_note,
-                 self.cost_legend, THINKING_TITLE, *self.thinking_notes, TASKS_TITLE, TASKS_NOTE]
+                 self.cost_legend, THINKING_TITLE, *self.thinking_notes, TASKS_TITLE, TASKS_NOTE,
+                 CODE_TITLE, CODE_NOTE]
         for table in (self.scorecard, self.suites, self.monthly, self.facts_table, self.suite_sizes, self.prices,
-                      self.thinking, self.tasks):
+                      self.thinking, self.tasks, self.code):
             parts += table.headers + [c for row in table.rows for c in row]
         parts += [t for pair in self.methodology + self.definitions for t in pair]
         for item in self.disagreements:
@@ -168,6 +172,7 @@ def build_content(analysis: RunAnalysis, volume: Volume) -> ReportContent:
         thinking_notes=thinking_notes(analysis),
         families=_host_comparisons(analysis),
         tasks=tasks_table(analysis),
+        code=code_table(analysis),
     )
 
 
