@@ -40,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,8 +53,10 @@ assertion's traceback ends."""
 
 _UID_BASE = 1_000_000_000
 """Sandbox uids (root only) start here: far above any account, one per evalkit process
-and slot (``base + pid * 8 + slot``) so two runs never share one and the uid-wide kill
-at the end of a run can only reach that run's own processes."""
+and slot (``base + pid * _MAX_SLOTS + slot``, below 2**31 for any Linux pid) so two runs
+never share one and the uid-wide kill at the end of a run can only reach that run's own
+processes."""
+_MAX_SLOTS = 256
 
 
 @dataclass(frozen=True)
@@ -176,7 +179,7 @@ _RLIMITS = {"RLIMIT_CPU": "cpu_s", "RLIMIT_AS": "memory_bytes", "RLIMIT_NPROC": 
             "RLIMIT_FSIZE": "file_bytes", "RLIMIT_NOFILE": "open_files"}
 
 _slots: queue.Queue[int] = queue.Queue()
-for _slot in range(max(1, os.cpu_count() or 1)):
+for _slot in range(min(_MAX_SLOTS, max(1, os.cpu_count() or 1))):
     _slots.put(_slot)
 
 
@@ -212,7 +215,7 @@ def container_runtime(config: SandboxConfig) -> str | None:
 
 
 def _run_process(limits: Limits, folder: Path, output_path: Path, slot: int, note: str) -> SandboxResult:
-    uid = _UID_BASE + os.getpid() * 8 + slot if os.geteuid() == 0 else None
+    uid = _UID_BASE + os.getpid() * _MAX_SLOTS + slot if os.geteuid() == 0 else None
     python = sandbox_python(as_root=uid is not None)
     if uid is not None:
         os.chown(folder, uid, uid)
@@ -272,9 +275,9 @@ def _reason(code: int | None, timed_out: bool, limits: Limits, output: str) -> s
         return f"wall-clock timeout after {limits.wall_s:g} s (process group killed)"
     if code == 0:
         return None
-    if code == -signal.SIGXCPU:
+    if code is not None and code < 0 and -code == getattr(signal, "SIGXCPU", None):
         return f"CPU time limit of {limits.cpu_s} s reached"
-    if code == -signal.SIGXFSZ:
+    if code is not None and code < 0 and -code == getattr(signal, "SIGXFSZ", None):
         return f"file size limit of {limits.file_bytes} bytes reached"
     if "MemoryError" in output:
         return f"memory limit of {limits.memory_bytes >> 20} MiB reached (MemoryError)"
@@ -330,10 +333,10 @@ def _make_undumpable() -> None:
 # Containers
 
 
-def container_command(runtime: str, image: str, limits: Limits, folder: Path) -> list[str]:
-    """The command that runs the program in a container: no network, read-only root, its
-    folder the only writable mount, an unprivileged user, and the same caps."""
-    return [runtime, "run", "--rm", "--network", "none", "--read-only", "--cap-drop", "ALL",
+def container_command(runtime: str, image: str, limits: Limits, folder: Path, name: str) -> list[str]:
+    """The command that runs the program in container `name`: no network, read-only root,
+    its folder the only writable mount, an unprivileged user, and the same caps."""
+    return [runtime, "run", "--rm", "--name", name, "--network", "none", "--read-only", "--cap-drop", "ALL",
             "--security-opt", "no-new-privileges", "--user", "65534:65534",
             "--pids-limit", str(limits.processes), "--memory", str(limits.memory_bytes),
             "--cpus", "1", "--ulimit", f"cpu={limits.cpu_s}", "--ulimit", f"fsize={limits.file_bytes}",
@@ -344,12 +347,16 @@ def container_command(runtime: str, image: str, limits: Limits, folder: Path) ->
 
 def _run_container(runtime: str, config: SandboxConfig, folder: Path, output_path: Path) -> SandboxResult:
     os.chmod(folder, 0o777)  # the container's unprivileged user writes here
-    command = container_command(runtime, config.image, config.limits, folder)
+    name = f"evalkit-sandbox-{uuid.uuid4().hex[:12]}"
+    command = container_command(runtime, config.image, config.limits, folder, name)
     started = time.monotonic()
     with open(output_path, "wb") as output:
         child = subprocess.Popen(command, env={"PATH": os.environ.get("PATH", "")}, stdin=subprocess.DEVNULL,
                                  stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
         timed_out = _wait(child, config.limits.wall_s + 10)  # a container takes a while to start
+    if timed_out:  # killing the client leaves the container running: kill it by name
+        subprocess.run([runtime, "kill", name], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=30, check=False)
     text = _tail(output_path)
     return SandboxResult(child.returncode == 0 and not timed_out,
                          _reason(child.returncode, timed_out, config.limits, text), text,
