@@ -8,7 +8,7 @@ from evalkit.analysis.run_analysis import RunAnalysis
 from evalkit.console import fit
 from evalkit.report.tables import SCORECARD, THINKING_TITLE, estimated_legend, scorecard_rows
 from evalkit.report.thinking import thinking_notes, thinking_table
-from evalkit.report.verdict_lines import epoch_lines, verdict_lines
+from evalkit.report.verdict_lines import code_lines, epoch_lines, verdict_lines
 
 
 def render(analysis: RunAnalysis, console: Console, by_suite: bool = False) -> None:
@@ -30,6 +30,7 @@ def render(analysis: RunAnalysis, console: Console, by_suite: bool = False) -> N
         console.print(suite_scorecard(analysis.summary.by_model_suite), crop=False)
     names = tuple(str(m) for m in analysis.summary.by_model["model"])
     fit.print_lines(console, epoch_lines(analysis), names)
+    fit.print_lines(console, code_lines(analysis), names)
     console.print()
     fit.print_lines(console, verdict_lines(analysis), names)
     host_comparisons_view(analysis, console, names)

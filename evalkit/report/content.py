@@ -17,6 +17,7 @@ from typing import Any
 
 from evalkit.analysis.run_analysis import RunAnalysis
 from evalkit.economics.volume import Volume, monthly_costs
+from evalkit.report.code import CODE_NOTE, CODE_TITLE, code_table
 from evalkit.report.definitions import METRIC_DEFINITIONS
 from evalkit.report.facts import FIELDS as FACT_FIELDS
 from evalkit.report.facts import FactsRow, facts_rows
@@ -110,13 +111,16 @@ class ReportContent:
     """Families with two or more of the run's models, their hosts compared; empty: no such section."""
     tasks: Table = field(default_factory=lambda: Table([], []))
     """Multi-turn tasks per model and suite; no rows: the report has no "Multi-turn tasks" part."""
+    code: Table = field(default_factory=lambda: Table([], []))
+    """pass@k of the code suites per model; no rows: the report has no "Code suites" part."""
 
     def all_text(self) -> str:
         """Every character any format may print (for the font subset)."""
         parts = [self.title, self.run_line, *self.models, *self.summary, self.monthly_note, self.disagreement_note,
-                 self.cost_legend, THINKING_TITLE, *self.thinking_notes, TASKS_TITLE, TASKS_NOTE]
+                 self.cost_legend, THINKING_TITLE, *self.thinking_notes, TASKS_TITLE, TASKS_NOTE,
+                 CODE_TITLE, CODE_NOTE]
         for table in (self.scorecard, self.suites, self.monthly, self.facts_table, self.suite_sizes, self.prices,
-                      self.thinking, self.tasks):
+                      self.thinking, self.tasks, self.code):
             parts += table.headers + [c for row in table.rows for c in row]
         parts += [t for pair in self.methodology + self.definitions for t in pair]
         for item in self.disagreements:
@@ -168,6 +172,7 @@ def build_content(analysis: RunAnalysis, volume: Volume) -> ReportContent:
         thinking_notes=thinking_notes(analysis),
         families=_host_comparisons(analysis),
         tasks=tasks_table(analysis),
+        code=code_table(analysis),
     )
 
 
@@ -435,6 +440,7 @@ def find_disagreements(analysis: RunAnalysis, samples: dict | None = None) -> tu
     frame = records[["model", "suite", "sample_id", "epoch", "score", "error_class", "response_text", "extracted"]]
     # records from before tool calls were kept (or a frame built without them) made none
     frame = frame.assign(tool_calls=records.get("tool_calls"))
+    frame = frame.assign(extracted=_code_outcomes(records, frame["extracted"]))
     frame = frame.assign(score=frame["score"].where(frame["error_class"].isna(), 0.0).fillna(0.0))
     key = ["suite", "sample_id", "epoch"]
     grouped = frame.groupby(key, sort=False)["score"]
@@ -466,6 +472,17 @@ def find_disagreements(analysis: RunAnalysis, samples: dict | None = None) -> tu
     note = (f"{len(items):,} of {total:,} items split the models (one scored at least "
             f"{DISAGREEMENT_SPREAD:g} higher than another). Texts longer than {ANSWER_CHARS:,} characters are cut.")
     return items, note
+
+
+def _code_outcomes(records: Any, extracted: Any) -> Any:
+    """For an item whose tests ran, what they said (the failing test's output, or that
+    they passed) instead of the extracted code, which the answer column already shows."""
+    if "tests_s" not in records.columns:
+        return extracted
+    ran = records["tests_s"].notna()
+    detail = records["score_detail"] if "score_detail" in records.columns else None
+    outcome = detail.where(detail.notna() & (detail != ""), "tests passed") if detail is not None else "tests ran"
+    return extracted.where(~ran, outcome)
 
 
 def _samples(config: dict) -> dict[tuple[str, str], Any]:

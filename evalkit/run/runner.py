@@ -335,7 +335,12 @@ class Runner:
         if get_scorer(sample.scorer).is_async:
             await self._judge(record, sample)
             return
-        score = score_item(scorer_input(attempt.text, calls_made(attempt), sample, sample.params.get("tools")), sample)
+        response = scorer_input(attempt.text, calls_made(attempt), sample, sample.params.get("tools"))
+        if get_scorer(sample.scorer).runs_code:  # seconds of tests: not on the event loop
+            score = await asyncio.to_thread(score_item, response, sample)
+        else:
+            score = score_item(response, sample)
+        record.tests_s, record.sandbox = score.run_s, score.sandbox
         record.score = score.value
         record.extracted = score.extracted
         record.score_detail = score.detail or None

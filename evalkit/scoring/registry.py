@@ -36,6 +36,11 @@ class Score:
     can show why an item was marked wrong; None when nothing could be extracted."""
     detail: str = ""
     """Short human reason when the reply is not fully correct."""
+    run_s: float | None = None
+    """Wall seconds the scorer spent running the reply's code (the `code` scorer's tests);
+    None for a scorer that runs nothing."""
+    sandbox: str | None = None
+    """The isolation that code ran under; None for a scorer that runs nothing."""
 
 
 Scorer = Callable[..., Score]
@@ -121,6 +126,9 @@ class ScorerEntry:
     reads_tool_calls: bool = False
     """It checks the function calls a reply made, not only its text: it is handed the reply
     as a JSON object (`reply_json`) instead of the text alone."""
+    runs_code: bool = False
+    """It runs the reply as a program, which takes seconds: the runner scores it in a
+    worker thread, off the event loop, and stores the time as the record's `tests_s`."""
 
     @property
     def is_async(self) -> bool:

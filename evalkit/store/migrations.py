@@ -128,6 +128,15 @@ def _migration_9(conn: sa.Connection) -> None:
     _add_record_columns(conn, TURN_COLUMNS)
 
 
+CODE_COLUMNS = ("tests_s", "sandbox")
+"""Schema 10, code scoring: the time the item's tests ran, and the isolation they ran under."""
+
+
+def _migration_10(conn: sa.Connection) -> None:
+    """Code scoring; old records keep None there: their scorers ran no code."""
+    _add_record_columns(conn, CODE_COLUMNS)
+
+
 def _add_record_columns(conn: sa.Connection, names: tuple[str, ...]) -> None:
     """Add these `records` columns, typed as the schema types them, where they are missing."""
     existing = {column["name"] for column in sa.inspect(conn).get_columns("records")}
@@ -138,6 +147,7 @@ def _add_record_columns(conn: sa.Connection, names: tuple[str, ...]) -> None:
 
 
 MIGRATIONS = {2: _migration_2, 3: _migration_3, 4: _migration_4, 5: _migration_5, 6: _migration_6,
-              7: _migration_7, 8: _migration_8, 9: _migration_9}
+              7: _migration_7, 8: _migration_8, 9: _migration_9,
+              10: _migration_10}
 """schema version -> the step that brings a store of the previous version to it. Append
 only. A new store is created at the current version directly."""

@@ -142,6 +142,13 @@ class CallRecord:
     turn_log: LongText | None = None
     """A multi-turn task's turns as JSON, one object each (clocks, tokens, cost, calls,
     finish reason, error); None for a single call."""
+    # Schema 10
+    tests_s: float | None = None
+    """Wall seconds spent running the item's tests on the reply's code in the sandbox,
+    apart from the model's latency; None for an item whose scorer runs no code."""
+    sandbox: str | None = None
+    """The isolation the code ran under (``process: rlimits, netns, tmpfs, uid``,
+    ``docker``); None for an item whose scorer runs no code."""
 
     @property
     def key(self) -> CallKey:

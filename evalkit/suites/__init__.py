@@ -20,6 +20,7 @@ DEFAULT_SUITE_SIZE = 25
 
 
 def builtin_names() -> list[str]:
+    """Every built-in suite's name, in listing order."""
     from evalkit.suites.registry import builtin_suites
 
     return list(builtin_suites())

@@ -188,8 +188,46 @@ def _samples(rows: Iterator[tuple[int, dict[str, Any] | str]], suite: str) -> tu
     return samples, problems
 
 
+CODE_FIELDS = ("tests", "entry_point", "language")
+"""A code item's own fields: its tests (the `code` scorer's reference), the function they
+call, and the language of the code (Python, the one evalkit runs)."""
+
+
+def _code_item(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """A row written with `CODE_FIELDS` as the row the `code` scorer reads: ``tests`` is the
+    reference, ``entry_point`` a scorer option, the scorer ``code``; and what is wrong."""
+    if not any(name in raw for name in CODE_FIELDS):
+        return raw, []
+    row = {key: value for key, value in raw.items() if key not in CODE_FIELDS}
+    problems = []
+    language = raw.get("language", "python")
+    if not isinstance(language, str) or language.strip().lower() not in ("python", "py"):
+        problems.append(f"'language' is {language!r}; evalkit runs Python code only (write \"python\")")
+    if "tests" not in raw:
+        problems.append("'entry_point' or 'language' given without 'tests'; give the tests the code must pass")
+        return row, problems
+    if "reference" in raw:
+        problems.append("both 'tests' and 'reference' given; a code item's tests are its reference, keep 'tests'")
+    row["reference"] = raw["tests"]
+    row.setdefault("scorer", "code")
+    if row["scorer"] != "code":
+        problems.append(f"'tests' given with scorer {row['scorer']!r}; tests are run by scorer 'code'")
+    if "entry_point" in raw:
+        options = row.get("scorer_options")
+        row["scorer_options"] = {**(options if isinstance(options, dict) else {}), "entry_point": raw["entry_point"]}
+    return row, problems
+
+
 def _validate(raw: dict[str, Any]) -> tuple[SampleRow | None, list[str]]:
     """The row and what is wrong with it; the row is None when its fields are malformed."""
+    converted, code_problems = _code_item(raw)
+    row, problems = _validate_row(converted)
+    if "tests" in raw:  # the author wrote 'tests', not a reference: name what they wrote
+        problems = [problem.replace("reference for scorer 'code'", "'tests'") for problem in problems]
+    return (None if code_problems else row), code_problems + problems
+
+
+def _validate_row(raw: dict[str, Any]) -> tuple[SampleRow | None, list[str]]:
     try:
         row = SampleRow.model_validate(raw)
     except ValidationError as exc:
@@ -409,15 +447,16 @@ def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
 
 
 def _header_problems(columns: list[str]) -> list[str]:
-    required = [column for column in ("id", "reference") if column not in columns]
+    required = [column for column in ("id", "reference") if column not in columns
+                and not (column == "reference" and "tests" in columns)]  # a code suite's reference is its tests
     problems = [f"CSV header lacks a {column!r} column; add it" for column in required]
     if "prompt" not in columns and "messages" not in columns:
         problems.append("CSV header lacks a 'prompt' (or 'messages') column; add it")
     for column in dict.fromkeys(columns):
         if columns.count(column) > 1:
             problems.append(f"CSV header repeats column {column!r}; keep one")
-        elif column not in FIELDS:
-            hint = _suggest(column, FIELDS)
+        elif column not in FIELDS and column not in CODE_FIELDS:
+            hint = _suggest(column, [*FIELDS, *CODE_FIELDS])
             problems.append(f"CSV header has unknown column {column!r}{hint}; put other facts in 'metadata'")
     return problems
 

@@ -12,6 +12,7 @@ from html import escape
 from pathlib import Path
 
 from evalkit.report.charts import Chart
+from evalkit.report.code import CODE_NOTE, CODE_TITLE
 from evalkit.report.content import SECTIONS, ReportContent, Table
 from evalkit.report.families import TITLE as FAMILIES_TITLE
 from evalkit.report.fonts import FONT_LICENSE, FontSubset
@@ -93,7 +94,8 @@ def render(content: ReportContent, charts: list[Chart], fonts: dict[int, FontSub
         _section(2, _table(content.scorecard, "scorecard") + "<p>▲ and bold: the best value of its column.</p>"
                  + (f'<p class="legend">{escape(content.cost_legend)}</p>' if content.cost_legend else "")
                  + _thinking(content)
-                 + "<h3>By suite</h3>" + _table(content.suites, "suites") + _tasks(content)),
+                 + "<h3>By suite</h3>" + _table(content.suites, "suites") + _tasks(content)
+                 + _code(content)),
         _families(content),
         _section(3, f"<p>{escape(content.monthly_note)}</p>" + _table(content.monthly, "monthly")),
         _self_hosting(content, charts),
@@ -127,6 +129,14 @@ def _tasks(content: ReportContent) -> str:
         return ""
     return (f"<h3>{escape(TASKS_TITLE)}</h3>" + _table(content.tasks, "tasks")
             + f'<p class="legend">{escape(TASKS_NOTE)}</p>')
+
+
+def _code(content: ReportContent) -> str:
+    """pass@k of the code suites; nothing when the run had none."""
+    if not content.code.rows:
+        return ""
+    return (f"<h3>{escape(CODE_TITLE)}</h3>" + _table(content.code, "code")
+            + f'<p class="legend">{escape(CODE_NOTE)}</p>')
 
 
 def _families(content: ReportContent) -> str:

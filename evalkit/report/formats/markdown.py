@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.analysis.run_analysis import RunAnalysis
+from evalkit.report.code import CODE_NOTE, CODE_TITLE
 from evalkit.report.definitions import METRIC_DEFINITIONS
 from evalkit.report.families import TITLE as FAMILIES_TITLE
 from evalkit.report.families import host_comparisons
@@ -16,7 +17,7 @@ from evalkit.report.formats import ReportFormat, ReportParts, register_format
 from evalkit.report.tables import SCORECARD, THINKING_TITLE, estimated_legend, scorecard_rows
 from evalkit.report.tasks import TASKS_NOTE, TASKS_TITLE, tasks_table
 from evalkit.report.thinking import thinking_notes, thinking_table
-from evalkit.report.verdict_lines import verdict_lines
+from evalkit.report.verdict_lines import code_lines, verdict_lines
 
 
 def render(analysis: RunAnalysis) -> str:
@@ -44,6 +45,7 @@ def render(analysis: RunAnalysis) -> str:
         *_suite_table(analysis),
         "",
         *_run_tasks(analysis),
+        *_run_code(analysis),
         "## Prices used",
         "",
         *_prices(run.price_snapshot),
@@ -54,6 +56,11 @@ def render(analysis: RunAnalysis) -> str:
         "",
     ]
     return "\n".join(parts)
+
+
+def _run_code(analysis: RunAnalysis) -> list[str]:
+    lines = code_lines(analysis)
+    return ["## Code suites", "", *(f"- {line}" for line in lines), ""] if lines else []
 
 
 def _run_thinking(analysis: RunAnalysis) -> list[str]:
@@ -129,7 +136,8 @@ def render_report(content, charts: list, chart_dir_name: str) -> str:
               "**Bold ▲**: the best value of its column.", "",
               *([_md_text(content.cost_legend), ""] if content.cost_legend else []),
               *_thinking(content),
-              "### By suite", "", *_content_table(content.suites), "", *_tasks(content)]
+              "### By suite", "", *_content_table(content.suites), "", *_tasks(content),
+              *_code_part(content)]
     parts += _families(content.families, _content_table, escape=_md_text)
     parts += [f"## {SECTIONS[3]}", "", _md_text(content.monthly_note), "", *_content_table(content.monthly), ""]
     parts += _self_hosting(content, charts, chart_dir_name)
@@ -161,6 +169,12 @@ def _tasks(content) -> list[str]:
     if not content.tasks.rows:
         return []
     return [f"### {TASKS_TITLE}", "", *_content_table(content.tasks), "", _md_text(TASKS_NOTE), ""]
+
+
+def _code_part(content) -> list[str]:
+    if not content.code.rows:
+        return []
+    return [f"### {CODE_TITLE}", "", *_content_table(content.code), "", _md_text(CODE_NOTE), ""]
 
 
 def _run_tasks(analysis: RunAnalysis) -> list[str]:

@@ -16,6 +16,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from evalkit.report.charts import Chart
+from evalkit.report.code import CODE_NOTE, CODE_TITLE
 from evalkit.report.content import SECTIONS, ReportContent, Table
 from evalkit.report.facts import FIELDS as FACT_FIELDS
 from evalkit.report.families import TITLE as FAMILIES_TITLE
@@ -79,7 +80,7 @@ def render(content: ReportContent, charts: list[Chart], fonts: dict[int, FontSub
               *([Paragraph(_x(content.cost_legend), st["small"])] if content.cost_legend else []), Spacer(1, 6),
               *_thinking(content, width, st),
               Paragraph("By suite", st["h3"]), _table(content.suites, width, st, first_col=0.12, font_size=6),
-              *_tasks(content, width, st)]
+              *_tasks(content, width, st), *_code(content, width, st)]
     story += _families(content, width, st)
     story += [_heading(3, st), Paragraph(_x(content.monthly_note), st["body"]), _table(content.monthly, width, st)]
     story += _self_hosting(content, charts, width, st)
@@ -303,6 +304,16 @@ def _tasks(content: ReportContent, width: float, st: dict[str, Any]) -> list[Any
         return []
     return [Spacer(1, 6), Paragraph(_x(TASKS_TITLE), st["h3"]),
             _table(content.tasks, width, st, first_col=0.16, font_size=6), Paragraph(_x(TASKS_NOTE), st["small"])]
+
+
+def _code(content: ReportContent, width: float, st: dict[str, Any]) -> list[Any]:
+    """pass@k of the code suites; nothing when the run had none."""
+    from reportlab.platypus import Paragraph, Spacer
+
+    if not content.code.rows:
+        return []
+    return [Spacer(1, 6), Paragraph(_x(CODE_TITLE), st["h3"]),
+            _table(content.code, width, st, first_col=0.16, font_size=6), Paragraph(_x(CODE_NOTE), st["small"])]
 
 
 def _families(content: ReportContent, width: float, st: dict[str, Any]) -> list[Any]:
