@@ -19,6 +19,8 @@ import signal
 import sys
 from pathlib import Path
 
+from evalkit.transport.local.template import chat_template
+
 _STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 _PARENT_CHECK_S = 0.5
 
@@ -59,6 +61,11 @@ def _params(xllamacpp, args: argparse.Namespace):
     params.n_ctx = args.ctx * args.slots
     params.cpuparams.n_threads = args.threads
     params.cpuparams_batch.n_threads = args.threads
+    # The GGUF's own template has no tools, and llama.cpp would drop an item's `tools`
+    # unseen: this one renders them in the model's function-calling format (and plain
+    # conversations exactly as the GGUF's does). Jinja is xllamacpp's default; set anyway.
+    params.use_jinja = True
+    params.chat_template = chat_template()
     return params
 
 
