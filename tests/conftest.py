@@ -133,9 +133,9 @@ def older_store(tmp_path) -> Callable[[int], Path]:
         import sqlite3
 
         from evalkit.store.database import Store
-        from evalkit.store.migrations import SCHEMA_7_COLUMNS, TOOL_CALL_COLUMNS
+        from evalkit.store.migrations import SCHEMA_7_COLUMNS, TOOL_CALL_COLUMNS, TURN_COLUMNS
 
-        added_after = {7: SCHEMA_7_COLUMNS, 8: TOOL_CALL_COLUMNS}
+        added_after = {7: SCHEMA_7_COLUMNS, 8: TOOL_CALL_COLUMNS, 9: TURN_COLUMNS}
         path = tmp_path / "old.db"
         store = Store(str(path))
         store.start_run("r1", {"models": [], "suites": []}, "hash", "0.1.0", {})

@@ -51,12 +51,15 @@ SCHEMA_7_PRICE_RULES = [("cache_write_tokens", "INTEGER")]
 """Schema 7's price-rule columns, after its thinking ones (as migration 7 adds them)."""
 SCHEMA_8_TOOL_CALLS = [("tool_calls", "TEXT")]
 """Schema 8's column for the function calls a reply made."""
+SCHEMA_9_TURNS = [("turns", "INTEGER"), ("turn_log", "TEXT")]
+"""Schema 9's columns for multi-turn tasks."""
 
 
-def test_a_new_store_has_the_schema_8_records_and_journal_tables(tmp_path):
+def test_a_new_store_has_the_schema_9_records_and_journal_tables(tmp_path):
     store = Store(str(tmp_path / "h.db"))
     inspector = sa.inspect(store.engine)
-    expected = SCHEMA_6_RECORDS + SCHEMA_7_THINKING + SCHEMA_7_PRICE_RULES + SCHEMA_8_TOOL_CALLS
+    expected = (SCHEMA_6_RECORDS + SCHEMA_7_THINKING + SCHEMA_7_PRICE_RULES + SCHEMA_8_TOOL_CALLS
+                + SCHEMA_9_TURNS)
     assert _described(inspector.get_columns("records")) == expected
     assert _described(inspector.get_columns("inflight")) == SCHEMA_6_INFLIGHT
 

@@ -8,7 +8,8 @@ other stage of analysis works on what `prepare` makes of it:
 - Output speed and ITL per call are derived from its TTFT, end-to-end time and completion
   tokens by `evalkit.store.records.output_speed_tps` / `inter_token_latency_s` (the stored
   ``output_speed_tps`` column is not read, so records of any age read by one definition);
-  a one-token reply has neither. Decoding starts at the first token of any kind
+  a one-token reply has neither. A multi-turn task's times are sums over its ``turns``
+  (each turn's first token inside its own TTFT). Decoding starts at the first token of any kind
   (``first_token_s``; a thinking reply's completion tokens count its reasoning), or at
   the TTFT for records that lack it.
 - Each record's *unit* is what makes it independent evidence: its cluster when it has
@@ -31,7 +32,7 @@ OPTIONAL_DEFAULTS: dict[str, Any] = {
     "prompt_tokens": np.nan, "completion_tokens": np.nan,
     "cost_usd": np.nan, "loop_lag_ms": np.nan, "usage_source": None,
     "first_token_s": np.nan, "thinking_s": np.nan, "reasoning_tokens": np.nan,
-    "reasoning_tokens_source": None, "finish_reason": None,
+    "reasoning_tokens_source": None, "finish_reason": None, "turns": np.nan,
 }
 
 
@@ -54,7 +55,7 @@ def prepare(records: pd.DataFrame) -> pd.DataFrame:
     # The contract says a failed call scores 0; enforce it so no scorer slip credits one.
     out["score"] = np.where(out["is_error"].to_numpy(), 0.0, score)
     for name in ("ttft_s", "e2e_s", "prompt_tokens", "completion_tokens", "cost_usd", "loop_lag_ms",
-                 "first_token_s", "thinking_s", "reasoning_tokens"):
+                 "first_token_s", "thinking_s", "reasoning_tokens", "turns"):
         out[name] = pd.to_numeric(out[name], errors="coerce").astype(float)
     out["epoch"] = pd.to_numeric(out["epoch"], errors="coerce").fillna(0).astype(np.int64)
     out["output_speed_tps"], out["itl_s"] = _decode_metrics(out)
@@ -72,7 +73,7 @@ def _decode_metrics(prep: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Each call's output speed and ITL, NaN where it has none (see `evalkit.store.records`)."""
     firsts, ttfts = prep["first_token_s"].tolist(), prep["ttft_s"].tolist()
     starts = [decode_start_s(first, ttft) for first, ttft in zip(firsts, ttfts)]
-    calls = list(zip(prep["completion_tokens"].tolist(), starts, prep["e2e_s"].tolist()))
+    calls = list(zip(prep["completion_tokens"].tolist(), starts, prep["e2e_s"].tolist(), prep["turns"].tolist()))
     speed = [output_speed_tps(*call) for call in calls]
     itl = [inter_token_latency_s(*call) for call in calls]
     return np.array(speed, dtype=float), np.array(itl, dtype=float)  # None -> NaN

@@ -33,6 +33,7 @@ from evalkit.report.tables import (
     scorecard_rows,
     usd,
 )
+from evalkit.report.tasks import TASKS_NOTE, TASKS_TITLE, tasks_table
 from evalkit.report.thinking import thinking_notes, thinking_sentences, thinking_table
 from evalkit.store.records import ESTIMATED_MARK
 
@@ -107,13 +108,15 @@ class ReportContent:
     thinking_notes: list[str] = field(default_factory=list)
     families: list[HostComparison] = field(default_factory=list)
     """Families with two or more of the run's models, their hosts compared; empty: no such section."""
+    tasks: Table = field(default_factory=lambda: Table([], []))
+    """Multi-turn tasks per model and suite; no rows: the report has no "Multi-turn tasks" part."""
 
     def all_text(self) -> str:
         """Every character any format may print (for the font subset)."""
         parts = [self.title, self.run_line, *self.models, *self.summary, self.monthly_note, self.disagreement_note,
-                 self.cost_legend, THINKING_TITLE, *self.thinking_notes]
+                 self.cost_legend, THINKING_TITLE, *self.thinking_notes, TASKS_TITLE, TASKS_NOTE]
         for table in (self.scorecard, self.suites, self.monthly, self.facts_table, self.suite_sizes, self.prices,
-                      self.thinking):
+                      self.thinking, self.tasks):
             parts += table.headers + [c for row in table.rows for c in row]
         parts += [t for pair in self.methodology + self.definitions for t in pair]
         for item in self.disagreements:
@@ -164,6 +167,7 @@ def build_content(analysis: RunAnalysis, volume: Volume) -> ReportContent:
         thinking=thinking_table(analysis),
         thinking_notes=thinking_notes(analysis),
         families=_host_comparisons(analysis),
+        tasks=tasks_table(analysis),
     )
 
 
@@ -486,21 +490,28 @@ def _samples(config: dict) -> dict[tuple[str, str], Any]:
 def _answer_text(error_class: Any, response_text: Any, tool_calls: Any = None) -> str:
     if error_class is not None and isinstance(error_class, str):
         return f"(call failed: {error_class})"
-    return _cut(" ".join(part for part in (_text(response_text).strip(), _calls_text(tool_calls)) if part))
+    calls, task = _calls_text(tool_calls)
+    text = _text(response_text).strip()
+    # a multi-turn task's calls came first, its answer last; a single reply writes text, then calls
+    parts = (calls, f"answer: {text}" if text else "") if task else (text, calls)
+    return _cut(" ".join(part for part in parts if part))
 
 
-def _calls_text(tool_calls: Any) -> str:
-    """The function calls a reply made, as ``name(arguments)``, for the answer column."""
+def _calls_text(tool_calls: Any) -> tuple[str, bool]:
+    """The function calls a reply made, as ``name(arguments)`` (in a multi-turn task with
+    ``→ result`` each), for the answer column; and whether they are a task's."""
     import json
 
     text = _text(tool_calls)
     if not text:
-        return ""
+        return "", False
     try:
-        calls = json.loads(text)
-    except ValueError:
-        return text
-    return "; ".join(f"{call.get('name')}({call.get('arguments') or ''})" for call in calls if isinstance(call, dict))
+        calls = [call for call in json.loads(text) if isinstance(call, dict)]
+    except (ValueError, TypeError):
+        return text, False
+    task = any("turn" in call for call in calls)
+    return "; ".join(f"{call.get('name')}({call.get('arguments') or ''})"
+                     + (f" → {call['result']}" if "result" in call else "") for call in calls), task
 
 
 def _reference(value: Any) -> str:

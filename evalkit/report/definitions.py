@@ -20,6 +20,9 @@ METRIC_DEFINITIONS = [
     ("ITL (inter-token latency)", "(end-to-end − TTFT) ÷ (completion tokens − 1), per request: the mean gap "
                                   "between its tokens; n/a by the same rule; the median is over the same requests "
                                   "as the output speed's."),
+    ("Multi-turn task", "an item whose tools evalkit runs between turns: one record, its TTFT, E2E, tokens and "
+                        "cost the sums over its turns (each turn priced on its own); output speed (completion "
+                        "tokens − turns) ÷ (E2E − TTFT)."),
     ("Tokens", "from the provider's usage report; where a provider reports none, a tokenizer estimate "
                "flagged `usage_source = estimated`."),
     ("Cost of a call", "prompt tokens × input price + completion tokens × output price (cached prompt tokens "

@@ -4,12 +4,15 @@ Prompt tokens are counted from the suites' real prompts (and the tool definition
 offers, which providers bill as prompt). Answer lengths are not known
 before the call, so they are a range: from half a typical answer for the task to the
 `max_tokens` limit; reasoning models (which think before answering) are expected to use
-several times more. The same worst case, per call, is what a `--max-cost` budget reserves.
+several times more. A multi-turn task is several calls: at least two, its intended tool
+rounds + 1 as expected, its turn limit at worst, each later prompt carrying the earlier
+answers and tool results. The same worst case, per item, is what a `--max-cost` budget
+reserves.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
 from dataclasses import dataclass
 
 from evalkit import transport
@@ -63,42 +66,95 @@ def is_reasoning(model: ModelConfig) -> bool:
     return bool(entry and entry.get("supports_reasoning"))
 
 
+ExpectedCall = tuple[int, int]
+"""(prompt tokens, answer tokens) of one call an item is expected to make."""
+
+
+def task_turns(sample: Sample, scenario: str) -> int:
+    """Calls an item makes: one, or for a multi-turn task 2 at least (one tool round and
+    the answer), its intended tool rounds + 1 as expected, its turn limit at worst."""
+    environment = sample.environment
+    if environment is None:
+        return 1
+    steps = sample.metadata.get("steps")
+    rounds = steps if isinstance(steps, int) else 1
+    wanted = {"low": 2, "expected": rounds + 1, "high": environment.max_turns}[scenario]
+    return max(1, min(environment.max_turns, wanted))
+
+
+def result_allowance(model: ModelConfig, sample: Sample) -> int:
+    """Tokens one tool round's results may add to the next prompt: a toolkit answers from
+    the item's own data, so at most about all of it (and a message's template)."""
+    if sample.environment is None:
+        return 0
+    data = json.dumps(sample.environment.data, ensure_ascii=False, sort_keys=True)
+    return transport.count_tokens(model.id, data) + TEMPLATE_OVERHEAD_TOKENS
+
+
+def item_calls(model: ModelConfig, sample: Sample, answer: int, scenario: str,
+               prompt: int | None = None) -> list[ExpectedCall]:
+    """The calls of one item with answers of `answer` tokens: a multi-turn task's later
+    prompts carry every earlier turn's answer and tool results."""
+    first = prompt_tokens(model, sample) if prompt is None else prompt
+    growth = answer + result_allowance(model, sample)
+    return [(first + turn * growth, answer) for turn in range(task_turns(sample, scenario))]
+
+
 def estimate_model(
     model: ModelConfig, price: ModelPrice, samples: list[Sample], max_tokens: int, timeout: float
 ) -> ModelEstimate:
     reasoning = is_reasoning(model)
-    prompts = [prompt_tokens(model, s) for s in samples]
-    prompt = sum(prompts)
-    expected = sum(min(max_tokens, typical_answer(s) * (REASONING_FACTOR if reasoning else 1)) for s in samples)
-    low = sum(min(max_tokens, typical_answer(s) // 2) for s in samples)
-    high = max_tokens * len(samples)
+    factor = REASONING_FACTOR if reasoning else 1
+    firsts = [prompt_tokens(model, s) for s in samples]
+    answers = {
+        "low": lambda s: min(max_tokens, typical_answer(s) // 2),
+        "expected": lambda s: min(max_tokens, typical_answer(s) * factor),
+        "high": lambda s: max_tokens,
+    }
+    calls = {scenario: [item_calls(model, s, answer(s), scenario, first) for s, first in zip(samples, firsts)]
+             for scenario, answer in answers.items()}
+    expected = [call for item in calls["expected"] for call in item]
+    prompt = sum(p for p, _ in expected)
+    completions = {scenario: sum(a for item in items for _, a in item) for scenario, items in calls.items()}
     if price.hourly_cost is not None:
         # self-hosted: time, not tokens; the worst case is every call running to its timeout
         speed = 20.0  # tokens/second, a cautious single-stream speed for a small server
         cost = lambda tokens: price.hourly_cost * (tokens / speed) / 3600 / price.hourly_slots  # noqa: E731
-        worst = price.hourly_cost * timeout * len(samples) / 3600 / price.hourly_slots
-        return ModelEstimate(model.display, len(samples), prompt, low, expected, high,
-                             cost(low), cost(expected), worst, reasoning, "self-hosted: machine time")
-    answers = [typical_answer(s) for s in samples]
+        worst_calls = sum(len(item) for item in calls["high"])
+        worst = price.hourly_cost * timeout * worst_calls / 3600 / price.hourly_slots
+        return ModelEstimate(model.display, len(expected), prompt, completions["low"], completions["expected"],
+                             completions["high"], cost(completions["low"]), cost(completions["expected"]), worst,
+                             reasoning, "self-hosted: machine time")
 
-    def total(answer_tokens: Callable[[int], int]) -> float | None:
+    def total(scenario: str) -> float | None:
         # call by call: a prompt's length picks its price tier, which a sum of prompts would not
-        costs = [price.cost(p, answer_tokens(a)) for p, a in zip(prompts, answers)]
+        costs = [price.cost(p, a) for item in calls[scenario] for p, a in item]
         return None if any(c is None for c in costs) else sum(c for c in costs if c is not None)
 
-    factor = REASONING_FACTOR if reasoning else 1
+    multi = sum(1 for s in samples if s.environment is not None)
+    notes = ["" if price.known else "price unknown",
+             f"{multi:,} multi-turn task(s): up to {max(task_turns(s, 'high') for s in samples if s.environment)} "
+             "calls each" if multi else ""]
     return ModelEstimate(
-        model.display, len(samples), prompt, low, expected, high,
-        total(lambda a: min(max_tokens, a // 2)), total(lambda a: min(max_tokens, a * factor)),
-        total(lambda a: max_tokens), reasoning, "" if price.known else "price unknown",
+        model.display, len(expected), prompt, completions["low"], completions["expected"], completions["high"],
+        total("low"), total("expected"), total("high"), reasoning, ", ".join(filter(None, notes)),
     )
 
 
 def worst_case_cost(model: ModelConfig, price: ModelPrice, sample: Sample, max_tokens: int, timeout: float) -> float:
-    """The most one call can cost: its whole prompt, `max_tokens` of answer, or its timeout."""
+    """The most one item can cost: for each of its calls (one, or a task's turn limit) the
+    whole prompt so far, `max_tokens` of answer, or its timeout."""
+    turns = task_turns(sample, "high")
     if price.hourly_cost is not None:
-        return price.hourly_cost * timeout / 3600 / price.hourly_slots
-    prompt = int(prompt_tokens(model, sample) * TOKENIZER_MARGIN)
-    # a thinking model may bill every output token at its reasoning rate
-    costs = [price.cost(prompt, max_tokens), price.cost(prompt, max_tokens, reasoning_tokens=max_tokens)]
-    return max(c for c in costs if c is not None) if all(c is not None for c in costs) else float("inf")
+        return price.hourly_cost * timeout * turns / 3600 / price.hourly_slots
+    first = int(prompt_tokens(model, sample) * TOKENIZER_MARGIN)
+    growth = int((max_tokens + result_allowance(model, sample)) * TOKENIZER_MARGIN)
+    total = 0.0
+    for turn in range(turns):
+        prompt = first + turn * growth
+        # a thinking model may bill every output token at its reasoning rate
+        costs = [price.cost(prompt, max_tokens), price.cost(prompt, max_tokens, reasoning_tokens=max_tokens)]
+        if any(c is None for c in costs):
+            return float("inf")
+        total += max(c for c in costs if c is not None)
+    return total

@@ -37,6 +37,7 @@ def _model_print(model: Any, sampling: dict[str, Any]) -> dict[str, Any]:
 def _content_hash(samples: list) -> str:
     payload = [
         (s.id, list(s.messages), s.reference, s.scorer, s.scorer_options) + ((s.params,) if s.params else ())
+        + ((s.environment.identity(),) if s.environment is not None else ())
         for s in samples
     ]
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()

@@ -23,9 +23,10 @@ from evalkit.economics.pricing import ModelPrice
 from evalkit.errors import EvalkitError
 from evalkit.run.budget import Budget
 from evalkit.run.cache import ResponseCache
+from evalkit.run.turns import merge_turns, tool_round
 from evalkit.scoring.registry import JudgeError, get_scorer, score_item, scorer_input
 from evalkit.store.records import CallKey, CallRecord, decode_start_s, output_speed_tps
-from evalkit.suites.base import Sample
+from evalkit.suites.base import Sample, billed_prompt_text
 from evalkit.transport.base import BILLED_ERROR_CLASSES
 from evalkit.transport.lag import LagMonitor
 
@@ -212,41 +213,91 @@ class Runner:
             self.sink(record)
 
     async def execute(self, job: Job) -> CallRecord | None:
-        """One job to one record: attempts until success, a final error, or the retry budget.
+        """One job to one record: a call (attempts until success, a final error, or the
+        retry budget), or for a multi-turn task its turns until the model answers.
 
         None when the job was never sent because the budget ran out: it stays to be done.
         """
-        target, sample = job.target, job.sample
-        request = transport.Request(
-            model_id=target.model_id,
-            messages=sample.messages,
-            params=request_params(target, sample),
-            timeout=self.timeout,
-            api_base=target.api_base,
-            api_key=target.api_key,
-        )
-        record = _new_record(self.run_id, job)
-        cached = self.cache.get(record.request_hash, job.key) if self.cache else None
-        if cached is not None:
-            _fill_success(record, cached, sample, target)
-            await self._judge(record, sample)
-            record.from_cache, record.attempts = True, 0
-            record.finished_at = time.time()
-            return record
+        sample, environment = job.sample, job.sample.environment
         state = _JobState()
+        messages = list(sample.messages)
+        turns: list[CallRecord] = []
+        calls: list[list[dict]] = []
+        attempt: transport.Attempt | None = None
+        limit = environment.max_turns if environment is not None else 1
         try:
-            await self._attempts(job, request, record, state)
+            for number in range(1, limit + 1):
+                turn, attempt = await self._turn(job, tuple(messages), state)
+                turns.append(turn)
+                if turn.error_class is not None or environment is None or attempt is None or not attempt.tool_calls:
+                    calls.append([])
+                    break
+                if number == limit:  # still calling tools: the task ends unanswered
+                    calls.append(calls_made(attempt))
+                    break
+                more, made = tool_round(attempt, environment)
+                calls.append(made)
+                messages.extend(more)
         except _BudgetExhausted:
             self.unsent += 1
             return None
         finally:
             if self.budget and state.reserved is not None:
-                self.budget.settle(state.reserved, record.cost_usd)
-        record.loop_lag_ms = state.loop_lag_ms
+                self.budget.settle(state.reserved, sum(t.cost_usd or 0.0 for t in turns))
+        record = turns[0] if environment is None else self._task_record(job, turns, calls)
+        await self._score(record, attempt, sample)
         record.finished_at = time.time()
-        if self.cache and record.error_class is None and state.attempt is not None:
-            self.cache.put(record.request_hash, job.key, state.attempt)
         return record
+
+    async def _turn(self, job: Job, messages: tuple[dict[str, Any], ...],
+                    state: _JobState) -> tuple[CallRecord, transport.Attempt | None]:
+        """One call of a job (its only one, or one turn of a task): its record and what came back."""
+        target, sample = job.target, job.sample
+        turn = _new_record(self.run_id, job, messages)
+        cached = self.cache.get(turn.request_hash, job.key) if self.cache else None
+        if cached is not None:
+            _fill_success(turn, cached, _billed_prompt(messages, sample), target)
+            turn.from_cache, turn.attempts = True, 0
+            turn.finished_at = time.time()
+            return turn, cached
+        request = transport.Request(
+            model_id=target.model_id,
+            messages=messages,
+            params=request_params(target, sample),
+            timeout=self.timeout,
+            api_base=target.api_base,
+            api_key=target.api_key,
+        )
+        state.attempt = None
+        await self._attempts(job, request, turn, state)
+        turn.loop_lag_ms = state.loop_lag_ms
+        turn.finished_at = time.time()
+        if self.cache and turn.error_class is None and state.attempt is not None:
+            self.cache.put(turn.request_hash, job.key, state.attempt)
+        return turn, state.attempt
+
+    def _task_record(self, job: Job, turns: list[CallRecord], calls: list[list[dict]]) -> CallRecord:
+        task = _new_record(self.run_id, job, job.sample.messages, task=True)
+        task.started_at = turns[0].started_at
+        merge_turns(task, turns, calls)
+        return task
+
+    async def _score(self, record: CallRecord, attempt: transport.Attempt | None, sample: Sample) -> None:
+        """Score the answer of a call or task that succeeded (a failed one scores 0)."""
+        if record.error_class is not None or attempt is None:
+            return
+        if sample.environment is not None and attempt.tool_calls:
+            record.score, record.score_detail = 0.0, (
+                f"no answer within the turn limit: turn {record.turns} of {sample.environment.max_turns} "
+                "still called tools")
+            return
+        if get_scorer(sample.scorer).is_async:
+            await self._judge(record, sample)
+            return
+        score = score_item(scorer_input(attempt.text, calls_made(attempt), sample, sample.params.get("tools")), sample)
+        record.score = score.value
+        record.extracted = score.extracted
+        record.score_detail = score.detail or None
 
     async def _attempts(self, job: Job, request: transport.Request, record: CallRecord, state: _JobState) -> None:
         target = job.target
@@ -266,15 +317,14 @@ class Runner:
                     self.stopped[target.label] = f"not sent: {down}"
                 delay = None if down else self._delay_before_retry(error, attempt_no, waited)
                 if delay is None:
-                    _fill_error(record, error, target, job.sample)
+                    _fill_error(record, error, target, _billed_prompt(request.messages, job.sample))
                     if error.error_class == "auth":
                         self.stopped[target.label] = f"not sent: {target.label} failed authentication ({error})"
                     return
                 waited += delay
                 await asyncio.sleep(delay)
                 continue
-            _fill_success(record, state.attempt, job.sample, target)
-            await self._judge(record, job.sample)
+            _fill_success(record, state.attempt, _billed_prompt(request.messages, job.sample), target)
             return
 
     async def _judge(self, record: CallRecord, sample: Sample) -> None:
@@ -424,7 +474,13 @@ def request_hash(target: Target, messages: tuple[dict[str, Any], ...], sample_pa
     return hashlib.sha256(blob).hexdigest()
 
 
-def _new_record(run_id: str, job: Job) -> CallRecord:
+def _new_record(run_id: str, job: Job, messages: tuple[dict[str, Any], ...], task: bool = False) -> CallRecord:
+    """A record of `job` asking `messages`; `task`: the record of a whole multi-turn task,
+    whose hash covers the environment its tools answer from, as well as its first messages."""
+    params = sample_params(job.target, job.sample)
+    environment = job.sample.environment
+    if task and environment is not None:
+        params = {**params, "environment": environment.identity()}
     return CallRecord(
         run_id=run_id,
         model=job.target.label,
@@ -433,12 +489,16 @@ def _new_record(run_id: str, job: Job) -> CallRecord:
         sample_id=job.sample.id,
         cluster=job.sample.cluster,
         epoch=job.epoch,
-        request_hash=request_hash(job.target, job.sample.messages, sample_params(job.target, job.sample)),
+        request_hash=request_hash(job.target, messages, params),
         started_at=time.time(),
     )
 
 
-def _fill_error(record: CallRecord, error: transport.CallError, target: Target, sample: Sample) -> None:
+def _billed_prompt(messages: tuple[dict[str, Any], ...], sample: Sample) -> str:
+    return billed_prompt_text(messages, sample.params.get("tools"))
+
+
+def _fill_error(record: CallRecord, error: transport.CallError, target: Target, prompt_text: str) -> None:
     price = target.price
     record.error_class = error.error_class
     record.error_message = str(error)
@@ -450,7 +510,7 @@ def _fill_error(record: CallRecord, error: transport.CallError, target: Target, 
         _fill_clocks(record, partial)
         record.finish_reason = partial.finish_reason
         if error.error_class in BILLED_ERROR_CLASSES:  # the provider bills every token it made
-            _fill_usage(record, partial, sample, target)
+            _fill_usage(record, partial, prompt_text, target)
             return
     # APIs do not bill a failed call, so with a known price it costs 0 (an unknown price
     # stays unknown); a self-hosted machine was busy for the time the call took.
@@ -470,7 +530,7 @@ def _fill_clocks(record: CallRecord, attempt: transport.Attempt) -> None:
             record.thinking_s = max(0.0, thought_until - attempt.reasoning_ttft_s)
 
 
-def _fill_usage(record: CallRecord, attempt: transport.Attempt, sample: Sample, target: Target) -> None:
+def _fill_usage(record: CallRecord, attempt: transport.Attempt, prompt_text: str, target: Target) -> None:
     """Tokens (the provider's, else counted and flagged) and the cost they come to."""
     record.cached_tokens = attempt.cached_tokens
     record.cache_write_tokens = attempt.cache_write_tokens
@@ -480,7 +540,7 @@ def _fill_usage(record: CallRecord, attempt: transport.Attempt, sample: Sample, 
         record.completion_tokens = attempt.completion_tokens
         record.usage_source = "provider"
     else:
-        record.prompt_tokens = count(sample.billed_prompt_text)
+        record.prompt_tokens = count(prompt_text)
         calls = "".join(call["name"] + call["arguments"] for call in attempt.tool_calls)
         record.completion_tokens = count(attempt.text + attempt.reasoning + calls)
         record.usage_source = "estimated"
@@ -505,16 +565,10 @@ def tool_calls_json(attempt: transport.Attempt) -> str | None:
     return json.dumps(calls_made(attempt), ensure_ascii=False) if attempt.tool_calls else None
 
 
-def _fill_success(record: CallRecord, attempt: transport.Attempt, sample: Sample, target: Target) -> None:
+def _fill_success(record: CallRecord, attempt: transport.Attempt, prompt_text: str, target: Target) -> None:
     record.response_text = attempt.text
     record.tool_calls = tool_calls_json(attempt)
     _fill_clocks(record, attempt)
     record.finish_reason = attempt.finish_reason
-    _fill_usage(record, attempt, sample, target)
-    if get_scorer(sample.scorer).is_async:
-        return  # the runner awaits it next
-    score = score_item(scorer_input(attempt.text, calls_made(attempt), sample, sample.params.get("tools")), sample)
-    record.score = score.value
-    record.extracted = score.extracted
-    record.score_detail = score.detail or None
+    _fill_usage(record, attempt, prompt_text, target)
 

@@ -119,6 +119,15 @@ def _migration_8(conn: sa.Connection) -> None:
     _add_record_columns(conn, TOOL_CALL_COLUMNS)
 
 
+TURN_COLUMNS = ("turns", "turn_log")
+"""Schema 9, multi-turn tasks: how many model turns a task took, and each turn's figures."""
+
+
+def _migration_9(conn: sa.Connection) -> None:
+    """Multi-turn tasks; old records keep None there: each was a single call."""
+    _add_record_columns(conn, TURN_COLUMNS)
+
+
 def _add_record_columns(conn: sa.Connection, names: tuple[str, ...]) -> None:
     """Add these `records` columns, typed as the schema types them, where they are missing."""
     existing = {column["name"] for column in sa.inspect(conn).get_columns("records")}
@@ -129,6 +138,6 @@ def _add_record_columns(conn: sa.Connection, names: tuple[str, ...]) -> None:
 
 
 MIGRATIONS = {2: _migration_2, 3: _migration_3, 4: _migration_4, 5: _migration_5, 6: _migration_6,
-              7: _migration_7, 8: _migration_8}
+              7: _migration_7, 8: _migration_8, 9: _migration_9}
 """schema version -> the step that brings a store of the previous version to it. Append
 only. A new store is created at the current version directly."""

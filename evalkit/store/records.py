@@ -133,7 +133,15 @@ class CallRecord:
     tool_calls: LongText | None = None
     """The function calls the reply made, as JSON: ``[{"id", "name", "arguments"}]`` with
     the arguments as the model wrote them (a JSON text, malformed or not); None when the
-    reply called none."""
+    reply called none. A multi-turn task keeps every call of every turn, each with its
+    ``turn`` and the ``result`` evalkit sent back."""
+    # Schema 9
+    turns: int | None = None
+    """Model turns of a multi-turn task (each tool round is one, the answer the last);
+    None for a single call. The task's clocks, tokens and cost are sums over its turns."""
+    turn_log: LongText | None = None
+    """A multi-turn task's turns as JSON, one object each (clocks, tokens, cost, calls,
+    finish reason, error); None for a single call."""
 
     @property
     def key(self) -> CallKey:
@@ -145,7 +153,7 @@ class CallRecord:
         """`inter_token_latency_s` of this call; derived, not stored (the stored times and
         tokens give it back for any record, old or new)."""
         return inter_token_latency_s(self.completion_tokens, decode_start_s(self.first_token_s, self.ttft_s),
-                                     self.e2e_s)
+                                     self.e2e_s, self.turns)
 
     @property
     def truncated(self) -> bool:
@@ -175,32 +183,38 @@ def decode_start_s(first_token_s: Any, ttft_s: Any) -> Any:
     return first_token_s
 
 
-def _decode(completion_tokens: Any, ttft_s: Any, e2e_s: Any) -> tuple[float, float] | None:
+def _decode(completion_tokens: Any, ttft_s: Any, e2e_s: Any, turns: Any = None) -> tuple[float, float] | None:
     """(gaps between tokens, seconds from first to last token), or None when there is
     nothing to time: the first token arrives inside TTFT, so a reply of n tokens has n - 1
     gaps after it; one token (a label, a number) has none, and a reply whose first and
-    last token came at the same instant has no time to divide by."""
+    last token came at the same instant has no time to divide by.
+
+    A multi-turn task's times are sums over its turns, and each of its `turns` replies
+    has its first token inside its own TTFT: n tokens over t turns have n - t gaps."""
     if completion_tokens is None or ttft_s is None or e2e_s is None:
         return None
-    gaps, seconds = completion_tokens - 1, e2e_s - ttft_s
+    replies = 1 if turns is None or turns != turns or turns < 1 else turns  # None/NaN: one call
+    gaps, seconds = completion_tokens - replies, e2e_s - ttft_s
     # NaN, pandas' missing value, fails both comparisons: no figure, as for None
     return (gaps, seconds) if gaps >= 1 and seconds > 0 else None
 
 
-def output_speed_tps(completion_tokens: Any, ttft_s: Any, e2e_s: Any) -> float | None:
+def output_speed_tps(completion_tokens: Any, ttft_s: Any, e2e_s: Any, turns: Any = None) -> float | None:
     """Output speed of one call, tokens per second: (completion tokens - 1) / (e2e - TTFT),
     where for a thinking reply the TTFT passed is its `decode_start_s` (first token of any kind).
+    For a multi-turn task of `turns` turns: (completion tokens - turns) / (e2e - TTFT), all
+    sums over its turns, i.e. its tokens after each turn's first over its decoding time.
 
     None (shown as *n/a*) for a one-token reply or one with no time between its first and
     last token: never a huge number, never infinity.
     """
-    decode = _decode(completion_tokens, ttft_s, e2e_s)
+    decode = _decode(completion_tokens, ttft_s, e2e_s, turns)
     return None if decode is None else decode[0] / decode[1]
 
 
-def inter_token_latency_s(completion_tokens: Any, ttft_s: Any, e2e_s: Any) -> float | None:
+def inter_token_latency_s(completion_tokens: Any, ttft_s: Any, e2e_s: Any, turns: Any = None) -> float | None:
     """Inter-token latency (ITL) of one call, seconds: (e2e - TTFT) / (completion tokens - 1),
     the mean gap between its tokens (what vLLM calls TPOT); None by the same rule as
     `output_speed_tps`, of which it is the reciprocal."""
-    decode = _decode(completion_tokens, ttft_s, e2e_s)
+    decode = _decode(completion_tokens, ttft_s, e2e_s, turns)
     return None if decode is None else decode[1] / decode[0]

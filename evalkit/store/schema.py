@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from evalkit.store.records import LONG_TEXT, CallKey, CallRecord
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 """Version of the tables below; a store records its own in ``evalkit_meta``."""
 
 _COLUMN_TYPES: dict[type, Callable[[], sa.types.TypeEngine[Any]]] = {

@@ -41,9 +41,7 @@ class Sample:
     def billed_prompt_text(self) -> str:
         """The text a provider bills as the prompt, for counting it where usage is not
         reported (and before any call): the messages and the tool definitions offered."""
-        text = "\n".join(m.get("content", "") for m in self.messages)
-        tools = self.params.get("tools")
-        return text + "\n" + json.dumps(tools, ensure_ascii=False) if tools else text
+        return billed_prompt_text(self.messages, self.params.get("tools"))
 
     @property
     def prompt_text(self) -> str:
@@ -52,3 +50,16 @@ class Sample:
             if message.get("role") == "user":
                 return str(message.get("content", ""))
         return ""
+
+
+def billed_prompt_text(messages: tuple[dict[str, Any], ...], tools: list[dict[str, Any]] | None) -> str:
+    """The text of a request a provider bills as its prompt: every message's content (a
+    multi-turn task's calls and tool results included) and the tool definitions offered."""
+    parts = []
+    for message in messages:
+        parts.append(str(message.get("content") or ""))
+        for call in message.get("tool_calls") or ():
+            function = call.get("function", {})
+            parts.append(str(function.get("name", "")) + str(function.get("arguments", "")))
+    text = "\n".join(parts)
+    return text + "\n" + json.dumps(tools, ensure_ascii=False) if tools else text

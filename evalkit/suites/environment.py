@@ -32,6 +32,8 @@ ToolFunction = Callable[[Mapping[str, Any], dict[str, Any]], Any]
 
 DEFAULT_MAX_TURNS = 8
 """Model turns a task may take (each tool round is one) before it is stopped unanswered."""
+MAX_TURNS = 50
+"""The most turns an item may allow: a budget reserves every one of them."""
 
 
 class ToolFailure(Exception):
@@ -76,7 +78,7 @@ class ToolEnvironment:
         try:
             parsed = json.loads(arguments or "{}")
         except json.JSONDecodeError as error:
-            return _error(f"the arguments are not valid JSON ({error.msg} at position {error.pos})")
+            return _error(f"the arguments are not valid JSON ({error.msg}, character {error.pos})")
         if not isinstance(parsed, dict):
             return _error("the arguments must be a JSON object")
         try:

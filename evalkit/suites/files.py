@@ -10,8 +10,10 @@ Fields of a row: ``id`` (required, unique in the file); ``prompt`` (a string) or
 ``cluster``; ``metadata`` (object); ``tools`` (OpenAI function-calling definitions,
 ``[{"type": "function", "function": {"name", "description", "parameters"}}]``) and
 ``tool_choice`` (``auto``, ``none``, ``required`` or ``{"type": "function", "function":
-{"name": ...}}``), sent with the request. In CSV, ``messages``, ``scorer_options``,
-``metadata`` and ``tools`` cells hold JSON (and a ``tool_choice`` cell that starts with
+{"name": ...}}``), sent with the request; ``environment`` (a multi-turn task: ``{"toolkit":
+"lookup", "data": {tool: [{"arguments": {...}, "result": ...}]}, "max_turns": 8}``, the
+results evalkit sends back when the model calls a tool; needs ``tools``). In CSV, ``messages``, ``scorer_options``,
+``metadata``, ``tools`` and ``environment`` cells hold JSON (and a ``tool_choice`` cell that starts with
 ``{``), and a ``reference`` cell that looks like JSON (``{...}``,
 ``[...]`` or a number) is parsed as JSON; an empty cell means the field is absent.
 """
@@ -33,6 +35,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from evalkit.errors import UsageError
 from evalkit.scoring.registry import check_reference, find_scorer
 from evalkit.suites.base import Sample
+from evalkit.suites.environment import DEFAULT_MAX_TURNS, LOOKUP, MAX_TURNS, ToolEnvironment, toolkit_names
 
 MAX_ERRORS = 20
 """Errors listed in one report; the rest are counted, since the first few show the pattern."""
@@ -53,6 +56,17 @@ class Message(BaseModel):
 
     role: Literal["system", "user", "assistant"]
     content: str
+
+
+class EnvironmentRow(BaseModel):
+    """The ``environment`` of a multi-turn item (`evalkit.suites.environment.ToolEnvironment`)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    toolkit: str = LOOKUP
+    """``lookup`` (the item's own cases in ``data``) or a toolkit a built-in suite registered."""
+    data: dict[str, Any] = Field(default_factory=dict)
+    max_turns: int = Field(default=DEFAULT_MAX_TURNS, ge=1, le=MAX_TURNS)
 
 
 class SampleRow(BaseModel):
@@ -80,6 +94,8 @@ class SampleRow(BaseModel):
     """Functions the model may call, in OpenAI's function-calling format."""
     tool_choice: str | dict[str, Any] | None = None
     """Whether (or which) function the model must call; needs ``tools``."""
+    environment: EnvironmentRow | None = None
+    """Makes the item a multi-turn task: what evalkit answers when the model calls a tool."""
 
 
 FIELDS = list(SampleRow.model_fields)
@@ -205,7 +221,7 @@ def _shape_problems(row: SampleRow) -> list[str]:
         problems.append(f"the last message has role {row.messages[-1].role!r}; end 'messages' with a 'user' message")
     if row.reference is None:
         problems.append("'reference' is null; give the expected answer")
-    return problems + _tool_problems(row)
+    return problems + _tool_problems(row) + _environment_problems(row)
 
 
 TOOL_CHOICES = ("auto", "none", "required")
@@ -245,6 +261,33 @@ def _tool_problems(row: SampleRow) -> list[str]:
     return problems
 
 
+def _environment_problems(row: SampleRow) -> list[str]:
+    """What keeps the row's environment from answering the model's calls."""
+    environment = row.environment
+    if environment is None:
+        return []
+    if row.tools is None:
+        return ["'environment' given without 'tools'; offer the functions whose results it holds"]
+    if environment.toolkit != LOOKUP:
+        from evalkit.suites.registry import builtin_suites
+
+        builtin_suites()  # built-in suites register their toolkits as they load
+        if environment.toolkit not in toolkit_names():
+            return [f"'environment.toolkit' is {environment.toolkit!r}; use one of {', '.join(toolkit_names())}"]
+        return []
+    problems = []
+    offered = {tool.get("function", {}).get("name") for tool in row.tools if isinstance(tool.get("function"), dict)}
+    for tool, cases in environment.data.items():
+        where = f"'environment.data.{tool}'"
+        if tool not in offered:
+            problems.append(f"{where} answers for a function the item does not offer; add it to 'tools' or remove it")
+        elif not isinstance(cases, list) or not all(
+                isinstance(case, dict) and set(case) <= {"arguments", "result"} and "result" in case
+                and isinstance(case.get("arguments", {}), dict) for case in cases):
+            problems.append(f'{where} must be a list of {{"arguments": {{...}}, "result": ...}} cases')
+    return problems
+
+
 def _describe(error: Any) -> str:
     """One pydantic error as a sentence a suite author can act on."""
     where = ".".join(str(part) for part in error["loc"])
@@ -279,6 +322,8 @@ def _to_sample(row: SampleRow, suite: str) -> Sample:
         cluster=row.cluster,
         metadata=row.metadata,
         params=_request_params(row),
+        environment=ToolEnvironment(row.environment.toolkit, row.environment.data, row.environment.max_turns)
+        if row.environment is not None else None,
     )
 
 
@@ -318,7 +363,7 @@ def _jsonl_rows(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
 # ---------------------------------------------------------------------------
 # CSV
 
-_JSON_COLUMNS = {"messages", "scorer_options", "metadata", "tools"}
+_JSON_COLUMNS = {"messages", "scorer_options", "metadata", "tools", "environment"}
 _TRIMMED_COLUMNS = {"id", "scorer", "cluster"}
 _JSON_NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?")
 

@@ -14,7 +14,8 @@ injected on demand::
 A script is a `Reply` (every request gets it), a dict from the content of the last user
 message to a `Reply` or to a list of them (attempt 1 gets ``[0]``, attempt 2 ``[1]``, ...;
 the last repeats) with the key ``"default"`` for unmatched prompts, or a callable
-``(ReceivedRequest) -> Reply``. Standard library only, so it runs wherever the tests run;
+``(ReceivedRequest) -> Reply`` (`conversation` plays a multi-turn task turn by turn).
+Standard library only, so it runs wherever the tests run;
 ``python -m evalkit.testing.scripted_server`` runs it as its own process.
 """
 
@@ -277,6 +278,22 @@ class ReceivedRequest:
     client_port: int
     """The client's source port: equal ports mean a kept-alive connection was reused."""
 
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        """The chat messages of the request body ([] when it has none)."""
+        messages = self.body.get("messages") if isinstance(self.body, dict) else None
+        return [m for m in messages if isinstance(m, dict)] if isinstance(messages, list) else []
+
+    @property
+    def turn(self) -> int:
+        """Which turn of a multi-turn task this request is: 1 + the assistant replies it carries."""
+        return 1 + sum(1 for message in self.messages if message.get("role") == "assistant")
+
+    @property
+    def tool_results(self) -> list[str]:
+        """The ``content`` of every ``tool`` message the request carries, in order."""
+        return [str(m.get("content")) for m in self.messages if m.get("role") == "tool"]
+
 
 Script = Reply | Mapping[str, Reply | Sequence[Reply]] | Callable[[ReceivedRequest], Reply]
 
@@ -308,6 +325,16 @@ def choose_reply(script: Script, request: ReceivedRequest) -> Reply:
     if not isinstance(reply, Reply):
         raise TypeError(f"script returned {type(reply).__name__}, expected Reply")
     return reply
+
+
+def conversation(*turns: Reply) -> Callable[[ReceivedRequest], Reply]:
+    """A script that plays a multi-turn task: turn k of any prompt gets ``turns[k-1]`` (the
+    last repeats), a turn being 1 + the assistant messages the request carries."""
+
+    def play(request: ReceivedRequest) -> Reply:
+        return turns[min(request.turn, len(turns)) - 1]
+
+    return play
 
 
 def check_script(script: Script) -> None:

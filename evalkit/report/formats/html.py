@@ -19,6 +19,7 @@ from evalkit.report.formats import ReportFormat, ReportParts, register_format
 from evalkit.report.selfhosting import CHART_SECTION
 from evalkit.report.selfhosting import TITLE as SELF_HOSTING_TITLE
 from evalkit.report.tables import THINKING_TITLE
+from evalkit.report.tasks import TASKS_NOTE, TASKS_TITLE
 
 _CSS = """
 @font-face { font-family: "EvalkitCJK"; font-weight: 400;
@@ -92,7 +93,7 @@ def render(content: ReportContent, charts: list[Chart], fonts: dict[int, FontSub
         _section(2, _table(content.scorecard, "scorecard") + "<p>▲ and bold: the best value of its column.</p>"
                  + (f'<p class="legend">{escape(content.cost_legend)}</p>' if content.cost_legend else "")
                  + _thinking(content)
-                 + "<h3>By suite</h3>" + _table(content.suites, "suites")),
+                 + "<h3>By suite</h3>" + _table(content.suites, "suites") + _tasks(content)),
         _families(content),
         _section(3, f"<p>{escape(content.monthly_note)}</p>" + _table(content.monthly, "monthly")),
         _self_hosting(content, charts),
@@ -118,6 +119,14 @@ def _thinking(content: ReportContent) -> str:
         return ""
     notes = "".join(f'<p class="legend">{escape(note)}</p>' for note in content.thinking_notes)
     return f"<h3>{escape(THINKING_TITLE)}</h3>" + _table(content.thinking, "thinking") + notes
+
+
+def _tasks(content: ReportContent) -> str:
+    """The agent tasks per model and suite; nothing when the run had none."""
+    if not content.tasks.rows:
+        return ""
+    return (f"<h3>{escape(TASKS_TITLE)}</h3>" + _table(content.tasks, "tasks")
+            + f'<p class="legend">{escape(TASKS_NOTE)}</p>')
 
 
 def _families(content: ReportContent) -> str:

@@ -14,6 +14,7 @@ from evalkit.report.families import TITLE as FAMILIES_TITLE
 from evalkit.report.families import host_comparisons
 from evalkit.report.formats import ReportFormat, ReportParts, register_format
 from evalkit.report.tables import SCORECARD, THINKING_TITLE, estimated_legend, scorecard_rows
+from evalkit.report.tasks import TASKS_NOTE, TASKS_TITLE, tasks_table
 from evalkit.report.thinking import thinking_notes, thinking_table
 from evalkit.report.verdict_lines import verdict_lines
 
@@ -42,6 +43,7 @@ def render(analysis: RunAnalysis) -> str:
         "",
         *_suite_table(analysis),
         "",
+        *_run_tasks(analysis),
         "## Prices used",
         "",
         *_prices(run.price_snapshot),
@@ -127,7 +129,7 @@ def render_report(content, charts: list, chart_dir_name: str) -> str:
               "**Bold ▲**: the best value of its column.", "",
               *([_md_text(content.cost_legend), ""] if content.cost_legend else []),
               *_thinking(content),
-              "### By suite", "", *_content_table(content.suites), ""]
+              "### By suite", "", *_content_table(content.suites), "", *_tasks(content)]
     parts += _families(content.families, _content_table, escape=_md_text)
     parts += [f"## {SECTIONS[3]}", "", _md_text(content.monthly_note), "", *_content_table(content.monthly), ""]
     parts += _self_hosting(content, charts, chart_dir_name)
@@ -153,6 +155,19 @@ def _thinking(content) -> list[str]:
         return []
     return [f"### {THINKING_TITLE}", "", *_content_table(content.thinking), "",
             *(f"- {_md_text(note)}" for note in content.thinking_notes), ""]
+
+
+def _tasks(content) -> list[str]:
+    if not content.tasks.rows:
+        return []
+    return [f"### {TASKS_TITLE}", "", *_content_table(content.tasks), "", _md_text(TASKS_NOTE), ""]
+
+
+def _run_tasks(analysis: RunAnalysis) -> list[str]:
+    table = tasks_table(analysis)
+    if not table.rows:
+        return []
+    return [f"## {TASKS_TITLE}", "", *_table(table.headers, table.rows), "", TASKS_NOTE, ""]
 
 
 def _self_hosting(content, charts: list, chart_dir_name: str) -> list[str]:

@@ -24,6 +24,7 @@ from evalkit.report.formats import ReportFormat, ReportParts, register_format
 from evalkit.report.selfhosting import CHART_SECTION
 from evalkit.report.selfhosting import TITLE as SELF_HOSTING_TITLE
 from evalkit.report.tables import THINKING_TITLE
+from evalkit.report.tasks import TASKS_NOTE, TASKS_TITLE
 
 DISAGREEMENT_SAMPLE = 12
 """Items the PDF shows of the disagreements (the HTML shows all)."""
@@ -77,7 +78,8 @@ def render(content: ReportContent, charts: list[Chart], fonts: dict[int, FontSub
               Paragraph("Bold with ▲: the best value of its column.", st["small"]),
               *([Paragraph(_x(content.cost_legend), st["small"])] if content.cost_legend else []), Spacer(1, 6),
               *_thinking(content, width, st),
-              Paragraph("By suite", st["h3"]), _table(content.suites, width, st, first_col=0.12, font_size=6)]
+              Paragraph("By suite", st["h3"]), _table(content.suites, width, st, first_col=0.12, font_size=6),
+              *_tasks(content, width, st)]
     story += _families(content, width, st)
     story += [_heading(3, st), Paragraph(_x(content.monthly_note), st["body"]), _table(content.monthly, width, st)]
     story += _self_hosting(content, charts, width, st)
@@ -291,6 +293,16 @@ def _thinking(content: ReportContent, width: float, st: dict[str, Any]) -> list[
         return []
     return [Paragraph(_x(THINKING_TITLE), st["h3"]), _table(content.thinking, width, st, first_col=0.22),
             *(Paragraph(_x(note), st["small"]) for note in content.thinking_notes), Spacer(1, 6)]
+
+
+def _tasks(content: ReportContent, width: float, st: dict[str, Any]) -> list[Any]:
+    """The agent tasks per model and suite; nothing when the run had none."""
+    from reportlab.platypus import Paragraph, Spacer
+
+    if not content.tasks.rows:
+        return []
+    return [Spacer(1, 6), Paragraph(_x(TASKS_TITLE), st["h3"]),
+            _table(content.tasks, width, st, first_col=0.16, font_size=6), Paragraph(_x(TASKS_NOTE), st["small"])]
 
 
 def _families(content: ReportContent, width: float, st: dict[str, Any]) -> list[Any]:
