@@ -24,6 +24,7 @@ pytest.importorskip("xllamacpp", reason="xllamacpp is not installed (pip install
 import httpx
 
 from evalkit.suites.base import Sample
+from evalkit.suites.environment import LOOKUP, ToolEnvironment
 from evalkit.transport.base import Attempt, Request
 from evalkit.transport.local.server import LocalServer, ensure_variant
 
@@ -135,15 +136,21 @@ class BegunCalls:
     name: str = "local-begun-call"
     description: str = "The weather in Paris, the answer begun with a call (test only)."
     language: str = "en"
-    default_size: int = 1
+    default_size: int = 2
     typical_answer_tokens: int = 30
     order: int = 10_000
 
     def generate(self, n: int, seed: int, difficulty: int | None = None) -> list[Sample]:
-        item = Sample(id="paris", suite=self.name, messages=BEGUN_CALL, scorer="tool_call",
-                      reference=[{"name": "get_weather", "arguments": {"city": "Paris"}}],
-                      params={"tools": [WEATHER], "tool_choice": "required"})
-        return [item][:n]
+        params = {"tools": [WEATHER], "tool_choice": "required"}
+        call = Sample(id="paris", suite=self.name, messages=BEGUN_CALL, scorer="tool_call",
+                      reference=[{"name": "get_weather", "arguments": {"city": "Paris"}}], params=params)
+        # The same call as the first turn of a task: its result goes back to the model.
+        task = Sample(id="paris-task", suite=self.name, messages=BEGUN_CALL, scorer="numeric", reference=21,
+                      params=params, environment=ToolEnvironment(LOOKUP, {"get_weather": [PARIS_WEATHER]}, 2))
+        return [call, task][:n]
+
+
+PARIS_WEATHER = {"arguments": {"city": "Paris"}, "result": {"celsius": 21}}
 
 
 TOOL_ITEMS = [
@@ -155,6 +162,9 @@ TOOL_ITEMS = [
      "reference": [{"name": "convert_currency", "arguments": {"amount": 120, "from": "USD", "to": "EUR"}}]},
     {"id": "hello", "prompt": "Say hello to the team.", "tools": [WEATHER, CURRENCY], "scorer": "tool_call",
      "reference": []},
+    {"id": "trip", "prompt": "How warm is it in Paris, in celsius? Answer with the number only.",
+     "tools": [WEATHER, CURRENCY], "scorer": "numeric", "reference": 21,
+     "environment": {"data": {"get_weather": [PARIS_WEATHER]}, "max_turns": 3}},
 ]
 
 
@@ -180,7 +190,7 @@ def test_compare_runs_tool_items_on_the_local_model_end_to_end(tmp_path: Path) -
     finally:
         unregister_suite(BegunCalls.name)
     records = _records(store)
-    assert set(records) == {"weather", "weather-plain", "convert", "hello", "paris"}
+    assert set(records) == {"weather", "weather-plain", "convert", "hello", "trip", "paris", "paris-task"}
     for record in records.values():
         assert record["error_class"] is None, record["error_message"]
         assert 0.0 <= record["score"] <= 1.0
@@ -192,6 +202,15 @@ def test_compare_runs_tool_items_on_the_local_model_end_to_end(tmp_path: Path) -
     (call,) = json.loads(made["tool_calls"])
     assert (call["name"], json.loads(call["arguments"])) == ("get_weather", {"city": "Paris"}) and call["id"]
     assert (made["finish_reason"], made["score"]) == ("tool_calls", 1.0)
+    # The task's first turn made the call; the environment's result went back for a second.
+    task = records["paris-task"]
+    assert task["turns"] == 2, task["turn_log"]
+    first, *_ = json.loads(task["tool_calls"])
+    assert (first["turn"], first["name"], json.loads(first["result"])) == (1, "get_weather", {"celsius": 21})
+    turn_log = json.loads(task["turn_log"])
+    assert task["e2e_s"] == pytest.approx(sum(turn["e2e_s"] for turn in turn_log))
+    assert task["prompt_tokens"] == sum(turn["prompt_tokens"] for turn in turn_log)
+    assert records["trip"]["turns"] >= 1
     # A reply of text where no tool applies is right; one with a call would be wrong.
     hello = records["hello"]
     assert hello["score"] == (1.0 if hello["tool_calls"] is None else 0.0), hello
