@@ -330,3 +330,129 @@ def test_every_report_has_a_multi_turn_table_with_turns_the_limit_and_time_per_t
     assert row in texts["md"] and "Multi-turn tasks" in texts["html"] and "Multi-turn tasks" in texts["pdf"]
     assert "<td>3.0 (3)</td>" in texts["html"].replace(' class="num"', "")
     assert "3.0 (3)" in texts["pdf"] and "$0.0011" in texts["pdf"]
+
+
+def test_a_thinking_models_reasoning_goes_back_with_its_calls(tmp_path, scripted_server):
+    thinking = Reply("", reasoning="I need the order first.", tool_calls=[lookup(order_id="A1")],
+                     finish_reason="tool_calls", prompt_tokens=100)
+    server = scripted_server(conversation(thinking, *RIGHT_PATH[1:]))
+    _, records = compare(tmp_path, write_config(tmp_path, server))
+    assistant = server.chat_requests()[1].messages[1]
+    assert assistant["reasoning_content"] == "I need the order first." and assistant["tool_calls"]
+    assert "reasoning_content" not in server.chat_requests()[2].messages[3]  # that turn did not think
+    task = records["refund"]
+    assert task["score"] == 1.0 and task["reasoning_text"] == "I need the order first."
+    assert task["thinking_s"] is not None
+
+
+def test_a_call_that_breaks_its_tools_schema_gets_the_reason_back_as_its_result(tmp_path, scripted_server):
+    server = scripted_server(conversation(
+        calling(ToolCall("get_order", "{}"), ToolCall("convert_currency", '{"amount": "40", "from": "EUR", '
+                                                                          '"to": "USD"}'),
+                prompt_tokens=100, completion_tokens=8),
+        *RIGHT_PATH))
+    _, records = compare(tmp_path, write_config(tmp_path, server))
+    assert [json.loads(r)["error"] for r in server.chat_requests()[1].tool_results] == [
+        "the arguments do not fit get_order's parameters: 'order_id' is a required property",
+        "the arguments do not fit convert_currency's parameters: amount: '40' is not of type 'number'"]
+    assert records["refund"]["error_class"] is None and records["refund"]["turns"] == 4
+
+
+# --- what a careless item or a hostile reply cannot break ------------------------------------
+
+
+def test_a_tool_whose_parameters_are_no_json_schema_is_refused_before_any_call(tmp_path):
+    bad = {**ORDER, "function": {**ORDER["function"], "parameters": {"type": "object", "properties": {
+        "order_id": {"type": "str"}}}}}
+    with pytest.raises(UsageError, match=r"suite.jsonl:1: 'tools.0.function.parameters' is not a valid JSON "
+                                         r"Schema \(properties.order_id.type: 'str' is not valid"):
+        load_file_suite(_suite(tmp_path, {**TASK, "tools": [bad, CONVERT]}))
+    with pytest.raises(UsageError, match="scorer 'tool_call' checks the calls of one reply"):
+        load_file_suite(_suite(tmp_path, {**TASK, "scorer": "tool_call", "reference": []}))
+
+
+def test_a_toolkit_function_that_breaks_answers_with_an_error_and_the_run_goes_on(tmp_path, scripted_server,
+                                                                                 monkeypatch):
+    from evalkit.suites import environment
+
+    monkeypatch.setitem(environment._TOOLKITS, "brittle", {
+        "get_order": lambda data, arguments: [][1],  # IndexError
+        "convert_currency": lambda data, arguments: {1, 2},  # not JSON
+    })
+    item = {**TASK, "environment": {"toolkit": "brittle", "max_turns": 3}}
+    server = scripted_server(conversation(calling(lookup(order_id="A1"), convert(), prompt_tokens=100,
+                                                  completion_tokens=8), RIGHT_PATH[2]))
+    _, records = compare(tmp_path, write_config(tmp_path, server, items=(item,)))
+    assert [json.loads(r)["error"] for r in server.chat_requests()[1].tool_results] == [
+        "the tool could not use these arguments (IndexError: list index out of range)",
+        "the tool could not use these arguments (TypeError: Object of type set is not JSON serializable)"]
+    assert (records["refund"]["score"], records["refund"]["turns"]) == (1.0, 2)
+
+
+def test_a_forced_tool_choice_holds_for_the_first_turn_only(tmp_path, scripted_server):
+    server = scripted_server(conversation(*RIGHT_PATH))
+    compare(tmp_path, write_config(tmp_path, server, items=({**TASK, "tool_choice": "required"},)))
+    assert [r.body["tool_choice"] for r in server.chat_requests()] == ["required", "auto", "auto"]
+
+
+def test_lookup_compares_arguments_as_json_values_and_ids_stay_unique(tmp_path, scripted_server):
+    server = scripted_server(conversation(
+        calling(ToolCall("convert_currency", '{"amount": 40.0, "from": "EUR", "to": "USD"}', id="dup"),
+                ToolCall("get_order", '{"order_id": "A1"}', id="dup"), prompt_tokens=100, completion_tokens=8),
+        RIGHT_PATH[2]))
+    compare(tmp_path, write_config(tmp_path, server))
+    second = server.chat_requests()[1]
+    assert second.tool_results[0] == '{"amount": 43.2}'  # 40.0 is the case's 40
+    assert [m["tool_call_id"] for m in second.messages if m["role"] == "tool"] == ["dup", "call_1_1"]
+
+
+def test_a_task_whose_results_outgrow_its_reservation_stops_within_the_budget(tmp_path, scripted_server):
+    long_order = {"total": 40, "currency": "EUR", "notes": "x" * 4000}
+    item = {**TASK, "environment": {"data": {"get_order": [{"arguments": {"order_id": "A1"}, "result": long_order}]},
+                                    "max_turns": 3}}
+    # twelve parallel calls each bring the whole order back: far beyond "results as big as the data"
+    server = scripted_server(conversation(calling(*[lookup(order_id="A1") for _ in range(12)], prompt_tokens=100,
+                                                  completion_tokens=20), RIGHT_PATH[2]))
+    config = write_config(tmp_path, server, items=(item,))
+    (sample,) = load_file_suite(tmp_path / "agent.jsonl")
+    model = ModelConfig(id="openai/m", price={"input": PRICE[0], "output": PRICE[1]})
+    reserved = worst_case_cost(model, ModelPrice("m", "openai/m", 2e-6, 8e-6), sample, 512, 60)
+    limit = reserved * 1.2
+    result = CliRunner().invoke(main, ["compare", "-c", config, "--store", str(tmp_path / "h.db"), "--results-dir",
+                                       str(tmp_path / "r"), "--max-cost", f"{limit:.6f}"], catch_exceptions=False)
+    assert len(server.chat_requests()) == 1, result.output  # the second turn was never sent
+    (task,) = analyse_run(Store(str(tmp_path / "h.db")), "last").records.to_dict("records")
+    assert task["error_class"] == "budget" and task["turns"] == 1 and task["cost_usd"] <= limit
+    assert "resume the run to finish the task" in task["error_message"]
+    assert "stopped: budget" in sqlite3.connect(tmp_path / "h.db").execute("select status from runs").fetchone()[0]
+
+
+def test_turns_replayed_from_the_cache_are_not_charged_to_the_budget(tmp_path, scripted_server):
+    from evalkit.run.budget import Budget
+    from evalkit.run.cache import ResponseCache
+    from evalkit.run.runner import Job, RetryPolicy, Runner, Target
+
+    failing = {"on": True}
+
+    def script(request):
+        if failing["on"] and request.turn == 2:
+            return Reply(status=500)
+        return conversation(*RIGHT_PATH)(request)
+
+    server = scripted_server(script)
+    (task,) = load_file_suite(_suite(tmp_path, TASK))
+    price = ModelPrice("m", "openai/m", 2e-6, 8e-6)
+    target = Target(label="m", model_id="openai/m", config_id="openai/m", price=price,
+                    params={"max_tokens": 64}, api_base=server.base_url, api_key="test")
+    cache = ResponseCache(tmp_path / "cache.db")
+    records: list = []
+    asyncio.run(Runner("r1", 10.0, RetryPolicy(retries=0), records.append, cache=cache).run([Job(target, task)]))
+    failing["on"] = False
+    budget = Budget(1.0)
+    asyncio.run(Runner("r2", 10.0, RetryPolicy(retries=0), records.append, budget=budget, cache=cache).run(
+        [Job(target, task, max_cost=0.5)]))
+    first, second = records
+    assert first.error_class == "server" and second.score == 1.0 and second.turns == 3
+    sent = [t for t in json.loads(second.turn_log) if not t["from_cache"]]
+    assert len(sent) == 2 and budget.spent == pytest.approx(sum(t["cost_usd"] for t in sent))
+    assert budget.spent < second.cost_usd and budget.reserved == pytest.approx(0.0)

@@ -149,12 +149,17 @@ def worst_case_cost(model: ModelConfig, price: ModelPrice, sample: Sample, max_t
         return price.hourly_cost * timeout * turns / 3600 / price.hourly_slots
     first = int(prompt_tokens(model, sample) * TOKENIZER_MARGIN)
     growth = int((max_tokens + result_allowance(model, sample)) * TOKENIZER_MARGIN)
-    total = 0.0
-    for turn in range(turns):
-        prompt = first + turn * growth
-        # a thinking model may bill every output token at its reasoning rate
-        costs = [price.cost(prompt, max_tokens), price.cost(prompt, max_tokens, reasoning_tokens=max_tokens)]
-        if any(c is None for c in costs):
-            return float("inf")
-        total += max(c for c in costs if c is not None)
-    return total
+    return sum(worst_call_cost(price, first + turn * growth, max_tokens, timeout) for turn in range(turns))
+
+
+def worst_call_cost(price: ModelPrice, prompt_tokens: int, max_tokens: int | None, timeout: float) -> float:
+    """The most one call of `prompt_tokens` can cost: `max_tokens` of answer, every one of
+    them at the reasoning rate where that is dearer, or its timeout on a self-hosted machine."""
+    if price.hourly_cost is not None:
+        return price.hourly_cost * timeout / 3600 / price.hourly_slots
+    if max_tokens is None:
+        return float("inf")
+    costs = [price.cost(prompt_tokens, max_tokens), price.cost(prompt_tokens, max_tokens, reasoning_tokens=max_tokens)]
+    if any(c is None for c in costs):
+        return float("inf")
+    return max(c for c in costs if c is not None)

@@ -23,6 +23,7 @@ from evalkit.economics.pricing import ModelPrice
 from evalkit.errors import EvalkitError
 from evalkit.run.budget import Budget
 from evalkit.run.cache import ResponseCache
+from evalkit.run.estimate import TEMPLATE_OVERHEAD_TOKENS, TOKENIZER_MARGIN, worst_call_cost
 from evalkit.run.turns import merge_turns, tool_round
 from evalkit.scoring.registry import JudgeError, get_scorer, score_item, scorer_input
 from evalkit.store.records import CallKey, CallRecord, decode_start_s, output_speed_tps
@@ -141,7 +142,8 @@ class Runner:
         self.stopped: dict[str, str] = {}
         """Models stopped after a failure no retry can fix (a bad key): label -> reason."""
         self.unsent = 0
-        """Jobs not sent because the budget would have been exceeded."""
+        """Jobs not sent, or tasks stopped before their next turn, because the budget would
+        have been exceeded."""
         self.lag: LagMonitor | None = None
         """Samples the event loop's lag while `run` runs; None outside it."""
 
@@ -157,6 +159,8 @@ class Runner:
                     self.limiters[target.label] = RateLimiter(target.requests_per_minute)
             by_model.setdefault(target.label, []).append(job)
         await transport.warm_up({(job.target.model_id, job.target.api_base, job.target.api_key) for job in jobs})
+        if any(job.sample.environment is not None for job in jobs):
+            import jsonschema  # noqa: F401 - tool calls are checked with it; imported mid-run it would stall the loop
         self.lag = LagMonitor()
         self.lag.start()
         # Everything alive before the calls (litellm, pandas, the suites) is moved out of the
@@ -218,39 +222,76 @@ class Runner:
 
         None when the job was never sent because the budget ran out: it stays to be done.
         """
-        sample, environment = job.sample, job.sample.environment
         state = _JobState()
-        messages = list(sample.messages)
         turns: list[CallRecord] = []
         calls: list[list[dict]] = []
-        attempt: transport.Attempt | None = None
-        limit = environment.max_turns if environment is not None else 1
         try:
-            for number in range(1, limit + 1):
-                turn, attempt = await self._turn(job, tuple(messages), state)
-                turns.append(turn)
-                if turn.error_class is not None or environment is None or attempt is None or not attempt.tool_calls:
-                    calls.append([])
-                    break
-                if number == limit:  # still calling tools: the task ends unanswered
-                    calls.append(calls_made(attempt))
-                    break
-                more, made = tool_round(attempt, environment)
-                calls.append(made)
-                messages.extend(more)
+            attempt = await self._converse(job, state, turns, calls)
         except _BudgetExhausted:
+            if not turns:
+                self.unsent += 1
+                return None
+            attempt = None  # a task the budget cannot take further: its paid turns are kept
+            _stop_for_budget(turns)
             self.unsent += 1
-            return None
         finally:
-            if self.budget and state.reserved is not None:
-                self.budget.settle(state.reserved, sum(t.cost_usd or 0.0 for t in turns))
-        record = turns[0] if environment is None else self._task_record(job, turns, calls)
-        await self._score(record, attempt, sample)
+            if self.budget and state.reserved is not None:  # what was sent; replayed turns cost nothing
+                self.budget.settle(state.reserved, sum(t.cost_usd or 0.0 for t in turns if not t.from_cache))
+        record = turns[0] if job.sample.environment is None else self._task_record(job, turns, calls)
+        await self._score(record, attempt, job.sample)
         record.finished_at = time.time()
         return record
 
-    async def _turn(self, job: Job, messages: tuple[dict[str, Any], ...],
-                    state: _JobState) -> tuple[CallRecord, transport.Attempt | None]:
+    async def _converse(self, job: Job, state: _JobState, turns: list[CallRecord],
+                        calls: list[list[dict]]) -> transport.Attempt | None:
+        """Send the job's turns, filling `turns` and `calls` (each turn's calls with their
+        results); the last turn's reply. A single call is a conversation of one turn."""
+        sample, environment = job.sample, job.sample.environment
+        messages = list(sample.messages)
+        limit = environment.max_turns if environment is not None else 1
+        attempt: transport.Attempt | None = None
+        for number in range(1, limit + 1):
+            if number > 1:
+                self._cover_next_turn(job, state, turns, messages)
+            turn, attempt = await self._turn(job, tuple(messages), state, first=number == 1)
+            turns.append(turn)
+            if turn.error_class is not None or environment is None or attempt is None or not attempt.tool_calls:
+                calls.append([])
+                break
+            if number == limit:  # still calling tools: the task ends unanswered
+                calls.append(calls_made(attempt))
+                break
+            more, made = tool_round(attempt, environment, sample.params.get("tools"), number)
+            calls.append(made)
+            messages.extend(more)
+            state.added = more
+        return attempt
+
+    def _cover_next_turn(self, job: Job, state: _JobState, turns: list[CallRecord],
+                         messages: list[dict[str, Any]]) -> None:
+        """Keep a task's reservation above what it has spent plus its next call's worst case.
+
+        The first reservation rests on assumptions (results no bigger than the item's data);
+        before each later turn the real conversation bounds the next prompt: the last
+        prompt, its reply, and every byte of the results sent back counted as a token (no
+        tokenizer makes more tokens than bytes). Raises `_BudgetExhausted` when the run's
+        budget cannot take it."""
+        if self.budget is None or state.reserved is None:
+            return
+        last = turns[-1]
+        margin = TOKENIZER_MARGIN if last.usage_source == "estimated" else 1.0
+        added = sum(len(json.dumps(m, ensure_ascii=False).encode()) + TEMPLATE_OVERHEAD_TOKENS for m in state.added)
+        prompt = int(((last.prompt_tokens or 0) + (last.completion_tokens or 0)) * margin) + added
+        params = request_params(job.target, job.sample)
+        worst = worst_call_cost(job.target.price, prompt, params.get("max_tokens"), self.timeout)
+        short = sum(t.cost_usd or 0.0 for t in turns if not t.from_cache) + worst - state.reserved
+        if short > 0:
+            if not self.budget.try_reserve(short):
+                raise _BudgetExhausted()
+            state.reserved += short
+
+    async def _turn(self, job: Job, messages: tuple[dict[str, Any], ...], state: _JobState,
+                    first: bool = True) -> tuple[CallRecord, transport.Attempt | None]:
         """One call of a job (its only one, or one turn of a task): its record and what came back."""
         target, sample = job.target, job.sample
         turn = _new_record(self.run_id, job, messages)
@@ -263,7 +304,7 @@ class Runner:
         request = transport.Request(
             model_id=target.model_id,
             messages=messages,
-            params=request_params(target, sample),
+            params=request_params(target, sample) if first else later_turn_params(request_params(target, sample)),
             timeout=self.timeout,
             api_base=target.api_base,
             api_key=target.api_key,
@@ -301,7 +342,6 @@ class Runner:
 
     async def _attempts(self, job: Job, request: transport.Request, record: CallRecord, state: _JobState) -> None:
         target = job.target
-        waited = 0.0
         for attempt_no in range(1, self.retry.retries + 2):
             record.attempts = attempt_no
             try:
@@ -315,13 +355,13 @@ class Runner:
                 down = target.endpoint_down() if target.endpoint_down else None
                 if down:
                     self.stopped[target.label] = f"not sent: {down}"
-                delay = None if down else self._delay_before_retry(error, attempt_no, waited)
+                delay = None if down else self._delay_before_retry(error, attempt_no, state.waited)
                 if delay is None:
                     _fill_error(record, error, target, _billed_prompt(request.messages, job.sample))
                     if error.error_class == "auth":
                         self.stopped[target.label] = f"not sent: {target.label} failed authentication ({error})"
                     return
-                waited += delay
+                state.waited += delay  # over the whole task: its turns share one wait budget
                 await asyncio.sleep(delay)
                 continue
             _fill_success(record, state.attempt, _billed_prompt(request.messages, job.sample), target)
@@ -425,6 +465,10 @@ class _JobState:
     attempt: transport.Attempt | None = None
     loop_lag_ms: float | None = None
     """Worst event-loop lag while the latest attempt was in flight."""
+    waited: float = 0.0
+    """Seconds waited between attempts, over all of a task's turns (`RetryPolicy.max_total_wait`)."""
+    added: list[dict[str, Any]] = field(default_factory=list)
+    """The messages the last tool round added to a task's conversation."""
 
 
 class _BudgetExhausted(EvalkitError):
@@ -441,6 +485,21 @@ class _Gate:
 
 class _ModelStopped(EvalkitError):
     """The model was stopped by an earlier failure that no retry can fix."""
+
+
+def later_turn_params(params: dict) -> dict:
+    """A task's parameters after its first turn: a forced tool choice (``required``, or one
+    named function) forced the first call; kept, it would forbid the answer the task needs."""
+    choice = params.get("tool_choice")
+    return {**params, "tool_choice": "auto"} if choice is not None and choice != "none" else params
+
+
+def _stop_for_budget(turns: list[CallRecord]) -> None:
+    """End a task whose next turn the budget would not cover: the error of its last turn."""
+    last = turns[-1]
+    last.error_class = "budget"
+    last.error_message = (f"stopped after turn {len(turns)}: the next turn's worst case would take the run over "
+                          "its --max-cost budget; raise it and resume the run to finish the task")
 
 
 def request_params(target: Target, sample: Sample) -> dict:

@@ -3,8 +3,9 @@
 When a reply to an item with a `ToolEnvironment` calls tools, the runner runs each call
 in the environment and asks again with the conversation so far: the model's reply (its
 text and calls, as OpenAI's chat format writes an assistant turn) and one ``tool``
-message per call with the result. Reasoning is not sent back: providers differ on
-whether they accept it, and the answer is what the next turn builds on.
+message per call with the result. The reasoning that led to the calls goes back with
+them as ``reasoning_content``: DeepSeek's thinking mode refuses a tool loop without it
+(api-docs.deepseek.com/guides/thinking_mode, "tool calls", read 2026-12-01).
 
 One item is one task, one record: its clocks, tokens and cost are sums over its turns
 (each turn priced on its own, so a long last prompt reaches its own price tier), its
@@ -30,24 +31,40 @@ SUMMED_WHERE_PRESENT = ("thinking_s", "prompt_tokens", "completion_tokens", "cac
 """Figures summed over the turns that have them (a turn without reasoning thought for no time)."""
 
 
-def tool_round(attempt: Attempt, environment: ToolEnvironment) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The messages a reply's calls add to the conversation, and the calls with their results.
+def tool_round(attempt: Attempt, environment: ToolEnvironment, offered: list[dict[str, Any]] | None,
+               turn: int = 1) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The messages a reply's calls add to the conversation, and the calls with their results
+    (`offered`: the tool definitions the item sent, which a call must keep to).
 
     The assistant message repeats the calls as made (arguments as written, malformed or
     not) so the model sees what it asked; each result is what the environment answers,
     an ``{"error": ...}`` for a call it cannot run."""
-    calls = [{"id": call["id"] or f"call_{position}", "name": call["name"], "arguments": call["arguments"]}
-             for position, call in enumerate(attempt.tool_calls)]
-    assistant = {
+    calls = [{"id": call_id, "name": call["name"], "arguments": call["arguments"]}
+             for call_id, call in zip(_unique_ids(attempt.tool_calls, turn), attempt.tool_calls)]
+    assistant: dict[str, Any] = {
         "role": "assistant",
         "content": attempt.text or None,
         "tool_calls": [{"id": call["id"], "type": "function",
                         "function": {"name": call["name"], "arguments": call["arguments"]}} for call in calls],
     }
-    results = [environment.call(call["name"], call["arguments"]) for call in calls]
+    if attempt.reasoning:
+        # DeepSeek's thinking mode refuses the next turn of a tool loop (HTTP 400) without the
+        # reasoning that led to the calls, and Kimi's thinking models expect it; others ignore it
+        assistant["reasoning_content"] = attempt.reasoning
+    results = [environment.call(call["name"], call["arguments"], offered) for call in calls]
     messages = [assistant, *({"role": "tool", "tool_call_id": call["id"], "content": result}
                              for call, result in zip(calls, results))]
     return messages, [{**call, "result": result} for call, result in zip(calls, results)]
+
+
+def _unique_ids(calls: list[dict[str, Any]], turn: int) -> list[str]:
+    """An id per call, each result's key: the model's own, or ``call_<turn>_<position>``
+    where it gave none or repeated one."""
+    ids: list[str] = []
+    for position, call in enumerate(calls):
+        given = call.get("id")
+        ids.append(given if given and given not in ids else f"call_{turn}_{position}")
+    return ids
 
 
 def merge_turns(task: CallRecord, turns: Sequence[CallRecord], calls: Sequence[Sequence[dict[str, Any]]]) -> None:

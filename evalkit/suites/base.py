@@ -58,6 +58,8 @@ def billed_prompt_text(messages: tuple[dict[str, Any], ...], tools: list[dict[st
     parts = []
     for message in messages:
         parts.append(str(message.get("content") or ""))
+        if message.get("reasoning_content"):  # a thinking model's reasoning, sent back with its calls
+            parts.append(str(message["reasoning_content"]))
         for call in message.get("tool_calls") or ():
             function = call.get("function", {})
             parts.append(str(function.get("name", "")) + str(function.get("arguments", "")))

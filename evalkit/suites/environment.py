@@ -21,7 +21,7 @@ list each tool's answers by arguments.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,33 +70,84 @@ class ToolEnvironment:
     """The task's own facts, JSON-serialisable; what the toolkit's functions read."""
     max_turns: int = DEFAULT_MAX_TURNS
 
-    def call(self, name: str, arguments: str) -> str:
-        """The text sent back for one call: the function's result as JSON, or ``{"error": ...}``."""
-        function = self._function(name)
+    def __post_init__(self) -> None:
+        if not isinstance(self.max_turns, int) or not 1 <= self.max_turns <= MAX_TURNS:
+            raise UsageError(f"a task's max_turns must be 1 to {MAX_TURNS}, got {self.max_turns!r}")
+
+    def call(self, name: str, arguments: str, offered: Sequence[dict[str, Any]] | None = None) -> str:
+        """The text sent back for one call: the function's result as JSON, or ``{"error": ...}``.
+
+        With `offered` (the item's tool definitions), only an offered function can be
+        called, and its arguments must keep to its JSON Schema, as an API server's
+        function would check them (the `jsonschema` package). Nothing a call does ends
+        the task: whatever goes wrong is the model's to read."""
+        schemas = _parameters(offered)
+        function = self._function(name, schemas)
         if function is None:
             return _error(f"there is no tool named {name!r}")
         try:
             parsed = json.loads(arguments or "{}")
-        except json.JSONDecodeError as error:
-            return _error(f"the arguments are not valid JSON ({error.msg}, character {error.pos})")
+        except (json.JSONDecodeError, RecursionError) as error:
+            where = f", character {error.pos}" if isinstance(error, json.JSONDecodeError) else ""
+            return _error(f"the arguments are not valid JSON ({getattr(error, 'msg', 'nested too deeply')}{where})")
         if not isinstance(parsed, dict):
             return _error("the arguments must be a JSON object")
+        problem = _schema_problem(parsed, schemas.get(name) if schemas else None)
+        if problem:
+            return _error(f"the arguments do not fit {name}'s parameters: {problem}")
         try:
-            result = function(self.data, parsed)
+            return json.dumps(function(self.data, parsed), ensure_ascii=False, sort_keys=True)
         except ToolFailure as failure:
             return _error(str(failure))
-        except (KeyError, TypeError, ValueError) as error:  # an argument of the wrong shape
+        except Exception as error:  # a tool that breaks on these arguments answers so, never ends the run
             return _error(f"the tool could not use these arguments ({type(error).__name__}: {error})")
-        return json.dumps(result, ensure_ascii=False, sort_keys=True)
 
-    def _function(self, name: str) -> ToolFunction | None:
-        if self.toolkit == LOOKUP:  # a file suite's item: the tools are the ones its data answers for
-            return _lookup(name) if name in self.data else None
+    def _function(self, name: str, schemas: dict[str, Any] | None) -> ToolFunction | None:
+        if schemas is not None and name not in schemas:
+            return None  # not offered: the model cannot call it, whatever the toolkit has
+        if self.toolkit == LOOKUP:  # a file suite's item: its offered tools answer from its cases
+            return _lookup(name) if schemas is not None or name in self.data else None
         return get_toolkit(self.toolkit).get(name)
 
     def identity(self) -> dict[str, Any]:
         """What of the environment shapes the conversation, for the request hash."""
         return {"toolkit": self.toolkit, "data": self.data, "max_turns": self.max_turns}
+
+
+def _parameters(offered: Sequence[dict[str, Any]] | None) -> dict[str, Any] | None:
+    """The offered functions' parameter schemas by name; None when nothing says what was offered."""
+    if offered is None:
+        return None
+    functions = (tool.get("function") for tool in offered if isinstance(tool, dict))
+    return {f["name"]: f.get("parameters") or {} for f in functions if isinstance(f, dict) and "name" in f}
+
+
+def schema_problem(schema: Any) -> str | None:
+    """Why `schema` is not a JSON Schema a validator can use (jsonschema's own check), or None."""
+    import jsonschema
+
+    try:
+        jsonschema.Draft202012Validator.check_schema(schema)
+    except jsonschema.exceptions.SchemaError as error:
+        where = ".".join(str(part) for part in error.absolute_path)
+        return f"{where}: {error.message}" if where else error.message
+    return None
+
+
+def _schema_problem(arguments: dict[str, Any], schema: Any) -> str | None:
+    """Why `arguments` break `schema` (the error jsonschema ranks first), or None."""
+    if not isinstance(schema, dict) or not schema:
+        return None
+    import jsonschema  # imported before a run's first call (`evalkit.run.runner`)
+
+    try:
+        error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(arguments))
+    except Exception:  # a definition no validator can apply: the tool gets the arguments as they are
+        return None
+    if error is None:
+        return None
+    where = ".".join(str(part) for part in error.absolute_path)
+    return f"{where}: {error.message}" if where else error.message
 
 
 def _error(message: str) -> str:
@@ -116,4 +167,17 @@ def _lookup(tool: str) -> ToolFunction:
 
 
 def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    """`value` as JSON compares it: 40 and 40.0 are one number, true is not 1."""
+    return json.dumps(_numbers_as_floats(value), sort_keys=True, ensure_ascii=False)
+
+
+def _numbers_as_floats(value: Any) -> Any:
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, dict):
+        return {key: _numbers_as_floats(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_numbers_as_floats(item) for item in value]
+    return value

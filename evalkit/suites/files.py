@@ -35,7 +35,14 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from evalkit.errors import UsageError
 from evalkit.scoring.registry import check_reference, find_scorer
 from evalkit.suites.base import Sample
-from evalkit.suites.environment import DEFAULT_MAX_TURNS, LOOKUP, MAX_TURNS, ToolEnvironment, toolkit_names
+from evalkit.suites.environment import (
+    DEFAULT_MAX_TURNS,
+    LOOKUP,
+    MAX_TURNS,
+    ToolEnvironment,
+    schema_problem,
+    toolkit_names,
+)
 
 MAX_ERRORS = 20
 """Errors listed in one report; the rest are counted, since the first few show the pattern."""
@@ -244,9 +251,12 @@ def _tool_problems(row: SampleRow) -> list[str]:
         elif name in names:
             problems.append(f"'tools.{position}' repeats function {name!r}; names must be unique")
         names.append(name)
-        if not isinstance(function.get("parameters", {}), dict):
+        parameters = function.get("parameters", {})
+        if not isinstance(parameters, dict):
             problems.append(f"'tools.{position}.function.parameters' must be a JSON Schema object such as "
                             '{"type": "object", "properties": {...}}')
+        elif problem := schema_problem(parameters):
+            problems.append(f"'tools.{position}.function.parameters' is not a valid JSON Schema ({problem})")
     if not row.tools:
         problems.append("'tools' is empty; offer at least one function, or leave the field out")
     choice = row.tool_choice
@@ -268,6 +278,10 @@ def _environment_problems(row: SampleRow) -> list[str]:
         return []
     if row.tools is None:
         return ["'environment' given without 'tools'; offer the functions whose results it holds"]
+    scorer = find_scorer(row.scorer)
+    if scorer is not None and scorer.reads_tool_calls:
+        return [f"scorer {row.scorer!r} checks the calls of one reply, but a multi-turn task is scored on its "
+                "final answer; give a scorer for the answer (numeric, exact, ...)"]
     if environment.toolkit != LOOKUP:
         from evalkit.suites.registry import builtin_suites
 
