@@ -80,7 +80,10 @@ def test_conversations_without_tools_render_exactly_as_the_models_own_template(s
 
 def test_the_server_writes_the_offered_tools_and_past_calls_into_the_prompt(server: LocalServer) -> None:
     root = server.base_url.removesuffix("/v1")
-    caps = httpx.get(f"{root}/props", timeout=10).json()["chat_template_caps"]
+    props = httpx.get(f"{root}/props", timeout=10).json()
+    caps = props["chat_template_caps"]
+    # The whole trained context: 12 definitions take ~2,800 prompt tokens, over the old 2,048.
+    assert props["default_generation_settings"]["n_ctx"] == 8192
     assert caps["supports_tools"] and caps["supports_tool_calls"]  # else llama.cpp drops `tools` unseen
     prompt = _rendered(server, PARIS, tools=[WEATHER, CURRENCY])
     assert f"<tools>{json.dumps([WEATHER, CURRENCY])}</tools>" in prompt
@@ -93,6 +96,12 @@ def test_the_server_writes_the_offered_tools_and_past_calls_into_the_prompt(serv
     assert prompt.endswith('<|im_start|>assistant\n<tool_call>[{"name": "get_weather", "arguments": {"city": "Paris"}}]'
                            '</tool_call><|im_end|>\n<|im_start|>user\n<tool_response>\n{"celsius": 21}\n'
                            '</tool_response><|im_end|>\n<|im_start|>assistant\n')
+
+
+def test_the_servers_slots_share_a_fixed_budget_of_context() -> None:
+    from evalkit.transport.local.server import context_per_slot
+
+    assert [context_per_slot(n) for n in (1, 4, 5, 8, 16, 64)] == [8192, 8192, 6553, 4096, 2048, 2048]
 
 
 def _complete(server: LocalServer, messages: Any, **params: Any) -> Attempt:

@@ -81,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--alias", required=True, help="model name the server answers to")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0: a free port chosen by the OS")
-    parser.add_argument("--ctx", type=int, default=2048, help="context tokens per slot")
+    parser.add_argument("--ctx", type=int, default=8192, help="context tokens per slot")
     parser.add_argument("--slots", type=int, default=1, help="requests served at once")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--niceness", type=int, default=10, help="added to the process's nice value")
