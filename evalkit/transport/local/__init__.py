@@ -5,6 +5,7 @@
 * `server`: the variants, their weights on disk and `LocalServer`, one server process's
   lifecycle (start, health, warm-up, why it died, stop without orphans);
 * `process`: the server process itself (`python -m evalkit.transport.local.process`);
+* `template`: the chat template it renders prompts with, tools included;
 * `weights`: the bundled GGUF, fetched once from the package index and checked;
 * `quant`: requantising it to the other variants with the `gguf` package's numpy code.
 

@@ -19,6 +19,8 @@ import signal
 import sys
 from pathlib import Path
 
+from evalkit.transport.local.template import chat_template
+
 _STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 _PARENT_CHECK_S = 0.5
 
@@ -59,6 +61,11 @@ def _params(xllamacpp, args: argparse.Namespace):
     params.n_ctx = args.ctx * args.slots
     params.cpuparams.n_threads = args.threads
     params.cpuparams_batch.n_threads = args.threads
+    # The GGUF's own template has no tools, and llama.cpp would drop an item's `tools`
+    # unseen: this one renders them in the model's function-calling format (and plain
+    # conversations exactly as the GGUF's does). Jinja is xllamacpp's default; set anyway.
+    params.use_jinja = True
+    params.chat_template = chat_template()
     return params
 
 
@@ -74,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--alias", required=True, help="model name the server answers to")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0: a free port chosen by the OS")
-    parser.add_argument("--ctx", type=int, default=2048, help="context tokens per slot")
+    parser.add_argument("--ctx", type=int, default=8192, help="context tokens per slot")
     parser.add_argument("--slots", type=int, default=1, help="requests served at once")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--niceness", type=int, default=10, help="added to the process's nice value")

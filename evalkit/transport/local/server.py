@@ -283,6 +283,21 @@ def _server_env() -> dict[str, str]:
 
 # --------------------------------------------------------------------------- servers
 
+MODEL_CONTEXT = 8192
+"""SmolLM2-135M's trained context (the GGUF's `llama.context_length`)."""
+KV_BUDGET_TOKENS = 4 * MODEL_CONTEXT
+"""Context tokens one server holds for all its slots together: llama.cpp allocates every
+slot's KV cache in full at start (~23 KB per token for this model, ~750 MB in all)."""
+MIN_CONTEXT = 2048
+
+
+def context_per_slot(slots: int) -> int:
+    """Context tokens each of `slots` slots gets: the model's whole context while the budget
+    allows (an item offering 12 functions needs ~2,800 prompt tokens, and a multi-turn
+    task's conversation grows every turn), shared out beyond that, never under 2,048."""
+    return max(MIN_CONTEXT, min(MODEL_CONTEXT, KV_BUDGET_TOKENS // max(1, slots)))
+
+
 
 class LocalServer:
     """A llama.cpp server process serving one variant on loopback, as a context manager.
@@ -304,7 +319,7 @@ class LocalServer:
         *,
         port: int | None = None,
         host: str = "127.0.0.1",
-        n_ctx: int = 2048,
+        n_ctx: int | None = None,
         n_threads: int | None = None,
         slots: int = 1,
         startup_timeout: float = 60.0,
@@ -313,13 +328,13 @@ class LocalServer:
         self.variant = get_variant(variant)
         self.host = host
         self.port = port
-        self.n_ctx = n_ctx
-        """Context tokens per slot."""
         # One thread by default: several servers may run at once on a small machine, and
         # the caller that starts them knows how many (see threads_per_server).
         self.n_threads = n_threads or 1
         self.slots = max(1, slots)
         """Requests served at once (llama.cpp's parallel slots, batched together)."""
+        self.n_ctx = n_ctx or context_per_slot(self.slots)
+        """Context tokens per slot."""
         self.startup_timeout = startup_timeout
         self.warm_up = warm_up
         self.log_path: Path | None = None
