@@ -223,3 +223,21 @@ def test_compare_runs_tool_items_on_the_local_model_end_to_end(tmp_path: Path) -
     # A reply of text where no tool applies is right; one with a call would be wrong.
     hello = records["hello"]
     assert hello["score"] == (1.0 if hello["tool_calls"] is None else 0.0), hello
+
+
+def test_the_tool_and_agent_suites_run_on_the_local_model_in_both_languages(tmp_path: Path) -> None:
+    """`evalkit compare -s tools -s agent` and their -zh variants on the embedded model: a
+    135M model scores low, but every item is sent with its tools, answered, stored and scored,
+    and every agent item is stored as a task with its turns."""
+    from evalkit.api import compare
+
+    store = tmp_path / "history.db"
+    suites = ["tools", "tools-zh", "agent", "agent-zh"]
+    compare(models=[f"local/{QUICK}"], suites=suites, store=str(store), results_dir=str(tmp_path / "results"),
+            max_tokens=48, limit=1)
+    records = _records(store)
+    assert {record["suite"] for record in records.values()} == set(suites)
+    for record in records.values():
+        assert record["error_class"] is None, record["error_message"]
+        assert 0.0 <= record["score"] <= 1.0 and record["prompt_tokens"] > 500  # the tool definitions went out
+        assert (record["turns"] is not None) == record["suite"].startswith("agent")
