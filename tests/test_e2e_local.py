@@ -123,3 +123,22 @@ def test_the_local_models_structured_output_mode_keeps_every_finished_reply_to_t
     finished = [detail or "" for model, _, reason, detail in rows if model == "schema" and reason == "stop"]
     assert finished, rows  # at least one reply ended by itself
     assert not any(d.startswith(("breaks the schema", "no JSON object")) for d in finished), finished
+
+
+def test_the_code_suites_run_on_the_local_model_and_its_code_in_the_sandbox(tmp_path):
+    """`evalkit compare -s humaneval -s coding` on the embedded model: every reply is run
+    against its tests in the sandbox, and the record keeps the tests' time and the isolation."""
+    from evalkit.api import compare
+
+    store = tmp_path / "history.db"
+    compare(models=["local/smollm2-135m-q4_0"], suites=["humaneval", "coding", "coding-zh"], store=str(store),
+            results_dir=str(tmp_path / "results"), max_tokens=64, limit=1)
+    with sqlite3.connect(store) as db:
+        db.row_factory = sqlite3.Row
+        records = [dict(row) for row in db.execute("select * from records")]
+    assert sorted(r["suite"] for r in records) == ["coding", "coding-zh", "humaneval"]
+    for record in records:
+        assert record["error_class"] is None, record["error_message"]
+        assert record["score"] in (0.0, 1.0) and record["tests_s"] is not None and record["tests_s"] >= 0
+        assert record["sandbox"].startswith(("process:", "docker", "podman"))
+        assert record["score"] == 1.0 or record["score_detail"]  # a failure says why
