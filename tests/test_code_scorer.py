@@ -175,7 +175,7 @@ def test_compare_scores_humaneval_and_coding_with_correct_wrong_and_hostile_repl
     assert re.match(r"tests failed: (CPU time limit|wall-clock timeout)", hostile["score_detail"])
     assert hostile["error_class"] is None  # a failed item, not an evalkit error
     assert "AssertionError" in records["humaneval-0001"]["score_detail"]
-    assert "PermissionError" in records["coding-0002"]["score_detail"]
+    assert re.search(r"PermissionError|FileNotFoundError", records["coding-0002"]["score_detail"])  # hidepid
     assert "sk-never-seen" not in json.dumps(records, default=str)
     for record in records.values():
         assert record["tests_s"] is not None and record["tests_s"] > 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import socket
 import stat
 import subprocess
@@ -77,7 +78,9 @@ def test_the_program_cannot_read_its_parents_proc_environ():
     seen = json.loads(done.stdout.strip().splitlines()[-1])
     assert SECRET in seen["plain"]  # the attack is real: an ordinary child reads the key
     assert not seen["passed"] and SECRET not in seen["output"]
-    assert "PermissionError" in seen["output"] and seen["reason"] == "exit status 1"
+    # closed to it (PermissionError), or, behind its own hidepid /proc, not there at all
+    assert ("PermissionError" in seen["output"] or "FileNotFoundError" in seen["output"])
+    assert seen["reason"] == "exit status 1"
 
 
 def test_the_program_cannot_write_outside_its_folder(tmp_path):
@@ -266,3 +269,78 @@ def test_run_by_an_unprivileged_user_the_keys_and_the_network_stay_out_of_reach(
     if "netns" not in seen["isolation"]:
         pytest.skip(f"user namespaces are closed here ({seen['isolation']}): the network stays open to the program")
     assert "uid" not in seen["isolation"] and "Network is unreachable" in seen["network"]
+
+
+# --- a reply cannot pass without its tests having run to the end ------------------------------
+
+
+@pytest.mark.parametrize("trick", [
+    "import os\nos._exit(0)",
+    "raise SystemExit(0)",
+    "import atexit, os\natexit.register(lambda: os._exit(0))\nassert False",
+    "import os, sys\nsys.excepthook = lambda *a: os._exit(0)\nassert False",
+])
+def test_a_program_that_exits_early_does_not_pass(trick):
+    result = run_program(trick + "\nprint('the tests would run here')\n", FAST)
+    assert not result.passed and "the tests would run here" not in result.output
+    assert result.reason in ("the program exited before its last line ran (exit(0), os._exit or the like): no pass",
+                             "exit status 1")
+
+
+def test_a_tree_too_deep_to_remove_recursively_neither_crashes_evalkit_nor_stays_on_disk():
+    import glob
+    import tempfile
+
+    before = set(glob.glob(f"{tempfile.gettempdir()}/evalkit-sandbox-*"))
+    result = run_program(textwrap.dedent("""
+        import os
+        fd = os.open(".", os.O_RDONLY)
+        for _ in range(1200):
+            os.mkdir("d", dir_fd=fd)
+            deeper = os.open("d", os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = deeper
+    """), FAST)
+    assert result.passed
+    assert set(glob.glob(f"{tempfile.gettempdir()}/evalkit-sandbox-*")) <= before
+
+
+def test_other_processes_unix_sockets_and_shared_memory_are_out_of_reach():
+    isolation = run_program("pass", FAST).isolation
+    if "tmpfs" not in isolation or "hidepid" not in isolation:
+        pytest.skip(f"this machine's sandbox has no private /run and /proc ({isolation})")
+    run = Path("/run")
+    path = run / f"evalkit-sandbox-test-{os.getpid()}.sock"
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(path))
+    os.chmod(path, 0o777)
+    server.listen(1)
+    try:
+        result = run_program(textwrap.dedent(f"""
+            import ctypes, os, socket
+            problems = []
+            try:
+                socket.socket(socket.AF_UNIX).connect({str(path)!r})
+                problems.append("connected to the host's socket")
+            except OSError:
+                pass
+            others = [p for p in os.listdir("/proc") if p.isdigit() and int(p) != os.getpid()]
+            for pid in others:
+                try:
+                    open(f"/proc/{{pid}}/cmdline").read()
+                    if int(pid) == os.getppid() or os.stat(f"/proc/{{pid}}").st_uid != os.getuid():
+                        problems.append("read another user's command line")
+                except OSError:
+                    pass
+            open("/run/lock-probe", "w").write("x")
+            segment = ctypes.CDLL(None).shmget(0x5B5B5B5B, 4096, 0o1000 | 0o666)
+            print("segment", segment)
+            assert not problems, problems
+        """), FAST)
+        assert result.passed, result.output
+        assert not Path("/run/lock-probe").exists()
+        ipcs = subprocess.run(["ipcs", "-m"], capture_output=True, text=True).stdout if shutil.which("ipcs") else ""
+        assert "0x5b5b5b5b" not in ipcs.lower()
+    finally:
+        server.close()
+        path.unlink()

@@ -19,6 +19,7 @@ import dataclasses
 import keyword
 import math
 import re
+import subprocess
 from typing import Any
 
 from evalkit.scoring import sandbox
@@ -62,7 +63,12 @@ def score_code(response: str, reference: Any, entry_point: str | None = None, pr
     if timeout_s is not None:  # the item's own limit
         limits = dataclasses.replace(config.limits, wall_s=float(timeout_s), cpu_s=max(1, math.ceil(timeout_s)))
         config = dataclasses.replace(config, limits=limits)
-    result = sandbox.run_program(build_program(code, reference, entry_point, prefix), config)
+    try:
+        result = sandbox.run_program(build_program(code, reference, entry_point, prefix), config)
+    except (OSError, RecursionError, subprocess.SubprocessError, ValueError) as error:
+        # whatever a hostile program leaves behind, it fails its item, never the run
+        return Score(0.0, code, f"tests failed: the sandbox could not run the program ({type(error).__name__}: "
+                                f"{error})")
     detail = "" if result.passed else f"tests failed: {result.reason}\n{result.output[-DETAIL_CHARS:]}".rstrip()
     return Score(1.0 if result.passed else 0.0, code, detail, run_s=result.elapsed_s, sandbox=result.isolation)
 

@@ -4,19 +4,23 @@ it cannot read evalkit's secrets, reach the network, fill the machine or outlive
 One call, `run_program(source)`, returns a `SandboxResult`: passed or not, why not, the
 tail of what it printed, its wall time and the isolation that applied. Two runtimes:
 
-- ``process`` (the default): a child process started through a small launcher that
-  sets the limits and the isolation and then execs ``python -I -S program.py``:
-  an empty environment; its own temporary folder as the working directory; a new session
-  (its process group is killed at the wall-clock timeout); ``RLIMIT_CPU``, ``RLIMIT_AS``
-  (memory), ``RLIMIT_NPROC`` (processes), ``RLIMIT_FSIZE`` (file size), ``RLIMIT_NOFILE``;
-  on Linux a new network namespace (no interface but a down loopback: no network at all)
-  and a new mount namespace with private, size-capped tmpfs over ``/tmp``, ``/var/tmp``
-  and ``/dev/shm``. Run by root, the child drops to a uid of its own that owns no file
-  and no other process (so it can neither read evalkit's ``/proc/<pid>/environ`` nor write
-  where only root may, and every process it leaves is killed by uid when it ends); run by
-  another user, the namespaces come from a user namespace and evalkit makes itself
-  non-dumpable so a process of the same user cannot read its ``/proc/<pid>/environ``.
-  What was applied is detected on each run and reported in `SandboxResult.isolation`.
+- ``process`` (the default): a child process started through a small launcher that sets
+  the limits and the isolation and then execs ``python -I -S`` on a harness that runs the
+  program and, only when its last line has run, hands back a token it was given (so an
+  early ``exit(0)`` is no pass): an empty environment; its own temporary folder as the
+  working directory; a new session (its process group is killed at the wall-clock
+  timeout); ``RLIMIT_CPU``, ``RLIMIT_AS`` (memory), ``RLIMIT_NPROC`` (processes),
+  ``RLIMIT_FSIZE`` (file size), ``RLIMIT_NOFILE``; on Linux a new network namespace (no
+  interface but a down loopback: no network at all) and a new mount namespace with
+  private, size-capped tmpfs over ``/tmp``, ``/var/tmp``, ``/dev/shm`` and ``/run`` (its
+  Unix sockets), its own SysV IPC, and where it may (root) a ``/proc`` with ``hidepid=2``
+  that shows it no other user's processes. Run by root, the child drops to a uid of its
+  own that owns no file and no other process (so it can neither read evalkit's
+  ``/proc/<pid>/environ`` nor write where only root may, and every process it leaves is
+  killed by uid when it ends); run by another user, the namespaces come from a user
+  namespace and evalkit makes itself non-dumpable so a process of the same user cannot
+  read its ``/proc/<pid>/environ``. What was applied is detected on each run and reported
+  in `SandboxResult.isolation`.
 - ``docker`` / ``podman`` (``EVALKIT_SANDBOX=docker``): the same program in a container
   with no network, a read-only root, a pids, memory and CPU cap, used when that runtime's
   command is installed; otherwise the process runtime is used and the isolation says so.
@@ -33,6 +37,7 @@ import json
 import math
 import os
 import queue
+import secrets
 import shutil
 import signal
 import stat
@@ -41,6 +46,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -153,17 +159,23 @@ applied.append("rlimits" + (" except " + " ".join(unset) if unset else ""))
 root = os.geteuid() == 0
 if sys.platform.startswith("linux"):
     user = 0 if root else 0x10000000
-    if libc.unshare(user | 0x40000000 | 0x00020000) == 0:
+    # CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWIPC: no network, its own mounts, its own SysV IPC
+    if libc.unshare(user | 0x40000000 | 0x00020000 | 0x08000000) == 0:
         applied.append("netns")
         # The program is opened before /tmp is covered: its folder may lie under /tmp.
         program = os.open(cfg["program"], os.O_RDONLY)
         os.set_inheritable(program, True)
         if libc.mount(b"none", b"/", None, 16384 | (1 << 18), None) == 0:
-            mounted = [p for p in (b"/tmp", b"/var/tmp", b"/dev/shm")
+            # /run too: its lock folder is writable and its Unix sockets (databases, docker)
+            # are not behind the network namespace
+            mounted = [p for p in (b"/tmp", b"/var/tmp", b"/dev/shm", b"/run")
                        if os.path.isdir(p) and libc.mount(b"tmpfs", p, b"tmpfs", 0, b"size=16m") == 0]
             if mounted:
                 applied.append("tmpfs")
                 cfg["program"] = "/dev/fd/%d" % program
+            # a /proc of its own that shows it no other user's processes (their command lines)
+            if libc.mount(b"proc", b"/proc", b"proc", 2 | 4 | 8, b"hidepid=2") == 0:
+                applied.append("hidepid")
     elif libc.unshare(user | 0x40000000) == 0:
         applied.append("netns")
 if root and cfg.get("uid"):
@@ -172,8 +184,30 @@ if root and cfg.get("uid"):
 if prctl:
     prctl(38, 1, 0, 0, 0)
 os.write(cfg["report_fd"], json.dumps(applied).encode()); os.close(cfg["report_fd"])
-os.execve(cfg["python"], [cfg["python"], "-I", "-S", "-B", cfg["program"]], {})
+os.execve(cfg["python"], [cfg["python"], "-I", "-S", "-B", "-c", cfg["harness"], str(cfg["token_fd"]),
+                          str(cfg["done_fd"]), cfg["program"]], {})
 """
+
+_HARNESS = r"""
+import os, sys
+def _run(token_fd, done_fd, path):
+    token = os.read(token_fd, 64)
+    os.close(token_fd)
+    with open(path, encoding="utf-8") as program:
+        source = program.read()
+    sys.argv = [path]
+    try:
+        exec(compile(source, path, "exec"), {"__name__": "__main__", "__file__": path, "__builtins__": __builtins__})
+    except BaseException:
+        os.close(done_fd)  # an exit, even exit(0), before the end is no pass
+        raise
+    os.write(done_fd, token)
+    os.close(done_fd)
+_run(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3])
+"""
+"""Runs the program and, only once its last line has run, writes back the token it was
+given (read and closed before the program starts): a program that exits early — exit(0),
+os._exit(0), an atexit or excepthook trick — ends without it and does not pass."""
 
 _RLIMITS = {"RLIMIT_CPU": "cpu_s", "RLIMIT_AS": "memory_bytes", "RLIMIT_NPROC": "processes",
             "RLIMIT_FSIZE": "file_bytes", "RLIMIT_NOFILE": "open_files"}
@@ -194,7 +228,7 @@ def run_program(source: str, config: SandboxConfig | None = None) -> SandboxResu
                          "podman and set EVALKIT_SANDBOX=docker (or podman)")
     slot = _slots.get()
     try:
-        with tempfile.TemporaryDirectory(prefix="evalkit-sandbox-") as base:
+        with _folder() as base:
             folder = Path(base) / "work"
             folder.mkdir()
             (folder / PROGRAM_FILE).write_text(source, encoding="utf-8")
@@ -205,6 +239,21 @@ def run_program(source: str, config: SandboxConfig | None = None) -> SandboxResu
                                 f"; {config.runtime} is not installed" if config.runtime != "process" else "")
     finally:
         _slots.put(slot)
+
+
+@contextlib.contextmanager
+def _folder() -> Iterator[str]:
+    """A temporary folder for one run, removed afterwards whatever the program left in it
+    (a tree too deep for Python's recursive removal goes with ``rm -rf``)."""
+    base = tempfile.mkdtemp(prefix="evalkit-sandbox-")
+    try:
+        yield base
+    finally:
+        with contextlib.suppress(OSError, RecursionError):  # Python 3.11's removal recurses
+            shutil.rmtree(base)
+        if os.path.exists(base):
+            subprocess.run(["rm", "-rf", "--", base], check=False, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
 
 
 def container_runtime(config: SandboxConfig) -> str | None:
@@ -222,10 +271,15 @@ def _run_process(limits: Limits, folder: Path, output_path: Path, slot: int, not
         os.chown(folder / PROGRAM_FILE, uid, uid)
     else:
         _make_undumpable()
-    launch = {"mode": "run", "uid": uid, "python": python, "program": PROGRAM_FILE,
+    launch = {"mode": "run", "uid": uid, "python": python, "program": PROGRAM_FILE, "harness": _HARNESS,
               "limits": {name: getattr(limits, attr) for name, attr in _RLIMITS.items()}}
     report_r, report_w = os.pipe()
-    launch["report_fd"] = report_w
+    token_r, token_w = os.pipe()
+    done_r, done_w = os.pipe()
+    token = secrets.token_hex(16).encode()
+    os.write(token_w, token)
+    os.close(token_w)
+    launch.update(report_fd=report_w, token_fd=token_r, done_fd=done_w)
     started = time.monotonic()
     with open(output_path, "wb") as output:
         try:
@@ -234,19 +288,24 @@ def _run_process(limits: Limits, folder: Path, output_path: Path, slot: int, not
             child = subprocess.Popen(
                 [sys.executable, "-I", "-S", "-c", _LAUNCHER, json.dumps(launch)],
                 cwd=folder, env={}, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
-                start_new_session=True, pass_fds=(report_w,))
+                start_new_session=True, pass_fds=(report_w, token_r, done_w))
         finally:
-            os.close(report_w)
+            for end in (report_w, token_r, done_w):
+                os.close(end)
         timed_out = _wait(child, limits.wall_s)
         if uid is not None:
             _reap(uid)
     elapsed = time.monotonic() - started
     with os.fdopen(report_r, "rb") as report:
         applied = json.loads(report.read() or b"[]")
+    with os.fdopen(done_r, "rb") as done:
+        finished = done.read() == token
     text = _tail(output_path)
     isolation = "process: " + (", ".join(applied) or "none (the launcher failed)") + note
-    return SandboxResult(child.returncode == 0 and not timed_out,
-                         _reason(child.returncode, timed_out, limits, text), text, elapsed, isolation)
+    reason = _reason(child.returncode, timed_out, limits, text)
+    if reason is None and not finished:
+        reason = "the program exited before its last line ran (exit(0), os._exit or the like): no pass"
+    return SandboxResult(reason is None, reason, text, elapsed, isolation)
 
 
 def _wait(child: subprocess.Popen[bytes], wall_s: float) -> bool:
