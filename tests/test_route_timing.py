@@ -34,11 +34,13 @@ TOKEN_DELAY_S = 1 / 80
 ANSWER = "Answer: 5 is right"  # 4 words: 4 chunks, 4 tokens
 E2E_S = TTFT_S + 3 * TOKEN_DELAY_S  # 157.5 ms
 ITEMS = 20
-TTFT_TOLERANCE_S = 0.005
-E2E_TOLERANCE_S = 0.008
+TTFT_TOLERANCE_S = 0.012
+E2E_TOLERANCE_S = 0.018
 """How far above the scripted latency a median may read: the client's own share (a 2-core
-machine shared with the server and other work), a few milliseconds, where litellm in the
-runner's loop added 130 ms to TTFT and 300-430 ms to end-to-end."""
+machine shared with the server and other work), a few milliseconds — 5-7 ms TTFT and 7-11 ms
+end to end with four models at 8 in flight while other tests ran — where litellm in the
+runner's loop added 30-55 ms to TTFT at 8 in flight (130 ms before its worker) and 300-430 ms
+to end-to-end."""
 RUNS = 3
 """A scenario passes if one of this many runs reads every model within the tolerances: other
 work on a shared machine can delay a run by more than that, never litellm's 130 ms away."""
