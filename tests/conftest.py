@@ -147,6 +147,8 @@ def older_store(tmp_path) -> Callable[[int], Path]:
             db.execute("INSERT INTO records (run_id, model, model_id, suite, sample_id, request_hash, epoch, "
                        "score, attempts, from_cache, started_at, finished_at, cost_usd) "
                        "VALUES ('r1', 'm', 'x/m', 's', 'q1', 'h', 0, 1.0, 1, 0, 0, 0, 0.25)")
+            for table in ("workloads", "run_summaries") if version < 11 else ():
+                db.execute(f"DROP TABLE {table}")
             db.execute(f"UPDATE evalkit_meta SET value='{version}' WHERE key='schema_version'")
         return path
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1] / "evalkit"
 
-STAGES = ["config", "transport", "store", "economics", "scoring", "suites", "run", "analysis",
+STAGES = ["config", "transport", "store", "workload", "economics", "scoring", "suites", "run", "analysis",
           "report", "console"]
 """Lowest first: a module may import its own stage and the ones before it."""
 FOUNDATION = {"evalkit.errors", "evalkit.lazy", "evalkit.redaction", "evalkit.version", "evalkit.data"}

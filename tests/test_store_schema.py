@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pytest
 import sqlalchemy as sa
 
+from evalkit.errors import UsageError
 from evalkit.store import CallKey, CallRecord, LongText, RecordWriter, Store
 from evalkit.store.schema import record_columns
 
@@ -64,6 +65,20 @@ def test_a_new_store_has_the_schema_10_records_and_journal_tables(tmp_path):
                 + SCHEMA_9_TURNS + SCHEMA_10_CODE)
     assert _described(inspector.get_columns("records")) == expected
     assert _described(inspector.get_columns("inflight")) == SCHEMA_6_INFLIGHT
+
+
+def test_a_schema_10_store_gains_workload_profiles_and_run_summaries_and_keeps_its_run(older_store):
+    store = Store(str(older_store(10)))
+    assert {"workloads", "run_summaries"} <= set(sa.inspect(store.engine).get_table_names())
+    assert store.run("r1").run_id == "r1" and store.spent("r1") == 0.25
+    store.save_workload("rag", "logs.jsonl", "openai-jsonl", {"requests": 2}, [{"messages": [], "response": "ok"}])
+    store.save_workload("rag", "logs2.jsonl", "csv", {"requests": 3})  # a second import replaces the first
+    saved = store.workload("rag")
+    assert (saved.source, saved.format, saved.profile, saved.sample) == ("logs2.jsonl", "csv", {"requests": 3}, None)
+    store.save_run_summary("r1", "0.9", {"rows": [{"model": "m"}]})
+    assert store.run_summaries(["r1"])["r1"]["rows"] == [{"model": "m"}]
+    with pytest.raises(UsageError, match=r"no workload profile 'chat'.*stored: rag.*evalkit workload import"):
+        store.workload("chat")
 
 
 def test_a_field_is_stored_as_the_type_its_annotation_names():

@@ -29,6 +29,7 @@ _EXPORTS = {
     "RunRow": "evalkit.store.database",
     "SCHEMA_VERSION": "evalkit.store.schema",
     "Store": "evalkit.store.database",
+    "WorkloadRow": "evalkit.store.database",
     "inter_token_latency_s": "evalkit.store.records",
     "output_speed_tps": "evalkit.store.records",
     "store_url": "evalkit.store.database",

@@ -28,7 +28,14 @@ from evalkit import redaction
 from evalkit.errors import UsageError
 from evalkit.store.migrations import migrate
 from evalkit.store.records import CallKey, CallRecord
-from evalkit.store.schema import inflight_table, records_table, runs_table, shards_table
+from evalkit.store.schema import (
+    inflight_table,
+    records_table,
+    run_summaries_table,
+    runs_table,
+    shards_table,
+    workloads_table,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -303,6 +310,78 @@ class Store:
         with self.engine.connect() as conn:
             frame = pd.read_sql(query, conn)
         return frame.drop(columns=["id"], errors="ignore")
+
+    # --- workload profiles ---
+
+    def save_workload(self, name: str, source: str, fmt: str, profile: dict,
+                      sample: list[dict] | None = None) -> None:
+        """Store the profile ``name`` (replacing one of that name) in one transaction;
+        ``sample`` is the traffic's text, kept only when the user asked."""
+        row = dict(name=name, imported_at=time.time(), source=source, format=fmt,
+                   profile_json=json.dumps(profile, ensure_ascii=False),
+                   sample_json=None if sample is None else json.dumps(sample, ensure_ascii=False))
+        with self.engine.begin() as conn:
+            conn.execute(sa.delete(workloads_table).where(workloads_table.c.name == name))
+            conn.execute(sa.insert(workloads_table).values(**row))
+
+    def workload(self, name: str) -> WorkloadRow:
+        """The stored profile ``name``; a UsageError listing the stored ones otherwise."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(workloads_table).where(workloads_table.c.name == name)).first()
+        if row is None:
+            known = ", ".join(w.name for w in self.workloads()) or "none yet"
+            raise UsageError(f"no workload profile {name!r} in store {self.url} (stored: {known}); "
+                             "create one with `evalkit workload import FILE`")
+        return _workload_row(row)
+
+    def workloads(self) -> list[WorkloadRow]:
+        """Every stored profile, newest first."""
+        query = sa.select(workloads_table).order_by(workloads_table.c.imported_at.desc())
+        with self.engine.connect() as conn:
+            return [_workload_row(row) for row in conn.execute(query)]
+
+    def delete_workload(self, name: str) -> bool:
+        with self.engine.begin() as conn:
+            return bool(conn.execute(sa.delete(workloads_table).where(workloads_table.c.name == name)).rowcount)
+
+    # --- run summaries ---
+
+    def save_run_summary(self, run_id: str, version: str, summary: dict) -> None:
+        """Keep (or replace) the figures of a finished run, for history."""
+        row = dict(run_id=run_id, computed_at=time.time(), evalkit_version=version,
+                   summary_json=json.dumps(summary, ensure_ascii=False))
+        with self.engine.begin() as conn:
+            conn.execute(sa.delete(run_summaries_table).where(run_summaries_table.c.run_id == run_id))
+            conn.execute(sa.insert(run_summaries_table).values(**row))
+
+    def run_summaries(self, run_ids: list[str] | None = None) -> dict[str, dict]:
+        """run_id -> stored summary (with ``evalkit_version`` and ``computed_at``), for the
+        given runs or all; a run without one is absent."""
+        query = sa.select(run_summaries_table)
+        if run_ids is not None:
+            query = query.where(run_summaries_table.c.run_id.in_(run_ids))
+        with self.engine.connect() as conn:
+            return {row.run_id: {**json.loads(row.summary_json), "evalkit_version": row.evalkit_version,
+                                 "computed_at": row.computed_at} for row in conn.execute(query)}
+
+
+@dataclass(frozen=True)
+class WorkloadRow:
+    """A stored workload profile, as `Store.workload` returns it."""
+
+    name: str
+    imported_at: float
+    source: str
+    format: str
+    profile: dict
+    sample: list[dict] | None
+    """The traffic's text (messages and logged answers), when it was kept."""
+
+
+def _workload_row(row: Any) -> WorkloadRow:
+    return WorkloadRow(name=row.name, imported_at=row.imported_at, source=row.source, format=row.format,
+                       profile=json.loads(row.profile_json),
+                       sample=None if row.sample_json is None else json.loads(row.sample_json))
 
 
 def _run_row(row: Any) -> RunRow:

@@ -11,7 +11,16 @@ import sqlalchemy as sa
 
 from evalkit.errors import UsageError
 from evalkit.store.records import output_speed_tps
-from evalkit.store.schema import SCHEMA_VERSION, leases_table, meta_table, metadata, records_table, runs_table
+from evalkit.store.schema import (
+    SCHEMA_VERSION,
+    leases_table,
+    meta_table,
+    metadata,
+    records_table,
+    run_summaries_table,
+    runs_table,
+    workloads_table,
+)
 
 _POSTGRES_MIGRATION_LOCK = 20240917
 """Advisory lock id: several shards may open a fresh shared store at once."""
@@ -137,6 +146,12 @@ def _migration_10(conn: sa.Connection) -> None:
     _add_record_columns(conn, CODE_COLUMNS)
 
 
+def _migration_11(conn: sa.Connection) -> None:
+    """Workload profiles and per-run summaries: two new tables; summaries of runs stored
+    before are computed the first time history needs them."""
+    metadata.create_all(conn, tables=[workloads_table, run_summaries_table])
+
+
 def _add_record_columns(conn: sa.Connection, names: tuple[str, ...]) -> None:
     """Add these `records` columns, typed as the schema types them, where they are missing."""
     existing = {column["name"] for column in sa.inspect(conn).get_columns("records")}
@@ -148,6 +163,6 @@ def _add_record_columns(conn: sa.Connection, names: tuple[str, ...]) -> None:
 
 MIGRATIONS = {2: _migration_2, 3: _migration_3, 4: _migration_4, 5: _migration_5, 6: _migration_6,
               7: _migration_7, 8: _migration_8, 9: _migration_9,
-              10: _migration_10}
+              10: _migration_10, 11: _migration_11}
 """schema version -> the step that brings a store of the previous version to it. Append
 only. A new store is created at the current version directly."""

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from evalkit.store.records import LONG_TEXT, CallKey, CallRecord
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 """Version of the tables below; a store records its own in ``evalkit_meta``."""
 
 _COLUMN_TYPES: dict[type, Callable[[], sa.types.TypeEngine[Any]]] = {
@@ -133,3 +133,27 @@ records_table = sa.Table(
     sa.Index("ix_records_run", "run_id", "model", "suite"),
 )
 """One row per `CallRecord`, in commit order (``id``)."""
+
+workloads_table = sa.Table(
+    "workloads",
+    metadata,
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("imported_at", sa.Float, nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("format", sa.String(32), nullable=False),
+    sa.Column("profile_json", sa.Text, nullable=False),
+    sa.Column("sample_json", sa.Text),
+)
+"""Schema 11: workload profiles imported from production logs (`evalkit workload import`);
+``sample_json`` holds the traffic's text only where the user asked to keep it."""
+
+run_summaries_table = sa.Table(
+    "run_summaries",
+    metadata,
+    sa.Column("run_id", sa.String(64), primary_key=True),
+    sa.Column("computed_at", sa.Float, nullable=False),
+    sa.Column("evalkit_version", sa.String(32), nullable=False),
+    sa.Column("summary_json", sa.Text, nullable=False),
+)
+"""Schema 11: a finished run's figures per model and suite, kept so `evalkit history` reads
+one row per run instead of re-analysing its records."""
