@@ -87,6 +87,13 @@ cache_hit_option = click.option("--cache-hit-rate", help=CACHE_HIT_HELP)
 VOLUME_HELP = ("Workload for the projected monthly cost: requests (50000/day, 1.5M/month) or tokens "
                "(2M-tokens/month) [default: 10000/day].")
 
+WORKLOAD_HELP = ("A stored workload profile (`evalkit workload import`): price each candidate for that traffic, "
+                 "per request and per month, with its token inflation.")
+REFERENCE_HELP = ("The model token inflation is measured against when the profile's incumbent is not in the run "
+                  "[default: the run's first model].")
+workload_option = click.option("--workload", metavar="NAME", help=WORKLOAD_HELP)
+reference_option = click.option("--reference", metavar="MODEL", help=REFERENCE_HELP)
+
 store_option = click.option(
     "--store", envvar="EVALKIT_STORE",
     help="History database: a SQLite path or a SQLAlchemy URL such as postgresql://user:pass@host/db "
@@ -162,12 +169,14 @@ def _thresholds(max_accuracy_drop, max_latency_increase, max_cost_increase):
 @click.option("--volume", help=VOLUME_HELP)
 @purchase_option
 @cache_hit_option
+@workload_option
+@reference_option
 @threshold_options
 @store_option
 @_fails_cleanly
 def compare(config_path, models, suites, resume_ref, max_cost, use_cache, dry_run, results_dir, by_suite, quiet,
-            tag, baseline, shard_text, run_id, reports, volume, purchase, cache_hit_rate, max_accuracy_drop,
-            max_latency_increase, max_cost_increase, store, **run_options) -> None:
+            tag, baseline, shard_text, run_id, reports, volume, purchase, cache_hit_rate, workload, reference,
+            max_accuracy_drop, max_latency_increase, max_cost_increase, store, **run_options) -> None:
     """Run the suites against every model and print the verdict.
 
     With no models named, runs one default model per provider whose API key is set,
@@ -181,6 +190,7 @@ def compare(config_path, models, suites, resume_ref, max_cost, use_cache, dry_ru
         config_path, models=models, suites=suites, store=store, results_dir=results_dir, reports=reports,
         volume=volume, max_cost=max_cost, resume=resume_ref, cache=use_cache, tag=tag, run_id=run_id,
         shard=shard_text, baseline=baseline, purchase=purchase, cache_hit_rate=cache_hit_rate,
+        workload=workload, reference=reference,
         thresholds=_thresholds(max_accuracy_drop, max_latency_increase, max_cost_increase),
         on_notice=click.echo, on_warning=_warn, **run_options)
     if dry_run:
@@ -238,6 +248,7 @@ def _print_comparison(result, console, by_suite) -> None:
     terminal.render(result.analysis, console, by_suite=by_suite)
     console.print()
     fit.print_lines(console, _purchase_lines(result.analysis))
+    _print_workload_bill(result.workload_bill, console)
     fit.print_lines(console, outcome_lines(result.outcome, result.options))
     fit.print_lines(console, [f"Run {result.run_id}: {result.outcome.records} records in {result.store_url}; "
                               f"files in {result.run_dir}/"])
@@ -255,6 +266,16 @@ def _print_comparison(result, console, by_suite) -> None:
         click.echo(result.baseline_note)
     if result.regression is not None:
         _print_regression(result.regression)
+
+
+def _print_workload_bill(bill, console) -> None:
+    """The bill for the --workload profile, when one was asked for."""
+    if bill is None:
+        return
+    from evalkit.console import fit
+    from evalkit.report.workload_bill import terminal_lines
+
+    fit.print_lines(console, terminal_lines(bill))
 
 
 def _print_regression(regression) -> None:
@@ -320,15 +341,23 @@ def show(run, by_suite, purchase, cache_hit_rate, store) -> None:
 @cache_hit_option
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False),
               help="Reports go to DIR/<run-id>/ unless -o is given.")
+@workload_option
+@reference_option
 @store_option
 @_fails_cleanly
-def report(run, formats, output, volume, purchase, cache_hit_rate, results_dir, store) -> None:
+def report(run, formats, output, volume, purchase, cache_hit_rate, results_dir, workload, reference, store) -> None:
     """Write a decision report (HTML, PDF, Markdown) for a stored run, without re-running it."""
     from evalkit import api
 
-    for path in api.write_report(run, list(formats) or ["html"], store=store, results_dir=results_dir,
-                                 output=output, volume=volume, purchase=purchase, cache_hit_rate=cache_hit_rate):
+    analysis = api.analyse(run, store, purchase=purchase, cache_hit_rate=cache_hit_rate)
+    bill = api.workload_bill(analysis, workload, store=store, volume=volume, reference=reference)
+    for path in api.write_report(analysis, list(formats) or ["html"], store=store, results_dir=results_dir,
+                                 output=output, volume=volume, workload=bill):
         click.echo(f"wrote {path}")
+    if bill is not None:
+        from evalkit.console import fit
+
+        _print_workload_bill(bill, fit.console())
 
 
 @main.command()
