@@ -54,6 +54,8 @@ class WorkloadBill:
     bill: Table
     inflation: Table
     assumptions: list[tuple[str, str]]
+    reference: str = ""
+    """The model whose tokenizer the inflation is measured against."""
     bills: list[CandidateBill] = field(default_factory=list, repr=False)
     measured: TokenInflation | None = field(default=None, repr=False)
 
@@ -86,7 +88,8 @@ def workload_bill(analysis: Any, request: WorkloadRequest) -> WorkloadBill:
     basis = BillBasis(profile.requests, monthly, volume_source, cache_source(profile, purchase.cache_hit_rate),
                       purchase.option)
     return WorkloadBill(request.name, _sentences(inflation, request, basis, machines), _bill_table(bills),
-                        _inflation_table(inflation), _assumptions(inflation, request, basis), bills, inflation)
+                        _inflation_table(inflation), _assumptions(inflation, request, basis), reference, bills,
+                        inflation)
 
 
 def _machines(run: Any) -> dict[str, Machine]:
@@ -167,7 +170,8 @@ def _assumptions(inflation: TokenInflation, request: WorkloadRequest, basis: Bil
         ("Language mix", mix),
         ("Cache", f"{basis.cache_source}, at each model's cache-read rate (its input rate without one); "
                   "no cache writes billed"),
-        ("Purchase", f"{basis.purchase} price; a model without it is unavailable, not costed at the standard price"),
+        ("Purchase", "standard price" if basis.purchase == "standard" else
+                     f"{basis.purchase} price; a model without it is unavailable, not costed at the standard price"),
         ("Volume", volume),
         ("Interval", f"95% Student-t interval of the mean request over the profile's {profile.requests:,} requests, "
                      "times the volume: the sampling of requests only, not price or volume changes"),
@@ -195,8 +199,9 @@ def _bill_table(bills: list[CandidateBill]) -> Table:
         if bill.status != "priced":
             rows.append([bill.model, factor, bill.status, bill.status, bill.reason])
             continue
-        monthly = _estimate(bill.monthly) if bill.monthly is not None else "n/a: volume unknown"
-        rows.append([bill.model, factor, _estimate(bill.per_request), monthly, _note(bill)])
+        mark = ESTIMATED_MARK if bill.inflation_estimated else ""
+        monthly = mark + _estimate(bill.monthly) if bill.monthly is not None else "n/a: volume unknown"
+        rows.append([bill.model, factor, mark + _estimate(bill.per_request), monthly, _note(bill)])
     table = Table(["Model", "Tokens vs reference", "USD / request [95% CI]", "USD / month [95% CI]", "Note"], rows)
     known = [(i, b.monthly.value) for i, b in enumerate(bills) if b.monthly is not None]
     if len(known) > 1:
@@ -236,6 +241,6 @@ def terminal_lines(section: WorkloadBill) -> list[str]:
     lines = [f"{TITLE} ({section.name}):"]
     for row in section.bill.rows:
         model, factor, per_request, monthly, note = row
-        lines.append(f"  {model}: {monthly} per month, {per_request} per request, tokens {factor} of the reference"
-                     + (f" ({note})" if note else ""))
+        lines.append(f"  {model}: {monthly} per month, {per_request} per request, prompt tokens {factor} "
+                     f"{section.reference}'s" + (f" ({note})" if note else ""))
     return lines + section.lines
