@@ -160,6 +160,24 @@ def test_the_incumbent_is_the_reference_when_it_is_in_the_run():
         choose_reference(models, None, "nope")
 
 
+def test_a_multi_turn_task_pairs_its_first_turn_and_unpaired_or_failed_calls_count_nothing():
+    import pandas as pd
+
+    def call(model, sample_id, prompt, epoch=0, error=None, turns=None):
+        return {"model": model, "suite": "agent", "sample_id": sample_id, "epoch": epoch, "prompt_tokens": prompt,
+                "usage_source": "provider", "error_class": error,
+                "turn_log": None if turns is None else json.dumps([{"prompt_tokens": t} for t in turns])}
+
+    records = pd.DataFrame([
+        call("ref", "t1", 900, turns=[200, 700]), call("glm", "t1", 1500, turns=[230, 1270]),  # first turns
+        call("ref", "t2", 100), call("glm", "t2", None, error="timeout"),  # failed: no pair
+        call("glm", "t1", 999, epoch=1),  # the reference has no epoch 1: no pair
+    ])
+    glm = measure(records, {}, "ref").ratios["glm"]
+    assert set(glm) == {"unknown", "all"}  # no language known for these items
+    assert (glm["all"].ratio, glm["all"].pairs) == (230 / 200, 1)
+
+
 # ---------------------------------------------------------------------------- on the scripted server
 
 

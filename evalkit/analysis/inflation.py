@@ -116,8 +116,11 @@ def prompt_counts(records: Any) -> dict[str, dict[tuple[str, str, int], tuple[in
 
 def _first_turn_prompt(turn_log: Any, prompt_tokens: Any) -> int | None:
     if isinstance(turn_log, str) and turn_log:
-        turns = json.loads(turn_log)
-        first = turns[0].get("prompt_tokens") if turns else None
+        try:
+            turns = json.loads(turn_log)
+            first = turns[0].get("prompt_tokens") if turns else None
+        except (ValueError, AttributeError, TypeError):
+            return None  # a turn log that is not one: no first turn to pair
         return None if first is None else int(first)
     if prompt_tokens is None or (isinstance(prompt_tokens, float) and math.isnan(prompt_tokens)):
         return None

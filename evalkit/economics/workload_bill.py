@@ -163,7 +163,9 @@ def requests_per_month(profile: WorkloadProfile, volume: Volume | None) -> tuple
     if volume is not None and volume.unit == "requests":
         return volume.amount, f"--volume {volume.text}"
     if volume is not None:
-        size = (sum(profile.prompt_tokens) + sum(profile.completion_tokens)) / profile.requests
+        size = (sum(profile.prompt_tokens) + sum(profile.completion_tokens)) / max(1, profile.requests)
+        if not size:
+            return None, f"unknown: --volume {volume.text} counts tokens and the profile's requests have none"
         return volume.amount / size, (f"--volume {volume.text}, at the profile's {size:,.0f} logged tokens "
                                       "per request")
     if profile.requests_per_month is not None:
@@ -183,6 +185,8 @@ def candidate_bill(model: str, price: ModelPrice, profile: WorkloadProfile, infl
             "is not measured (run `evalkit capacity` and set price_from_capacity)"))
     if not price.known:
         return replace(base, reason="price unknown")
+    if profile.requests == 0:
+        return replace(base, reason="the profile holds no requests")
     if inflation is None:
         return replace(base, reason="no prompt of the run paired with the reference model's: inflation unknown")
     costs, why, tiers = request_costs(price, profile, inflation, purchase, cache_hit_rate)

@@ -158,7 +158,7 @@ def _assumptions(inflation: TokenInflation, request: WorkloadRequest, basis: Bil
     profile = request.profile
     mix = ", ".join(f"{LANGUAGE_NAMES.get(k, k)} {v:.0%}" for k, v in sorted(profile.languages.items())) or \
         "unknown (no text logged): the pooled ratio over all of the run's prompts"
-    prompts, answers = profile.prompt_tokens, profile.completion_tokens
+    prompts, answers = profile.prompt_tokens or [0], profile.completion_tokens or [0]
     volume = (f"{basis.requests_per_month:,.0f} requests/month, from {basis.volume_source}"
               if basis.requests_per_month is not None else basis.volume_source)
     return [
