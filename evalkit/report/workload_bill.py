@@ -241,6 +241,8 @@ def terminal_lines(section: WorkloadBill) -> list[str]:
     lines = [f"{TITLE} ({section.name}):"]
     for row in section.bill.rows:
         model, factor, per_request, monthly, note = row
-        lines.append(f"  {model}: {monthly} per month, {per_request} per request, prompt tokens {factor} "
-                     f"{section.reference}'s" + (f" ({note})" if note else ""))
+        tokens = "the reference tokenizer" if model == section.reference else \
+            f"prompt tokens {factor} {section.reference}'s"
+        lines.append(f"  {model}: {monthly} per month, {per_request} per request, {tokens}"
+                     + (f" ({note})" if note else ""))
     return lines + section.lines
