@@ -40,7 +40,7 @@ def litellm_tokenizer_dir() -> Path | None:
     spec = importlib.util.find_spec("litellm")
     if spec is None or not spec.submodule_search_locations:
         return None
-    folder = Path(list(spec.submodule_search_locations)[0]) / "litellm_core_utils" / "tokenizers"
+    folder = Path(next(iter(spec.submodule_search_locations))) / "litellm_core_utils" / "tokenizers"
     return folder if (folder / O200K_CACHE_FILE).is_file() else None
 
 
@@ -73,7 +73,8 @@ def content_text(content: Any) -> str:
 
 def count_message(message: dict) -> int:
     """One message's share of a chat prompt (framing, role, name and text)."""
-    tokens = TOKENS_PER_MESSAGE + count_text(str(message.get("role", ""))) + count_text(content_text(message.get("content")))
+    tokens = (TOKENS_PER_MESSAGE + count_text(str(message.get("role", "")))
+              + count_text(content_text(message.get("content"))))
     if isinstance(message.get("name"), str):
         tokens += TOKENS_PER_NAME + count_text(message["name"])
     return tokens
