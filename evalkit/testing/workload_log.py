@@ -95,7 +95,8 @@ def _timestamps(rng: random.Random, n: int) -> list[float]:
 
 def _cached(messages: list[dict], seen: set[tuple[str, ...]], prompt_tokens: int) -> int:
     """What OpenAI's prompt cache would report: repeated leading messages, in 128-token blocks."""
-    repeated, prefix = 0, ()
+    repeated = 0
+    prefix: tuple[str, ...] = ()
     for message in messages:
         prefix = (*prefix, message["role"] + "\0" + message["content"])
         if prefix not in seen:
