@@ -35,9 +35,9 @@ GROUPED_NUMBERS = [
     re.compile(r"(?<![\dA-Za-z])\d{17}[\dXx](?![\dA-Za-z])"),  # Chinese resident ID
 ]
 PHONES = [
-    re.compile(r"(?<![\w+])\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?){2,6}(?!\d)"),  # international
+    re.compile(r"(?<![\w+(])\(?\+\d{1,3}\)?(?:[ .-]?\(?\d{1,4}\)?){2,6}(?!\d)"),  # international
     re.compile(r"(?<!\d)(?:\(?\+?86\)?[ -]?)?1[3-9]\d(?:[ -]?\d{4}){2}(?!\d)"),  # Chinese mobile
-    re.compile(r"(?<!\d)\(?0\d{2,3}\)?[ -]?\d{4}[ -]?\d{3,4}(?!\d)"),  # Chinese landline
+    re.compile(r"(?<!\d)(?:\(0\d{2,3}\)[ -]?|0\d{2,3}[ -])\d{4}[ -]?\d{3,4}(?!\d)"),  # Chinese landline
     re.compile(r"(?<!\d)\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}(?!\d)"),  # North American
     re.compile(r"(?<!\d)0\d{1,4}(?: \d{2,4}){2,4}(?!\d)"),  # national, with a leading 0
 ]
@@ -52,7 +52,7 @@ def _digits(text: str) -> int:
 
 def _phone_like(match: re.Match[str]) -> bool:
     digits = _digits(match.group())
-    if match.group().startswith("+"):
+    if match.group().lstrip("(").startswith("+"):
         return INTERNATIONAL_DIGITS[0] <= digits <= INTERNATIONAL_DIGITS[1]
     return digits >= NATIONAL_MIN_DIGITS or match.re is PHONES[3]
 
