@@ -373,3 +373,26 @@ def test_redacted_text_is_what_the_store_holds(tmp_path, store_path):
     assert sample[0]["response"] == "Call [phone]"
     raw = store_path.read_bytes()
     assert b"jane@example.com" not in raw and b"4111" not in raw and b"8000" not in raw
+
+
+def test_binary_and_non_utf8_lines_are_named_and_a_bom_is_not(tmp_path, store_path):
+    good = json.dumps(GOOD).encode()
+    bom = tmp_path / "bom.jsonl"
+    bom.write_bytes(b"\xef\xbb\xbf" + good + b"\n")
+    assert import_cli(bom, "--store", store_path).exit_code == 0
+    latin1 = tmp_path / "latin1.jsonl"
+    latin1.write_bytes(good + b"\n" + good.replace(b'"hi"', b'"caf\xe9"') + b"\n")
+    result = import_cli(latin1, "--store", store_path)
+    assert result.exit_code == 2 and f"{latin1}:2: not UTF-8 text" in result.stderr
+    gzipped = tmp_path / "log.jsonl.gz"
+    gzipped.write_bytes(b"\x1f\x8b\x08\x00\x00\x00")
+    result = import_cli(gzipped, "--store", store_path)
+    assert result.exit_code == 2 and f"{gzipped}:1: binary data" in result.stderr
+    assert [row.name for row in Store(str(store_path)).workloads()] == ["bom"]
+
+
+def test_a_format_given_by_hand_reports_what_the_lines_lack(log_entries, tmp_path, store_path):
+    path = write_log(tmp_path / "t.jsonl", log_entries[:2], "openai-jsonl")
+    result = import_cli(path, "--store", store_path, "--format", "openrouter")
+    assert result.exit_code == 2 and f"{path}:1: native_tokens_prompt: missing" in result.stderr
+    assert nothing_stored(store_path)

@@ -69,25 +69,27 @@ def count(value: Any, field: str, *, required: bool = False) -> int | None:
 
 
 def timestamp(value: Any, field: str) -> float | None:
-    """Unix seconds (or milliseconds, see `MILLISECONDS_FROM`) or an ISO-8601 time; a time
-    without an offset is read as UTC. None when absent."""
+    """Unix seconds (or milliseconds, see `MILLISECONDS_FROM`), as a number or a numeric
+    string, or an ISO-8601 time; a time without an offset is read as UTC. None when absent."""
     if value is None or value == "":
         return None
+    bad = LineProblem(field, f"{value!r} is not a time", "give unix seconds or ISO 8601, e.g. 2026-11-02T14:05:00Z")
     if isinstance(value, str):
-        text = value.strip()
         try:
-            return float(text) / (1000 if float(text) > MILLISECONDS_FROM else 1)
+            value = float(value.strip())
         except ValueError:
-            pass
-        try:
-            parsed = datetime.fromisoformat(text.replace(" UTC", "+00:00"))
-        except ValueError:
-            raise LineProblem(field, f"{value!r} is not a time",
-                              "give unix seconds or ISO 8601, e.g. 2026-11-02T14:05:00Z") from None
-        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0:
-        return float(value) / (1000 if value > MILLISECONDS_FROM else 1)
-    raise LineProblem(field, f"{value!r} is not a time", "give unix seconds or ISO 8601, e.g. 2026-11-02T14:05:00Z")
+            return _iso_time(value.strip(), bad)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise bad
+    return float(value) / (1000 if value > MILLISECONDS_FROM else 1)
+
+
+def _iso_time(text: str, bad: LineProblem) -> float:
+    try:
+        parsed = datetime.fromisoformat(text.replace(" UTC", "+00:00"))
+    except ValueError:
+        raise bad from None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()
 
 
 def messages(value: Any, field: str) -> list[dict] | None:
