@@ -1,6 +1,6 @@
 """The language of a request, by a simple script rule.
 
-Over the text of the request's non-system messages (a system prompt is often English
+Over the first 1,000 characters of the text of the request's non-system messages (a system prompt is often English
 whatever the users write), count the letters (word characters that are not digits) and, among them, the CJK
 ideographs (U+3400-U+4DBF, U+4E00-U+9FFF, U+F900-U+FAFF), the kana (U+3040-U+30FF) and
 the hangul (U+AC00-U+D7AF). If CJK ideographs and kana are at least `CJK_SHARE` of the
@@ -17,6 +17,9 @@ import re
 from evalkit.workload.tokens import content_text
 
 CJK_SHARE = 0.3
+LANGUAGE_CHARS = 1000
+"""Characters of a request read to tell its language: enough to be sure, and bounded, so a
+100k-token prompt costs no more than a short one."""
 _LETTERS = re.compile(r"[^\W\d_]")
 _ASCII_LETTERS = re.compile(r"[A-Za-z]")
 _IDEOGRAPHS = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -37,6 +40,12 @@ def language(text: str) -> str:
 
 
 def request_language(messages: list[dict]) -> str:
-    """`language` of the non-system messages' text (of all messages, if all are system)."""
+    """`language` of the first `LANGUAGE_CHARS` of the non-system messages' text (of all
+    messages, if all are system)."""
     spoken = [m for m in messages if m.get("role") not in ("system", "developer")] or messages
-    return language("\n".join(content_text(m.get("content")) for m in spoken))
+    text = ""
+    for message in spoken:
+        text += content_text(message.get("content"))[:LANGUAGE_CHARS - len(text)] + "\n"
+        if len(text) >= LANGUAGE_CHARS:
+            break
+    return language(text)
