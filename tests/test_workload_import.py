@@ -396,3 +396,12 @@ def test_a_format_given_by_hand_reports_what_the_lines_lack(log_entries, tmp_pat
     result = import_cli(path, "--store", store_path, "--format", "openrouter")
     assert result.exit_code == 2 and f"{path}:1: native_tokens_prompt: missing" in result.stderr
     assert nothing_stored(store_path)
+
+
+def test_a_profile_and_its_text_round_trip_through_either_store(any_store_url, log_entries, tmp_path):
+    path = write_log(tmp_path / "t.jsonl", log_entries[:20], "litellm")
+    result = import_cli(path, "--store", any_store_url, "--keep-text", "--redact", "--name", "pg")
+    assert result.exit_code == 0, result.output
+    row = Store(any_store_url).workload("pg")
+    assert WorkloadProfile.from_dict(row.profile).prompt_tokens == [e["prompt_tokens"] for e in log_entries[:20]]
+    assert row.sample is not None and [s["language"] for s in row.sample] == [e["language"] for e in log_entries[:20]]
