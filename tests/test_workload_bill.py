@@ -27,7 +27,6 @@ from evalkit.errors import UsageError
 from evalkit.store.database import Store
 from evalkit.testing.scripted_server import Reply
 from evalkit.workload.profile import WorkloadProfile
-from evalkit.workload.prompt_language import text_language
 
 T_975 = {2: 4.302652729749464, 3: 3.182446305284263, 9: 2.262157162798205}
 """Student-t 0.975 quantiles by degrees of freedom (printed tables; scipy.stats.t.ppf agrees)."""
@@ -138,15 +137,6 @@ def test_the_volume_comes_from_the_option_or_the_profile_else_it_is_unknown():
 
 
 # ---------------------------------------------------------------------------- languages, reference
-
-
-def test_a_prompt_language_is_read_from_its_script():
-    assert text_language("请把下面的句子翻译成英文：def f(x): return x") == "zh"
-    assert text_language("Translate this sentence, please.") == "en"
-    assert text_language("これは日本語の文です") == "ja"
-    assert text_language("한국어 문장입니다") == "ko"
-    assert text_language("Привет, как дела?") == "other"
-    assert text_language("12 + 30 = ?") == "unknown"
 
 
 def test_the_incumbent_is_the_reference_when_it_is_in_the_run():
@@ -302,3 +292,34 @@ def test_a_capacity_priced_model_in_a_report_pays_whole_machines(tmp_path):
     assert own.replicas == machines > 1 and own.monthly.value == pytest.approx(machines * 3.6 * 730)
     assert "throughput (their capacity sweeps)" in section.lines[-1]
     assert f"self-hosted: {machines} machine(s) paid all month" in section.bill.rows[1][4]
+
+
+def test_an_imported_log_of_2000_requests_is_billed_per_request_and_month(bench, tmp_path):
+    from evalkit.report.tables import usd
+    from evalkit.testing.workload_log import generate_log, write_log
+
+    log = write_log(tmp_path / "gateway.jsonl", generate_log(n=2000, seed=3), "openai-jsonl")
+    imported = CliRunner().invoke(main, ["workload", "import", str(log), "--name", "gateway", "--store",
+                                         bench["store"]])
+    assert imported.exit_code == 0, imported.output
+    assert _compare(bench).exit_code == 0
+    out = tmp_path / "bill.md"
+    # the log's incumbent (gpt-4.1-mini) is not in the run: --reference chooses GLM
+    result = CliRunner().invoke(main, ["report", "last", "--store", bench["store"], "--workload", "gateway",
+                                       "--reference", "GLM", "-f", "md", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    profile = WorkloadProfile.from_dict(Store(bench["store"]).workload("gateway").profile)
+    assert profile.requests == 2000 and profile.cached_tokens is not None
+    markdown = out.read_text(encoding="utf-8")
+    assert "ref bills 0.91x the prompt tokens of GLM on these English prompts (2 pairs); 0.80x on these " \
+           "Chinese prompts (2 pairs)" in markdown  # 400 / 440 and 200 / 250
+    rows = list(zip(profile.prompt_tokens, profile.completion_tokens, profile.cached_tokens))
+    month = profile.requests_per_month
+    # GLM, the reference (×1): $0.50 in (no cache-read price: cached tokens at the input rate), $1 out
+    glm = sum(0.5 * p + 1.0 * q for p, q, _ in rows) / 2000 / 1e6
+    # ref: every count × its mix-weighted ratio; $1 in, $0.25 cache read, $2 out
+    k = profile.languages.get("zh", 0) * 200 / 250 + profile.languages.get("en", 0) * 400 / 440
+    ref = k * sum((p - c) * 1.0 + c * 0.25 + 2.0 * q for p, q, c in rows) / 2000 / 1e6
+    assert f"| GLM | 1.00x | {usd(glm)} [" in markdown and f"| {usd(glm * month)} [" in markdown
+    assert f"| ref | {k:.2f}x | {usd(ref)} [" in markdown and f"| {usd(ref * month)} [" in markdown
+    assert "sample" not in markdown.split("**Profile**")[1].split("\n")[0]  # all 2,000 requests priced

@@ -13,8 +13,10 @@ Definitions (the README's "Token inflation" says the same):
   language has any; otherwise the pairs where evalkit counted with a tokenizer
   (``usage_source = estimated``) are, and the ratio is flagged estimated.
 - **Language** of an item: the suite's own ``language`` (the built-in suites set it),
-  else a ``-zh``-style suffix of the suite name, else the script of its prompt text
-  (`evalkit.workload.prompt_language`); ``unknown`` when the suite cannot be re-read.
+  else a ``-zh``-style suffix of the suite name, else the script of its messages by the
+  rule a workload profile's requests are classified by (`evalkit.workload.language`), so
+  the run's ratios and the profile's language mix use the same labels; ``unknown`` when
+  the suite cannot be re-read.
 - **Reference**: the profile's incumbent (the model most of its logged requests name)
   when it is one of the run's models, since the profile's token counts are its
   tokenizer's; else ``--reference MODEL``; else the run's first model.
@@ -30,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evalkit.errors import UsageError
-from evalkit.workload.prompt_language import text_language
+from evalkit.workload.language import request_language
 
 ALL = "all"
 """The pooled ratio over every language (what a language the run did not measure gets)."""
@@ -166,7 +168,7 @@ def item_languages(config: dict, keys: Iterable[tuple[str, str]]) -> dict[tuple[
         elif suffix:
             out[(suite, sample_id)] = suffix.group(1)
         else:
-            out[(suite, sample_id)] = text_language(sample.billed_prompt_text) if sample is not None else "unknown"
+            out[(suite, sample_id)] = request_language(list(sample.messages)) if sample is not None else "unknown"
     return out
 
 

@@ -141,7 +141,8 @@ def cache_source(profile: WorkloadProfile, cache_hit_rate: float | None) -> str:
         share = sum(min(c, p) for c, p in zip(profile.cached_tokens, profile.prompt_tokens)) / total if total else 0
         return f"each request's cached tokens as logged ({share:.0%} of prompt tokens overall)"
     if profile.cache_hit_estimate is not None:
-        return f"the profile's cache-hit estimate, {profile.cache_hit_estimate:.0%} of every prompt"
+        how = f" ({profile.cache_hit_source})" if profile.cache_hit_source else ""
+        return f"the profile's cache-hit estimate{how}, {profile.cache_hit_estimate:.0%} of every prompt"
     return "none (the profile has no cache-hit estimate): every prompt token at the input rate"
 
 

@@ -162,8 +162,8 @@ def _assumptions(inflation: TokenInflation, request: WorkloadRequest, basis: Bil
     volume = (f"{basis.requests_per_month:,.0f} requests/month, from {basis.volume_source}"
               if basis.requests_per_month is not None else basis.volume_source)
     return [
-        ("Profile", f"{request.name}: {profile.requests:,} requests ({profile.format}, {profile.source}); "
-                    f"token counts: {profile.token_source}"),
+        ("Profile", f"{request.name}: {profile.requests:,} requests{_logged(profile)} ({profile.format}, "
+                    f"{profile.source}); token counts: {profile.token_source}"),
         ("Request sizes", f"mean {sum(prompts) / len(prompts):,.0f} prompt and {sum(answers) / len(answers):,.0f} "
                           f"completion tokens as logged; each candidate's = logged × its token inflation"),
         ("Reference tokenizer", f"{inflation.reference}: {inflation.reference_why}"),
@@ -178,6 +178,12 @@ def _assumptions(inflation: TokenInflation, request: WorkloadRequest, basis: Bil
         ("Not applied", "off-peak windows, cache-write premiums, separate reasoning rates (the log does not split "
                         "thinking from the answer)"),
     ]
+
+
+def _logged(profile: WorkloadProfile) -> str:
+    """", a sample of N logged" when the profile's requests are a sample of a larger log."""
+    logged = profile.requests_logged
+    return f", a sample of {logged:,} logged" if logged is not None and logged > profile.requests else ""
 
 
 # ---------------------------------------------------------------------------- tables
