@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from pathlib import Path
 
 import pytest
 import yaml
@@ -203,8 +204,8 @@ def test_a_replay_suite_without_a_judge_or_a_missing_profile_is_refused(tmp_path
     result = invoke("compare", "-m", "openai/x", "-s", "replay:nosuch", "-q")
     assert result.exit_code == 2 and "needs a judge" in result.output
     config = write_config(tmp_path, server)
-    text = open(config, encoding="utf-8").read().replace("replay:support", "replay:other")
-    open(config, "w", encoding="utf-8").write(text)
+    path = Path(config)
+    path.write_text(path.read_text(encoding="utf-8").replace("replay:support", "replay:other"), encoding="utf-8")
     result = invoke("estimate", "-c", config)
     assert result.exit_code == 2 and "no workload profile 'other'" in result.output
 
@@ -266,9 +267,9 @@ def test_max_cost_reserves_the_judge_and_stops_before_it_would_be_exceeded(tmp_p
 def test_max_cost_refuses_a_judge_without_a_price(tmp_path, server, env, monkeypatch):
     save_profile(env)
     config = write_config(tmp_path, server)
-    data = yaml.safe_load(open(config, encoding="utf-8"))
+    data = yaml.safe_load(Path(config).read_text(encoding="utf-8"))
     del data["suites"][0]["judge"]["price"]
     data["suites"][0]["judge"]["judge_model"] = "openai/no-such-judge-model"
-    open(config, "w", encoding="utf-8").write(yaml.safe_dump(data))
+    Path(config).write_text(yaml.safe_dump(data), encoding="utf-8")
     result = invoke("compare", "-c", config, "-q", "--max-cost", "5")
     assert result.exit_code == 2 and "judge" in result.output and "price" in result.output
