@@ -273,3 +273,28 @@ def test_max_cost_refuses_a_judge_without_a_price(tmp_path, server, env, monkeyp
     Path(config).write_text(yaml.safe_dump(data), encoding="utf-8")
     result = invoke("compare", "-c", config, "-q", "--max-cost", "5")
     assert result.exit_code == 2 and "judge" in result.output and "price" in result.output
+
+
+def test_a_failed_call_is_a_loss_and_an_item_the_judge_could_not_decide_is_left_out():
+    import pandas as pd
+
+    from evalkit.analysis.incumbent import ReplaySource, compare_incumbent
+    from evalkit.config.models import ModelConfig, Price
+    from evalkit.economics.pricing import resolve_price
+
+    logged = {f"i{i}": {"model": LOGGED_MODEL, "prompt_tokens": 1000, "completion_tokens": 200} for i in range(4)}
+    records = pd.DataFrame([
+        {"model": "m", "suite": "replay:p", "sample_id": "i0", "score": 1.0, "error_class": None, "cost_usd": 0.001},
+        {"model": "m", "suite": "replay:p", "sample_id": "i1", "score": 0.5, "error_class": None, "cost_usd": 0.001},
+        {"model": "m", "suite": "replay:p", "sample_id": "i2", "score": 0.0, "error_class": "timeout",
+         "cost_usd": 0.0},
+        {"model": "m", "suite": "replay:p", "sample_id": "i3", "score": 0.0, "error_class": "judge",
+         "cost_usd": 0.001},
+    ])
+    price = resolve_price(ModelConfig(id="openai/x", price=Price(input=1.0, output=5.0)))
+    [result] = compare_incumbent(records, [ReplaySource("replay:p", "p", logged, price)])
+    assert (result.wins, result.ties, result.losses, result.failed, result.unjudged) == (1, 1, 1, 1, 1)
+    # the candidate's mean over its three judged calls; the incumbent's 1,000 x $1 + 200 x $5 per 1M
+    assert result.cost_per_request == pytest.approx(0.002 / 3)
+    assert result.incumbent_cost_per_request == pytest.approx(0.002)
+    assert result.decision == "undecided"
