@@ -298,3 +298,30 @@ def test_a_failed_call_is_a_loss_and_an_item_the_judge_could_not_decide_is_left_
     assert result.cost_per_request == pytest.approx(0.002 / 3)
     assert result.incumbent_cost_per_request == pytest.approx(0.002)
     assert result.decision == "undecided"
+
+
+def test_a_judge_that_fails_counts_its_worst_case_against_the_budget(tmp_path, server, env):
+    """A judge that gives no verdict may still have been paid: its item settles at the
+    judge's worst case ($0.02048 of the item's $0.02068), so $0.07 takes at most three items
+    of one model. Settled at $0, the same budget would have taken all 28."""
+    save_profile(env)
+
+    def answer(request):
+        if request.body["model"] == "judge":
+            return Reply("I cannot decide.", prompt_tokens=300, completion_tokens=20)
+        return Reply("CHEAP-01", prompt_tokens=1000, completion_tokens=50)
+
+    failing = type(server)(answer, api_key=KEY).start()
+    try:
+        config = write_config(tmp_path, failing, judge_price=(0.0, 10.0), prices=((0.0, 2.0), (0.0, 2.0)),
+                              run={"max_tokens": 100})
+        data = yaml.safe_load(Path(config).read_text(encoding="utf-8"))
+        data["models"] = [{**data["models"][0], "max_concurrency": 1}]
+        Path(config).write_text(yaml.safe_dump(data), encoding="utf-8")
+        result = invoke("compare", "-c", config, "-q", "--max-cost", "0.07")
+    finally:
+        failing.stop()
+    with sqlite3.connect(env) as db:
+        rows = db.execute("select error_class from records").fetchall()
+    assert 1 <= len(rows) <= 3 and all(cls == "judge" for (cls,) in rows), result.output
+    assert "Stopped on the budget" in " ".join(result.output.split())

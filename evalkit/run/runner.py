@@ -244,7 +244,7 @@ class Runner:
         finally:
             # settled after judging: the reservation held the judge's worst case too
             if self.budget and state.reserved is not None:  # what was sent; replayed turns cost nothing
-                judged = (record.judge_cost_usd or 0.0) if record is not None else 0.0
+                judged = _judging_spent(record, job)
                 self.budget.settle(state.reserved, sum(t.cost_usd or 0.0 for t in turns if not t.from_cache) + judged)
         record.finished_at = time.time()
         return record
@@ -504,6 +504,17 @@ def later_turn_params(params: dict) -> dict:
     named function) forced the first call; kept, it would forbid the answer the task needs."""
     choice = params.get("tool_choice")
     return {**params, "tool_choice": "auto"} if choice is not None and choice != "none" else params
+
+
+def _judging_spent(record: CallRecord | None, job: Job) -> float:
+    """What judging the record cost, for the budget: its judge cost, or where the judge
+    failed the judge's reserved worst case: a pairwise judge may have been paid for its
+    first call before the second failed, the record does not say, and the limit must hold."""
+    if record is None:
+        return 0.0
+    if record.error_class == "judge":
+        return job.judge_max_cost
+    return record.judge_cost_usd or 0.0
 
 
 def _stop_for_budget(turns: list[CallRecord]) -> None:
