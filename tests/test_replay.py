@@ -230,6 +230,9 @@ def test_estimate_counts_the_judges_calls_and_dollars(tmp_path, server, env):
     [judge] = estimate_judges([answer_lengths(m, samples, 512) for m in plan.config.models], samples)
     assert (judge.cost_low, judge.cost_expected, judge.cost_high) == pytest.approx((0.056, 0.112, 1.14688))
     assert "pairwise: 2 calls per answer" in result.output and "All, judging included" in result.output
+    # a replayed request's answer is expected as long as the logged one (200 tokens), half of it at least
+    cheap = next(row for row in result.output.splitlines() if row.startswith("│ cheap"))
+    assert "2,800–5,600–14,336" in cheap
     dry = invoke("compare", "-c", write_config(tmp_path, server, judge_price=(0.0, 10.0)), "--dry-run")
     assert "Judge openai/judge" in dry.output and not server.requests
 

@@ -54,7 +54,11 @@ def prompt_tokens(model: ModelConfig, sample: Sample) -> int:
 
 
 def typical_answer(sample: Sample) -> int:
-    """A capable model's usual answer length for the item: its built-in suite's, else the default."""
+    """A capable model's usual answer length for the item: for a replayed request the
+    length of the answer logged for it, else its built-in suite's, else the default."""
+    logged = sample.metadata.get("incumbent_completion_tokens")
+    if isinstance(logged, int) and not isinstance(logged, bool) and logged > 0:
+        return logged
     declared = typical_answer_tokens(sample.suite)
     return DEFAULT_ANSWER_TOKENS if declared is None else declared
 
