@@ -328,3 +328,20 @@ def test_a_judge_that_fails_counts_its_worst_case_against_the_budget(tmp_path, s
         rows = db.execute("select error_class from records").fetchall()
     assert 1 <= len(rows) <= 3 and all(cls == "judge" for (cls,) in rows), result.output
     assert "Stopped on the budget" in " ".join(result.output.split())
+
+
+def test_the_profile_comes_from_the_store_named_by_store_and_a_stopped_run_resumes(tmp_path, server, monkeypatch):
+    monkeypatch.setenv("EVALKIT_TEST_KEY", KEY)
+    monkeypatch.delenv("EVALKIT_STORE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    store = str(tmp_path / "team.db")
+    save_profile(store)
+    config = write_config(tmp_path, server, size=6, judge_price=(0.0, 10.0), run={"max_tokens": 100})
+    assert invoke("estimate", "-c", config, "--store", store).exit_code == 0
+    assert invoke("estimate", "-c", config).exit_code == 2  # the default store holds no such profile
+    stopped = invoke("compare", "-c", config, "-q", "--store", store, "--max-cost", "0.05")
+    assert "Stopped on the budget" in " ".join(stopped.output.split())
+    resumed = invoke("compare", "--resume", "last", "-q", "--store", store, "--max-cost", "5")
+    assert resumed.exit_code == 0, resumed.output
+    with sqlite3.connect(store) as db:
+        assert db.execute("select count(*) from records").fetchone()[0] == 2 * 6
