@@ -587,5 +587,90 @@ def local_serve(variant, port) -> None:
     serve_forever(variant, "127.0.0.1", port)
 
 
+
+@main.group()
+def workload() -> None:
+    """Workload profiles: your production traffic, read from its logs."""
+
+
+LOG_FORMATS = ["auto", "openai-jsonl", "litellm", "openrouter", "csv"]
+"""`evalkit.workload.formats.FORMATS` and ``auto``, listed here so `--help` imports no reader."""
+
+
+@workload.command("import")
+@click.argument("log_file", type=click.Path(dir_okay=False))
+@click.option("--name", help="Name of the profile [default: the file's name without its extension].")
+@click.option("--format", "fmt", type=click.Choice(LOG_FORMATS), default="auto", show_default=True,
+              help="The log's format; auto tells them apart by the first line.")
+@click.option("--keep-text", is_flag=True, help="Also store the prompts and answers (for replay suites); "
+              "logs may hold personal data.")
+@click.option("--redact", is_flag=True, help="With --keep-text: remove e-mail addresses, phone numbers "
+              "and long numbers from the text before it is stored.")
+@store_option
+@_fails_cleanly
+def workload_import(log_file, name, fmt, keep_text, redact, store) -> None:
+    """Read a log of production requests into a stored workload profile.
+
+    Reads OpenAI-format chat JSONL, litellm payloads, OpenRouter generation records or a
+    CSV of token counts. The whole file is checked first: one bad line and nothing is stored.
+    """
+    from evalkit.console.workload import summary_lines
+    from evalkit.store.database import Store
+    from evalkit.workload.importer import PRIVACY_WARNING, UNREDACTED_HINT, import_workload
+
+    if keep_text:
+        click.echo(PRIVACY_WARNING + ("" if redact else UNREDACTED_HINT), err=True)
+    history = Store(store)
+    imported = import_workload(history, log_file, name=name, fmt=fmt, keep_text=keep_text, redact=redact)
+    lines = summary_lines(imported.profile)
+    if imported.skipped:
+        lines.append(f"Skipped: {imported.skipped} logged failures (no answer was billed)")
+    if redact:
+        removed = ", ".join(f"{count} {marker}" for marker, count in sorted(imported.redactions.items()))
+        lines.append(f"Redacted: {removed or 'nothing found'}")
+    if keep_text and not imported.profile.has_text:
+        lines.append("Text sample: the log holds no text, so none was kept")
+    lines.append(f"Stored as {imported.profile.name!r} in {history.url}")
+    _echo_lines(lines)
+
+
+@workload.command("list")
+@store_option
+@_fails_cleanly
+def workload_list(store) -> None:
+    """List the stored workload profiles."""
+    from evalkit.console import fit
+    from evalkit.console.workload import workloads_table
+    from evalkit.store.database import Store
+
+    fit.show(fit.console(), workloads_table(Store(store)))
+
+
+@workload.command("show")
+@click.argument("name")
+@store_option
+@_fails_cleanly
+def workload_show(name, store) -> None:
+    """Print a stored workload profile."""
+    from evalkit.console.workload import stored_lines
+    from evalkit.store.database import Store
+
+    _echo_lines(stored_lines(Store(store).workload(name)))
+
+
+@workload.command("delete")
+@click.argument("name")
+@store_option
+@_fails_cleanly
+def workload_delete(name, store) -> None:
+    """Delete a stored workload profile (and its text sample)."""
+    from evalkit.store.database import Store
+
+    history = Store(store)
+    history.workload(name)  # a UsageError naming the stored profiles when there is none
+    history.delete_workload(name)
+    click.echo(f"deleted workload profile {name!r} from {history.url}")
+
+
 if __name__ == "__main__":
     main()
