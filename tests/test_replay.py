@@ -36,8 +36,9 @@ def number(text: str) -> int:
 
 
 def judge_verdict(prompt: str) -> str:
-    """cheap: wins items 1-4, a judge biased to position A on 5-8 (a split: a tie), ties the
-    rest; poor: loses items 1-20 and ties 21-28."""
+    """cheap: wins items 1-4, a judge biased to position A on 5-8 (a split: a tie), a win in
+    one order and a tie in the other on 9-10 (no decision: a tie), ties the rest; poor: loses
+    items 1-20 and ties 21-28."""
     first, second = _ANSWERS.search(prompt).groups()
     candidate_first = not first.startswith("INC-")
     candidate = first if candidate_first else second
@@ -47,6 +48,8 @@ def judge_verdict(prompt: str) -> str:
             return "The candidate's answer is better.\nWinner: " + ("A" if candidate_first else "B")
         if item <= 8:
             return "The first one.\nWinner: A"
+        if item <= 10 and candidate_first:
+            return "The candidate's answer is better.\nWinner: A"
         return "Both fine.\nWinner: tie"
     if item <= 20:
         return "The logged answer is better.\nWinner: " + ("B" if candidate_first else "A")
@@ -125,6 +128,8 @@ def test_candidates_against_the_logged_answers_win_tie_loss_and_the_verdict_line
     # both orders asked: the judge biased to position A splits its vote, a tie, not a win
     biased = [r for r in cheap.values() if r["extracted"] == "A/A"]
     assert len(biased) == 4 and all(r["score"] == 0.5 for r in biased)
+    half_won = [r for r in cheap.values() if r["extracted"] == "A/tie"]
+    assert len(half_won) == 2 and all(r["score"] == 0.5 for r in half_won)
     assert all(len(json.loads(r["judge_verdict"])) == 2 for r in rows)
     # the judge's cost stays apart: 2 calls x (300 x $3 + 20 x $15) per 1M tokens
     assert all(r["cost_usd"] == pytest.approx(1000 * 1e-6 + 200 * 2e-6) for r in cheap.values())

@@ -191,8 +191,9 @@ async def _pairwise(spec: JudgeSpec, question: str, response: str, baseline: str
     first_winner, second_winner = winners
     if first_winner is None or second_winner is None:
         raise JudgeError(f"judge {spec.model} gave no 'Winner: A/B/tie' line")
-    points = {"A": 1.0, "tie": 0.5, "B": 0.0}
-    value = (points[first_winner] + (1.0 - points[second_winner])) / 2
+    # as the module says: a win only when the reply wins in both orders, a loss only when it
+    # loses in both; a win and a tie is not three quarters of a win, but no decision (0.5)
+    value = 1.0 if winners == ("A", "B") else 0.0 if winners == ("B", "A") else 0.5
     extracted = f"{first_winner}/{second_winner}"
     detail = "" if value == 1.0 else f"pairwise vs reference (reply first, then second): {extracted}"
     judgement.score = Score(value, extracted, detail)
