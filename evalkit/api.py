@@ -208,7 +208,8 @@ def prepare_comparison(
     wanted = _workload_request(opened, workload, volume, reference)
     prepared = plan_comparison(config, models, suites, run_options=run_options, store=opened, resume=resume,
                                shard=Shard.parse(shard) if isinstance(shard, str) else shard, run_id=run_id,
-                               max_cost=max_cost, tag=tag, on_notice=on_notice, on_warning=on_warning)
+                               max_cost=max_cost, tag=tag, on_notice=on_notice, on_warning=on_warning,
+                               workloads=store)
     return PreparedComparison(prepared, store=store, results_dir=Path(results_dir), reports=tuple(reports),
                               volume=volume, baseline=baseline, thresholds=thresholds or Thresholds(),
                               cache=cache, purchase=bought, opened_store=opened, workload=wanted)
@@ -292,12 +293,14 @@ def compare(config: RunConfig | str | Path | None = None, *, models: Sequence[Mo
 
 def estimate_plan(config: RunConfig | str | Path | None = None, *, models: Sequence[ModelConfig | str] = (),
                   suites: Sequence[SuiteConfig | str] = (), on_notice: Callable[[str], None] | None = None,
-                  on_warning: Callable[[str], None] | None = None, **run_options: Any) -> Prepared:
+                  on_warning: Callable[[str], None] | None = None, store: str | None = None,
+                  **run_options: Any) -> Prepared:
     """What a comparison would send, checked like `prepare_comparison` but without needing
     keys, and sending nothing: its `Plan` (models, samples, prices), notices and warnings.
-    `evalkit.run.estimate.estimate_model` turns a plan's model into tokens and dollars."""
+    `evalkit.run.estimate.estimate_model` turns a plan's model into tokens and dollars.
+    ``store`` holds the workload profiles replay suites draw from."""
     return plan_comparison(config, models, suites, run_options=run_options, require_keys=False,
-                           on_notice=on_notice, on_warning=on_warning)
+                           on_notice=on_notice, on_warning=on_warning, workloads=store)
 
 
 @contextlib.contextmanager

@@ -222,13 +222,15 @@ def _warn(text: str) -> None:
 
 @main.command()
 @selection_options
+@store_option
 @_fails_cleanly
-def estimate(config_path, models, suites, **run_options) -> None:
+def estimate(config_path, models, suites, store, **run_options) -> None:
     """Expected tokens and cost per model, before any call (nothing is sent)."""
     from evalkit import api
 
     # the table itself notes an unknown price
-    prepared = api.estimate_plan(config_path, models=models, suites=suites, on_notice=click.echo, **run_options)
+    prepared = api.estimate_plan(config_path, models=models, suites=suites, on_notice=click.echo, store=store,
+                                 **run_options)
     _print_estimate(prepared.plan)
 
 

@@ -10,6 +10,7 @@ from evalkit.analysis.gc_pause import gc_paused
 if TYPE_CHECKING:  # a report module importing this type must not pay for pandas and the store
     import pandas as pd
 
+    from evalkit.analysis.incumbent import IncumbentComparison
     from evalkit.analysis.summary import Summary
     from evalkit.analysis.verdict import Verdict
     from evalkit.economics.purchase import Purchase
@@ -30,6 +31,8 @@ class RunAnalysis:
     """What the costs assume (purchase option, cache-hit rate); standard: as measured."""
     unavailable: list[str] = field(default_factory=list)
     """Models without a price for ``purchase.option``: their costs are unknown, not standard."""
+    incumbent: list[IncumbentComparison] = field(default_factory=list)
+    """Each candidate against the model run today, per replay suite (none without one)."""
 
 
 def _standard() -> Purchase:
@@ -56,5 +59,23 @@ def analyse_run(store: Store, ref: str, purchase: Purchase | None = None) -> Run
         summary.by_model_suite = summary.by_model_suite.sort_values(
             ["suite", "accuracy", "model"], ascending=[True, False, True]
         )
-        return RunAnalysis(run=run, records=records, summary=summary, verdict=verdict(records, summary),
-                           purchase=purchase, unavailable=unavailable(run.price_snapshot, purchase))
+        analysis = RunAnalysis(run=run, records=records, summary=summary, verdict=verdict(records, summary),
+                               purchase=purchase, unavailable=unavailable(run.price_snapshot, purchase))
+    _add_incumbent(analysis, store)
+    return analysis
+
+
+def _add_incumbent(analysis: RunAnalysis, store: Store) -> None:
+    """Judge each candidate against the logged answers of the run's replay suites, if any."""
+    from evalkit.analysis.incumbent import compare_incumbent, incumbent_sentence, replay_sources
+    from evalkit.analysis.verdict import VerdictLine
+
+    sources = replay_sources(analysis.run.config, store.workload)
+    if not sources:
+        return
+    analysis.incumbent = compare_incumbent(analysis.records, sources)
+    analysis.verdict.incumbent = [
+        VerdictLine(result.model, incumbent_sentence(result),
+                    {"decision": result.decision, "mean": result.mean, "low": result.low, "high": result.high,
+                     "cost_share": result.cost_share, "items": result.items})
+        for result in analysis.incumbent]

@@ -205,14 +205,32 @@ class ModelConfig(Strict):
         return params
 
 
-class SuiteConfig(Strict):
-    """One suite: a built-in generator by name, or a user file by path."""
+class JudgeConfig(Strict):
+    """The judge of a replay suite: the `judge` scorer's own options, under the same names."""
 
-    name: str = Field(description="Built-in suite name, or a name for a file suite.")
+    judge_model: str = Field(description="litellm id of the judge, e.g. openai/gpt-4.1.")
+    rubric: str | None = Field(default=None, description="What the better answer does; default: which "
+                               "answer serves the user better (`evalkit.suites.replay.DEFAULT_RUBRIC`).")
+    api_base: str | None = Field(default=None, description="Endpoint of the judge (self-hosted or proxied).")
+    api_key_env: str | None = Field(default=None, description="Environment variable holding the judge's key.")
+    price: Price | None = Field(default=None, description="The judge's price; default: the price files.")
+    max_tokens: int = Field(default=1024, ge=1, description="Longest verdict the judge may write: bounds "
+                            "what a --max-cost budget reserves for each judge call.")
+
+
+class SuiteConfig(Strict):
+    """One suite: a built-in generator by name, a user file by path, or ``replay:PROFILE``."""
+
+    name: str = Field(description="Built-in suite name, a name for a file suite, or replay:PROFILE.")
     path: str | None = Field(default=None, description="JSONL or CSV file; relative to the config file.")
-    size: int | None = Field(default=None, ge=1, description="Items to generate (built-in suites).")
+    size: int | None = Field(default=None, ge=1, description="Items to generate (built-in suites) or to "
+                             "draw from the profile's text (replay suites).")
     difficulty: int | None = Field(default=None, ge=1, le=5, description="Built-in suites: 1 (easy) to 5.")
     seed: int | None = Field(default=None, description="Overrides the run seed for this suite.")
+    judge: JudgeConfig | None = Field(default=None, description="Replay suites: the judge that compares each "
+                                      "answer with the one logged from the model in production.")
+    incumbent_price: Price | None = Field(default=None, description="Replay suites: the price of the model "
+                                          "that wrote the logged answers; default: the price files.")
 
 
 class RunOptions(Strict):

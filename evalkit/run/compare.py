@@ -28,6 +28,7 @@ from evalkit.errors import RunStopped, UsageError
 from evalkit.run.budget import Budget, exact_usd
 from evalkit.run.cache import ResponseCache
 from evalkit.run.fingerprint import fingerprint
+from evalkit.run.judge_cost import judge_max_tokens, judge_of
 from evalkit.run.plan import Plan
 from evalkit.run.prepare import prepare
 from evalkit.run.resume import check_resumable, find_resumable, plan_for_resume
@@ -88,7 +89,7 @@ def plan_comparison(config: RunConfig | str | Path | None = None, models: Sequen
                     store: Store | None = None, resume: str | None = None, shard: Shard | None = None,
                     run_id: str | None = None, max_cost: float | None = None, tag: str | None = None,
                     require_keys: bool = True, on_notice: Callable[[str], None] | None = None,
-                    on_warning: Callable[[str], None] | None = None) -> Prepared:
+                    on_warning: Callable[[str], None] | None = None, workloads: str | None = None) -> Prepared:
     """Every check of a comparison, before anything is sent or written; UsageError on bad input.
 
     ``resume`` (a run id, prefix or ``last``, read from ``store``) continues that run: with
@@ -97,6 +98,7 @@ def plan_comparison(config: RunConfig | str | Path | None = None, models: Sequen
     ``run_id``. An estimate needs no keys (``require_keys=False``). See
     `evalkit.run.selection.select` for the rest. Notices and warnings go to ``on_notice``
     and ``on_warning`` as soon as they are known, so a refusal that follows comes after them.
+    ``workloads``: the store (URL or path) that holds the profiles replay suites draw from.
     """
     check_shard(shard, run_id, resuming=resume is not None)
     stored, notices = None, []
@@ -105,13 +107,13 @@ def plan_comparison(config: RunConfig | str | Path | None = None, models: Sequen
             raise ValueError("resuming a run needs the store that holds it")
         stored = store.run(resume)
     if stored is not None and not names_anything(config, models, suites):
-        plan = plan_for_resume(stored)
+        plan = plan_for_resume(stored, workloads)
     else:
         selection = select(config, models, suites, **(run_options or {}))
         notices = selection.notices
         for line in notices:
             (on_notice or _ignore)(line)
-        plan = prepare(selection.config, require_keys, shard=shard)
+        plan = prepare(selection.config, require_keys, shard=shard, store=workloads)
     for warning in plan.warnings:
         (on_warning or _ignore)(warning)
     options = CompareOptions(resume=stored, max_cost=max_cost, tag=tag, run_id=run_id)
@@ -309,8 +311,9 @@ def _jobs(plan: Plan, targets: dict[str, Target], with_worst_case: bool) -> list
             for sample in items:
                 # counting every prompt's tokens is only worth it when a budget needs it
                 worst = plan.worst_case(model, sample) if with_worst_case else 0.0
+                judging = plan.judge_worst_case(sample) if with_worst_case else 0.0
                 for epoch in range(run.epochs):
-                    jobs.append(Job(targets[model.display], sample, epoch, max_cost=worst))
+                    jobs.append(Job(targets[model.display], sample, epoch, max_cost=worst, judge_max_cost=judging))
     return jobs
 
 
@@ -326,6 +329,7 @@ def check_budget(plan: Plan, max_cost: float, spent: float = 0.0,
     if unknown:
         raise UsageError(f"--max-cost needs every price; unknown for {', '.join(unknown)} "
                          "(give them a price in the config)")
+    check_judges_for_budget(plan)
     dearest, label = 0.0, ""
     for model in plan.config.models:
         for items in plan.samples.values():
@@ -339,11 +343,29 @@ def check_budget(plan: Plan, max_cost: float, spent: float = 0.0,
     if dearest > max_cost - spent:
         what = ("its timeout of machine time" if plan.prices[label].hourly_cost is not None
                 else f"its whole prompt and max_tokens={plan.config.run.max_tokens} of answer")
+        if plan.judge_prices():
+            what += ", and its judging"
         left = f" ({exact_usd(max_cost - spent)} left after {exact_usd(spent)} spent)" if spent else ""
         raise UsageError(
             f"--max-cost {exact_usd(max_cost)}{left} cannot pay for one call of {label}, whose worst case "
             f"({what}) is {exact_usd(dearest)}: the run would stop at that call; raise --max-cost to at least "
             f"{exact_usd(dearest + spent)} or lower --max-tokens")
+
+
+def check_judges_for_budget(plan: Plan) -> None:
+    """A budget holds the judges' calls too: refuse one whose judge has no known price, or
+    no ``max_tokens`` to bound its verdicts (its worst case would be unbounded)."""
+    unknown = [judge for judge, price in plan.judge_prices().items() if not price.known]
+    if unknown:
+        raise UsageError(f"--max-cost counts the judge's calls and needs its price; unknown for judge "
+                         f"{', '.join(unknown)} (give the judge a price: {{input: ..., output: ...}})")
+    for items in plan.samples.values():
+        for sample in items:
+            spec = judge_of(sample)
+            if spec is not None and judge_max_tokens(spec) is None:
+                raise UsageError(f"--max-cost counts the judge's calls, but judge {spec.model} of suite "
+                                 f"{sample.suite} (item {sample.id}) has no max_tokens, so its worst case has "
+                                 "no bound; give it params: {max_tokens: 1024} in its scorer_options")
 
 
 def _interleave(jobs: list[Job]) -> list[Job]:

@@ -80,7 +80,10 @@ class Job:
     sample: Sample
     epoch: int = 0
     max_cost: float = 0.0
-    """Worst-case cost of the call (full prompt, max_tokens of output): what a budget reserves."""
+    """Worst-case cost of the call (full prompt, max_tokens of output) and of its judging:
+    what a budget reserves."""
+    judge_max_cost: float = 0.0
+    """The judging part of `max_cost` (0 for an item no judge grades)."""
 
     @property
     def key(self) -> CallKey:
@@ -225,20 +228,24 @@ class Runner:
         state = _JobState()
         turns: list[CallRecord] = []
         calls: list[list[dict]] = []
+        record: CallRecord | None = None
         try:
-            attempt = await self._converse(job, state, turns, calls)
-        except _BudgetExhausted:
-            if not turns:
+            try:
+                attempt = await self._converse(job, state, turns, calls)
+            except _BudgetExhausted:
+                if not turns:
+                    self.unsent += 1
+                    return None
+                attempt = None  # a task the budget cannot take further: its paid turns are kept
+                _stop_for_budget(turns)
                 self.unsent += 1
-                return None
-            attempt = None  # a task the budget cannot take further: its paid turns are kept
-            _stop_for_budget(turns)
-            self.unsent += 1
+            record = turns[0] if job.sample.environment is None else self._task_record(job, turns, calls)
+            await self._score(record, attempt, job.sample)
         finally:
+            # settled after judging: the reservation held the judge's worst case too
             if self.budget and state.reserved is not None:  # what was sent; replayed turns cost nothing
-                self.budget.settle(state.reserved, sum(t.cost_usd or 0.0 for t in turns if not t.from_cache))
-        record = turns[0] if job.sample.environment is None else self._task_record(job, turns, calls)
-        await self._score(record, attempt, job.sample)
+                judged = _judging_spent(record, job)
+                self.budget.settle(state.reserved, sum(t.cost_usd or 0.0 for t in turns if not t.from_cache) + judged)
         record.finished_at = time.time()
         return record
 
@@ -284,7 +291,7 @@ class Runner:
         prompt = int(((last.prompt_tokens or 0) + (last.completion_tokens or 0)) * margin) + added
         params = request_params(job.target, job.sample)
         worst = worst_call_cost(job.target.price, prompt, params.get("max_tokens"), self.timeout)
-        short = sum(t.cost_usd or 0.0 for t in turns if not t.from_cache) + worst - state.reserved
+        short = sum(t.cost_usd or 0.0 for t in turns if not t.from_cache) + worst + job.judge_max_cost - state.reserved
         if short > 0:
             if not self.budget.try_reserve(short):
                 raise _BudgetExhausted()
@@ -497,6 +504,17 @@ def later_turn_params(params: dict) -> dict:
     named function) forced the first call; kept, it would forbid the answer the task needs."""
     choice = params.get("tool_choice")
     return {**params, "tool_choice": "auto"} if choice is not None and choice != "none" else params
+
+
+def _judging_spent(record: CallRecord | None, job: Job) -> float:
+    """What judging the record cost, for the budget: its judge cost, or where the judge
+    failed the judge's reserved worst case: a pairwise judge may have been paid for its
+    first call before the second failed, the record does not say, and the limit must hold."""
+    if record is None:
+        return 0.0
+    if record.error_class == "judge":
+        return job.judge_max_cost
+    return record.judge_cost_usd or 0.0
 
 
 def _stop_for_budget(turns: list[CallRecord]) -> None:

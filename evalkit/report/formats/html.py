@@ -17,6 +17,7 @@ from evalkit.report.content import SECTIONS, ReportContent, Table
 from evalkit.report.families import TITLE as FAMILIES_TITLE
 from evalkit.report.fonts import FONT_LICENSE, FontSubset
 from evalkit.report.formats import ReportFormat, ReportParts, register_format
+from evalkit.report.incumbent import TITLE as INCUMBENT_TITLE
 from evalkit.report.selfhosting import CHART_SECTION
 from evalkit.report.selfhosting import TITLE as SELF_HOSTING_TITLE
 from evalkit.report.tables import THINKING_TITLE
@@ -98,6 +99,7 @@ def render(content: ReportContent, charts: list[Chart], fonts: dict[int, FontSub
                  + "<h3>By suite</h3>" + _table(content.suites, "suites") + _tasks(content)
                  + _code(content)),
         _families(content),
+        _incumbent(content),
         _section(3, f"<p>{escape(content.monthly_note)}</p>" + _table(content.monthly, "monthly")),
         _self_hosting(content, charts),
         _workload_bill(content),
@@ -139,6 +141,15 @@ def _code(content: ReportContent) -> str:
         return ""
     return (f"<h3>{escape(CODE_TITLE)}</h3>" + _table(content.code, "code")
             + f'<p class="legend">{escape(CODE_NOTE)}</p>')
+
+
+def _incumbent(content: ReportContent) -> str:
+    """Each candidate against the answers logged in production; nothing without a replay suite."""
+    if not content.incumbent.rows:
+        return ""
+    lines = "".join(f"<li>{escape(line)}</li>" for line in content.incumbent_lines)
+    return _section(-1, f"<ul>{lines}</ul>" + _table(content.incumbent, "incumbent")
+                    + f'<p class="legend">{escape(content.incumbent_note)}</p>', INCUMBENT_TITLE)
 
 
 def _families(content: ReportContent) -> str:

@@ -22,6 +22,7 @@ from evalkit.report.facts import FIELDS as FACT_FIELDS
 from evalkit.report.families import TITLE as FAMILIES_TITLE
 from evalkit.report.fonts import FONT_LICENSE, FontSubset
 from evalkit.report.formats import ReportFormat, ReportParts, register_format
+from evalkit.report.incumbent import TITLE as INCUMBENT_TITLE
 from evalkit.report.selfhosting import CHART_SECTION
 from evalkit.report.selfhosting import TITLE as SELF_HOSTING_TITLE
 from evalkit.report.tables import THINKING_TITLE
@@ -83,6 +84,7 @@ def render(content: ReportContent, charts: list[Chart], fonts: dict[int, FontSub
               Paragraph("By suite", st["h3"]), _table(content.suites, width, st, first_col=0.12, font_size=6),
               *_tasks(content, width, st), *_code(content, width, st)]
     story += _families(content, width, st)
+    story += _incumbent(content, width, st)
     story += [_heading(3, st), Paragraph(_x(content.monthly_note), st["body"]), _table(content.monthly, width, st)]
     story += _self_hosting(content, charts, width, st)
     story += _workload_bill(content, width, st)
@@ -316,6 +318,18 @@ def _code(content: ReportContent, width: float, st: dict[str, Any]) -> list[Any]
         return []
     return [Spacer(1, 6), Paragraph(_x(CODE_TITLE), st["h3"]),
             _table(content.code, width, st, first_col=0.16, font_size=6), Paragraph(_x(CODE_NOTE), st["small"])]
+
+
+def _incumbent(content: ReportContent, width: float, st: dict[str, Any]) -> list[Any]:
+    """Each candidate against the answers logged in production; nothing without a replay suite."""
+    from reportlab.platypus import Paragraph
+
+    if not content.incumbent.rows:
+        return []
+    return [Paragraph(_x(INCUMBENT_TITLE), st["h2"]), *(Paragraph(_x(line), st["body"]) for line in
+                                                        content.incumbent_lines),
+            _table(content.incumbent, width, st, first_col=0.14, font_size=6),
+            Paragraph(_x(content.incumbent_note), st["small"])]
 
 
 def _families(content: ReportContent, width: float, st: dict[str, Any]) -> list[Any]:
