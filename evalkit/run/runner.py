@@ -497,8 +497,9 @@ def call_outcome(attempt: transport.Attempt | None, error: transport.CallError |
         if attempt is not None and attempt.usage_source == "provider":
             tokens = (attempt.prompt_tokens or 0) + (attempt.completion_tokens or 0)
         return CallOutcome.from_headers("ok", headers, tokens=tokens)
-    kind = "rate_limited" if error.status == 429 or error.error_class == "rate_limit" else "error"
-    return CallOutcome.from_headers(kind, headers, retry_after_s=error.retry_after)
+    if error.status == 429 or error.error_class == "rate_limit":
+        return CallOutcome.from_headers("rate_limited", headers, retry_after_s=error.retry_after)
+    return CallOutcome.from_headers("error", headers)
 
 
 def later_turn_params(params: dict) -> dict:
