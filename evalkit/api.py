@@ -36,6 +36,7 @@ from evalkit.run.cache import ResponseCache
 from evalkit.run.compare import CompareOptions, Outcome, Prepared, execute, offer_resume, plan_comparison
 from evalkit.run.plan import Plan
 from evalkit.run.shards import Shard
+from evalkit.run.workers import parse_workers
 from evalkit.store.database import RunRow, Store
 
 if TYPE_CHECKING:
@@ -175,7 +176,7 @@ def prepare_comparison(
     run_id: str | None = None, shard: Shard | str | None = None, baseline: str | None = None,
     thresholds: Thresholds | None = None, on_notice: Callable[[str], None] | None = None,
     on_warning: Callable[[str], None] | None = None, purchase: str | None = None,
-    cache_hit_rate: str | float | None = None, **run_options: Any,
+    cache_hit_rate: str | float | None = None, workers: int | str = 1, **run_options: Any,
 ) -> PreparedComparison:
     """Check a comparison before anything is sent or written; raise UsageError on bad input.
 
@@ -192,13 +193,18 @@ def prepare_comparison(
     were chosen and what the run will lack as soon as it is known (the result keeps both).
     ``purchase`` (standard, batch, flex, priority) and ``cache_hit_rate`` (0.6 or "60%"):
     what the verdict and the reports' costs assume (`evalkit.economics.purchase`).
+    ``workers`` (a count or ``auto``): processes sending the calls (`evalkit.run.workers`).
     """
     _check_volume(volume, reports)
     bought = parse_purchase(purchase, cache_hit_rate)
     opened = Store(store) if resume is not None else None
     prepared = plan_comparison(config, models, suites, run_options=run_options, store=opened, resume=resume,
                                shard=Shard.parse(shard) if isinstance(shard, str) else shard, run_id=run_id,
-                               max_cost=max_cost, tag=tag, on_notice=on_notice, on_warning=on_warning)
+                               max_cost=max_cost, tag=tag, workers=parse_workers(workers), on_notice=on_notice,
+                               on_warning=on_warning)
+    if cache and prepared.options.workers > 1:
+        raise UsageError(f"--workers {prepared.options.workers} cannot be combined with --cache, a development "
+                         "aid of one process; drop one of them")
     return PreparedComparison(prepared, store=store, results_dir=Path(results_dir), reports=tuple(reports),
                               volume=volume, baseline=baseline, thresholds=thresholds or Thresholds(),
                               cache=cache, purchase=bought, opened_store=opened)

@@ -147,6 +147,10 @@ def _thresholds(max_accuracy_drop, max_latency_increase, max_cost_increase):
 @click.option("--resume", "resume_ref", metavar="RUN", help="Continue an interrupted run; done calls are not repeated.")
 @click.option("--max-cost", type=float, metavar="USD", help="Hard budget for the run, in US dollars.")
 @click.option("--cache", "use_cache", is_flag=True, help="Development: replay earlier successful answers.")
+@click.option("--workers", default="1", show_default=True, metavar="N|auto",
+              help="Processes sending the calls, each with its own event loop (auto: the cores free).")
+@click.option("--fixed-concurrency", is_flag=True, default=None,
+              help="Keep every model at its max_concurrency instead of adapting to its rate limits.")
 @click.option("--dry-run", is_flag=True, help="Print the cost estimate and stop; nothing is sent.")
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
 @click.option("--by-suite", is_flag=True, help="Also print the per-suite table.")
@@ -165,8 +169,8 @@ def _thresholds(max_accuracy_drop, max_latency_increase, max_cost_increase):
 @threshold_options
 @store_option
 @_fails_cleanly
-def compare(config_path, models, suites, resume_ref, max_cost, use_cache, dry_run, results_dir, by_suite, quiet,
-            tag, baseline, shard_text, run_id, reports, volume, purchase, cache_hit_rate, max_accuracy_drop,
+def compare(config_path, models, suites, resume_ref, max_cost, use_cache, workers, dry_run, results_dir, by_suite,
+            quiet, tag, baseline, shard_text, run_id, reports, volume, purchase, cache_hit_rate, max_accuracy_drop,
             max_latency_increase, max_cost_increase, store, **run_options) -> None:
     """Run the suites against every model and print the verdict.
 
@@ -180,7 +184,7 @@ def compare(config_path, models, suites, resume_ref, max_cost, use_cache, dry_ru
     prepared = api.prepare_comparison(
         config_path, models=models, suites=suites, store=store, results_dir=results_dir, reports=reports,
         volume=volume, max_cost=max_cost, resume=resume_ref, cache=use_cache, tag=tag, run_id=run_id,
-        shard=shard_text, baseline=baseline, purchase=purchase, cache_hit_rate=cache_hit_rate,
+        shard=shard_text, baseline=baseline, purchase=purchase, cache_hit_rate=cache_hit_rate, workers=workers,
         thresholds=_thresholds(max_accuracy_drop, max_latency_increase, max_cost_increase),
         on_notice=click.echo, on_warning=_warn, **run_options)
     if dry_run:

@@ -188,27 +188,31 @@ class LimiterState:
 
 
 class LocalLimiter:
-    """A `Limiter` whose state lives in this process, for one event loop."""
+    """A `Limiter` whose state lives in this process, for one event loop.
+
+    Waiters queue per model in arrival order and a release wakes one of them, not all: a
+    model at 1,024 in flight would otherwise wake a thousand tasks per answer."""
 
     def __init__(self, state: LimiterState) -> None:
         self.state = state
-        self._released: dict[str, asyncio.Event] = {}
+        self._turns: dict[str, asyncio.Condition] = {}
 
     async def acquire(self, model: str) -> Permit:
-        released = self._released.setdefault(model, asyncio.Event())
-        while True:
-            answer = self.state.try_acquire(model)
-            if isinstance(answer, Permit):
-                return answer
-            released.clear()
-            with contextlib.suppress(TimeoutError):  # a release may open a slot sooner than the wait said
-                await asyncio.wait_for(released.wait(), None if math.isinf(answer) else answer)
+        turn = self._turns.setdefault(model, asyncio.Condition())
+        async with turn:
+            while True:
+                answer = self.state.try_acquire(model)
+                if isinstance(answer, Permit):
+                    return answer
+                with contextlib.suppress(TimeoutError):  # a wait that ends by time (a pause) asks again
+                    await asyncio.wait_for(turn.wait(), None if math.isinf(answer) else answer)
 
     async def release(self, permit: Permit, outcome: CallOutcome) -> None:
         self.state.release(permit, outcome)
-        event = self._released.get(permit.model)
-        if event is not None:
-            event.set()
+        turn = self._turns.get(permit.model)
+        if turn is not None:
+            async with turn:
+                turn.notify(1)
 
     def snapshot(self) -> dict[str, ConcurrencyReport]:
         return self.state.snapshot()
