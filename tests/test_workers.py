@@ -141,3 +141,30 @@ def test_workers_option_is_checked(tmp_path, scripted_server, items_file, bench_
     with pytest.raises(UsageError, match="local/smollm2-135m-q4_1 runs on this machine's own server"):
         api.prepare_comparison(models=["local/smollm2-135m-q4_1"], suites=["arithmetic"],
                                store=str(tmp_path / "h.db"), workers=2)
+
+
+def test_capacity_with_two_workers_measures_the_stated_concurrency():
+    """Each request holds the server 0.05 + 9 × 0.01 = 0.14 s. Split over two processes, a
+    step of c requests in flight is still c at the server: by Little's law (rate × time in
+    the system) as the client measured it, and as counted at the server."""
+    from evalkit.economics.capacity import SLO, SweepOptions
+    from evalkit.run import capacity as capacity_run
+    from evalkit.testing.scripted_server import ScriptedServer
+
+    prompts = [({"role": "user", "content": f"question {i}"},) for i in range(7)]
+    reply = Reply(" ".join(f"w{i}" for i in range(10)), ttft=0.05, token_delay=0.01, prompt_tokens=20,
+                  completion_tokens=10)
+    options = SweepOptions(concurrency=(1, 2, 4), step_seconds=1.5, warmup_seconds=0.3, max_tokens=16)
+    lags = []
+    with ScriptedServer(reply) as server:
+        result = capacity_run.run_sweep("openai/scripted", server.base_url, None, prompts, 1.0, SLO(), options,
+                                        workers=2, on_lag=lags.append)
+        arrivals = sorted(r.arrived_perf for r in server.chat_requests())
+    assert [step.load for step in result.steps] == [1, 2, 4]
+    for step in result.steps:
+        in_system = step.requests_per_s * step.e2e_p50
+        assert in_system == pytest.approx(step.load, rel=0.2), (step.load, in_system)
+    held = 0.14
+    at_once = max(sum(1 for other in arrivals if t - held < other <= t) for t in arrivals)
+    assert at_once == 4  # the largest step's, not twice it
+    assert len(lags[0]) == 3 and lags[0][0][1] is None  # c=1: the second worker idle
