@@ -51,6 +51,8 @@ class StepWorkers:
     prompts: Sequence[tuple]
     lag_p99_ms: list[list[float | None]] = field(default_factory=list)
     """Per step, each worker's event-loop lag p99 (ms) while it measured."""
+    cpu_s: list[float] = field(default_factory=list)
+    """Per step, the CPU seconds the workers spent on it, together (the client's cost)."""
     _channels: list[Channel] = field(default_factory=list)
     _processes: list[Any] = field(default_factory=list)
 
@@ -90,14 +92,15 @@ class StepWorkers:
         except Exception as error:
             raise WorkerDied(f"capacity: a worker stopped during the step at {load:g} ({error}); "
                              "the sweep cannot go on without it") from None
-        self.lag_p99_ms.append([lag for _, lag in answers])  # None for a worker idle in this step
-        samples = [sample for requests, _ in answers for sample in requests]
+        self.lag_p99_ms.append([lag for _, lag, _ in answers])  # None for a worker idle in this step
+        self.cpu_s.append(sum(cpu for _, _, cpu in answers))
+        samples = [sample for requests, _, _ in answers for sample in requests]
         w0 = options.warmup_seconds
         return summarise(samples, load, "poisson" if poisson else "closed", w0, w0 + options.step_seconds)
 
 
-async def _idle() -> tuple[list[TimedRequest], None]:
-    return [], None
+async def _idle() -> tuple[list[TimedRequest], None, float]:
+    return [], None, 0.0
 
 
 async def _replies(channel: Channel) -> None:
@@ -132,6 +135,7 @@ async def _serve(fileno: int, endpoint: Endpoint, prompts: list[tuple]) -> None:
             lag = LagMonitor()
             await asyncio.sleep(max(0.0, start_at - time.time()))
             lag.start()
+            cpu = time.process_time()
             try:
                 requests: list[TimedRequest] = await measure_requests(
                     endpoint, prompts, options, load, seed, time.perf_counter())
@@ -139,7 +143,7 @@ async def _serve(fileno: int, endpoint: Endpoint, prompts: list[tuple]) -> None:
                 lag.stop()
             ordered = sorted(lag.lags)
             p99 = round(ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], 3) if ordered else None
-            channel.reply(call_id, (requests, p99))
+            channel.reply(call_id, (requests, p99, time.process_time() - cpu))
     finally:
         await transport.close_clients()
         channel.close()
