@@ -513,7 +513,8 @@ def call_outcome(attempt: transport.Attempt | None, error: transport.CallError |
         tokens = None
         if attempt is not None and attempt.usage_source == "provider":
             tokens = (attempt.prompt_tokens or 0) + (attempt.completion_tokens or 0)
-        return CallOutcome.from_headers("ok", headers, tokens=tokens)
+        # most providers send no rate-limit headers: nothing to parse on the hot path
+        return CallOutcome.from_headers("ok", headers, tokens=tokens) if headers else CallOutcome("ok", tokens=tokens)
     if error.status == 429 or error.error_class == "rate_limit":
         return CallOutcome.from_headers("rate_limited", headers, retry_after_s=error.retry_after)
     return CallOutcome.from_headers("error", headers)
