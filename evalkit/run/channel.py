@@ -51,7 +51,10 @@ class Channel:
         return cls(reader, writer)
 
     def post(self, *message: Any) -> None:
-        """Send without waiting for an answer."""
+        """Send without waiting for an answer (dropped once the other end is gone: nobody is
+        left to read it)."""
+        if self.writer.is_closing():
+            return
         blob = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
         self.writer.write(_LENGTH.pack(len(blob)) + blob)
 

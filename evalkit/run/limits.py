@@ -385,6 +385,5 @@ def limits_for(targets: Iterable[Any]) -> list[ModelLimit]:
     seen: dict[str, ModelLimit] = {}
     for target in targets:
         seen.setdefault(target.label, ModelLimit(target.label, target.max_concurrency,
-                                                 target.requests_per_minute,
-                                                 getattr(target, "adaptive", True)))
+                                                 target.requests_per_minute, target.adaptive))
     return list(seen.values())
