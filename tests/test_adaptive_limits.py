@@ -159,3 +159,31 @@ def test_the_run_ends_with_the_concurrency_each_model_ran_at():
         "came down to 2 at once).",
         "Workers: 2 processes; event-loop lag p99 per worker (ms): 1.2, n/a."]
     assert concurrency_lines({}, workers[:1]) == []
+
+
+def test_a_polled_limiter_keeps_the_state_elsewhere():
+    """What a limiter held by an actor looks like from a task: every call awaited, waits polled."""
+    from evalkit.run.limits import PolledLimiter
+
+    state = LimiterState([ModelLimit("m", max_concurrency=1, adaptive=False)])
+    asked = []
+
+    async def try_acquire(model):
+        asked.append(model)
+        return state.try_acquire(model)
+
+    async def release(permit, outcome):
+        state.release(permit, outcome)
+
+    limiter = PolledLimiter(try_acquire, release, state.snapshot)
+
+    async def main():
+        first = await limiter.acquire("m")
+        second = asyncio.create_task(limiter.acquire("m"))
+        await asyncio.sleep(0.05)
+        assert not second.done()  # the one slot is taken
+        await limiter.release(first, CallOutcome("ok"))
+        await limiter.release(await asyncio.wait_for(second, 1.0), CallOutcome("ok"))
+
+    asyncio.run(main())
+    assert len(asked) >= 3 and limiter.snapshot()["m"].calls == 2 and limiter.snapshot()["m"].max_in_flight == 1
