@@ -36,6 +36,7 @@ from evalkit.run.cache import ResponseCache
 from evalkit.run.compare import CompareOptions, Outcome, Prepared, execute, offer_resume, plan_comparison
 from evalkit.run.plan import Plan
 from evalkit.run.shards import Shard
+from evalkit.run.workers import parse_workers
 from evalkit.store.database import RunRow, Store
 
 if TYPE_CHECKING:
@@ -182,7 +183,7 @@ def prepare_comparison(
     thresholds: Thresholds | None = None, on_notice: Callable[[str], None] | None = None,
     on_warning: Callable[[str], None] | None = None, purchase: str | None = None,
     cache_hit_rate: str | float | None = None, workload: str | None = None, reference: str | None = None,
-    **run_options: Any,
+    workers: int | str = 1, **run_options: Any,
 ) -> PreparedComparison:
     """Check a comparison before anything is sent or written; raise UsageError on bad input.
 
@@ -201,6 +202,7 @@ def prepare_comparison(
     what the verdict and the reports' costs assume (`evalkit.economics.purchase`).
     ``workload``: a stored workload profile to project each candidate's bill for, its token
     inflation measured against ``reference`` when the profile's incumbent is not in the run.
+    ``workers`` (a count or ``auto``): processes sending the calls (`evalkit.run.workers`).
     """
     _check_volume(volume, reports, workload)
     bought = parse_purchase(purchase, cache_hit_rate)
@@ -208,8 +210,11 @@ def prepare_comparison(
     wanted = _workload_request(opened, workload, volume, reference)
     prepared = plan_comparison(config, models, suites, run_options=run_options, store=opened, resume=resume,
                                shard=Shard.parse(shard) if isinstance(shard, str) else shard, run_id=run_id,
-                               max_cost=max_cost, tag=tag, on_notice=on_notice, on_warning=on_warning,
-                               workloads=store)
+                               max_cost=max_cost, tag=tag, workers=parse_workers(workers), on_notice=on_notice,
+                               on_warning=on_warning, workloads=store)
+    if cache and prepared.options.workers > 1:
+        raise UsageError(f"--workers {prepared.options.workers} cannot be combined with --cache, a development "
+                         "aid of one process; drop one of them")
     return PreparedComparison(prepared, store=store, results_dir=Path(results_dir), reports=tuple(reports),
                               volume=volume, baseline=baseline, thresholds=thresholds or Thresholds(),
                               cache=cache, purchase=bought, opened_store=opened, workload=wanted)

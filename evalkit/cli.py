@@ -154,6 +154,10 @@ def _thresholds(max_accuracy_drop, max_latency_increase, max_cost_increase):
 @click.option("--resume", "resume_ref", metavar="RUN", help="Continue an interrupted run; done calls are not repeated.")
 @click.option("--max-cost", type=float, metavar="USD", help="Hard budget for the run, in US dollars.")
 @click.option("--cache", "use_cache", is_flag=True, help="Development: replay earlier successful answers.")
+@click.option("--workers", default="1", show_default=True, metavar="N|auto",
+              help="Processes sending the calls, each with its own event loop (auto: the cores free).")
+@click.option("--fixed-concurrency", is_flag=True, default=None,
+              help="Keep every model at its max_concurrency instead of adapting to its rate limits.")
 @click.option("--dry-run", is_flag=True, help="Print the cost estimate and stop; nothing is sent.")
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
 @click.option("--by-suite", is_flag=True, help="Also print the per-suite table.")
@@ -174,8 +178,8 @@ def _thresholds(max_accuracy_drop, max_latency_increase, max_cost_increase):
 @threshold_options
 @store_option
 @_fails_cleanly
-def compare(config_path, models, suites, resume_ref, max_cost, use_cache, dry_run, results_dir, by_suite, quiet,
-            tag, baseline, shard_text, run_id, reports, volume, purchase, cache_hit_rate, workload, reference,
+def compare(config_path, models, suites, resume_ref, max_cost, use_cache, workers, dry_run, results_dir, by_suite,
+            quiet, tag, baseline, shard_text, run_id, reports, volume, purchase, cache_hit_rate, workload, reference,
             max_accuracy_drop, max_latency_increase, max_cost_increase, store, **run_options) -> None:
     """Run the suites against every model and print the verdict.
 
@@ -190,7 +194,7 @@ def compare(config_path, models, suites, resume_ref, max_cost, use_cache, dry_ru
         config_path, models=models, suites=suites, store=store, results_dir=results_dir, reports=reports,
         volume=volume, max_cost=max_cost, resume=resume_ref, cache=use_cache, tag=tag, run_id=run_id,
         shard=shard_text, baseline=baseline, purchase=purchase, cache_hit_rate=cache_hit_rate,
-        workload=workload, reference=reference,
+        workload=workload, reference=reference, workers=workers,
         thresholds=_thresholds(max_accuracy_drop, max_latency_increase, max_cost_increase),
         on_notice=click.echo, on_warning=_warn, **run_options)
     if dry_run:
@@ -495,6 +499,13 @@ def power(items, config_path, accuracy, discordance, target_diff, design_effect)
     _echo_lines(power_lines(items, config_path, accuracy, discordance, target_diff, design_effect))
 
 
+def _echo_worker_lag(per_step: list[list[float | None]]) -> None:
+    """capacity --workers: each worker's worst event-loop lag p99 over the steps."""
+    worst = [max((lag for lag in lags if lag is not None), default=None) for lags in zip(*per_step, strict=False)]
+    text = ", ".join("n/a" if lag is None else f"{lag:.1f}" for lag in worst)
+    click.echo(f"workers: {len(worst)} processes; event-loop lag p99 per worker, worst step (ms): {text}")
+
+
 @main.command("capacity")
 @click.option("-m", "--model", "model_id", required=True,
               help="litellm model id of the served model (hosted_vllm/..., openai/...), or local/<variant>.")
@@ -515,16 +526,20 @@ def power(items, config_path, accuracy, discordance, target_diff, design_effect)
 @click.option("--input-cost-ratio", type=float, default=0.25, show_default=True,
               help="Price of an input token relative to an output token, used to split the hourly cost.")
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
+@click.option("--workers", default="1", show_default=True, metavar="N|auto",
+              help="Processes sending each step's load, split between them (auto: the cores free).")
 @_fails_cleanly
 def capacity_command(model_id, api_base, api_key_env, hourly_cost, slo_ttft_p95, slo_speed_p50, suite,
                      max_concurrency, rates, step_seconds, warmup_seconds, max_tokens, input_cost_ratio,
-                     results_dir) -> None:
+                     results_dir, workers) -> None:
     """Load a serving endpoint step by step; derive its $/token at the highest load within the target."""
     from evalkit.console import capacity as view
     from evalkit.console import fit
     from evalkit.economics import capacity
     from evalkit.run.capacity import run_sweep, suite_prompts
+    from evalkit.run.workers import parse_workers
 
+    processes = parse_workers(workers)
     slo = capacity.SLO(capacity.parse_seconds(slo_ttft_p95), capacity.parse_speed(slo_speed_p50))
     options = capacity.SweepOptions(
         concurrency=capacity.concurrency_steps(max_concurrency), rates=tuple(rates) or None,
@@ -535,7 +550,7 @@ def capacity_command(model_id, api_base, api_key_env, hourly_cost, slo_ttft_p95,
     on_step = lambda step: click.echo("\n".join(view.step_table_lines(step, width=width)))  # noqa: E731
     click.echo(view.STEP_HEADER)
     result = run_sweep(model_id, api_base, api_key_env, prompts, hourly_cost, slo, options,
-                       suite=suite, on_step=on_step)
+                       suite=suite, on_step=on_step, workers=processes, on_lag=_echo_worker_lag)
     result = capacity.with_ratio(result, input_cost_ratio)
     _echo_lines([*view.price_lines(result), f"saved {result.save(results_dir)} (use it as "
                  "`price_from_capacity:` in a config, or with `evalkit breakeven`)"])
