@@ -15,6 +15,7 @@ import contextlib
 import datetime as dt
 import math
 import secrets
+import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -35,7 +36,7 @@ from evalkit.run.runner import Job, RetryPolicy, Runner, Target
 from evalkit.run.selection import names_anything, select
 from evalkit.run.shards import Shard
 from evalkit.store.database import RunRow, Store
-from evalkit.store.lease import WHOLE_RUN, Lease, store_now, takeover_line
+from evalkit.store.lease import TTL_S, WHOLE_RUN, Lease, RunHeld, store_now, takeover_line
 from evalkit.store.records import CallKey, CallRecord
 from evalkit.store.writer import RecordWriter
 from evalkit.version import __version__
@@ -47,6 +48,10 @@ if TYPE_CHECKING:
 def new_run_id(now: dt.datetime | None = None) -> str:
     now = now or dt.datetime.now()
     return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+
+
+REJOIN_SLACK_S = 5.0
+"""Seconds a rejoining shard waits beyond the lease TTL: a heartbeat may be a little late."""
 
 
 def _ignore(_line: str) -> None:
@@ -66,6 +71,12 @@ class CompareOptions:
     """A label for a series of runs (e.g. `nightly`), so `last:nightly` finds the latest."""
     run_id: str | None = None
     """Shards of one run all name it; otherwise a new id is made."""
+    rejoin: bool = False
+    """A shard that already started continues instead of being refused: its process died
+    and this one takes over its lease (a Ray task retried). Its finished calls are kept."""
+    lease_ttl_s: float = TTL_S
+    """Seconds after its last heartbeat that this process's lease expires; a rejoining shard
+    waits up to that long for a dead holder's lease on another machine to expire."""
 
 
 @dataclass(frozen=True)
@@ -247,11 +258,15 @@ def _open_run(plan: Plan, store: Store, options: CompareOptions,
     resumed one: its id, the calls already done, the calls to repeat, and the lease."""
     resume = options.resume
     run_id = resume.run_id if resume is not None else options.run_id or new_run_id()
-    lease = _take_lease(store, run_id, plan.shard.index if plan.shard else WHOLE_RUN, notify)
+    shard = plan.shard.index if plan.shard else WHOLE_RUN
+    lease = _take_lease(store, run_id, shard, notify, options)
     try:
         if resume is not None:
             repeated = store.inflight_count(run_id)
             store.reopen_run(run_id)
+            return run_id, store.completed_keys(run_id), repeated, lease
+        if options.rejoin and plan.shard is not None and store.shard_started(run_id, shard):
+            repeated = store.reopen_shard(run_id, shard, _shard_keys(plan))
             return run_id, store.completed_keys(run_id), repeated, lease
         start = (_storable_config(plan.config), plan.config.config_hash(), __version__,
                  snapshot(list(plan.prices.values())))
@@ -266,14 +281,31 @@ def _open_run(plan: Plan, store: Store, options: CompareOptions,
         raise
 
 
-def _take_lease(store: Store, run_id: str, shard: int, notify: Callable[[str], None]) -> Lease:
-    """This process's lease on the run; refused (`RunHeld`, exit 2) while another holds it."""
-    lease = Lease(store, run_id, shard)
-    stale = lease.acquire()
+def _take_lease(store: Store, run_id: str, shard: int, notify: Callable[[str], None],
+                options: CompareOptions) -> Lease:
+    """This process's lease on the run; refused (`RunHeld`, exit 2) while another holds it.
+    A rejoining shard first waits out the lease of the process it replaces: on another
+    machine that one's death shows only once its heartbeat has stopped for its TTL."""
+    lease = Lease(store, run_id, shard, ttl=options.lease_ttl_s, heartbeat=options.lease_ttl_s / 6)
+    deadline = time.monotonic() + (options.lease_ttl_s + REJOIN_SLACK_S if options.rejoin else 0.0)
+    while True:
+        try:
+            stale = lease.acquire()
+            break
+        except RunHeld:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(1.0)
     if stale:
         with store.engine.connect() as conn:
             notify(takeover_line(run_id, stale, store_now(conn)))
     return lease
+
+
+def _shard_keys(plan: Plan) -> set[CallKey]:
+    """Every call of the plan's share of the items."""
+    return {CallKey(model.display, sample.suite, sample.id, epoch) for model in plan.config.models
+            for items in plan.samples.values() for sample in items for epoch in range(plan.config.run.epochs)}
 
 
 def _close_run(plan: Plan, store: Store, run_id: str, status: str, lease: Lease) -> bool:
