@@ -33,6 +33,7 @@ from evalkit.economics.purchase import Purchase, parse_purchase
 from evalkit.economics.volume import parse_volume
 from evalkit.errors import UsageError
 from evalkit.run.cache import ResponseCache
+from evalkit.run.cluster import check_ray_options, run_on_ray
 from evalkit.run.compare import CompareOptions, Outcome, Prepared, execute, offer_resume, plan_comparison
 from evalkit.run.plan import Plan
 from evalkit.run.shards import Shard
@@ -111,6 +112,11 @@ class PreparedComparison:
     """What the verdict and the reports' costs assume (purchase option, cache-hit rate)."""
     opened_store: Store | None = field(default=None, repr=False)
     """The store, if the checks already opened it (a resume reads its run)."""
+    ray: str | None = None
+    """The Ray cluster to run the shards on (`evalkit.run.cluster.LOCAL`: one started on
+    this machine); None runs in this process."""
+    ray_shards: int | None = None
+    """Shards of a Ray run; None: one per CPU of the cluster."""
 
     @property
     def plan(self) -> Plan:
@@ -175,7 +181,8 @@ def prepare_comparison(
     run_id: str | None = None, shard: Shard | str | None = None, baseline: str | None = None,
     thresholds: Thresholds | None = None, on_notice: Callable[[str], None] | None = None,
     on_warning: Callable[[str], None] | None = None, purchase: str | None = None,
-    cache_hit_rate: str | float | None = None, **run_options: Any,
+    cache_hit_rate: str | float | None = None, ray: str | None = None, ray_shards: int | None = None,
+    **run_options: Any,
 ) -> PreparedComparison:
     """Check a comparison before anything is sent or written; raise UsageError on bad input.
 
@@ -192,6 +199,9 @@ def prepare_comparison(
     were chosen and what the run will lack as soon as it is known (the result keeps both).
     ``purchase`` (standard, batch, flex, priority) and ``cache_hit_rate`` (0.6 or "60%"):
     what the verdict and the reports' costs assume (`evalkit.economics.purchase`).
+    ``ray`` (an address, or ``"local"`` for a Ray instance on this machine): run the items
+    as ``ray_shards`` shards (default: one per CPU) of Ray tasks into ``store``
+    (`evalkit.run.cluster`); ``run_id`` names the run.
     """
     _check_volume(volume, reports)
     bought = parse_purchase(purchase, cache_hit_rate)
@@ -199,9 +209,11 @@ def prepare_comparison(
     prepared = plan_comparison(config, models, suites, run_options=run_options, store=opened, resume=resume,
                                shard=Shard.parse(shard) if isinstance(shard, str) else shard, run_id=run_id,
                                max_cost=max_cost, tag=tag, on_notice=on_notice, on_warning=on_warning)
+    if ray is not None:
+        check_ray_options(prepared.plan, prepared.options, cache=cache)
     return PreparedComparison(prepared, store=store, results_dir=Path(results_dir), reports=tuple(reports),
                               volume=volume, baseline=baseline, thresholds=thresholds or Thresholds(),
-                              cache=cache, purchase=bought, opened_store=opened)
+                              cache=cache, purchase=bought, opened_store=opened, ray=ray, ray_shards=ray_shards)
 
 
 def _check_volume(volume: str | None, reports: Sequence[str]) -> None:
@@ -232,13 +244,19 @@ def run_comparison(prepared: PreparedComparison, *, progress: Progress | None = 
             on_notice(line)
 
     store = prepared.opened_store or Store(prepared.store)
-    options = offer_resume(prepared.plan, prepared.prepared.options, store, ask_resume, notify)
+    options = prepared.prepared.options
+    if prepared.ray is None:  # a Ray run is always a new one: a resume runs on one machine
+        options = offer_resume(prepared.plan, options, store, ask_resume, notify)
     exclude = options.resume.run_id if options.resume is not None else options.run_id
     baseline_run = resolve_baseline(store, prepared.baseline, exclude=exclude) if prepared.baseline else None
     if prepared.cache:
         options = replace(options, cache=ResponseCache(prepared.results_dir / "response-cache.db"))
     with (progress or _no_progress)(prepared.plan.total_calls) as on_record:
-        outcome = execute(prepared.plan, store, on_record=on_record, options=options, on_notice=notify)
+        if prepared.ray is not None:
+            outcome = run_on_ray(prepared.plan, store, options, prepared.ray, shards=prepared.ray_shards,
+                                 on_record=on_record, on_notice=notify)
+        else:
+            outcome = execute(prepared.plan, store, on_record=on_record, options=options, on_notice=notify)
     result = _write_run_folder(prepared, store, outcome, options, notices)
     if prepared.baseline is None or (result.outcome.complete and result.verdict.nothing_answered):
         return result

@@ -29,6 +29,7 @@ from evalkit.errors import RunStopped, UsageError
 from evalkit.run.budget import Budget, exact_usd
 from evalkit.run.cache import ResponseCache
 from evalkit.run.fingerprint import fingerprint
+from evalkit.run.limits import Limiter
 from evalkit.run.plan import Plan
 from evalkit.run.prepare import prepare
 from evalkit.run.resume import check_resumable, find_resumable, plan_for_resume
@@ -194,6 +195,7 @@ def execute(
     on_record: Callable[[CallRecord], None] | None = None,
     options: CompareOptions = CompareOptions(),
     on_notice: Callable[[str], None] | None = None,
+    limiter: Limiter | None = None,
 ) -> Outcome:
     """Run the plan: start local servers, send every job, commit records as they arrive.
 
@@ -202,7 +204,8 @@ def execute(
     with its share of the items; the run is finished when the last of its shards ends.
     While it runs, this process holds the run's (or its shard's) lease: another process
     resuming it is refused (`RunHeld`), and a lease left by a killed process is taken
-    over, with a line to ``on_notice``.
+    over, with a line to ``on_notice``. ``limiter`` paces the calls when their limits are
+    shared beyond this process (a Ray cluster's); by default the runner keeps its own.
     """
     check_options(plan, options, store)
     # Local servers start before the run is opened: one that cannot start leaves no run behind.
@@ -211,7 +214,7 @@ def execute(
         run_id, done, repeated, lease = _open_run(plan, store, options, on_notice or (lambda _line: None))
         writer = RecordWriter(store)
         budget = Budget(options.max_cost, spent=store.spent(run_id)) if options.max_cost is not None else None
-        runner = _runner(plan, run_id, writer, lease, budget, options.cache, on_record)
+        runner = _runner(plan, run_id, writer, lease, budget, options.cache, on_record, limiter)
         status, complete = "failed", True
         try:
             jobs = [job for job in _jobs(plan, targets, budget is not None) if job.key not in done]
@@ -232,7 +235,8 @@ def execute(
 
 
 def _runner(plan: Plan, run_id: str, writer: RecordWriter, lease, budget: Budget | None,
-            cache: ResponseCache | None, on_record: Callable[[CallRecord], None] | None) -> Runner:
+            cache: ResponseCache | None, on_record: Callable[[CallRecord], None] | None,
+            limiter: Limiter | None = None) -> Runner:
     """The runner of an opened run: records go to the writer (redacted), and every call is
     journalled before it is sent, unless this process has lost the run's lease."""
 
@@ -249,7 +253,7 @@ def _runner(plan: Plan, run_id: str, writer: RecordWriter, lease, budget: Budget
 
     run = plan.config.run
     retry = RetryPolicy(retries=run.retries, max_total_wait=run.max_retry_wait)
-    return Runner(run_id, run.timeout, retry, sink, journal=journal, budget=budget, cache=cache)
+    return Runner(run_id, run.timeout, retry, sink, journal=journal, budget=budget, cache=cache, limiter=limiter)
 
 
 def _open_run(plan: Plan, store: Store, options: CompareOptions,
