@@ -132,6 +132,10 @@ class ModelConfig(Strict):
         "this model (in a config file, relative to the file's folder).")
     max_concurrency: int = Field(default=8, ge=1, description="Requests in flight at once.")
     requests_per_minute: float | None = Field(default=None, gt=0, description="Rate limit.")
+    adaptive_concurrency: bool | None = Field(
+        default=None, description="Adapt the requests in flight to the provider's rate limits (429s, "
+        "retry-after, x-ratelimit-* headers), up to max_concurrency; unset: on, except for local/ models "
+        "and with run.fixed_concurrency.")
     facts: ModelFacts | None = Field(
         default=None, description="Procurement facts for reports; overrides the shipped facts file."
     )
@@ -148,6 +152,13 @@ class ModelConfig(Strict):
     @property
     def is_local(self) -> bool:
         return self.id.startswith(LOCAL_PREFIX)
+
+    def adapts_concurrency(self, run: RunOptions) -> bool:
+        """Whether the runner adapts this model's concurrency: its own setting, else on for
+        every model but a local one (its server has one slot per request in flight)."""
+        if self.adaptive_concurrency is not None:
+            return self.adaptive_concurrency
+        return not (self.is_local or run.fixed_concurrency)
 
     @model_validator(mode="after")
     def _one_cost_source(self) -> ModelConfig:
@@ -232,6 +243,9 @@ class RunOptions(Strict):
         description="Times each item is asked; the intervals and tests treat an item's answers as one unit.")
     lm_eval_include: list[str] = Field(
         default_factory=list, description="Folders of extra lm-eval task YAMLs, for `lm-eval:<task>` suites.")
+    fixed_concurrency: bool = Field(
+        default=False, description="Keep every model at its max_concurrency instead of adapting to rate "
+        "limits (a model's own adaptive_concurrency still wins).")
 
 
 class RunConfig(Strict):
@@ -265,9 +279,11 @@ class RunConfig(Strict):
         payload = self.model_dump(mode="json", exclude={"source"})
         if payload["run"].get("epochs") == 1:  # the default: keep hashes of older runs unchanged
             del payload["run"]["epochs"]
+        payload["run"].pop("fixed_concurrency", None)  # how fast calls go changes no request
         for model in payload["models"]:
             # facts only label reports; they change no request, so not the hash either
             model.pop("facts", None)
+            model.pop("adaptive_concurrency", None)
             if model.get("thinking") is None:  # not set: the hashes of older configs stay as they were
                 model.pop("thinking", None)
         blob = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()

@@ -443,5 +443,6 @@ def _target(model: ModelConfig, plan: Plan, server: LocalEndpoint | None) -> Tar
         api_key=api_key,
         max_concurrency=model.max_concurrency,
         requests_per_minute=model.requests_per_minute,
+        adaptive=model.adapts_concurrency(options),
         endpoint_down=endpoint_down,
     )

@@ -19,7 +19,8 @@ The rules, per model (see `ModelLimit`):
   starts at 2 and doubles each round trip (slow start) up to ``max_concurrency`` or the
   first rate limit; after that it adds one slot per round trip and halves on a 429
   (additive increase, multiplicative decrease), once per round trip however many of the
-  calls then in flight come back limited. A fixed model keeps ``max_concurrency``.
+  calls then in flight come back limited. A fixed model keeps ``max_concurrency`` and
+  ignores the next two rules (each retry still waits what its own 429 asked).
 - a 429's ``retry-after`` holds every call of the model until it has passed.
 - ``x-ratelimit-remaining-requests``/``-tokens`` with ``x-ratelimit-limit-*`` and
   ``x-ratelimit-reset-*`` (OpenAI's headers, and those of the providers that copy them)
@@ -35,7 +36,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import math
 import re
 import time
@@ -72,6 +72,7 @@ class Permit:
 
     model: str
     id: int
+    """The model's permits issued before this one, plus one: the order its calls went out in."""
     epoch: int
     """The model's decrease count when issued: a 429 on a permit from before the latest
     decrease says nothing new (the window already came down for that round trip)."""
@@ -162,7 +163,6 @@ class LimiterState:
     def __init__(self, limits: Iterable[ModelLimit], clock=time.monotonic) -> None:
         self.clock = clock
         self.models = {limit.model: _ModelState(limit) for limit in limits}
-        self._ids = itertools.count(1)
 
     def add(self, limit: ModelLimit) -> None:
         """Register a model (a no-op for one already known: the first registration wins)."""
@@ -177,7 +177,7 @@ class LimiterState:
         if wait > 0:
             return wait
         state.take(now)
-        return Permit(model, next(self._ids), state.epoch)
+        return Permit(model, state.issued, state.epoch)
 
     def release(self, permit: Permit, outcome: CallOutcome) -> None:
         self.models[permit.model].give_back(permit, outcome, self.clock())
@@ -225,7 +225,7 @@ class _Bucket:
     capacity: float | None
     full_at: float | None
     taken_since: float = 0.0
-    """Taken by calls started since the observation (the provider has not counted them yet)."""
+    """Taken by calls started after the observed one (the provider had not counted them yet)."""
 
     def wait_for(self, cost: float, now: float) -> float:
         """Seconds until the bucket holds ``cost`` more (0: now)."""
@@ -248,6 +248,9 @@ class _ModelState:
     """Slow start's end: the window halves to here on the first 429."""
     epoch: int = 0
     in_flight: int = 0
+    issued: int = 0
+    observed: int = 0
+    """The latest permit whose response told the buckets: an earlier one's news is older."""
     hold_until: float = 0.0
     next_start: float = 0.0
     requests: _Bucket | None = None
@@ -279,6 +282,7 @@ class _ModelState:
     def take(self, now: float) -> None:
         self._account(now)
         self.in_flight += 1
+        self.issued += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         if self.first_at is None:
             self.first_at = now
@@ -293,10 +297,12 @@ class _ModelState:
         self._account(now)
         self.in_flight = max(0, self.in_flight - 1)
         self.calls += 1
-        self._learn_buckets(outcome, now)
+        if permit.id > self.observed and self.limit.adaptive:
+            self.observed = permit.id
+            self._learn_buckets(outcome, permit, now)
         if outcome.kind == "rate_limited":
             self.rate_limited += 1
-            if outcome.retry_after_s:
+            if outcome.retry_after_s and self.limit.adaptive:
                 self.hold_until = max(self.hold_until, now + outcome.retry_after_s)
             if self.limit.adaptive and permit.epoch == self.epoch:
                 self.epoch += 1
@@ -308,15 +314,19 @@ class _ModelState:
             grow = 1.0 if self.window < self.threshold else 1.0 / self.window
             self.window = min(float(self.limit.max_concurrency), self.window + grow)
 
-    def _learn_buckets(self, outcome: CallOutcome, now: float) -> None:
+    def _learn_buckets(self, outcome: CallOutcome, permit: Permit, now: float) -> None:
+        """Take the buckets the response reported; the calls started after it went out were
+        not counted in them yet (the provider counts a call when it arrives)."""
         if outcome.tokens:
             self.token_cost = outcome.tokens if self.token_cost is None else \
                 (1 - TOKEN_COST_WEIGHT) * self.token_cost + TOKEN_COST_WEIGHT * outcome.tokens
+        later = self.issued - permit.id
         if outcome.remaining_requests is not None:
             self.requests = _observed(outcome.remaining_requests, outcome.limit_requests,
-                                      outcome.reset_requests_s, now)
+                                      outcome.reset_requests_s, now, later)
         if outcome.remaining_tokens is not None:
-            self.tokens = _observed(outcome.remaining_tokens, outcome.limit_tokens, outcome.reset_tokens_s, now)
+            self.tokens = _observed(outcome.remaining_tokens, outcome.limit_tokens, outcome.reset_tokens_s, now,
+                                    later * (self.token_cost or 0.0))
 
     def _account(self, now: float) -> None:
         if self.first_at is not None:
@@ -331,12 +341,12 @@ class _ModelState:
                                  self.rate_limited, mean, self.max_in_flight, int(self.window), lowest)
 
 
-def _observed(remaining: int, limit: int | None, reset_s: float | None, now: float) -> _Bucket:
+def _observed(remaining: int, limit: int | None, reset_s: float | None, now: float, taken: float) -> _Bucket:
     rate = None
     if limit is not None and reset_s and limit > remaining:
         rate = (limit - remaining) / reset_s
     full_at = now + reset_s if reset_s is not None else None
-    return _Bucket(float(remaining), now, rate, float(limit) if limit is not None else None, full_at)
+    return _Bucket(float(remaining), now, rate, float(limit) if limit is not None else None, full_at, taken)
 
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")

@@ -24,6 +24,7 @@ from evalkit.errors import EvalkitError
 from evalkit.run.budget import Budget
 from evalkit.run.cache import ResponseCache
 from evalkit.run.estimate import TEMPLATE_OVERHEAD_TOKENS, TOKENIZER_MARGIN, worst_call_cost
+from evalkit.run.limits import CallOutcome, Limiter, LimiterState, LocalLimiter, Permit, limits_for
 from evalkit.run.turns import merge_turns, tool_round
 from evalkit.scoring.registry import JudgeError, get_scorer, score_item, scorer_input
 from evalkit.store.records import CallKey, CallRecord, decode_start_s, output_speed_tps
@@ -52,6 +53,9 @@ class Target:
     port changes each run): part of what identifies a request."""
     max_concurrency: int = 8
     requests_per_minute: float | None = None
+    adaptive: bool = False
+    """Let the limiter adapt the model's concurrency to 429s and rate-limit headers, up to
+    `max_concurrency` (`evalkit.run.limits`); False keeps `max_concurrency` fixed."""
     token_counter: Callable[[str], int] | None = field(default=None, repr=False, compare=False)
     """Counts tokens when the provider reports no usage; default: litellm's tokenizer for the model."""
     endpoint_down: Callable[[], str | None] | None = field(default=None, repr=False, compare=False)
@@ -87,23 +91,6 @@ class Job:
         return CallKey(self.target.label, self.sample.suite, self.sample.id, self.epoch)
 
 
-class RateLimiter:
-    """Spaces requests evenly so that no more than `per_minute` start in any minute."""
-
-    def __init__(self, per_minute: float) -> None:
-        self.interval = 60.0 / per_minute
-        self.next_slot = 0.0
-        self.lock = asyncio.Lock()
-
-    async def wait(self) -> None:
-        async with self.lock:
-            now = time.monotonic()
-            slot = max(now, self.next_slot)
-            self.next_slot = slot + self.interval
-        if slot > now:
-            await asyncio.sleep(slot - now)
-
-
 TASKS_PER_SLOT = 2
 """Jobs started per concurrency slot of a model: twice the slots, so a call backing off
 before a retry does not leave its slot idle."""
@@ -115,7 +102,9 @@ class Runner:
     Optional collaborators: `journal` is awaited once per job right before its first call
     goes out (so a crash can tell which calls were in flight); `budget` reserves each
     job's worst-case cost before sending and stops the run when the next call could
-    exceed it; `cache` replays earlier successful answers (development only).
+    exceed it; `cache` replays earlier successful answers (development only); `limiter`
+    decides when each call may go (`evalkit.run.limits`; default: one in this process,
+    from the targets' limits), shared by every runner of a run that splits it.
     """
 
     def __init__(
@@ -128,6 +117,7 @@ class Runner:
         journal: Callable[[Job], Awaitable[None]] | None = None,
         budget: Budget | None = None,
         cache: ResponseCache | None = None,
+        limiter: Limiter | None = None,
     ) -> None:
         self.run_id = run_id
         self.timeout = timeout
@@ -136,8 +126,7 @@ class Runner:
         self.journal = journal
         self.budget = budget
         self.cache = cache
-        self.semaphores: dict[str, asyncio.Semaphore] = {}
-        self.limiters: dict[str, RateLimiter] = {}
+        self.limiter = limiter
         self.gates: dict[str, _Gate] = {}
         self.stopped: dict[str, str] = {}
         """Models stopped after a failure no retry can fix (a bad key): label -> reason."""
@@ -151,13 +140,10 @@ class Runner:
         jobs = list(jobs)
         by_model: dict[str, list[Job]] = {}
         for job in jobs:
-            target = job.target
-            if target.label not in self.semaphores:
-                self.semaphores[target.label] = asyncio.Semaphore(target.max_concurrency)
-                self.gates[target.label] = _Gate()
-                if target.requests_per_minute:
-                    self.limiters[target.label] = RateLimiter(target.requests_per_minute)
-            by_model.setdefault(target.label, []).append(job)
+            self.gates.setdefault(job.target.label, _Gate())
+            by_model.setdefault(job.target.label, []).append(job)
+        if self.limiter is None:
+            self.limiter = LocalLimiter(LimiterState(limits_for(job.target for job in jobs)))
         await transport.warm_up({(job.target.model_id, job.target.api_base, job.target.api_key) for job in jobs})
         if any(job.sample.environment is not None for job in jobs):
             import jsonschema  # noqa: F401 - tool calls are checked with it; imported mid-run it would stall the loop
@@ -417,10 +403,10 @@ class Runner:
 
     async def _send(self, job: Job, request: transport.Request, state: _JobState) -> transport.Attempt:
         target = job.target
-        limiter = self.limiters.get(target.label)
-        if limiter:
-            await limiter.wait()
-        async with self.semaphores[target.label]:
+        assert self.limiter is not None  # set by `run`
+        permit = await self.limiter.acquire(target.label)
+        outcome = CallOutcome("error")
+        try:
             # Checked once a slot is free: calls queued behind a failed one must not go out.
             if target.label in self.stopped:
                 raise _ModelStopped(self.stopped[target.label])
@@ -430,12 +416,22 @@ class Runner:
             timed: transport.Attempt | None = None
             try:
                 timed = await transport.complete(request)
+                outcome = call_outcome(timed, None)
                 return timed
             except transport.CallError as error:
                 timed = error.attempt
+                outcome = call_outcome(timed, error)
                 raise
             finally:
                 state.loop_lag_ms = self._lag_of(timed, mark)
+        finally:
+            await self._release(permit, outcome)
+
+    async def _release(self, permit: Permit, outcome: CallOutcome) -> None:
+        assert self.limiter is not None
+        # A limiter's release does not wait (a remote one posts it), so a call cancelled
+        # mid-flight (Ctrl-C, a failed sibling) still frees its slot here.
+        await self.limiter.release(permit, outcome)
 
     def _lag_of(self, timed: transport.Attempt | None, mark: int) -> float | None:
         """The client lag an attempt was timed under: that of the process whose clock timed
@@ -490,6 +486,19 @@ class _Gate:
 
 class _ModelStopped(EvalkitError):
     """The model was stopped by an earlier failure that no retry can fix."""
+
+
+def call_outcome(attempt: transport.Attempt | None, error: transport.CallError | None) -> CallOutcome:
+    """What the limiter learns from an attempt: answered, rate-limited (a 429) or failed,
+    with the rate-limit headers the response carried and the tokens it used."""
+    headers = attempt.rate_limit_headers if attempt is not None else None
+    if error is None:
+        tokens = None
+        if attempt is not None and attempt.usage_source == "provider":
+            tokens = (attempt.prompt_tokens or 0) + (attempt.completion_tokens or 0)
+        return CallOutcome.from_headers("ok", headers, tokens=tokens)
+    kind = "rate_limited" if error.status == 429 or error.error_class == "rate_limit" else "error"
+    return CallOutcome.from_headers(kind, headers, retry_after_s=error.retry_after)
 
 
 def later_turn_params(params: dict) -> dict:
