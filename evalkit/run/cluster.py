@@ -21,6 +21,7 @@ them from its node's environment.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from collections.abc import Callable
@@ -156,8 +157,8 @@ def run_on_ray(plan: Plan, store: Store, options: CompareOptions, address: str =
         check_cluster_store(store, ray.nodes())
         count = _shard_count(plan, shards, int(ray.cluster_resources().get("CPU", 1)))
         run_id = options.run_id or new_run_id()
-        limits = ray.remote(ClusterLimits).options(max_concurrency=LIMITER_CALLS, num_cpus=0).remote(
-            _model_limits(plan))
+        limits = ray.remote(ClusterLimits).options(name=f"evalkit-limits-{run_id}", max_concurrency=LIMITER_CALLS,
+                                                   num_cpus=0).remote(_model_limits(plan))
         submit = ray.remote(run_shard).options(max_retries=TASK_RETRIES, retry_exceptions=False, num_cpus=1)
         keyless = replace(plan, keys={label: None for label in plan.keys})
         pending = {submit.remote(ShardTask(keyless, Shard(i, count), run_id, _full_url(store), options.tag, limits)): i
@@ -183,9 +184,9 @@ def _connect(address: str) -> tuple[Any, bool]:
     try:
         if address == LOCAL:
             ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False,
-                     logging_level="WARNING")
+                     logging_level=logging.WARNING)
         else:
-            ray.init(address=address, log_to_driver=False, logging_level="WARNING")
+            ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
     except (ConnectionError, ValueError, RuntimeError) as exc:
         raise UsageError(f"--ray {address}: cannot reach a Ray cluster there ({exc}); give the head's address "
                          "(host:6379, ray://host:10001, or auto for the cluster this machine is part of)") from None

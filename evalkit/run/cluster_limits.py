@@ -38,7 +38,8 @@ class ClusterLimits:
 
     def __init__(self, limits: list[ModelLimit]) -> None:
         self.state = LimiterState(limits)
-        self.held: dict[tuple[int, str], dict[int, Permit]] = {}
+        self.held: dict[tuple[int, str], dict[tuple[str, int], Permit]] = {}
+        """(shard, attempt) -> its permits out, by (model, permit id): ids are per model."""
         self.current: dict[int, str] = {}
         """Shard -> the attempt that took it over last: the only one still granted permits."""
         self._released: dict[str, asyncio.Event] = {}
@@ -58,12 +59,12 @@ class ClusterLimits:
         if self._superseded(shard, attempt):  # taken over while it waited
             self._give_back(answer, GIVEN_BACK)
             return None
-        self.held.setdefault((shard, attempt), {})[answer.id] = answer
+        self.held.setdefault((shard, attempt), {})[(answer.model, answer.id)] = answer
         return answer
 
     async def release(self, permit: Permit, outcome: CallOutcome, shard: int, attempt: str) -> None:
         # A permit of an attempt taken over was given back already: not twice.
-        if self.held.get((shard, attempt), {}).pop(permit.id, None) is not None:
+        if self.held.get((shard, attempt), {}).pop((permit.model, permit.id), None) is not None:
             self._give_back(permit, outcome)
 
     async def take_over(self, shard: int, attempt: str) -> int:

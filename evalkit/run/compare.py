@@ -270,8 +270,9 @@ def _open_run(plan: Plan, store: Store, options: CompareOptions,
             store.reopen_run(run_id)
             return run_id, store.completed_keys(run_id), repeated, lease
         if options.rejoin and plan.shard is not None and store.shard_started(run_id, shard):
-            repeated = store.reopen_shard(run_id, shard, _shard_keys(plan))
-            return run_id, store.completed_keys(run_id), repeated, lease
+            mine = _shard_keys(plan)
+            repeated = store.reopen_shard(run_id, shard, mine)
+            return run_id, store.completed_keys(run_id) & mine, repeated, lease
         start = (_storable_config(plan.config), plan.config.config_hash(), __version__,
                  snapshot(list(plan.prices.values())))
         if plan.shard is None:
