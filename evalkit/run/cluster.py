@@ -41,7 +41,7 @@ from evalkit.run.plan import Plan
 from evalkit.run.shards import Shard
 from evalkit.store.database import Store
 from evalkit.store.records import CallKey, CallRecord
-from evalkit.store.schema import records_table
+from evalkit.store.schema import records_table, runs_table
 from evalkit.version import __version__
 
 LOCAL = "local"
@@ -152,11 +152,13 @@ def run_on_ray(plan: Plan, store: Store, options: CompareOptions, address: str =
     """Run the plan as shards on the Ray cluster at ``address`` (`LOCAL`: this machine);
     returns the whole run's outcome. ``shards``: how many (default: the cluster's CPUs)."""
     notify = on_notice or (lambda _line: None)
+    run_id = options.run_id or new_run_id()
+    _check_new_run(store, run_id)
     ray, started = _connect(address)
+    limits = None
     try:
         check_cluster_store(store, ray.nodes())
         count = _shard_count(plan, shards, int(ray.cluster_resources().get("CPU", 1)))
-        run_id = options.run_id or new_run_id()
         limits = ray.remote(ClusterLimits).options(name=f"evalkit-limits-{run_id}", max_concurrency=LIMITER_CALLS,
                                                    num_cpus=0).remote(_model_limits(plan))
         submit = ray.remote(run_shard).options(max_retries=TASK_RETRIES, retry_exceptions=False, num_cpus=1)
@@ -166,9 +168,20 @@ def run_on_ray(plan: Plan, store: Store, options: CompareOptions, address: str =
         notify(f"Run {run_id}: {count} shards on the Ray cluster ({_describe(ray)}).")
         results = _collect(ray, pending, _StoreProgress(store, run_id, on_record), store, run_id, notify)
     finally:
+        if limits is not None:
+            ray.kill(limits)
         if started:
             ray.shutdown()
     return _outcome(store, run_id, results)
+
+
+def _check_new_run(store: Store, run_id: str) -> None:
+    """A Ray run starts a run: its shards would otherwise continue one that exists."""
+    with store.engine.connect() as conn:
+        exists = conn.execute(sa.select(runs_table.c.status).where(runs_table.c.run_id == run_id)).first()
+    if exists is not None:
+        raise UsageError(f"run {run_id} already exists in store {store.url} ({exists.status}); choose another "
+                         f"--run-id, or continue it on one machine with evalkit compare --resume {run_id}")
 
 
 def _connect(address: str) -> tuple[Any, bool]:
@@ -182,11 +195,12 @@ def _connect(address: str) -> tuple[Any, bool]:
     if ray.is_initialized():
         return ray, False
     try:
-        if address == LOCAL:
+        if address == LOCAL and not os.environ.get("RAY_ADDRESS"):
             ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False,
                      logging_level=logging.WARNING)
-        else:
-            ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
+        else:  # Ray reads RAY_ADDRESS itself when no address is given
+            ray.init(address=None if address == LOCAL else address, log_to_driver=False,
+                     logging_level=logging.WARNING)
     except (ConnectionError, ValueError, RuntimeError) as exc:
         raise UsageError(f"--ray {address}: cannot reach a Ray cluster there ({exc}); give the head's address "
                          "(host:6379, ray://host:10001, or auto for the cluster this machine is part of)") from None
