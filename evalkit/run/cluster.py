@@ -97,10 +97,8 @@ def check_cluster_store(store: Store, nodes: list[dict[str, Any]], here: str | N
 
 @dataclass(frozen=True)
 class ShardTask:
-    """What one Ray task needs to run its shard: plain data, pickled to the worker."""
+    """What one Ray task needs to run its shard, besides the run's plan: plain data."""
 
-    plan: Plan
-    """The whole run's plan, without keys (each node reads its own)."""
     shard: Shard
     run_id: str
     store_url: str
@@ -118,15 +116,15 @@ class ShardResult:
     host: str
 
 
-def run_shard(task: ShardTask) -> ShardResult:
-    """One shard, on a Ray worker: the plan's share of the items, executed into the store
-    (a retry continues the shard its dead predecessor started)."""
+def run_shard(whole: Plan, task: ShardTask) -> ShardResult:
+    """One shard, on a Ray worker: its share of the run's plan (``whole``, without keys:
+    each node reads its own), executed into the store (a retry continues the shard its
+    dead predecessor started)."""
     if task.version != __version__:
         raise UsageError(f"this Ray node runs evalkit {__version__}, the run was started by {task.version}: "
                          "install the same evalkit on every node")
     redaction.remember_environment()
-    plan = replace(task.plan, shard=task.shard, samples=task.shard.select(task.plan.samples),
-                   keys=_node_keys(task.plan))
+    plan = replace(whole, shard=task.shard, samples=task.shard.select(whole.samples), keys=_node_keys(whole))
     notices: list[str] = []
     options = CompareOptions(run_id=task.run_id, tag=task.tag, rejoin=True, lease_ttl_s=LEASE_TTL_S)
     outcome = execute(plan, Store(task.store_url), options=options, on_notice=notices.append,
@@ -162,8 +160,9 @@ def run_on_ray(plan: Plan, store: Store, options: CompareOptions, address: str =
         limits = ray.remote(ClusterLimits).options(name=f"evalkit-limits-{run_id}", max_concurrency=LIMITER_CALLS,
                                                    num_cpus=0).remote(_model_limits(plan))
         submit = ray.remote(run_shard).options(max_retries=TASK_RETRIES, retry_exceptions=False, num_cpus=1)
-        keyless = replace(plan, keys={label: None for label in plan.keys})
-        pending = {submit.remote(ShardTask(keyless, Shard(i, count), run_id, _full_url(store), options.tag, limits)): i
+        # One copy of the plan (every suite's items) in the object store, for all the tasks.
+        keyless = ray.put(replace(plan, keys={label: None for label in plan.keys}))
+        pending = {submit.remote(keyless, ShardTask(Shard(i, count), run_id, _full_url(store), options.tag, limits)): i
                    for i in range(1, count + 1)}
         notify(f"Run {run_id}: {count} shards on the Ray cluster ({_describe(ray)}).")
         results = _collect(ray, pending, _StoreProgress(store, run_id, on_record), store, run_id, notify)
