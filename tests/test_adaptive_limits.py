@@ -143,3 +143,47 @@ def test_headers_are_read_as_openai_writes_them():
     assert outcome.reset_requests_s == pytest.approx(0.012)
     assert parse_reset("6m0s") == 360 and parse_reset("1.5s") == 1.5 and parse_reset("soon") is None
     assert duration(0.12) == "120ms" and duration(90.5) == "1m30.5s" and parse_reset(duration(90.5)) == 90.5
+
+
+def test_the_run_ends_with_the_concurrency_each_model_ran_at():
+    from evalkit.console.footer import concurrency_lines
+    from evalkit.run.limits import ConcurrencyReport
+    from evalkit.run.worker_process import WorkerReport
+
+    reports = {"a": ConcurrencyReport("a", 8, True, 240, 0, 7.64, 8, 8, 8),
+               "b": ConcurrencyReport("b", 8, True, 240, 14, 3.12, 6, 3, 2),
+               "c": ConcurrencyReport("c", 4, False, 0, 0, None, 0, 4, 4)}  # never called: left out
+    workers = [WorkerReport(1, 240, 0, lag_p99_ms=1.24), WorkerReport(2, 240, 0)]
+    assert concurrency_lines(reports, workers) == [
+        "Concurrency (mean/max in flight): a 7.6/8 of 8; b 3.1/6 of 8 (14 of 240 calls rate-limited; "
+        "came down to 2 at once).",
+        "Workers: 2 processes; event-loop lag p99 per worker (ms): 1.2, n/a."]
+    assert concurrency_lines({}, workers[:1]) == []
+
+
+def test_a_polled_limiter_keeps_the_state_elsewhere():
+    """What a limiter held by an actor looks like from a task: every call awaited, waits polled."""
+    from evalkit.run.limits import PolledLimiter
+
+    state = LimiterState([ModelLimit("m", max_concurrency=1, adaptive=False)])
+    asked = []
+
+    async def try_acquire(model):
+        asked.append(model)
+        return state.try_acquire(model)
+
+    async def release(permit, outcome):
+        state.release(permit, outcome)
+
+    limiter = PolledLimiter(try_acquire, release, state.snapshot)
+
+    async def main():
+        first = await limiter.acquire("m")
+        second = asyncio.create_task(limiter.acquire("m"))
+        await asyncio.sleep(0.05)
+        assert not second.done()  # the one slot is taken
+        await limiter.release(first, CallOutcome("ok"))
+        await limiter.release(await asyncio.wait_for(second, 1.0), CallOutcome("ok"))
+
+    asyncio.run(main())
+    assert len(asked) >= 3 and limiter.snapshot()["m"].calls == 2 and limiter.snapshot()["m"].max_in_flight == 1

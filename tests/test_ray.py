@@ -142,6 +142,7 @@ def test_max_concurrency_holds_across_the_cluster_not_per_task(
     _assert_each_item_once(postgres_url, "ray-limit", "m", n_items)
     # Two tasks of 3 slots each would reach 6; the cluster's one limiter keeps them to 3 together.
     assert in_flight["peak"] == limit
+    assert result.outcome.concurrency["m"].max_in_flight == limit  # as the cluster's limiter saw it
     assert sorted(seen) == sorted(f"i{i}" for i in range(n_items))  # one bar: every call once
     again = api.prepare_comparison(str(config), store=postgres_url, run_id="ray-limit", ray="local")
     with pytest.raises(UsageError, match=r"run ray-limit already exists .* evalkit compare --resume ray-limit"):
@@ -194,6 +195,7 @@ def test_the_cli_runs_on_a_ray_instance_of_its_own_into_sqlite(scripted_server, 
     ({"shard": "1/2", "run_id": "x"}, "--ray splits the run into shards itself"),
     ({"max_cost": 5.0}, "--max-cost is enforced by one process"),
     ({"cache": True}, "--cache replays answers from a file on this machine"),
+    ({"workers": 2}, "--workers 2 splits one process's calls"),
 ])
 def test_options_a_cluster_cannot_honour_are_refused_before_anything_runs(
         flags, refusal, scripted_server, items_file, bench_config, store_path):

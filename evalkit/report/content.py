@@ -36,6 +36,7 @@ from evalkit.report.tables import (
 )
 from evalkit.report.tasks import TASKS_NOTE, TASKS_TITLE, tasks_table
 from evalkit.report.thinking import thinking_notes, thinking_sentences, thinking_table
+from evalkit.report.workload_bill import WorkloadBill
 from evalkit.store.records import ESTIMATED_MARK
 
 SECTIONS = [
@@ -113,6 +114,8 @@ class ReportContent:
     """Multi-turn tasks per model and suite; no rows: the report has no "Multi-turn tasks" part."""
     code: Table = field(default_factory=lambda: Table([], []))
     """pass@k of the code suites per model; no rows: the report has no "Code suites" part."""
+    workload_bill: WorkloadBill | None = None
+    """The bill for a workload profile (``--workload``); None: no "Your workload" section."""
 
     def all_text(self) -> str:
         """Every character any format may print (for the font subset)."""
@@ -130,10 +133,12 @@ class ReportContent:
             parts += [SELF_HOSTING_TITLE, *hosted.text()]
         for comparison in self.families:
             parts += [FAMILIES_TITLE, *comparison.text()]
+        if self.workload_bill is not None:
+            parts += self.workload_bill.text()
         return "".join(parts)
 
 
-def build_content(analysis: RunAnalysis, volume: Volume) -> ReportContent:
+def build_content(analysis: RunAnalysis, volume: Volume, workload: WorkloadBill | None = None) -> ReportContent:
     run, summary = analysis.run, analysis.summary
     by_model = summary.by_model
     started = _when(run.started_at)
@@ -173,6 +178,7 @@ def build_content(analysis: RunAnalysis, volume: Volume) -> ReportContent:
         families=_host_comparisons(analysis),
         tasks=tasks_table(analysis),
         code=code_table(analysis),
+        workload_bill=workload,
     )
 
 

@@ -36,7 +36,7 @@ from evalkit.config.keys import resolve_api_key
 from evalkit.errors import EvalkitError, RunStopped, UsageError
 from evalkit.run.cluster_limits import ClusterLimiter, ClusterLimits
 from evalkit.run.compare import CompareOptions, Outcome, execute, new_run_id
-from evalkit.run.limits import ModelLimit
+from evalkit.run.limits import ConcurrencyReport, ModelLimit
 from evalkit.run.plan import Plan
 from evalkit.run.shards import Shard
 from evalkit.store.database import Store
@@ -68,6 +68,9 @@ def check_ray_options(plan: Plan, options: CompareOptions, *, cache: bool = Fals
                          "or split the budget with --shard I/N and a --max-cost on each shard")
     if cache:
         raise UsageError("--cache replays answers from a file on this machine; drop it with --ray")
+    if options.workers > 1:
+        raise UsageError(f"--workers {options.workers} splits one process's calls; with --ray each shard is a "
+                         "process of its own (one per CPU of the cluster): drop --workers")
     try:
         import importlib.util
 
@@ -166,12 +169,13 @@ def run_on_ray(plan: Plan, store: Store, options: CompareOptions, address: str =
                    for i in range(1, count + 1)}
         notify(f"Run {run_id}: {count} shards on the Ray cluster ({_describe(ray)}).")
         results = _collect(ray, pending, _StoreProgress(store, run_id, on_record), store, run_id, notify)
+        concurrency = ray.get(limits.snapshot.remote())  # the whole cluster's, as the provider saw it
     finally:
         if limits is not None:
             ray.kill(limits)
         if started:
             ray.shutdown()
-    return _outcome(store, run_id, results)
+    return _outcome(store, run_id, results, concurrency)
 
 
 def _check_new_run(store: Store, run_id: str) -> None:
@@ -280,13 +284,15 @@ def _cause(error: Any, shard: int) -> BaseException:
                       f"{cause or error}")
 
 
-def _outcome(store: Store, run_id: str, results: list[ShardResult]) -> Outcome:
-    """The whole run's outcome from its shards': counts summed, the status the run ended with."""
+def _outcome(store: Store, run_id: str, results: list[ShardResult],
+             concurrency: dict[str, ConcurrencyReport]) -> Outcome:
+    """The whole run's outcome from its shards': counts summed, the status the run ended
+    with, the concurrency each model ran at across the cluster."""
     outcomes = [result.outcome for result in results]
     return Outcome(run_id=run_id, status=store.run(run_id).status,
                    records=sum(o.records for o in outcomes), already_done=sum(o.already_done for o in outcomes),
                    repeated=sum(o.repeated for o in outcomes), unsent=sum(o.unsent for o in outcomes),
-                   complete=store.run(run_id).status != "running")
+                   complete=store.run(run_id).status != "running", concurrency=concurrency)
 
 
 class _StoreProgress:

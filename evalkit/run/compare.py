@@ -16,7 +16,7 @@ import datetime as dt
 import math
 import secrets
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,13 +29,15 @@ from evalkit.errors import RunStopped, UsageError
 from evalkit.run.budget import Budget, exact_usd
 from evalkit.run.cache import ResponseCache
 from evalkit.run.fingerprint import fingerprint
-from evalkit.run.limits import Limiter
+from evalkit.run.limits import ConcurrencyReport, Limiter, LimiterState, LocalLimiter, limits_for
 from evalkit.run.plan import Plan
 from evalkit.run.prepare import prepare
 from evalkit.run.resume import check_resumable, find_resumable, plan_for_resume
 from evalkit.run.runner import Job, RetryPolicy, Runner, Target
 from evalkit.run.selection import names_anything, select
 from evalkit.run.shards import Shard
+from evalkit.run.worker_process import WorkerReport, WorkerTask
+from evalkit.run.workers import Parent, deal, run_workers
 from evalkit.store.database import RunRow, Store
 from evalkit.store.lease import TTL_S, WHOLE_RUN, Lease, RunHeld, store_now, takeover_line
 from evalkit.store.records import CallKey, CallRecord
@@ -72,6 +74,8 @@ class CompareOptions:
     """A label for a series of runs (e.g. `nightly`), so `last:nightly` finds the latest."""
     run_id: str | None = None
     """Shards of one run all name it; otherwise a new id is made."""
+    workers: int = 1
+    """Processes sending the calls (`evalkit.run.workers`); 1: this process alone."""
     rejoin: bool = False
     """A shard that already started continues instead of being refused: its process died
     and this one takes over its lease (a Ray task retried). Its finished calls are kept."""
@@ -99,14 +103,15 @@ def plan_comparison(config: RunConfig | str | Path | None = None, models: Sequen
                     suites: Sequence[SuiteConfig | str] = (), *, run_options: dict[str, Any] | None = None,
                     store: Store | None = None, resume: str | None = None, shard: Shard | None = None,
                     run_id: str | None = None, max_cost: float | None = None, tag: str | None = None,
-                    require_keys: bool = True, on_notice: Callable[[str], None] | None = None,
+                    workers: int = 1, require_keys: bool = True, on_notice: Callable[[str], None] | None = None,
                     on_warning: Callable[[str], None] | None = None) -> Prepared:
     """Every check of a comparison, before anything is sent or written; UsageError on bad input.
 
     ``resume`` (a run id, prefix or ``last``, read from ``store``) continues that run: with
     no config, model or suite given, from the config stored with it; otherwise the given
     one must make the same requests. ``shard`` runs a share of the items into run
-    ``run_id``. An estimate needs no keys (``require_keys=False``). See
+    ``run_id``; ``workers`` sends the calls from that many processes. An estimate needs
+    no keys (``require_keys=False``). See
     `evalkit.run.selection.select` for the rest. Notices and warnings go to ``on_notice``
     and ``on_warning`` as soon as they are known, so a refusal that follows comes after them.
     """
@@ -126,7 +131,7 @@ def plan_comparison(config: RunConfig | str | Path | None = None, models: Sequen
         plan = prepare(selection.config, require_keys, shard=shard)
     for warning in plan.warnings:
         (on_warning or _ignore)(warning)
-    options = CompareOptions(resume=stored, max_cost=max_cost, tag=tag, run_id=run_id)
+    options = CompareOptions(resume=stored, max_cost=max_cost, tag=tag, run_id=run_id, workers=workers)
     check_options(plan, options, store)
     return Prepared(plan, options, notices)
 
@@ -145,12 +150,30 @@ def check_options(plan: Plan, options: CompareOptions, store: Store | None = Non
     requests differ, a budget that cannot pay (see `check_budget`). ``store`` holds the
     resumed run, whose spending counts against the budget."""
     check_shard(plan.shard, options.run_id, resuming=options.resume is not None)
+    check_workers(plan, options)
     resumed = options.resume
     if resumed is not None:
         check_resumable(plan, resumed)
     if options.max_cost is not None:
         earlier = (store.spent(resumed.run_id), store.completed_keys(resumed.run_id)) if resumed and store else ()
         check_budget(plan, options.max_cost, *earlier)
+
+
+def check_workers(plan: Plan, options: CompareOptions) -> None:
+    """``--workers`` above 1 sends calls from other processes: not to a local model (its
+    server already runs on this machine's cores, with a slot per call) and not with the
+    development cache (one process's file)."""
+    if options.workers < 1:
+        raise UsageError(f"--workers {options.workers}: at least 1")
+    if options.workers == 1:
+        return
+    local = [m.display for m in plan.config.models if m.is_local]
+    if local:
+        raise UsageError(f"--workers {options.workers}: {', '.join(local)} runs on this machine's own server, "
+                         "which more client processes would only compete with; drop --workers (or the local model)")
+    if options.cache is not None:
+        raise UsageError(f"--workers {options.workers} cannot be combined with --cache, a development aid "
+                         "of one process; drop one of them")
 
 
 def offer_resume(plan: Plan, options: CompareOptions, store: Store, ask: Callable[[str], bool] | None = None,
@@ -187,6 +210,10 @@ class Outcome:
     spent: float | None = None
     complete: bool = True
     """False while other shards of the run have not reported yet."""
+    concurrency: dict[str, ConcurrencyReport] = field(default_factory=dict)
+    """The concurrency each model ran at (`evalkit.run.limits`), by label."""
+    workers: list[WorkerReport] = field(default_factory=list)
+    """With ``--workers`` above 1: each worker's share and event-loop lag."""
 
 
 def execute(
@@ -214,13 +241,15 @@ def execute(
         run_id, done, repeated, lease = _open_run(plan, store, options, on_notice or (lambda _line: None))
         writer = RecordWriter(store)
         budget = Budget(options.max_cost, spent=store.spent(run_id)) if options.max_cost is not None else None
-        runner = _runner(plan, run_id, writer, lease, budget, options.cache, on_record, limiter)
+        parent = Parent(limiter or LocalLimiter(LimiterState(limits_for(targets.values()))), budget,
+                        _journal(run_id, writer, lease), _sink(writer, on_record))
         status, complete = "failed", True
+        sent = _Sent()
         try:
             jobs = [job for job in _jobs(plan, targets, budget is not None) if job.key not in done]
-            asyncio.run(runner.run(_interleave(jobs)))
+            sent = _send(plan, run_id, _interleave(jobs), parent, options)
             _raise_if_a_server_died(servers, run_id)
-            status = "stopped: budget" if runner.unsent else "finished"
+            status = "stopped: budget" if sent.unsent else "finished"
         except KeyboardInterrupt:
             status = "interrupted"
             raise
@@ -230,30 +259,54 @@ def execute(
                 status = "failed"  # not a baseline for `last:TAG`; a re-run of the config offers to resume it
             complete = _close_run(plan, store, run_id, status, lease)
     return Outcome(run_id=run_id, status=status, records=writer.written,
-                   already_done=len(done), repeated=repeated, unsent=runner.unsent,
-                   spent=budget.spent if budget else None, complete=complete)
+                   already_done=len(done), repeated=repeated, unsent=sent.unsent,
+                   spent=budget.spent if budget else None, complete=complete,
+                   concurrency=parent.limiter.snapshot(), workers=sent.workers)
 
 
-def _runner(plan: Plan, run_id: str, writer: RecordWriter, lease, budget: Budget | None,
-            cache: ResponseCache | None, on_record: Callable[[CallRecord], None] | None,
-            limiter: Limiter | None = None) -> Runner:
-    """The runner of an opened run: records go to the writer (redacted), and every call is
-    journalled before it is sent, unless this process has lost the run's lease."""
+@dataclass
+class _Sent:
+    unsent: int = 0
+    workers: list[WorkerReport] = field(default_factory=list)
+
+
+def _send(plan: Plan, run_id: str, jobs: list[Job], parent: Parent, options: CompareOptions) -> _Sent:
+    """Send every job, from this process or from ``options.workers`` processes; either
+    way through the parent's limiter, budget, journal and record sink."""
+    run = plan.config.run
+    retry = RetryPolicy(retries=run.retries, max_total_wait=run.max_retry_wait)
+    if options.workers == 1:
+        runner = Runner(run_id, run.timeout, retry, parent.sink, journal=lambda job: parent.journal(job.key),
+                        budget=parent.budget, cache=options.cache, limiter=parent.limiter)
+        asyncio.run(runner.run(jobs))
+        return _Sent(runner.unsent)
+    tasks = [WorkerTask(index, run_id, run.timeout, retry, share, budgeted=parent.budget is not None)
+             for index, share in enumerate(deal(jobs, options.workers), start=1)]
+    reports = run_workers(tasks, parent) if tasks else []
+    return _Sent(sum(report.unsent for report in reports), reports)
+
+
+def _sink(writer: RecordWriter, on_record: Callable[[CallRecord], None] | None) -> Callable[[CallRecord], None]:
+    """Records go to the writer (redacted) and to the listener."""
 
     def sink(record: CallRecord) -> None:
         writer.put(redaction.redact_record(record))
         if on_record:
             on_record(record)
 
-    async def journal(job: Job) -> None:
+    return sink
+
+
+def _journal(run_id: str, writer: RecordWriter, lease: Lease) -> Callable[[CallKey], Awaitable[None]]:
+    """Journal every call before it is sent, unless this process has lost the run's lease."""
+
+    async def journal(key: CallKey) -> None:
         if lease.lost:  # another process runs these calls now: send no more of them
             raise RunStopped(f"run {run_id}: another process took over its lease while this one's heartbeat "
                              "was late; this process stopped sending (its finished calls are stored)")
-        await asyncio.wrap_future(writer.mark_sent(run_id, job.key))
+        await asyncio.wrap_future(writer.mark_sent(run_id, key))
 
-    run = plan.config.run
-    retry = RetryPolicy(retries=run.retries, max_total_wait=run.max_retry_wait)
-    return Runner(run_id, run.timeout, retry, sink, journal=journal, budget=budget, cache=cache, limiter=limiter)
+    return journal
 
 
 def _open_run(plan: Plan, store: Store, options: CompareOptions,

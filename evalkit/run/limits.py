@@ -11,7 +11,8 @@ state lives:
 - `Limiter` is what the runner awaits: ``acquire(model) -> Permit`` before a call,
   ``release(permit, outcome)`` after it, ``snapshot()`` for the report. `LocalLimiter`
   is the in-process one; a remote one (a parent process, an actor) forwards the same
-  three calls to wherever its `LimiterState` lives, and waits as `try_acquire` says.
+  three calls to wherever its `LimiterState` lives, and waits as `try_acquire` says
+  (`PolledLimiter` does that for a state it can only ask, such as a Ray actor's).
 
 The rules, per model (see `ModelLimit`):
 
@@ -39,7 +40,7 @@ import contextlib
 import math
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Literal, Protocol
 
@@ -188,30 +189,66 @@ class LimiterState:
 
 
 class LocalLimiter:
-    """A `Limiter` whose state lives in this process, for one event loop."""
+    """A `Limiter` whose state lives in this process, for one event loop.
+
+    Waiters queue per model in arrival order and a release wakes one of them, not all: a
+    model at 1,024 in flight would otherwise wake a thousand tasks per answer."""
 
     def __init__(self, state: LimiterState) -> None:
         self.state = state
-        self._released: dict[str, asyncio.Event] = {}
+        self._turns: dict[str, asyncio.Condition] = {}
 
     async def acquire(self, model: str) -> Permit:
-        released = self._released.setdefault(model, asyncio.Event())
-        while True:
-            answer = self.state.try_acquire(model)
-            if isinstance(answer, Permit):
-                return answer
-            released.clear()
-            with contextlib.suppress(TimeoutError):  # a release may open a slot sooner than the wait said
-                await asyncio.wait_for(released.wait(), None if math.isinf(answer) else answer)
+        turn = self._turns.setdefault(model, asyncio.Condition())
+        async with turn:
+            while True:
+                answer = self.state.try_acquire(model)
+                if isinstance(answer, Permit):
+                    return answer
+                with contextlib.suppress(TimeoutError):  # a wait that ends by time (a pause) asks again
+                    await asyncio.wait_for(turn.wait(), None if math.isinf(answer) else answer)
 
     async def release(self, permit: Permit, outcome: CallOutcome) -> None:
         self.state.release(permit, outcome)
-        event = self._released.get(permit.model)
-        if event is not None:
-            event.set()
+        turn = self._turns.get(permit.model)
+        if turn is not None:
+            async with turn:
+                turn.notify(1)
 
     def snapshot(self) -> dict[str, ConcurrencyReport]:
         return self.state.snapshot()
+
+
+POLL_S = (0.005, 0.2)
+"""First and longest pause of `PolledLimiter` between asking again for a permit."""
+
+
+class PolledLimiter:
+    """A `Limiter` over a `LimiterState` that lives where it cannot wake this loop (a Ray
+    actor, a service): ``try_acquire`` is awaited there and asked again after the wait it
+    names, or while it says "until a release", after a pause doubling up to `POLL_S`'s last."""
+
+    def __init__(self, try_acquire: Callable[[str], Awaitable[Permit | float]],
+                 release: Callable[[Permit, CallOutcome], Awaitable[None]],
+                 snapshot: Callable[[], dict[str, ConcurrencyReport]]) -> None:
+        self._try_acquire = try_acquire
+        self._release = release
+        self._snapshot = snapshot
+
+    async def acquire(self, model: str) -> Permit:
+        pause = POLL_S[0]
+        while True:
+            answer = await self._try_acquire(model)
+            if isinstance(answer, Permit):
+                return answer
+            await asyncio.sleep(min(answer, pause))
+            pause = min(2 * pause, POLL_S[1])
+
+    async def release(self, permit: Permit, outcome: CallOutcome) -> None:
+        await self._release(permit, outcome)
+
+    def snapshot(self) -> dict[str, ConcurrencyReport]:
+        return self._snapshot()
 
 
 @dataclass
@@ -381,6 +418,5 @@ def limits_for(targets: Iterable[Any]) -> list[ModelLimit]:
     seen: dict[str, ModelLimit] = {}
     for target in targets:
         seen.setdefault(target.label, ModelLimit(target.label, target.max_concurrency,
-                                                 target.requests_per_minute,
-                                                 getattr(target, "adaptive", True)))
+                                                 target.requests_per_minute, target.adaptive))
     return list(seen.values())

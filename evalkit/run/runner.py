@@ -11,12 +11,13 @@ import asyncio
 import functools
 import gc
 import hashlib
+import inspect
 import json
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 from evalkit import transport
 from evalkit.economics.pricing import ModelPrice
@@ -91,6 +92,15 @@ class Job:
         return CallKey(self.target.label, self.sample.suite, self.sample.id, self.epoch)
 
 
+class RunBudget(Protocol):
+    """A run's budget as the runner uses it: a `Budget`, or a worker's proxy for the one
+    its parent holds, whose reservation is awaited."""
+
+    def try_reserve(self, worst_case: float) -> bool | Awaitable[bool]: ...
+
+    def settle(self, reserved: float, actual: float | None) -> None: ...
+
+
 TASKS_PER_SLOT = 2
 """Jobs started per concurrency slot of a model: twice the slots, so a call backing off
 before a retry does not leave its slot idle."""
@@ -115,7 +125,7 @@ class Runner:
         sink: Callable[[CallRecord], None],
         *,
         journal: Callable[[Job], Awaitable[None]] | None = None,
-        budget: Budget | None = None,
+        budget: Budget | RunBudget | None = None,
         cache: ResponseCache | None = None,
         limiter: Limiter | None = None,
     ) -> None:
@@ -238,7 +248,7 @@ class Runner:
         attempt: transport.Attempt | None = None
         for number in range(1, limit + 1):
             if number > 1:
-                self._cover_next_turn(job, state, turns, messages)
+                await self._cover_next_turn(job, state, turns, messages)
             turn, attempt = await self._turn(job, tuple(messages), state, first=number == 1)
             turns.append(turn)
             if turn.error_class is not None or environment is None or attempt is None or not attempt.tool_calls:
@@ -253,8 +263,8 @@ class Runner:
             state.added = more
         return attempt
 
-    def _cover_next_turn(self, job: Job, state: _JobState, turns: list[CallRecord],
-                         messages: list[dict[str, Any]]) -> None:
+    async def _cover_next_turn(self, job: Job, state: _JobState, turns: list[CallRecord],
+                               messages: list[dict[str, Any]]) -> None:
         """Keep a task's reservation above what it has spent plus its next call's worst case.
 
         The first reservation rests on assumptions (results no bigger than the item's data);
@@ -272,7 +282,7 @@ class Runner:
         worst = worst_call_cost(job.target.price, prompt, params.get("max_tokens"), self.timeout)
         short = sum(t.cost_usd or 0.0 for t in turns if not t.from_cache) + worst - state.reserved
         if short > 0:
-            if not self.budget.try_reserve(short):
+            if not await self._reserve(short):
                 raise _BudgetExhausted()
             state.reserved += short
 
@@ -440,9 +450,16 @@ class Runner:
             return timed.clock_lag_ms
         return self.lag.worst_since(mark) if self.lag else None
 
+    async def _reserve(self, amount: float) -> bool:
+        """Reserve on the run's budget: a `Budget` here, or one in the parent of this
+        worker process, whose answer is awaited (`evalkit.run.worker_process`)."""
+        assert self.budget is not None
+        reserved = self.budget.try_reserve(amount)
+        return await reserved if inspect.isawaitable(reserved) else reserved
+
     async def _before_first_send(self, job: Job, state: _JobState) -> None:
         if self.budget is not None:
-            if not self.budget.try_reserve(job.max_cost):
+            if not await self._reserve(job.max_cost):
                 raise _BudgetExhausted()
             state.reserved = job.max_cost
         if self.journal is not None:
@@ -496,9 +513,11 @@ def call_outcome(attempt: transport.Attempt | None, error: transport.CallError |
         tokens = None
         if attempt is not None and attempt.usage_source == "provider":
             tokens = (attempt.prompt_tokens or 0) + (attempt.completion_tokens or 0)
-        return CallOutcome.from_headers("ok", headers, tokens=tokens)
-    kind = "rate_limited" if error.status == 429 or error.error_class == "rate_limit" else "error"
-    return CallOutcome.from_headers(kind, headers, retry_after_s=error.retry_after)
+        # most providers send no rate-limit headers: nothing to parse on the hot path
+        return CallOutcome.from_headers("ok", headers, tokens=tokens) if headers else CallOutcome("ok", tokens=tokens)
+    if error.status == 429 or error.error_class == "rate_limit":
+        return CallOutcome.from_headers("rate_limited", headers, retry_after_s=error.retry_after)
+    return CallOutcome.from_headers("error", headers)
 
 
 def later_turn_params(params: dict) -> dict:

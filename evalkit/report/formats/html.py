@@ -21,6 +21,7 @@ from evalkit.report.selfhosting import CHART_SECTION
 from evalkit.report.selfhosting import TITLE as SELF_HOSTING_TITLE
 from evalkit.report.tables import THINKING_TITLE
 from evalkit.report.tasks import TASKS_NOTE, TASKS_TITLE
+from evalkit.report.workload_bill import TITLE as WORKLOAD_TITLE
 
 _CSS = """
 @font-face { font-family: "EvalkitCJK"; font-weight: 400;
@@ -99,6 +100,7 @@ def render(content: ReportContent, charts: list[Chart], fonts: dict[int, FontSub
         _families(content),
         _section(3, f"<p>{escape(content.monthly_note)}</p>" + _table(content.monthly, "monthly")),
         _self_hosting(content, charts),
+        _workload_bill(content),
         _section(4, _table(content.facts_table, "facts") + "<p>Facts come from evalkit's facts file (each with its "
                  "source) or the run's config; prices are the ones this run used. Unknown means unknown.</p>"),
         _section(5, _methodology(content)),
@@ -165,6 +167,18 @@ def _self_hosting(content: ReportContent, charts: list[Chart]) -> str:
             body.append(_table(item.table, f"self-hosting-{i}"))
         body += [_figure(c) for c in figures if c.key == f"self-hosting-{i}"]
     return _section(-1, "".join(body), SELF_HOSTING_TITLE)
+
+
+def _workload_bill(content: ReportContent) -> str:
+    """The bill for the ``--workload`` profile; nothing without one."""
+    bill = content.workload_bill
+    if bill is None:
+        return ""
+    lines = "".join(f"<p>{escape(line)}</p>" for line in bill.lines)
+    rows = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in bill.assumptions)
+    return _section(-1, f"<h3>Profile {escape(bill.name)}</h3>" + _table(bill.bill, "workload-bill") + lines
+                    + "<h3>Token inflation</h3>" + _table(bill.inflation, "token-inflation")
+                    + f'<h3>Assumptions</h3><table id="table-workload-assumptions">{rows}</table>', WORKLOAD_TITLE)
 
 
 def _figure(chart: Chart) -> str:

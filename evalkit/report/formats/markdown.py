@@ -141,6 +141,7 @@ def render_report(content, charts: list, chart_dir_name: str) -> str:
     parts += _families(content.families, _content_table, escape=_md_text)
     parts += [f"## {SECTIONS[3]}", "", _md_text(content.monthly_note), "", *_content_table(content.monthly), ""]
     parts += _self_hosting(content, charts, chart_dir_name)
+    parts += _workload_bill(content)
     parts += [f"## {SECTIONS[4]}", "", *_content_table(content.facts_table), "",
               "Unknown means evalkit does not know; override or extend facts per model in the config (`facts:`).", ""]
     parts += [f"## {SECTIONS[5]}", "", *(f"- **{k}**: {_md_text(v)}" for k, v in content.methodology), "",
@@ -200,6 +201,18 @@ def _self_hosting(content, charts: list, chart_dir_name: str) -> list[str]:
                 parts += [f"![{chart.title}]({chart_dir_name}/{chart.key}.svg)", "",
                           f"*{_md_text(chart.title)}.* {_md_text(chart.caption)}", ""]
     return parts
+
+
+def _workload_bill(content) -> list[str]:
+    from evalkit.report.workload_bill import TITLE
+
+    bill = content.workload_bill
+    if bill is None:
+        return []
+    return [f"## {TITLE}", "", f"### Profile {_md_text(bill.name)}", "", *_content_table(bill.bill), "",
+            *(f"- {_md_text(line)}" for line in bill.lines), "", "### Token inflation", "",
+            *_content_table(bill.inflation), "", "### Assumptions", "",
+            *(f"- **{k}**: {_md_text(v)}" for k, v in bill.assumptions), ""]
 
 
 def _content_table(table) -> list[str]:

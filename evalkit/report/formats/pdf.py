@@ -26,6 +26,7 @@ from evalkit.report.selfhosting import CHART_SECTION
 from evalkit.report.selfhosting import TITLE as SELF_HOSTING_TITLE
 from evalkit.report.tables import THINKING_TITLE
 from evalkit.report.tasks import TASKS_NOTE, TASKS_TITLE
+from evalkit.report.workload_bill import TITLE as WORKLOAD_TITLE
 
 DISAGREEMENT_SAMPLE = 12
 """Items the PDF shows of the disagreements (the HTML shows all)."""
@@ -84,6 +85,7 @@ def render(content: ReportContent, charts: list[Chart], fonts: dict[int, FontSub
     story += _families(content, width, st)
     story += [_heading(3, st), Paragraph(_x(content.monthly_note), st["body"]), _table(content.monthly, width, st)]
     story += _self_hosting(content, charts, width, st)
+    story += _workload_bill(content, width, st)
     story += [PageBreak(), _heading(4, st)] + _facts(content, width, st)
     story += [PageBreak(), _heading(5, st)] + _methodology(content, width, st)
     story += [PageBreak(), _heading(6, st)] + _disagreements(content, width, st)
@@ -355,6 +357,22 @@ def _self_hosting(content: ReportContent, charts: list[Chart], width: float, st:
             if chart.section == CHART_SECTION and chart.key == f"self-hosting-{i}":
                 out += _chart(chart, width, st)
     return out
+
+
+def _workload_bill(content: ReportContent, width: float, st: dict[str, Any]) -> list[Any]:
+    """On a page of its own: the bill per candidate, the inflation, the assumptions."""
+    from reportlab.platypus import PageBreak, Paragraph
+
+    bill = content.workload_bill
+    if bill is None:
+        return []
+    return [PageBreak(), Paragraph(_x(WORKLOAD_TITLE), st["h2"]), Paragraph(_x(f"Profile {bill.name}"), st["h3"]),
+            _table(bill.bill, width, st, widths=[0.18, 0.1, 0.22, 0.24, 0.26]), _spacer(4),
+            *(Paragraph(_x(line), st["body"]) for line in bill.lines), Paragraph("Token inflation", st["h3"]),
+            _table(bill.inflation, width, st, widths=[0.24, 0.16, 0.2, 0.1, 0.3]),
+            Paragraph("Assumptions", st["h3"]),
+            _table(Table(["Assumption", "Value"], [list(pair) for pair in bill.assumptions]), width, st,
+                   widths=[0.2, 0.8])]
 
 
 def _facts(content: ReportContent, width: float, st: dict[str, Any]) -> list[Any]:
