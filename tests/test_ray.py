@@ -10,6 +10,7 @@ PostgreSQL (EVALKIT_TEST_POSTGRES_URL); without either they are skipped, saying 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shlex
@@ -147,6 +148,26 @@ def test_max_concurrency_holds_across_the_cluster_not_per_task(
     again = api.prepare_comparison(str(config), store=postgres_url, run_id="ray-limit", ray="local")
     with pytest.raises(UsageError, match=r"run ray-limit already exists .* evalkit compare --resume ray-limit"):
         api.run_comparison(again)  # its shards would continue the finished run
+
+
+def test_a_retried_shard_takes_back_the_permits_its_dead_attempt_held():
+    from evalkit.run.cluster_limits import ClusterLimits
+    from evalkit.run.limits import CallOutcome, ModelLimit
+
+    async def play() -> None:
+        limits = ClusterLimits([ModelLimit("m", 2, adaptive=False)])
+        held = [await limits.acquire("m", 1, "dead") for _ in range(2)]  # then its worker is killed
+        other = asyncio.create_task(limits.acquire("m", 2, "alive"))
+        await asyncio.sleep(0.05)
+        assert not other.done()  # both slots are the dead attempt's
+        assert await limits.take_over(1, "retry") == 2
+        assert (await asyncio.wait_for(other, 1)).model == "m"  # a slot came back to the cluster
+        assert await limits.acquire("m", 1, "dead") is None  # the dead attempt gets no more
+        await limits.release(held[0], CallOutcome("ok"), 1, "dead")  # nor gives back twice
+        assert (await limits.in_flight()) == {"m": 1}
+        assert (await limits.acquire("m", 1, "retry")) is not None
+
+    asyncio.run(play())
 
 
 def test_a_node_without_the_key_fails_the_run_naming_the_node_and_the_variable(
