@@ -169,8 +169,9 @@ def _thresholds(max_accuracy_drop, max_latency_increase, max_cost_increase):
               "named by --run-id; the run is complete when every shard has reported.")
 @click.option("--run-id", help="Id of the run (required with --shard; the same on every shard).")
 @click.option("--ray", "ray_address", is_flag=False, flag_value="local", default=None, metavar="[ADDRESS]",
-              help="Run the items as shards of Ray tasks on the cluster at ADDRESS (host:6379, ray://host:10001, "
-              "auto), or alone on one started on this machine; limits hold across the cluster.")
+              help="Run the items as shards, one Ray task each, on the cluster at ADDRESS (host:6379, "
+              "ray://host:10001, auto); without ADDRESS, on a Ray instance started on this machine. "
+              "Concurrency and rate limits hold across the cluster.")
 @click.option("--report", "reports", multiple=True, type=_ReportFormats(),
               help="Also write a decision report into results/<run-id>/ (repeat: --report html --report pdf).")
 @click.option("--volume", help=VOLUME_HELP)
