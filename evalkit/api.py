@@ -33,6 +33,7 @@ from evalkit.economics.purchase import Purchase, parse_purchase
 from evalkit.economics.volume import parse_volume
 from evalkit.errors import UsageError
 from evalkit.run.cache import ResponseCache
+from evalkit.run.cluster import check_ray_options, run_on_ray
 from evalkit.run.compare import CompareOptions, Outcome, Prepared, execute, offer_resume, plan_comparison
 from evalkit.run.plan import Plan
 from evalkit.run.shards import Shard
@@ -116,6 +117,11 @@ class PreparedComparison:
     """The store, if the checks already opened it (a resume reads its run)."""
     workload: WorkloadRequest | None = None
     """The profile whose bill the run's terminal output and reports show (``--workload``)."""
+    ray: str | None = None
+    """The Ray cluster to run the shards on (`evalkit.run.cluster.LOCAL`: one started on
+    this machine); None runs in this process."""
+    ray_shards: int | None = None
+    """Shards of a Ray run; None: one per CPU of the cluster."""
 
     @property
     def plan(self) -> Plan:
@@ -183,7 +189,8 @@ def prepare_comparison(
     thresholds: Thresholds | None = None, on_notice: Callable[[str], None] | None = None,
     on_warning: Callable[[str], None] | None = None, purchase: str | None = None,
     cache_hit_rate: str | float | None = None, workload: str | None = None, reference: str | None = None,
-    workers: int | str = 1, **run_options: Any,
+    workers: int | str = 1, ray: str | None = None, ray_shards: int | None = None,
+    **run_options: Any,
 ) -> PreparedComparison:
     """Check a comparison before anything is sent or written; raise UsageError on bad input.
 
@@ -203,6 +210,9 @@ def prepare_comparison(
     ``workload``: a stored workload profile to project each candidate's bill for, its token
     inflation measured against ``reference`` when the profile's incumbent is not in the run.
     ``workers`` (a count or ``auto``): processes sending the calls (`evalkit.run.workers`).
+    ``ray`` (an address, or ``"local"`` for a Ray instance on this machine): run the items
+    as ``ray_shards`` shards (default: one per CPU) of Ray tasks into ``store``
+    (`evalkit.run.cluster`); ``run_id`` names the run.
     """
     _check_volume(volume, reports, workload)
     bought = parse_purchase(purchase, cache_hit_rate)
@@ -215,9 +225,12 @@ def prepare_comparison(
     if cache and prepared.options.workers > 1:
         raise UsageError(f"--workers {prepared.options.workers} cannot be combined with --cache, a development "
                          "aid of one process; drop one of them")
+    if ray is not None:
+        check_ray_options(prepared.plan, prepared.options, cache=cache)
     return PreparedComparison(prepared, store=store, results_dir=Path(results_dir), reports=tuple(reports),
                               volume=volume, baseline=baseline, thresholds=thresholds or Thresholds(),
-                              cache=cache, purchase=bought, opened_store=opened, workload=wanted)
+                              cache=cache, purchase=bought, opened_store=opened, workload=wanted,
+                              ray=ray, ray_shards=ray_shards)
 
 
 def _check_volume(volume: str | None, reports: Sequence[str], workload: str | None = None) -> None:
@@ -264,13 +277,19 @@ def run_comparison(prepared: PreparedComparison, *, progress: Progress | None = 
             on_notice(line)
 
     store = prepared.opened_store or Store(prepared.store)
-    options = offer_resume(prepared.plan, prepared.prepared.options, store, ask_resume, notify)
+    options = prepared.prepared.options
+    if prepared.ray is None:  # a Ray run is always a new one: a resume runs on one machine
+        options = offer_resume(prepared.plan, options, store, ask_resume, notify)
     exclude = options.resume.run_id if options.resume is not None else options.run_id
     baseline_run = resolve_baseline(store, prepared.baseline, exclude=exclude) if prepared.baseline else None
     if prepared.cache:
         options = replace(options, cache=ResponseCache(prepared.results_dir / "response-cache.db"))
     with (progress or _no_progress)(prepared.plan.total_calls) as on_record:
-        outcome = execute(prepared.plan, store, on_record=on_record, options=options, on_notice=notify)
+        if prepared.ray is not None:
+            outcome = run_on_ray(prepared.plan, store, options, prepared.ray, shards=prepared.ray_shards,
+                                 on_record=on_record, on_notice=notify)
+        else:
+            outcome = execute(prepared.plan, store, on_record=on_record, options=options, on_notice=notify)
     result = _write_run_folder(prepared, store, outcome, options, notices)
     if prepared.baseline is None or (result.outcome.complete and result.verdict.nothing_answered):
         return result

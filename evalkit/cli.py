@@ -168,6 +168,10 @@ def _thresholds(max_accuracy_drop, max_latency_increase, max_cost_increase):
 @click.option("--shard", "shard_text", help="Run share I of N of the items (e.g. 2/3) into the run "
               "named by --run-id; the run is complete when every shard has reported.")
 @click.option("--run-id", help="Id of the run (required with --shard; the same on every shard).")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="local", default=None, metavar="[ADDRESS]",
+              help="Run the items as shards, one Ray task each, on the cluster at ADDRESS (host:6379, "
+              "ray://host:10001, auto); without ADDRESS, on a Ray instance started on this machine. "
+              "Concurrency and rate limits hold across the cluster.")
 @click.option("--report", "reports", multiple=True, type=_ReportFormats(),
               help="Also write a decision report into results/<run-id>/ (repeat: --report html --report pdf).")
 @click.option("--volume", help=VOLUME_HELP)
@@ -179,8 +183,8 @@ def _thresholds(max_accuracy_drop, max_latency_increase, max_cost_increase):
 @store_option
 @_fails_cleanly
 def compare(config_path, models, suites, resume_ref, max_cost, use_cache, workers, dry_run, results_dir, by_suite,
-            quiet, tag, baseline, shard_text, run_id, reports, volume, purchase, cache_hit_rate, workload, reference,
-            max_accuracy_drop, max_latency_increase, max_cost_increase, store, **run_options) -> None:
+            quiet, tag, baseline, shard_text, run_id, ray_address, reports, volume, purchase, cache_hit_rate, workload,
+            reference, max_accuracy_drop, max_latency_increase, max_cost_increase, store, **run_options) -> None:
     """Run the suites against every model and print the verdict.
 
     With no models named, runs one default model per provider whose API key is set,
@@ -194,7 +198,7 @@ def compare(config_path, models, suites, resume_ref, max_cost, use_cache, worker
         config_path, models=models, suites=suites, store=store, results_dir=results_dir, reports=reports,
         volume=volume, max_cost=max_cost, resume=resume_ref, cache=use_cache, tag=tag, run_id=run_id,
         shard=shard_text, baseline=baseline, purchase=purchase, cache_hit_rate=cache_hit_rate,
-        workload=workload, reference=reference, workers=workers,
+        workload=workload, reference=reference, workers=workers, ray=ray_address,
         thresholds=_thresholds(max_accuracy_drop, max_latency_increase, max_cost_increase),
         on_notice=click.echo, on_warning=_warn, **run_options)
     if dry_run:

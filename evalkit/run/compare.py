@@ -15,6 +15,7 @@ import contextlib
 import datetime as dt
 import math
 import secrets
+import time
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -29,7 +30,7 @@ from evalkit.run.budget import Budget, exact_usd
 from evalkit.run.cache import ResponseCache
 from evalkit.run.fingerprint import fingerprint
 from evalkit.run.judge_cost import judge_max_tokens, judge_of
-from evalkit.run.limits import ConcurrencyReport, LimiterState, LocalLimiter, limits_for
+from evalkit.run.limits import ConcurrencyReport, Limiter, LimiterState, LocalLimiter, limits_for
 from evalkit.run.plan import Plan
 from evalkit.run.prepare import prepare
 from evalkit.run.resume import check_resumable, find_resumable, plan_for_resume
@@ -39,7 +40,7 @@ from evalkit.run.shards import Shard
 from evalkit.run.worker_process import WorkerReport, WorkerTask
 from evalkit.run.workers import Parent, deal, run_workers
 from evalkit.store.database import RunRow, Store
-from evalkit.store.lease import WHOLE_RUN, Lease, store_now, takeover_line
+from evalkit.store.lease import TTL_S, WHOLE_RUN, Lease, RunHeld, store_now, takeover_line
 from evalkit.store.records import CallKey, CallRecord
 from evalkit.store.writer import RecordWriter
 from evalkit.version import __version__
@@ -51,6 +52,10 @@ if TYPE_CHECKING:
 def new_run_id(now: dt.datetime | None = None) -> str:
     now = now or dt.datetime.now()
     return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+
+
+REJOIN_SLACK_S = 5.0
+"""Seconds a rejoining shard waits beyond the lease TTL: a heartbeat may be a little late."""
 
 
 def _ignore(_line: str) -> None:
@@ -72,6 +77,12 @@ class CompareOptions:
     """Shards of one run all name it; otherwise a new id is made."""
     workers: int = 1
     """Processes sending the calls (`evalkit.run.workers`); 1: this process alone."""
+    rejoin: bool = False
+    """A shard that already started continues instead of being refused: its process died
+    and this one takes over its lease (a Ray task retried). Its finished calls are kept."""
+    lease_ttl_s: float = TTL_S
+    """Seconds after its last heartbeat that this process's lease expires; a rejoining shard
+    waits up to that long for a dead holder's lease on another machine to expire."""
 
 
 @dataclass(frozen=True)
@@ -213,6 +224,7 @@ def execute(
     on_record: Callable[[CallRecord], None] | None = None,
     options: CompareOptions = CompareOptions(),
     on_notice: Callable[[str], None] | None = None,
+    limiter: Limiter | None = None,
 ) -> Outcome:
     """Run the plan: start local servers, send every job, commit records as they arrive.
 
@@ -221,7 +233,8 @@ def execute(
     with its share of the items; the run is finished when the last of its shards ends.
     While it runs, this process holds the run's (or its shard's) lease: another process
     resuming it is refused (`RunHeld`), and a lease left by a killed process is taken
-    over, with a line to ``on_notice``.
+    over, with a line to ``on_notice``. ``limiter`` paces the calls when their limits are
+    shared beyond this process (a Ray cluster's); by default the runner keeps its own.
     """
     check_options(plan, options, store)
     # Local servers start before the run is opened: one that cannot start leaves no run behind.
@@ -230,7 +243,7 @@ def execute(
         run_id, done, repeated, lease = _open_run(plan, store, options, on_notice or (lambda _line: None))
         writer = RecordWriter(store)
         budget = Budget(options.max_cost, spent=store.spent(run_id)) if options.max_cost is not None else None
-        parent = Parent(LocalLimiter(LimiterState(limits_for(targets.values()))), budget,
+        parent = Parent(limiter or LocalLimiter(LimiterState(limits_for(targets.values()))), budget,
                         _journal(run_id, writer, lease), _sink(writer, on_record))
         status, complete = "failed", True
         sent = _Sent()
@@ -304,12 +317,17 @@ def _open_run(plan: Plan, store: Store, options: CompareOptions,
     resumed one: its id, the calls already done, the calls to repeat, and the lease."""
     resume = options.resume
     run_id = resume.run_id if resume is not None else options.run_id or new_run_id()
-    lease = _take_lease(store, run_id, plan.shard.index if plan.shard else WHOLE_RUN, notify)
+    shard = plan.shard.index if plan.shard else WHOLE_RUN
+    lease = _take_lease(store, run_id, shard, notify, options)
     try:
         if resume is not None:
             repeated = store.inflight_count(run_id)
             store.reopen_run(run_id)
             return run_id, store.completed_keys(run_id), repeated, lease
+        if options.rejoin and plan.shard is not None and store.shard_started(run_id, shard):
+            mine = _shard_keys(plan)
+            repeated = store.reopen_shard(run_id, shard, mine)
+            return run_id, store.completed_keys(run_id) & mine, repeated, lease
         start = (_storable_config(plan.config), plan.config.config_hash(), __version__,
                  snapshot(list(plan.prices.values())))
         if plan.shard is None:
@@ -323,14 +341,31 @@ def _open_run(plan: Plan, store: Store, options: CompareOptions,
         raise
 
 
-def _take_lease(store: Store, run_id: str, shard: int, notify: Callable[[str], None]) -> Lease:
-    """This process's lease on the run; refused (`RunHeld`, exit 2) while another holds it."""
-    lease = Lease(store, run_id, shard)
-    stale = lease.acquire()
+def _take_lease(store: Store, run_id: str, shard: int, notify: Callable[[str], None],
+                options: CompareOptions) -> Lease:
+    """This process's lease on the run; refused (`RunHeld`, exit 2) while another holds it.
+    A rejoining shard first waits out the lease of the process it replaces: on another
+    machine that one's death shows only once its heartbeat has stopped for its TTL."""
+    lease = Lease(store, run_id, shard, ttl=options.lease_ttl_s, heartbeat=options.lease_ttl_s / 6)
+    deadline = time.monotonic() + (options.lease_ttl_s + REJOIN_SLACK_S if options.rejoin else 0.0)
+    while True:
+        try:
+            stale = lease.acquire()
+            break
+        except RunHeld:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(1.0)
     if stale:
         with store.engine.connect() as conn:
             notify(takeover_line(run_id, stale, store_now(conn)))
     return lease
+
+
+def _shard_keys(plan: Plan) -> set[CallKey]:
+    """Every call of the plan's share of the items."""
+    return {CallKey(model.display, sample.suite, sample.id, epoch) for model in plan.config.models
+            for items in plan.samples.values() for sample in items for epoch in range(plan.config.run.epochs)}
 
 
 def _close_run(plan: Plan, store: Store, run_id: str, status: str, lease: Lease) -> bool:

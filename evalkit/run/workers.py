@@ -36,7 +36,7 @@ from typing import Any
 
 from evalkit.errors import RunStopped, UsageError
 from evalkit.run.channel import Channel, ChannelClosed, answer
-from evalkit.run.limits import LocalLimiter
+from evalkit.run.limits import Limiter
 from evalkit.run.runner import Job, RunBudget
 from evalkit.run.worker_process import WorkerReport, WorkerTask, main
 from evalkit.store.records import CallKey, CallRecord
@@ -85,7 +85,7 @@ def deal(jobs: list[Job], workers: int) -> list[list[Job]]:
 class Parent:
     """What the parent serves its workers: the run's limiter, budget, journal and sink."""
 
-    limiter: LocalLimiter
+    limiter: Limiter
     budget: RunBudget | None
     journal: Callable[[CallKey], Awaitable[None]]
     """Journal a call before it is sent (waits for the commit); raises if the lease was lost."""
