@@ -213,6 +213,10 @@ class SuiteConfig(Strict):
     size: int | None = Field(default=None, ge=1, description="Items to generate (built-in suites).")
     difficulty: int | None = Field(default=None, ge=1, le=5, description="Built-in suites: 1 (easy) to 5.")
     seed: int | None = Field(default=None, description="Overrides the run seed for this suite.")
+    concurrency: int | None = Field(
+        default=None, ge=2, le=256,
+        description="Latency suites: requests sent at once in the second phase (default 10); "
+                    "the first phase sends one at a time.")
 
 
 class RunOptions(Strict):
@@ -265,6 +269,9 @@ class RunConfig(Strict):
         payload = self.model_dump(mode="json", exclude={"source"})
         if payload["run"].get("epochs") == 1:  # the default: keep hashes of older runs unchanged
             del payload["run"]["epochs"]
+        for suite in payload["suites"]:
+            if suite.get("concurrency") is None:  # not set: the hashes of older configs stay as they were
+                suite.pop("concurrency", None)
         for model in payload["models"]:
             # facts only label reports; they change no request, so not the hash either
             model.pop("facts", None)

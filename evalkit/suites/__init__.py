@@ -41,6 +41,13 @@ def load_samples(suite: SuiteConfig, options: RunOptions,
     field, or the flag), for the messages about a missing file or an unknown suite.
     """
     locate = locate or (lambda _field: f"suite {suite.name}")
+    from evalkit.suites.latency import is_latency_suite, load_latency_suite
+
+    if is_latency_suite(suite.name) and not suite.path:
+        return load_latency_suite(suite, locate, limit=options.limit)
+    if suite.concurrency is not None:
+        raise UsageError(f"{locate('concurrency')}: concurrency is an option of the latency suites only "
+                         "(latency, latency:PROFILE); leave it out of suite " + suite.name)
     if suite.name.startswith("lm-eval:") and not suite.path:
         from evalkit.suites.lm_eval import load_lm_eval_samples
 
