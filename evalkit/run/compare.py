@@ -28,6 +28,7 @@ from evalkit.errors import RunStopped, UsageError
 from evalkit.run.budget import Budget, exact_usd
 from evalkit.run.cache import ResponseCache
 from evalkit.run.fingerprint import fingerprint
+from evalkit.run.latency import benchmark_samples, has_latency, latency_phases
 from evalkit.run.plan import Plan
 from evalkit.run.prepare import prepare
 from evalkit.run.resume import check_resumable, find_resumable, plan_for_resume
@@ -203,8 +204,8 @@ def execute(
         runner = _runner(plan, run_id, writer, lease, budget, options.cache, on_record)
         status, complete = "failed", True
         try:
-            jobs = [job for job in _jobs(plan, targets, budget is not None) if job.key not in done]
-            asyncio.run(runner.run(_interleave(jobs)))
+            phases = _phases(plan, targets, run_id, servers, budget is not None, done, writer)
+            asyncio.run(runner.run_phases(_interleave(jobs) for jobs in phases))
             _raise_if_a_server_died(servers, run_id)
             status = "stopped: budget" if runner.unsent else "finished"
         except KeyboardInterrupt:
@@ -301,11 +302,25 @@ def _storable_config(config: RunConfig) -> dict:
     return data
 
 
+def _phases(plan: Plan, targets: dict[str, Target], run_id: str, servers: dict[str, LocalEndpoint],
+            with_worst_case: bool, done: set[CallKey], writer: RecordWriter) -> list[list[Job]]:
+    """The run's jobs in the order they go: every suite's, then the latency suites' own
+    phases (`evalkit.run.latency`), whose tiers no context window holds are stored as
+    skipped at once. Jobs already done (resume) are left out."""
+    phases = [_jobs(plan, targets, with_worst_case)]
+    if has_latency(plan):
+        latency = latency_phases(plan, targets, run_id, servers, with_worst_case)
+        for record in latency.skipped:
+            writer.put(record)
+        phases += latency.phases
+    return [[job for job in jobs if job.key not in done] for jobs in phases]
+
+
 def _jobs(plan: Plan, targets: dict[str, Target], with_worst_case: bool) -> list[Job]:
     run = plan.config.run
     jobs = []
     for model in plan.config.models:
-        for items in plan.samples.values():
+        for items in benchmark_samples(plan).values():
             for sample in items:
                 # counting every prompt's tokens is only worth it when a budget needs it
                 worst = plan.worst_case(model, sample) if with_worst_case else 0.0

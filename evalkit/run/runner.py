@@ -147,8 +147,17 @@ class Runner:
         self.lag: LagMonitor | None = None
         """Samples the event loop's lag while `run` runs; None outside it."""
 
+    async def run_phases(self, phases: Iterable[Iterable[Job]]) -> None:
+        """Run groups of jobs one after the other, each group as `run` runs it (its own
+        concurrency per model: a target's `max_concurrency` may differ between phases)."""
+        for jobs in phases:
+            await self.run(jobs)
+
     async def run(self, jobs: Iterable[Job]) -> None:
         jobs = list(jobs)
+        if not jobs:
+            return
+        self.semaphores = {}  # per call: a later phase may send at another concurrency
         by_model: dict[str, list[Job]] = {}
         for job in jobs:
             target = job.target
