@@ -51,6 +51,8 @@ class TierRow:
 
 @dataclass
 class LatencyTiers:
+    records: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
+    """The latency suites' records as stored (the run folder's records.jsonl keeps them too)."""
     rows: list[TierRow] = field(default_factory=list)
     prompts: dict[str, str] = field(default_factory=dict)
     """Per model, how its prompts were built: exact tokens of which tokenizer, or a character budget."""
@@ -76,13 +78,14 @@ def latency_tiers(latency: pd.DataFrame, benchmark_by_model: pd.DataFrame | None
     ``benchmark_by_model``: the summary's per-model frame of the other suites."""
     if latency.empty:
         return None
+    stored = latency
     # A resumed run may hold a key twice (a tier skipped again): its success, else its last record
     latency = latency.assign(_ok=latency["error_class"].isna()).sort_values("_ok", kind="stable")
     latency = latency.drop_duplicates(["model", "suite", "sample_id", "epoch"], keep="last").drop(columns="_ok")
     prep = prepare(latency)
     prep["score_detail"] = latency["score_detail"].to_numpy() if "score_detail" in latency else None
     prep["error_message"] = latency["error_message"].to_numpy() if "error_message" in latency else None
-    out = LatencyTiers()
+    out = LatencyTiers(records=stored)
     keys = {}
     for index, sample_id in prep["sample_id"].astype(str).items():
         item = parse_item(sample_id)

@@ -106,8 +106,8 @@ def _skipped(run_id: str, target: Target, sample: Sample, epoch: int, need: int,
         cluster=sample.cluster, epoch=epoch, request_hash=request_hash(target, sample.messages, sample.params),
         error_class="skipped", attempts=0, score=0.0, started_at=now, finished_at=now,
         cost_usd=0.0 if target.price.known else None,
-        error_message=(f"not sent: the tier needs {need:,} tokens (prompt, chat template and answer) and "
-                       f"{target.label}'s context window holds {window:,}"),
+        error_message=(f"not sent: needs {need:,} tokens, context window {window:,} "
+                       f"({target.label}: the tier's prompt, its chat template and its answer)"),
     )
 
 
@@ -137,8 +137,9 @@ def context_window(model: ModelConfig, server: LocalEndpoint | None = None) -> i
 
 
 def _facts_window(model_id: str) -> int | None:
-    import yaml
     from importlib import resources
+
+    import yaml
 
     text = resources.files("evalkit.data").joinpath("model_facts.yaml").read_text(encoding="utf-8")
     bare = model_id.rsplit("/", 1)[-1].lower()

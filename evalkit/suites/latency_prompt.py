@@ -33,19 +33,25 @@ INSTRUCTION = (
     "all of them.\n\nNotes:\n"
 )
 _WORDS = (
-    "river harbour lantern meadow copper signal winter orchard ledger compass granite velvet "
-    "market thunder pillar canvas beacon timber saddle glacier parcel violin quarry ribbon "
-    "engine falcon marble cellar meadowlark anchor circuit festival mirror pepper tunnel "
-    "voyage cotton harvest ladder museum oyster planet rocket shadow tailor valley whistle "
-    "blossom cabinet dolphin ember fountain garden horizon island jungle kettle lemon "
-    "monsoon needle olive paddle quartz rattle spindle tempest umbrella vessel walnut "
-    "yonder zephyr archive bracket chimney dynamo eclipse furnace gazette hammock inkwell"
-).split()
+    "river", "harbour", "lantern", "meadow", "copper", "signal", "winter", "orchard", "ledger", "compass",
+    "granite", "velvet", "market", "thunder", "pillar", "canvas", "beacon", "timber", "saddle", "glacier",
+    "parcel", "violin", "quarry", "ribbon", "engine", "falcon", "marble", "cellar", "meadowlark", "anchor",
+    "circuit", "festival", "mirror", "pepper", "tunnel", "voyage", "cotton", "harvest", "ladder", "museum",
+    "oyster", "planet", "rocket", "shadow", "tailor", "valley", "whistle", "blossom", "cabinet", "dolphin",
+    "ember", "fountain", "garden", "horizon", "island", "jungle", "kettle", "lemon", "monsoon", "needle",
+    "olive", "paddle", "quartz", "rattle", "spindle", "tempest", "umbrella", "vessel", "walnut", "yonder",
+    "zephyr", "archive", "bracket", "chimney", "dynamo", "eclipse", "furnace", "gazette", "hammock",
+    "inkwell",
+)
 _VERBS = ("shapes", "follows", "carries", "answers", "guards", "measures", "crosses", "holds",
           "borrows", "lifts", "repairs", "names", "counts", "turns", "paints", "keeps")
 
 
 class Tokenizer(Protocol):
+    """Text to token ids and back (hashable: a tier's tokens are cached per tokenizer)."""
+
+    def __hash__(self) -> int: ...
+
     def encode(self, text: str) -> list[int]: ...
 
     def decode(self, ids: list[int]) -> str: ...
@@ -201,7 +207,7 @@ def _bundled_dir() -> Path:
 _TIKTOKEN_URL = "https://openaipublic.blob.core.windows.net/encodings/{}.tiktoken"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _tiktoken(name: str) -> Tokenizer:
     folder = _bundled_dir()
     # tiktoken names its cache file after the SHA-1 of the download URL: present, it never
