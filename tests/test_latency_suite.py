@@ -10,6 +10,7 @@ so it is skipped, with its reason.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -186,7 +187,7 @@ def test_a_run_times_each_tier_one_at_a_time_then_concurrently(tmp_path, monkeyp
         assert all(not r.prompt.startswith("Request ") for r in bench)  # the other suites go first
         assert len(timed) == 3 * 3 + 3 * 3 and max(len(r.prompt) for r in timed) < 200_000  # no 100k prompt sent
         alone = timed[:9]
-        for before, after in zip(alone, alone[1:]):  # concurrency 1: the next arrives after the last is done
+        for before, after in itertools.pairwise(alone):  # concurrency 1: the next arrives after the last is done
             assert after.arrived_perf >= before.arrived_perf + _duration(before.prompt) - 0.002
         for wave in (timed[9:12], timed[12:15], timed[15:18]):  # then each tier, 3 at once
             assert len({_tier_of(r.prompt) for r in wave}) == 1 and _max_overlap(wave) == 3
@@ -203,7 +204,7 @@ def test_a_run_times_each_tier_one_at_a_time_then_concurrently(tmp_path, monkeyp
         by_tier.setdefault((row["model"], item.tier, item.concurrency), []).append(row)
     for (model, tier, concurrency), calls in by_tier.items():
         if tier == "100k":
-            assert {c["error_class"] for c in calls} == {"skipped"} and len(calls) == (3 if concurrency == 3 else 3)
+            assert {c["error_class"] for c in calls} == {"skipped"} and len(calls) == 3  # size 3, and max(3, 3) at once
             assert "context window 16,384" in calls[0]["error_message"]
             continue
         limit = {"100": 2_000, "1k": 20_000, "10k": 200_000}[tier]
@@ -280,3 +281,17 @@ def test_a_profiles_suite_is_unique_per_run(tmp_path, monkeypatch):
         ids = {row[0] for row in db.execute("select sample_id from records")}
     assert ids == {"p50-80x8-c1-01", "p50-80x8-c2-01", "p50-80x8-c2-02",
                    "p90-156x11-c1-01", "p90-156x11-c2-01", "p90-156x11-c2-02"}
+
+
+def test_the_budget_reserves_each_tiers_answer_size_not_the_runs_max_tokens():
+    from evalkit.config.models import ModelConfig
+    from evalkit.economics.pricing import ModelPrice
+    from evalkit.run.estimate import prompt_tokens, worst_case_cost
+
+    model = ModelConfig(id="openai/gpt-4.1-mini")
+    price = ModelPrice("gpt", "openai/gpt-4.1-mini", input=0.0, output=1e-6)  # USD per token: $1 per 1M
+    sample = next(s for s in load_samples(SuiteConfig(name="latency", size=1, concurrency=2), _options())
+                  if s.id.startswith("10k-"))
+    assert prompt_tokens(model, sample) > 8_000  # the plan's prompt: 40,000 characters
+    # 1,500 answer tokens at $1/M (the run's max_tokens is 512), the tokenizer margin on the prompt only
+    assert worst_case_cost(model, price, sample, 512, 60.0) == pytest.approx(1_500 / 1e6)

@@ -107,9 +107,9 @@ def estimate_model(
     factor = REASONING_FACTOR if reasoning else 1
     firsts = [prompt_tokens(model, s) for s in samples]
     answers = {
-        "low": lambda s: min(max_tokens, typical_answer(s) // 2),
-        "expected": lambda s: min(max_tokens, typical_answer(s) * factor),
-        "high": lambda s: max_tokens,
+        "low": lambda s: min(answer_limit(s, max_tokens), typical_answer(s) // 2),
+        "expected": lambda s: min(answer_limit(s, max_tokens), typical_answer(s) * factor),
+        "high": lambda s: answer_limit(s, max_tokens),
     }
     calls = {scenario: [item_calls(model, s, answer(s), scenario, first) for s, first in zip(samples, firsts)]
              for scenario, answer in answers.items()}
@@ -148,8 +148,16 @@ def worst_case_cost(model: ModelConfig, price: ModelPrice, sample: Sample, max_t
     if price.hourly_cost is not None:
         return price.hourly_cost * timeout * turns / 3600 / price.hourly_slots
     first = int(prompt_tokens(model, sample) * TOKENIZER_MARGIN)
+    max_tokens = answer_limit(sample, max_tokens)
     growth = int((max_tokens + result_allowance(model, sample)) * TOKENIZER_MARGIN)
     return sum(worst_call_cost(price, first + turn * growth, max_tokens, timeout) for turn in range(turns))
+
+
+def answer_limit(sample: Sample, max_tokens: int) -> int:
+    """The answer tokens an item may get: its own ``max_tokens`` where it sends one (a
+    latency tier's answer size, an lm-eval task's), which wins over the run's."""
+    own = sample.params.get("max_tokens")
+    return int(own) if isinstance(own, int) and own > 0 else max_tokens
 
 
 def worst_call_cost(price: ModelPrice, prompt_tokens: int, max_tokens: int | None, timeout: float) -> float:

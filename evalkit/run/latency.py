@@ -113,15 +113,17 @@ def _skipped(run_id: str, target: Target, sample: Sample, epoch: int, need: int,
 
 # --------------------------------------------------------------------------- model facts
 
+LOCAL_TOKENIZER = "its own vocabulary (llama.cpp /tokenize)"
+
 def model_tokenizer(model: ModelConfig, server: LocalEndpoint | None = None) -> PromptTokenizer:
     """The model's tokenizer for exact prompts: offline for API models, its own server's for
     the embedded model; one without any, with the reason (a character budget is used)."""
     if server is not None:
         entry = tokenizer_entry(model.id) or {}
         try:
-            return PromptTokenizer("llama.cpp", LlamaCppTokenizer(server.api_base), entry.get("template_tokens"))
+            return PromptTokenizer(LOCAL_TOKENIZER, LlamaCppTokenizer(server.api_base), entry.get("template_tokens"))
         except OSError as error:
-            return PromptTokenizer("llama.cpp", None, entry.get("template_tokens"),
+            return PromptTokenizer(LOCAL_TOKENIZER, None, entry.get("template_tokens"),
                                    f"its server's /tokenize did not answer ({error})")
     return offline_tokenizer(model.id)
 
