@@ -204,7 +204,7 @@ def execute(
         runner = _runner(plan, run_id, writer, lease, budget, options.cache, on_record)
         status, complete = "failed", True
         try:
-            phases = _phases(plan, targets, run_id, servers, budget is not None, done, writer)
+            phases = _phases(plan, targets, run_id, servers, budget is not None, done, runner.sink)
             asyncio.run(runner.run_phases(_interleave(jobs) for jobs in phases))
             _raise_if_a_server_died(servers, run_id)
             status = "stopped: budget" if runner.unsent else "finished"
@@ -303,15 +303,15 @@ def _storable_config(config: RunConfig) -> dict:
 
 
 def _phases(plan: Plan, targets: dict[str, Target], run_id: str, servers: dict[str, LocalEndpoint],
-            with_worst_case: bool, done: set[CallKey], writer: RecordWriter) -> list[list[Job]]:
+            with_worst_case: bool, done: set[CallKey], sink: Callable[[CallRecord], None]) -> list[list[Job]]:
     """The run's jobs in the order they go: every suite's, then the latency suites' own
-    phases (`evalkit.run.latency`), whose tiers no context window holds are stored as
-    skipped at once. Jobs already done (resume) are left out."""
+    phases (`evalkit.run.latency`), whose tiers no context window holds go to ``sink`` at
+    once as skipped. Jobs already done (resume) are left out."""
     phases = [_jobs(plan, targets, with_worst_case)]
     if has_latency(plan):
         latency = latency_phases(plan, targets, run_id, servers, with_worst_case)
         for record in latency.skipped:
-            writer.put(record)
+            sink(record)
         phases += latency.phases
     return [[job for job in jobs if job.key not in done] for jobs in phases]
 
