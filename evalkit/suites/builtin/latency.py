@@ -23,7 +23,7 @@ class _LatencySuite:
     language: str = "en"
     default_size: int = DEFAULT_SIZE
     typical_answer_tokens: int = 1200
-    order: int = 900
+    order: int = 30  # after the code suites; any suite registered later (order 100) comes after it
     in_default_run: bool = False
 
     def generate(self, n: int, seed: int, difficulty: int | None = None) -> list[Sample]:
