@@ -78,32 +78,42 @@ def latency_tiers(latency: pd.DataFrame, benchmark_by_model: pd.DataFrame | None
     ``benchmark_by_model``: the summary's per-model frame of the other suites."""
     if latency.empty:
         return None
-    stored = latency
-    # A resumed run may hold a key twice (a tier skipped again): its success, else its last record
-    latency = latency.assign(_ok=latency["error_class"].isna()).sort_values("_ok", kind="stable")
-    latency = latency.drop_duplicates(["model", "suite", "sample_id", "epoch"], keep="last").drop(columns="_ok")
-    prep = prepare(latency)
-    prep["score_detail"] = latency["score_detail"].to_numpy() if "score_detail" in latency else None
-    prep["error_message"] = latency["error_message"].to_numpy() if "error_message" in latency else None
-    out = LatencyTiers(records=stored)
-    keys = {}
-    for index, sample_id in prep["sample_id"].astype(str).items():
-        item = parse_item(sample_id)
-        if item is not None:
-            keys[index] = (item.tier, item.prompt_tokens, item.answer_tokens, item.concurrency)
-    prep = prep.loc[list(keys)]
-    prep["tier_key"] = [keys[i] for i in prep.index]
+    prep = _with_tiers(_latest(latency))
+    out = LatencyTiers(records=latency, benchmark=_benchmark(benchmark_by_model))
     for (model, suite, key), group in prep.groupby(["model", "suite", "tier_key"], observed=True, sort=False):
         out.rows.append(_row(str(model), str(suite), key, group))
     out.rows.sort(key=lambda r: (r.model, r.suite, r.prompt_tokens, r.answer_tokens, r.concurrency))
     for model, group in prep.groupby("model", observed=True):
         how = sorted({str(d) for d in group["score_detail"] if isinstance(d, str) and d})
         out.prompts[str(model)] = _prompt_mode(how)
-    if benchmark_by_model is not None and not benchmark_by_model.empty:
-        for _, summary in benchmark_by_model.iterrows():
-            out.benchmark[str(summary["model"])] = {
-                name: _num(summary.get(name)) for name in ("ttft_p50", "speed_p50", "itl_p50", "e2e_p50")}
     return out
+
+
+def _latest(latency: pd.DataFrame) -> pd.DataFrame:
+    """One record per key: a resumed run may hold a key twice (a tier skipped again), so
+    its success, else its last record."""
+    ranked = latency.assign(_ok=latency["error_class"].isna()).sort_values("_ok", kind="stable")
+    return ranked.drop_duplicates(["model", "suite", "sample_id", "epoch"], keep="last").drop(columns="_ok")
+
+
+def _with_tiers(latency: pd.DataFrame) -> pd.DataFrame:
+    """The analysis frame of the records whose id names a tier, with its ``tier_key``
+    (tier, prompt tokens, answer tokens, concurrency) and the two text columns read here."""
+    prep = prepare(latency)
+    for name in ("score_detail", "error_message"):
+        prep[name] = latency[name].to_numpy() if name in latency else None
+    items = {index: parse_item(sample_id) for index, sample_id in prep["sample_id"].astype(str).items()}
+    keys = {i: (it.tier, it.prompt_tokens, it.answer_tokens, it.concurrency) for i, it in items.items() if it}
+    prep = prep.loc[list(keys)]
+    prep["tier_key"] = [keys[i] for i in prep.index]
+    return prep
+
+
+def _benchmark(by_model: pd.DataFrame | None) -> dict[str, dict[str, float | None]]:
+    if by_model is None or by_model.empty:
+        return {}
+    return {str(row["model"]): {name: _num(row.get(name)) for name in ("ttft_p50", "speed_p50", "itl_p50", "e2e_p50")}
+            for _, row in by_model.iterrows()}
 
 
 def _row(model: str, suite: str, key: tuple, group: pd.DataFrame) -> TierRow:
