@@ -295,3 +295,54 @@ def test_the_budget_reserves_each_tiers_answer_size_not_the_runs_max_tokens():
     assert prompt_tokens(model, sample) > 8_000  # the plan's prompt: 40,000 characters
     # 1,500 answer tokens at $1/M (the run's max_tokens is 512), the tokenizer margin on the prompt only
     assert worst_case_cost(model, price, sample, 512, 60.0) == pytest.approx(1_500 / 1e6)
+
+
+class _Vocabulary:
+    """A llama.cpp server's /tokenize and /detokenize (the shape its README gives, and the
+    embedded server answered in): one token per character, enough to check the client."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if self.path == "/tokenize":
+                    answer = {"tokens": [ord(c) for c in body["content"]]}
+                else:
+                    answer = {"content": "".join(map(chr, body["tokens"]))}
+                data = json.dumps(answer).encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.api_base = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+
+def test_the_embedded_models_prompts_are_counted_by_its_own_server_or_fall_back():
+    from types import SimpleNamespace
+
+    from evalkit.config.models import ModelConfig
+    from evalkit.run.latency import LOCAL_TOKENIZER, context_window, model_tokenizer
+
+    vocabulary = _Vocabulary()
+    model = ModelConfig(id="local/smollm2-135m-q4_1")
+    server = SimpleNamespace(api_base=vocabulary.api_base, server=SimpleNamespace(n_ctx=8192))
+    try:
+        tok = model_tokenizer(model, server)
+        built = build_prompt(1_000, "cd" * 8, "latency:1k", tok)
+    finally:
+        vocabulary.server.shutdown()
+    assert tok.name == LOCAL_TOKENIZER and tok.template_tokens == 30
+    assert built.exact and len(built.text) == 1_000  # one token per character on this server
+    assert built.how == f"exact: 1,000 tokens of {LOCAL_TOKENIZER} (+30 chat-template tokens)"
+    assert context_window(model, server) == 8192  # the server's context per slot
+    gone = model_tokenizer(model, server)  # its server no longer answers: a character budget, and why
+    assert gone.tokenizer is None and "/tokenize did not answer" in gone.why_not

@@ -94,7 +94,11 @@ def _built(sample: Sample, n_tokens: int, tok: PromptTokenizer, run_id: str, lab
     nonce = nonce_for(run_id, label, sample.suite, sample.id, epoch)
     item = parse_item(sample.id)
     tier = item.tier if item else sample.id
-    prompt = build_prompt(n_tokens, nonce, f"{sample.suite}:{tier}", tok)
+    try:
+        prompt = build_prompt(n_tokens, nonce, f"{sample.suite}:{tier}", tok)
+    except OSError as error:  # the embedded server stopped answering /tokenize: a budget, and why
+        fallback = replace(tok, tokenizer=None, why_not=f"its server's /tokenize failed: {error}")
+        prompt = build_prompt(n_tokens, nonce, f"{sample.suite}:{tier}", fallback)
     return replace(sample, messages=({"role": "user", "content": prompt.text},),
                    scorer_options={"prompt": prompt.how})
 
@@ -183,6 +187,11 @@ class LlamaCppTokenizer:
         return list(response.json()["tokens"])
 
     def decode(self, ids: list[int]) -> str:
-        response = self.client.post(f"{self.root}/detokenize", json={"tokens": ids})
-        response.raise_for_status()
+        import httpx
+
+        try:
+            response = self.client.post(f"{self.root}/detokenize", json={"tokens": ids})
+            response.raise_for_status()
+        except httpx.HTTPError as error:
+            raise OSError(str(error)) from None
         return str(response.json()["content"])
