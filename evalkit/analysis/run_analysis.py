@@ -10,6 +10,7 @@ from evalkit.analysis.gc_pause import gc_paused
 if TYPE_CHECKING:  # a report module importing this type must not pay for pandas and the store
     import pandas as pd
 
+    from evalkit.analysis.incumbent import IncumbentComparison
     from evalkit.analysis.latency_tiers import LatencyTiers
     from evalkit.analysis.summary import Summary
     from evalkit.analysis.verdict import Verdict
@@ -34,6 +35,8 @@ class RunAnalysis:
     """Models without a price for ``purchase.option``: their costs are unknown, not standard."""
     latency: LatencyTiers | None = None
     """The latency suites' figures per model, tier and concurrency; None when the run had none."""
+    incumbent: list[IncumbentComparison] = field(default_factory=list)
+    """Each candidate against the model run today, per replay suite (none without one)."""
 
 
 def _standard() -> Purchase:
@@ -62,6 +65,24 @@ def analyse_run(store: Store, ref: str, purchase: Purchase | None = None) -> Run
         summary.by_model_suite = summary.by_model_suite.sort_values(
             ["suite", "accuracy", "model"], ascending=[True, False, True]
         )
-        return RunAnalysis(run=run, records=records, summary=summary, verdict=verdict(records, summary),
-                           purchase=purchase, unavailable=unavailable(run.price_snapshot, purchase),
-                           latency=latency_tiers(timed, summary.by_model))
+        analysis = RunAnalysis(run=run, records=records, summary=summary, verdict=verdict(records, summary),
+                               purchase=purchase, unavailable=unavailable(run.price_snapshot, purchase),
+                               latency=latency_tiers(timed, summary.by_model))
+    _add_incumbent(analysis, store)
+    return analysis
+
+
+def _add_incumbent(analysis: RunAnalysis, store: Store) -> None:
+    """Judge each candidate against the logged answers of the run's replay suites, if any."""
+    from evalkit.analysis.incumbent import compare_incumbent, incumbent_sentence, replay_sources
+    from evalkit.analysis.verdict import VerdictLine
+
+    sources = replay_sources(analysis.run.config, store.workload)
+    if not sources:
+        return
+    analysis.incumbent = compare_incumbent(analysis.records, sources)
+    analysis.verdict.incumbent = [
+        VerdictLine(result.model, incumbent_sentence(result),
+                    {"decision": result.decision, "mean": result.mean, "low": result.low, "high": result.high,
+                     "cost_share": result.cost_share, "items": result.items})
+        for result in analysis.incumbent]

@@ -5,9 +5,9 @@ suites' calls: they would queue with it at the model's concurrency and the figur
 be the mix. `latency_phases` turns a plan's latency samples into phases the runner runs
 one after the other, after every other item of the run:
 
-1. every tier one request at a time per model (``max_concurrency=1``: the runner's
-   per-model semaphore lets no second call out before the first has come back);
-2. each tier in turn at the suite's concurrency.
+1. every tier one request at a time per model (``max_concurrency=1``, not adaptive: the
+   phase's limiter lets no second call out before the first has come back);
+2. each tier in turn at the suite's concurrency, fixed the same way.
 
 Models run side by side within a phase, as in the rest of a run (each has its own
 endpoint). Before a phase, each item's prompt is rebuilt for its model: a nonce from the
@@ -80,7 +80,8 @@ def latency_phases(plan: Plan, targets: dict[str, Target], run_id: str,
                         continue
                     built = _built(sample, item.prompt_tokens, tok, run_id, model.display, epoch)
                     worst = plan.worst_case(model, sample) if with_worst_case else 0.0
-                    job = Job(replace(target, max_concurrency=item.concurrency), built, epoch, max_cost=worst)
+                    fixed = replace(target, max_concurrency=item.concurrency, adaptive=False)
+                    job = Job(fixed, built, epoch, max_cost=worst)
                     if item.concurrency == 1:
                         first.append(job)
                     else:

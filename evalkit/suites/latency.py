@@ -117,14 +117,11 @@ def latency_samples(suite: str, tiers: list[Tier], size: int, concurrency: int) 
     return samples
 
 
-ProfileReader = Callable[[str], tuple[list[int], list[int]]]
-"""``read(name) -> (prompt_tokens, completion_tokens)`` of a stored workload profile."""
-
-
 def load_latency_suite(config: SuiteConfig, locate: Callable[[str], str], limit: int | None = None,
-                       read_profile: ProfileReader | None = None) -> list[Sample]:
+                       store: str | None = None) -> list[Sample]:
     """The samples of a ``latency`` or ``latency:PROFILE`` suite config; a run's ``limit``
-    caps the requests per tier sent one at a time (``size``)."""
+    caps the requests per tier sent one at a time (``size``); ``store`` (a URL or path;
+    None: the default) holds the profile."""
     if config.difficulty is not None:
         raise UsageError(f"{locate('difficulty')}: the latency suite has no difficulty; leave it out")
     size = min(config.size or DEFAULT_SIZE, limit or DEFAULT_SIZE * 1000)
@@ -135,21 +132,20 @@ def load_latency_suite(config: SuiteConfig, locate: Callable[[str], str], limit:
     if not name:
         raise UsageError(f"{locate('name')}: write latency:PROFILE with the name of an imported workload "
                          "(`evalkit workload list`), or latency for the fixed tiers")
-    prompts, completions = (read_profile or _stored_profile)(name)
+    prompts, completions = _stored_profile(name, store)
     if not prompts or not completions:
         raise UsageError(f"{locate('name')}: workload {name!r} has no token counts to shape a latency suite on")
     return latency_samples(config.name, profile_tiers(prompts, completions), size, concurrency)
 
 
-def _stored_profile(name: str) -> tuple[list[int], list[int]]:
-    """The token counts of workload ``name`` in the store ``EVALKIT_STORE`` names (else the default)."""
+def _stored_profile(name: str, url: str | None) -> tuple[list[int], list[int]]:
+    """The token counts of workload ``name`` in the store at ``url`` (None: ``EVALKIT_STORE``, else the default)."""
     from evalkit.store.database import Store
     from evalkit.workload.profile import WorkloadProfile
 
-    store = Store()
     try:
-        row = store.workload(name)
+        row = Store(url).workload(name)
     except UsageError as missing:  # it names the store and the profiles it holds
-        raise UsageError(f"latency:{name}: {missing} (profiles are read from the store EVALKIT_STORE names)") from None
+        raise UsageError(f"latency:{name}: {missing}") from None
     profile = WorkloadProfile.from_dict(row.profile)
     return list(profile.prompt_tokens), list(profile.completion_tokens)

@@ -14,6 +14,7 @@ from evalkit.report.definitions import METRIC_DEFINITIONS
 from evalkit.report.families import TITLE as FAMILIES_TITLE
 from evalkit.report.families import host_comparisons
 from evalkit.report.formats import ReportFormat, ReportParts, register_format
+from evalkit.report.incumbent import TITLE as INCUMBENT_TITLE
 from evalkit.report.latency_tiers import LATENCY_TITLE, latency_notes, latency_table
 from evalkit.report.tables import SCORECARD, THINKING_TITLE, estimated_legend, scorecard_rows
 from evalkit.report.tasks import TASKS_NOTE, TASKS_TITLE, tasks_table
@@ -149,8 +150,10 @@ def render_report(content, charts: list, chart_dir_name: str) -> str:
               "### By suite", "", *_content_table(content.suites), "", *_tasks(content),
               *_code_part(content), *_latency_part(content)]
     parts += _families(content.families, _content_table, escape=_md_text)
+    parts += _incumbent(content)
     parts += [f"## {SECTIONS[3]}", "", _md_text(content.monthly_note), "", *_content_table(content.monthly), ""]
     parts += _self_hosting(content, charts, chart_dir_name)
+    parts += _workload_bill(content)
     parts += [f"## {SECTIONS[4]}", "", *_content_table(content.facts_table), "",
               "Unknown means evalkit does not know; override or extend facts per model in the config (`facts:`).", ""]
     parts += [f"## {SECTIONS[5]}", "", *(f"- **{k}**: {_md_text(v)}" for k, v in content.methodology), "",
@@ -164,6 +167,14 @@ def render_report(content, charts: list, chart_dir_name: str) -> str:
         rows = [[a.model, f"{a.score:.2f}", a.extracted, a.response] for a in item.answers]
         parts += _table(["Model", "Score", "Extracted", "Answer"], [[_md_cell(c) for c in r] for r in rows]) + [""]
     return "\n".join(parts)
+
+
+def _incumbent(content) -> list[str]:
+    """Each candidate against the answers logged in production; nothing without a replay suite."""
+    if not content.incumbent.rows:
+        return []
+    return [f"## {INCUMBENT_TITLE}", "", *(f"- {_md_text(line)}" for line in content.incumbent_lines), "",
+            *_content_table(content.incumbent), "", _md_text(content.incumbent_note), ""]
 
 
 def _thinking(content) -> list[str]:
@@ -217,6 +228,18 @@ def _self_hosting(content, charts: list, chart_dir_name: str) -> list[str]:
                 parts += [f"![{chart.title}]({chart_dir_name}/{chart.key}.svg)", "",
                           f"*{_md_text(chart.title)}.* {_md_text(chart.caption)}", ""]
     return parts
+
+
+def _workload_bill(content) -> list[str]:
+    from evalkit.report.workload_bill import TITLE
+
+    bill = content.workload_bill
+    if bill is None:
+        return []
+    return [f"## {TITLE}", "", f"### Profile {_md_text(bill.name)}", "", *_content_table(bill.bill), "",
+            *(f"- {_md_text(line)}" for line in bill.lines), "", "### Token inflation", "",
+            *_content_table(bill.inflation), "", "### Assumptions", "",
+            *(f"- **{k}**: {_md_text(v)}" for k, v in bill.assumptions), ""]
 
 
 def _content_table(table) -> list[str]:
