@@ -264,7 +264,7 @@ def _pdf_text(path) -> str:
 def test_a_profiles_suite_is_unique_per_run(tmp_path, monkeypatch):
     monkeypatch.setenv("EVALKIT_TEST_KEY", "sk-test")
     store = tmp_path / "h.db"
-    monkeypatch.setenv("EVALKIT_STORE", str(store))
+    monkeypatch.setenv("EVALKIT_STORE", str(tmp_path / "other.db"))  # the profile is read from --store
     Store(str(store)).save_workload("rag", "logs.jsonl", "csv", {
         "name": "rag", "source": "logs.jsonl", "format": "csv",
         "prompt_tokens": [40, 60, 80, 90, 200], "completion_tokens": [4, 6, 8, 9, 12]})
