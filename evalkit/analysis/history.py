@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from evalkit.analysis.latency_tiers import split_latency
 from evalkit.analysis.summary import summarize
 from evalkit.economics.pricing import time_priced
 from evalkit.store.database import Store
@@ -31,7 +32,7 @@ def history_frame(store: Store, model: str | None = None, suite: str | None = No
     for run in reversed(store.runs(limit, tag=tag)):
         if model is not None and model not in run.models:
             continue
-        records = store.records_frame(run.run_id, columns=_RECORD_COLUMNS)
+        records = split_latency(store.records_frame(run.run_id, columns=_RECORD_COLUMNS))[0]
         if model is not None:
             records = records[records["model"] == model]
         if suite is not None:

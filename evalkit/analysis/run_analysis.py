@@ -11,6 +11,7 @@ if TYPE_CHECKING:  # a report module importing this type must not pay for pandas
     import pandas as pd
 
     from evalkit.analysis.incumbent import IncumbentComparison
+    from evalkit.analysis.latency_tiers import LatencyTiers
     from evalkit.analysis.summary import Summary
     from evalkit.analysis.verdict import Verdict
     from evalkit.economics.purchase import Purchase
@@ -23,7 +24,8 @@ class RunAnalysis:
 
     run: RunRow
     records: pd.DataFrame
-    """The run's per-call records (the columns of `evalkit.store.records.CallRecord`), in commit order."""
+    """The run's per-call records (the columns of `evalkit.store.records.CallRecord`), in commit order;
+    the latency suites' are in `latency` instead (they are timed, not graded)."""
     summary: Summary
     """Per model, most accurate first; per model x suite, by suite and then most accurate first."""
     verdict: Verdict
@@ -31,6 +33,8 @@ class RunAnalysis:
     """What the costs assume (purchase option, cache-hit rate); standard: as measured."""
     unavailable: list[str] = field(default_factory=list)
     """Models without a price for ``purchase.option``: their costs are unknown, not standard."""
+    latency: LatencyTiers | None = None
+    """The latency suites' figures per model, tier and concurrency; None when the run had none."""
     incumbent: list[IncumbentComparison] = field(default_factory=list)
     """Each candidate against the model run today, per replay suite (none without one)."""
 
@@ -44,6 +48,7 @@ def _standard() -> Purchase:
 def analyse_run(store: Store, ref: str, purchase: Purchase | None = None) -> RunAnalysis:
     """Read run ``ref`` (an id, a prefix, ``last`` or ``last:TAG``) and analyse it, its
     calls costed as bought with ``purchase`` (default: as measured)."""
+    from evalkit.analysis.latency_tiers import latency_tiers, split_latency
     from evalkit.analysis.summary import summarize
     from evalkit.analysis.verdict import verdict
     from evalkit.economics.pricing import time_priced
@@ -53,6 +58,7 @@ def analyse_run(store: Store, ref: str, purchase: Purchase | None = None) -> Run
     run = store.run(ref)
     with gc_paused():  # the records are many long-lived objects: see gc_pause
         records = reprice(store.records_frame(run.run_id), run.price_snapshot, purchase)
+        records, timed = split_latency(records)  # timed, not graded: never in accuracy or "good"
         summary = summarize(records, time_priced(run.price_snapshot))
         # reports list the most accurate first
         summary.by_model = summary.by_model.sort_values(["accuracy", "model"], ascending=[False, True])
@@ -60,7 +66,8 @@ def analyse_run(store: Store, ref: str, purchase: Purchase | None = None) -> Run
             ["suite", "accuracy", "model"], ascending=[True, False, True]
         )
         analysis = RunAnalysis(run=run, records=records, summary=summary, verdict=verdict(records, summary),
-                               purchase=purchase, unavailable=unavailable(run.price_snapshot, purchase))
+                               purchase=purchase, unavailable=unavailable(run.price_snapshot, purchase),
+                               latency=latency_tiers(timed, summary.by_model))
     _add_incumbent(analysis, store)
     return analysis
 

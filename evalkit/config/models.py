@@ -238,6 +238,10 @@ class SuiteConfig(Strict):
                              "draw from the profile's text (replay suites).")
     difficulty: int | None = Field(default=None, ge=1, le=5, description="Built-in suites: 1 (easy) to 5.")
     seed: int | None = Field(default=None, description="Overrides the run seed for this suite.")
+    concurrency: int | None = Field(
+        default=None, ge=2, le=256,
+        description="Latency suites: requests sent at once in the second phase (default 10); "
+                    "the first phase sends one at a time.")
     judge: JudgeConfig | None = Field(default=None, description="Replay suites: the judge that compares each "
                                       "answer with the one logged from the model in production.")
     incumbent_price: Price | None = Field(default=None, description="Replay suites: the price of the model "
@@ -297,6 +301,9 @@ class RunConfig(Strict):
         payload = self.model_dump(mode="json", exclude={"source"})
         if payload["run"].get("epochs") == 1:  # the default: keep hashes of older runs unchanged
             del payload["run"]["epochs"]
+        for suite in payload["suites"]:
+            if suite.get("concurrency") is None:  # not set: the hashes of older configs stay as they were
+                suite.pop("concurrency", None)
         payload["run"].pop("fixed_concurrency", None)  # how fast calls go changes no request
         for model in payload["models"]:
             # facts only label reports; they change no request, so not the hash either

@@ -25,6 +25,7 @@ from evalkit.report.families import TITLE as FAMILIES_TITLE
 from evalkit.report.families import HostComparison, host_comparisons
 from evalkit.report.incumbent import TITLE as INCUMBENT_TITLE
 from evalkit.report.incumbent import incumbent_lines, incumbent_note, incumbent_table
+from evalkit.report.latency_tiers import LATENCY_TITLE, latency_notes, latency_table
 from evalkit.report.selfhosting import TITLE as SELF_HOSTING_TITLE
 from evalkit.report.selfhosting import SelfHosted, self_hosting
 from evalkit.report.tables import (
@@ -116,6 +117,10 @@ class ReportContent:
     """Multi-turn tasks per model and suite; no rows: the report has no "Multi-turn tasks" part."""
     code: Table = field(default_factory=lambda: Table([], []))
     """pass@k of the code suites per model; no rows: the report has no "Code suites" part."""
+    latency: Table = field(default_factory=lambda: Table([], []))
+    """Latency per tier beside the benchmark's; no rows: no "Latency at your prompt sizes" part."""
+    latency_notes: list[str] = field(default_factory=list)
+    """How each model's latency prompts were built (exact tokens or a character budget), and what the figures mean."""
     workload_bill: WorkloadBill | None = None
     """The bill for a workload profile (``--workload``); None: no "Your workload" section."""
     incumbent: Table = field(default_factory=lambda: Table([], []))
@@ -128,9 +133,10 @@ class ReportContent:
         """Every character any format may print (for the font subset)."""
         parts = [self.title, self.run_line, *self.models, *self.summary, self.monthly_note, self.disagreement_note,
                  self.cost_legend, THINKING_TITLE, *self.thinking_notes, TASKS_TITLE, TASKS_NOTE,
-                 CODE_TITLE, CODE_NOTE, INCUMBENT_TITLE, *self.incumbent_lines, self.incumbent_note]
+                 CODE_TITLE, CODE_NOTE, INCUMBENT_TITLE, *self.incumbent_lines, self.incumbent_note,
+                 LATENCY_TITLE, *self.latency_notes]
         for table in (self.scorecard, self.suites, self.monthly, self.facts_table, self.suite_sizes, self.prices,
-                      self.thinking, self.tasks, self.code, self.incumbent):
+                      self.thinking, self.tasks, self.code, self.incumbent, self.latency):
             parts += table.headers + [c for row in table.rows for c in row]
         parts += [t for pair in self.methodology + self.definitions for t in pair]
         for item in self.disagreements:
@@ -186,6 +192,8 @@ def build_content(analysis: RunAnalysis, volume: Volume, workload: WorkloadBill 
         families=_host_comparisons(analysis),
         tasks=tasks_table(analysis),
         code=code_table(analysis),
+        latency=latency_table(analysis),
+        latency_notes=latency_notes(analysis),
         workload_bill=workload,
         incumbent=incumbent_table(analysis),
         incumbent_lines=incumbent_lines(analysis),

@@ -32,10 +32,11 @@ def write_run_folder(analysis: RunAnalysis, run_dir: Path, *, history=None, repo
     the decision reports show. Returns the decision reports written.
     """
     run_dir.mkdir(parents=True, exist_ok=True)
+    timed = analysis.latency.records.to_dict(orient="records") if analysis.latency is not None else []
     with open(run_dir / "records.jsonl", "w", encoding="utf-8") as out:
-        for row in analysis.records.to_dict(orient="records"):
+        for row in analysis.records.to_dict(orient="records") + timed:  # the latency suites' too
             out.write(json.dumps(_clean(row), ensure_ascii=False) + "\n")
-    if analysis.records.empty:
+    if analysis.records.empty and analysis.latency is None:
         return []
     overall = analysis.summary.by_model.assign(suite="ALL")
     _concat(analysis.summary.by_model_suite, overall).to_csv(run_dir / "summary.csv", index=False)

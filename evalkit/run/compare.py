@@ -30,6 +30,7 @@ from evalkit.run.budget import Budget, exact_usd
 from evalkit.run.cache import ResponseCache
 from evalkit.run.fingerprint import fingerprint
 from evalkit.run.judge_cost import judge_max_tokens, judge_of
+from evalkit.run.latency import benchmark_samples, has_latency, latency_phases
 from evalkit.run.limits import ConcurrencyReport, Limiter, LimiterState, LocalLimiter, limits_for
 from evalkit.run.plan import Plan
 from evalkit.run.prepare import prepare
@@ -250,6 +251,8 @@ def execute(
         try:
             jobs = [job for job in _jobs(plan, targets, budget is not None) if job.key not in done]
             sent = _send(plan, run_id, _interleave(jobs), parent, options)
+            if has_latency(plan):  # after every other item, so that nothing queues with them
+                sent.unsent += _send_latency(plan, run_id, targets, servers, done, parent, options)
             _raise_if_a_server_died(servers, run_id)
             status = "stopped: budget" if sent.unsent else "finished"
         except KeyboardInterrupt:
@@ -393,11 +396,35 @@ def _storable_config(config: RunConfig) -> dict:
     return data
 
 
+def _send_latency(plan: Plan, run_id: str, targets: dict[str, Target], servers: dict[str, LocalEndpoint],
+                  done: set[CallKey], parent: Parent, options: CompareOptions) -> int:
+    """Send the latency suites' phases (`evalkit.run.latency`) one after the other, from
+    this process whatever ``--workers`` says, each under a limiter of its own that holds
+    every model at the phase's fixed concurrency (not the run's adaptive window). The tiers
+    no context window holds go to the sink at once as skipped. Returns the calls unsent."""
+    latency = latency_phases(plan, targets, run_id, servers, parent.budget is not None)
+    for record in latency.skipped:
+        parent.sink(record)
+    run = plan.config.run
+    retry = RetryPolicy(retries=run.retries, max_total_wait=run.max_retry_wait)
+    unsent = 0
+    for phase in latency.phases:
+        jobs = [job for job in phase if job.key not in done]
+        if not jobs:
+            continue
+        limiter = LocalLimiter(LimiterState(limits_for(job.target for job in jobs)))
+        runner = Runner(run_id, run.timeout, retry, parent.sink, journal=lambda job: parent.journal(job.key),
+                        budget=parent.budget, cache=options.cache, limiter=limiter)
+        asyncio.run(runner.run(_interleave(jobs)))
+        unsent += runner.unsent
+    return unsent
+
+
 def _jobs(plan: Plan, targets: dict[str, Target], with_worst_case: bool) -> list[Job]:
     run = plan.config.run
     jobs = []
     for model in plan.config.models:
-        for items in plan.samples.values():
+        for items in benchmark_samples(plan).values():
             for sample in items:
                 # counting every prompt's tokens is only worth it when a budget needs it
                 worst = plan.worst_case(model, sample) if with_worst_case else 0.0

@@ -109,9 +109,10 @@ def answer_lengths(model: ModelConfig, samples: list[Sample], max_tokens: int) -
     expected, high): half a typical answer, a typical one (several for a reasoning model),
     ``max_tokens``."""
     factor = REASONING_FACTOR if is_reasoning(model) else 1
-    return {"low": [min(max_tokens, typical_answer(s) // 2) for s in samples],
-            "expected": [min(max_tokens, typical_answer(s) * factor) for s in samples],
-            "high": [max_tokens] * len(samples)}
+    limits = [answer_limit(s, max_tokens) for s in samples]  # an item's own max_tokens wins
+    return {"low": [min(limit, typical_answer(s) // 2) for s, limit in zip(samples, limits)],
+            "expected": [min(limit, typical_answer(s) * factor) for s, limit in zip(samples, limits)],
+            "high": limits}
 
 
 def estimate_model(
@@ -158,8 +159,16 @@ def worst_case_cost(model: ModelConfig, price: ModelPrice, sample: Sample, max_t
     if price.hourly_cost is not None:
         return price.hourly_cost * timeout * turns / 3600 / price.hourly_slots
     first = int(prompt_tokens(model, sample) * TOKENIZER_MARGIN)
+    max_tokens = answer_limit(sample, max_tokens)
     growth = int((max_tokens + result_allowance(model, sample)) * TOKENIZER_MARGIN)
     return sum(worst_call_cost(price, first + turn * growth, max_tokens, timeout) for turn in range(turns))
+
+
+def answer_limit(sample: Sample, max_tokens: int) -> int:
+    """The answer tokens an item may get: its own ``max_tokens`` where it sends one (a
+    latency tier's answer size, an lm-eval task's), which wins over the run's."""
+    own = sample.params.get("max_tokens")
+    return int(own) if isinstance(own, int) and own > 0 else max_tokens
 
 
 def worst_call_cost(price: ModelPrice, prompt_tokens: int, max_tokens: int | None, timeout: float) -> float:

@@ -42,6 +42,13 @@ def load_samples(suite: SuiteConfig, options: RunOptions,
     ``store`` (a URL or path; None: the default) holds the profiles ``replay:`` suites draw from.
     """
     locate = locate or (lambda _field: f"suite {suite.name}")
+    from evalkit.suites.latency import is_latency_suite, load_latency_suite
+
+    if is_latency_suite(suite.name) and not suite.path:
+        return load_latency_suite(suite, locate, limit=options.limit, store=store)
+    if suite.concurrency is not None:
+        raise UsageError(f"{locate('concurrency')}: concurrency is an option of the latency suites only "
+                         "(latency, latency:PROFILE); leave it out of suite " + suite.name)
     from evalkit.suites.replay import is_replay, load_replay_samples
 
     if is_replay(suite):

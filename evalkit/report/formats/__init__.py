@@ -108,7 +108,7 @@ def write_reports(analysis: RunAnalysis, formats: list[str], directory: Path, vo
     from evalkit.economics.volume import parse_volume
 
     chosen = _chosen(formats, output)
-    if analysis.records.empty:
+    if analysis.records.empty and analysis.latency is None:  # a latency suite alone still has its tiers
         raise UsageError(f"run {analysis.run.run_id} has no records: nothing to report")
     parsed = parse_volume(volume)
     from evalkit.analysis.gc_pause import gc_paused

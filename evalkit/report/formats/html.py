@@ -18,6 +18,7 @@ from evalkit.report.families import TITLE as FAMILIES_TITLE
 from evalkit.report.fonts import FONT_LICENSE, FontSubset
 from evalkit.report.formats import ReportFormat, ReportParts, register_format
 from evalkit.report.incumbent import TITLE as INCUMBENT_TITLE
+from evalkit.report.latency_tiers import LATENCY_TITLE
 from evalkit.report.selfhosting import CHART_SECTION
 from evalkit.report.selfhosting import TITLE as SELF_HOSTING_TITLE
 from evalkit.report.tables import THINKING_TITLE
@@ -97,7 +98,7 @@ def render(content: ReportContent, charts: list[Chart], fonts: dict[int, FontSub
                  + (f'<p class="legend">{escape(content.cost_legend)}</p>' if content.cost_legend else "")
                  + _thinking(content)
                  + "<h3>By suite</h3>" + _table(content.suites, "suites") + _tasks(content)
-                 + _code(content)),
+                 + _code(content) + _latency(content)),
         _families(content),
         _incumbent(content),
         _section(3, f"<p>{escape(content.monthly_note)}</p>" + _table(content.monthly, "monthly")),
@@ -133,6 +134,14 @@ def _tasks(content: ReportContent) -> str:
         return ""
     return (f"<h3>{escape(TASKS_TITLE)}</h3>" + _table(content.tasks, "tasks")
             + f'<p class="legend">{escape(TASKS_NOTE)}</p>')
+
+
+def _latency(content: ReportContent) -> str:
+    """Latency per tier beside the benchmark's; nothing when the run had no latency suite."""
+    if not content.latency.rows:
+        return ""
+    notes = "".join(f'<p class="legend">{escape(note)}</p>' for note in content.latency_notes)
+    return f"<h3>{escape(LATENCY_TITLE)}</h3>" + _table(content.latency, "latency") + notes
 
 
 def _code(content: ReportContent) -> str:

@@ -15,6 +15,7 @@ from evalkit.report.families import TITLE as FAMILIES_TITLE
 from evalkit.report.families import host_comparisons
 from evalkit.report.formats import ReportFormat, ReportParts, register_format
 from evalkit.report.incumbent import TITLE as INCUMBENT_TITLE
+from evalkit.report.latency_tiers import LATENCY_TITLE, latency_notes, latency_table
 from evalkit.report.tables import SCORECARD, THINKING_TITLE, estimated_legend, scorecard_rows
 from evalkit.report.tasks import TASKS_NOTE, TASKS_TITLE, tasks_table
 from evalkit.report.thinking import thinking_notes, thinking_table
@@ -47,6 +48,7 @@ def render(analysis: RunAnalysis) -> str:
         "",
         *_run_tasks(analysis),
         *_run_code(analysis),
+        *_run_latency(analysis),
         "## Prices used",
         "",
         *_prices(run.price_snapshot),
@@ -62,6 +64,14 @@ def render(analysis: RunAnalysis) -> str:
 def _run_code(analysis: RunAnalysis) -> list[str]:
     lines = code_lines(analysis)
     return ["## Code suites", "", *(f"- {line}" for line in lines), ""] if lines else []
+
+
+def _run_latency(analysis: RunAnalysis) -> list[str]:
+    table = latency_table(analysis)
+    if not table.rows:
+        return []
+    return [f"## {LATENCY_TITLE}", "", *_table(table.headers, table.rows), "",
+            *(f"- {_md_text(note)}" for note in latency_notes(analysis)), ""]
 
 
 def _run_thinking(analysis: RunAnalysis) -> list[str]:
@@ -138,7 +148,7 @@ def render_report(content, charts: list, chart_dir_name: str) -> str:
               *([_md_text(content.cost_legend), ""] if content.cost_legend else []),
               *_thinking(content),
               "### By suite", "", *_content_table(content.suites), "", *_tasks(content),
-              *_code_part(content)]
+              *_code_part(content), *_latency_part(content)]
     parts += _families(content.families, _content_table, escape=_md_text)
     parts += _incumbent(content)
     parts += [f"## {SECTIONS[3]}", "", _md_text(content.monthly_note), "", *_content_table(content.monthly), ""]
@@ -186,6 +196,13 @@ def _code_part(content) -> list[str]:
     if not content.code.rows:
         return []
     return [f"### {CODE_TITLE}", "", *_content_table(content.code), "", _md_text(CODE_NOTE), ""]
+
+
+def _latency_part(content) -> list[str]:
+    if not content.latency.rows:
+        return []
+    return [f"### {LATENCY_TITLE}", "", *_content_table(content.latency), "",
+            *(f"- {_md_text(note)}" for note in content.latency_notes), ""]
 
 
 def _run_tasks(analysis: RunAnalysis) -> list[str]:

@@ -23,6 +23,7 @@ from evalkit.report.families import TITLE as FAMILIES_TITLE
 from evalkit.report.fonts import FONT_LICENSE, FontSubset
 from evalkit.report.formats import ReportFormat, ReportParts, register_format
 from evalkit.report.incumbent import TITLE as INCUMBENT_TITLE
+from evalkit.report.latency_tiers import LATENCY_TITLE
 from evalkit.report.selfhosting import CHART_SECTION
 from evalkit.report.selfhosting import TITLE as SELF_HOSTING_TITLE
 from evalkit.report.tables import THINKING_TITLE
@@ -82,7 +83,7 @@ def render(content: ReportContent, charts: list[Chart], fonts: dict[int, FontSub
               *([Paragraph(_x(content.cost_legend), st["small"])] if content.cost_legend else []), Spacer(1, 6),
               *_thinking(content, width, st),
               Paragraph("By suite", st["h3"]), _table(content.suites, width, st, first_col=0.12, font_size=6),
-              *_tasks(content, width, st), *_code(content, width, st)]
+              *_tasks(content, width, st), *_code(content, width, st), *_latency(content, width, st)]
     story += _families(content, width, st)
     story += _incumbent(content, width, st)
     story += [_heading(3, st), Paragraph(_x(content.monthly_note), st["body"]), _table(content.monthly, width, st)]
@@ -308,6 +309,17 @@ def _tasks(content: ReportContent, width: float, st: dict[str, Any]) -> list[Any
         return []
     return [Spacer(1, 6), Paragraph(_x(TASKS_TITLE), st["h3"]),
             _table(content.tasks, width, st, first_col=0.16, font_size=6), Paragraph(_x(TASKS_NOTE), st["small"])]
+
+
+def _latency(content: ReportContent, width: float, st: dict[str, Any]) -> list[Any]:
+    """Latency per tier beside the benchmark's; nothing when the run had no latency suite."""
+    from reportlab.platypus import Paragraph, Spacer
+
+    if not content.latency.rows:
+        return []
+    return [Spacer(1, 6), Paragraph(_x(LATENCY_TITLE), st["h3"]),
+            _table(content.latency, width, st, first_col=0.12, font_size=6),
+            *(Paragraph(_x(note), st["small"]) for note in content.latency_notes)]
 
 
 def _code(content: ReportContent, width: float, st: dict[str, Any]) -> list[Any]:
