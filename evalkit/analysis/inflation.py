@@ -154,10 +154,12 @@ def _ratio(model: str, language: str, pairs: list[tuple[int, int, bool]]) -> Rat
     return Ratio(model, language, cand / ref if ref else None, len(used), cand, ref, estimated and bool(used))
 
 
-def item_languages(config: dict, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
-    """(suite, sample id) -> language, by the rule of the module docstring."""
+def item_languages(config: dict, keys: Iterable[tuple[str, str]],
+                   store: str | None = None) -> dict[tuple[str, str], str]:
+    """(suite, sample id) -> language, by the rule of the module docstring; ``store`` holds
+    the profiles the run's replay suites were drawn from."""
     wanted = set(keys)
-    samples = _samples(config, {suite for suite, _ in wanted})
+    samples = _samples(config, {suite for suite, _ in wanted}, store)
     out = {}
     for suite, sample_id in wanted:
         sample = samples.get((suite, sample_id))
@@ -172,7 +174,7 @@ def item_languages(config: dict, keys: Iterable[tuple[str, str]]) -> dict[tuple[
     return out
 
 
-def _samples(config: dict, suites: set[str]) -> dict[tuple[str, str], Any]:
+def _samples(config: dict, suites: set[str], store: str | None) -> dict[tuple[str, str], Any]:
     """The run's samples of ``suites``, regenerated from its config (prompts are not stored)."""
     from evalkit.config.models import RunOptions, SuiteConfig
     from evalkit.suites import load_samples
@@ -184,7 +186,7 @@ def _samples(config: dict, suites: set[str]) -> dict[tuple[str, str], Any]:
         return out
     for suite in config.get("suites", []):
         try:
-            for sample in load_samples(SuiteConfig(**suite), options):
+            for sample in load_samples(SuiteConfig(**suite), options, store=store):
                 if sample.suite in suites:
                     out[(str(sample.suite), str(sample.id))] = sample
         except Exception:  # a moved suite file: its items' language is read from the name, or unknown

@@ -37,6 +37,9 @@ class RunAnalysis:
     """The latency suites' figures per model, tier and concurrency; None when the run had none."""
     incumbent: list[IncumbentComparison] = field(default_factory=list)
     """Each candidate against the model run today, per replay suite (none without one)."""
+    store_url: str | None = None
+    """The store the run was read from (password included): its workload profiles are
+    what the run's replay and latency suites were drawn from."""
 
 
 def _standard() -> Purchase:
@@ -67,7 +70,7 @@ def analyse_run(store: Store, ref: str, purchase: Purchase | None = None) -> Run
         )
         analysis = RunAnalysis(run=run, records=records, summary=summary, verdict=verdict(records, summary),
                                purchase=purchase, unavailable=unavailable(run.price_snapshot, purchase),
-                               latency=latency_tiers(timed, summary.by_model))
+                               latency=latency_tiers(timed, summary.by_model), store_url=store.connect_url())
     _add_incumbent(analysis, store)
     return analysis
 

@@ -161,7 +161,7 @@ def build_content(analysis: RunAnalysis, volume: Volume, workload: WorkloadBill 
         if row["model"] in analysis.unavailable:
             row["note"] = f"unavailable: no {analysis.purchase.option} price"
     facts = facts_rows(run)
-    samples = _samples(run.config)
+    samples = _samples(run.config, analysis.store_url)
     disagreements, note = find_disagreements(analysis, samples)
     return ReportContent(
         title=f"Which model to buy: evalkit run {run.run_id}",
@@ -473,7 +473,7 @@ def find_disagreements(analysis: RunAnalysis, samples: dict | None = None) -> tu
     order = {m: i for i, m in enumerate(analysis.summary.by_model["model"])}
     picked = frame[split].assign(_rank=lambda f: f["model"].map(order).fillna(len(order)))
     picked = picked.sort_values([*key, "_rank"], kind="stable")
-    samples = _samples(analysis.run.config) if samples is None else samples
+    samples = _samples(analysis.run.config, analysis.store_url) if samples is None else samples
     items: list[Disagreement] = []
     last = None
     # Whole columns as Python lists, zipped: not a groupby loop, nor itertuples, which
@@ -510,7 +510,7 @@ def _code_outcomes(records: Any, extracted: Any) -> Any:
     return extracted.where(~ran, outcome)
 
 
-def _samples(config: dict) -> dict[tuple[str, str], Any]:
+def _samples(config: dict, store: str | None = None) -> dict[tuple[str, str], Any]:
     """Prompts and references, regenerated from the run's suites (they are not stored)."""
     from evalkit.config.models import RunOptions, SuiteConfig
     from evalkit.suites import load_samples
@@ -522,7 +522,7 @@ def _samples(config: dict) -> dict[tuple[str, str], Any]:
         return out
     for suite in config.get("suites", []):
         try:
-            for sample in load_samples(SuiteConfig(**suite), options):
+            for sample in load_samples(SuiteConfig(**suite), options, store=store):
                 out[(str(sample.suite), str(sample.id))] = sample
         except Exception:  # a moved suite file: its prompts read "not available"
             continue

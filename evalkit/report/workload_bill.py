@@ -76,7 +76,7 @@ def workload_bill(analysis: Any, request: WorkloadRequest) -> WorkloadBill:
     reference, why = choose_reference(models, incumbent_of(profile.logged_models), request.reference)
     records = analysis.records
     keys = set(zip(records["suite"].astype(str), records["sample_id"].astype(str)))
-    inflation = measure(records, item_languages(run.config, keys), reference, why)
+    inflation = measure(records, item_languages(run.config, keys, analysis.store_url), reference, why)
     monthly, volume_source = requests_per_month(profile, parse_volume(request.volume) if request.volume else None)
     prices, machines = from_snapshot(run.price_snapshot), _machines(run)
     bills = []

@@ -26,7 +26,6 @@ import os
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -228,10 +227,7 @@ def _model_limits(plan: Plan) -> list[ModelLimit]:
 def _full_url(store: Store) -> str:
     """The store's URL for the tasks: with its password, and a SQLite path made absolute
     (a worker's working directory is not the driver's)."""
-    url = store.engine.url
-    if url.get_backend_name() == "sqlite" and url.database:
-        url = url.set(database=str(Path(url.database).resolve()))
-    return url.render_as_string(hide_password=False)
+    return store.connect_url()
 
 
 def _describe(ray: Any) -> str:

@@ -103,6 +103,14 @@ class Store:
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
             raise UsageError(f"cannot open store {self.url}: {reason}") from None
 
+    def connect_url(self) -> str:
+        """The URL another process opens this store with: its password included, a SQLite
+        path made absolute (that process's working directory may differ)."""
+        url = self.engine.url
+        if url.get_backend_name() == "sqlite" and url.database:
+            url = url.set(database=str(Path(url.database).resolve()))
+        return url.render_as_string(hide_password=False)
+
     # --- writes ---
 
     def start_run(self, run_id: str, config: dict, config_hash: str, version: str, prices: dict,
