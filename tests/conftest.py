@@ -19,12 +19,24 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
+from evalkit import redaction
 from evalkit.store.database import store_url
 from evalkit.testing.scripted_server import ScriptedServer
 
 POSTGRES_URL = os.environ.get("EVALKIT_TEST_POSTGRES_URL")
 NO_POSTGRES = ("EVALKIT_TEST_POSTGRES_URL is not set: no PostgreSQL server to test against "
                "(.ci/run installs and starts one)")
+
+
+@pytest.fixture(autouse=True)
+def _secrets_of_this_test_only() -> Iterator[None]:
+    """The secrets a test makes evalkit remember (the test store's password, a scripted
+    key) are forgotten after it: one that is also a plain word ("evalkit") would otherwise
+    mask that word in every later test's output."""
+    before = set(redaction._known)
+    yield
+    redaction._known.clear()
+    redaction._known.update(before)
 
 
 @pytest.fixture
