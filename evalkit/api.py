@@ -24,25 +24,23 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from evalkit.analysis.history import history_frame
-from evalkit.analysis.regress import Thresholds, resolve_baseline
-from evalkit.analysis.regress import regress as check_runs_for_regressions
-from evalkit.analysis.run_analysis import RunAnalysis, analyse_run
 from evalkit.config.models import ModelConfig, RunConfig, SuiteConfig, load_config
 from evalkit.economics.purchase import Purchase, parse_purchase
 from evalkit.economics.volume import parse_volume
 from evalkit.errors import UsageError
+from evalkit.lazy import lazy_exports
 from evalkit.run.cache import ResponseCache
 from evalkit.run.compare import CompareOptions, Outcome, Prepared, execute, offer_resume, plan_comparison
 from evalkit.run.plan import Plan
 from evalkit.run.shards import Shard
-from evalkit.store.database import RunRow, Store
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from evalkit.analysis.regress import RegressionReport
+    from evalkit.analysis.regress import RegressionReport, Thresholds
+    from evalkit.analysis.run_analysis import RunAnalysis
     from evalkit.analysis.verdict import Verdict
+    from evalkit.store.database import Store
     from evalkit.store.records import CallRecord
 
 __all__ = [
@@ -72,6 +70,23 @@ __all__ = [
 
 DEFAULT_RESULTS_DIR = "results"
 """Where run folders go: ``results/<run-id>/``."""
+
+# The analysis (pandas, scipy) and the store (SQLAlchemy) load on first use: `evalkit
+# estimate` needs neither, and a comparison needs the analysis only after its last call.
+__getattr__, __dir__ = lazy_exports(__name__, {"RunAnalysis": "evalkit.analysis.run_analysis",
+                                               "Thresholds": "evalkit.analysis.regress"})
+
+
+def _store(url: str | None) -> Store:
+    from evalkit.store.database import Store
+
+    return Store(url)
+
+
+def _no_thresholds() -> Thresholds:
+    from evalkit.analysis.regress import Thresholds
+
+    return Thresholds()
 
 Progress = Callable[[int], AbstractContextManager[Callable[["CallRecord"], None] | None]]
 """``progress(total_calls)``: a context manager around the run, yielding the function to
@@ -105,7 +120,8 @@ class PreparedComparison:
     reports: tuple[str, ...] = ()
     volume: str | None = None
     baseline: str | None = None
-    thresholds: Thresholds = field(default_factory=Thresholds)
+    thresholds: Thresholds | None = None
+    """What the ``baseline`` check allows; None: the defaults of `Thresholds`."""
     cache: bool = False
     purchase: Purchase = field(default_factory=Purchase)
     """What the verdict and the reports' costs assume (purchase option, cache-hit rate)."""
@@ -195,12 +211,12 @@ def prepare_comparison(
     """
     _check_volume(volume, reports)
     bought = parse_purchase(purchase, cache_hit_rate)
-    opened = Store(store) if resume is not None else None
+    opened = _store(store) if resume is not None else None
     prepared = plan_comparison(config, models, suites, run_options=run_options, store=opened, resume=resume,
                                shard=Shard.parse(shard) if isinstance(shard, str) else shard, run_id=run_id,
                                max_cost=max_cost, tag=tag, on_notice=on_notice, on_warning=on_warning)
     return PreparedComparison(prepared, store=store, results_dir=Path(results_dir), reports=tuple(reports),
-                              volume=volume, baseline=baseline, thresholds=thresholds or Thresholds(),
+                              volume=volume, baseline=baseline, thresholds=thresholds,
                               cache=cache, purchase=bought, opened_store=opened)
 
 
@@ -231,10 +247,14 @@ def run_comparison(prepared: PreparedComparison, *, progress: Progress | None = 
         if on_notice is not None:
             on_notice(line)
 
-    store = prepared.opened_store or Store(prepared.store)
+    store = prepared.opened_store or _store(prepared.store)
     options = offer_resume(prepared.plan, prepared.prepared.options, store, ask_resume, notify)
     exclude = options.resume.run_id if options.resume is not None else options.run_id
-    baseline_run = resolve_baseline(store, prepared.baseline, exclude=exclude) if prepared.baseline else None
+    baseline_run = None
+    if prepared.baseline:
+        from evalkit.analysis.regress import resolve_baseline
+
+        baseline_run = resolve_baseline(store, prepared.baseline, exclude=exclude)
     if prepared.cache:
         options = replace(options, cache=ResponseCache(prepared.results_dir / "response-cache.db"))
     with (progress or _no_progress)(prepared.plan.total_calls) as on_record:
@@ -282,6 +302,7 @@ def _no_progress(_total: int):
 def _write_run_folder(prepared: PreparedComparison, store: Store, outcome: Outcome, options: CompareOptions,
                       notices: list[str]) -> Comparison:
     """The run's analysis, its folder, and the decision reports once it is complete and answered."""
+    from evalkit.analysis.run_analysis import analyse_run
     from evalkit.report.formats import write_reports
     from evalkit.report.run_folder import write_run_folder
 
@@ -307,6 +328,7 @@ def _series(store: Store, tag: str | None) -> pd.DataFrame | None:
     """The figures of a tagged run's series, for its report's history chart (two runs or more)."""
     if not tag or len(store.runs(2, tag=tag)) < 2:
         return None
+    from evalkit.analysis.history import history_frame
     from evalkit.report.run_folder import HISTORY_RUNS
 
     return history_frame(store, tag=tag, limit=HISTORY_RUNS)
@@ -319,7 +341,8 @@ def _check_baseline(result: Comparison, store: Store, prepared: PreparedComparis
     if baseline_run is None:
         return replace(result, baseline_note=f"No baseline yet ({prepared.baseline} matches no earlier finished "
                                              "run): nothing to compare; this run becomes the baseline of the next.")
-    regression = _regress(store, baseline_run.run_id, result.run_id, prepared.thresholds, result.run_dir)
+    regression = _regress(store, baseline_run.run_id, result.run_id, prepared.thresholds or _no_thresholds(),
+                          result.run_dir)
     return replace(result, regression=regression)
 
 
@@ -329,7 +352,9 @@ def runs(store: str | None = None, limit: int | None = None, tag: str | None = N
     number of records. A run's config and prices: ``analyse(run).run``."""
     import pandas as pd
 
-    history = Store(store)
+    from evalkit.store.database import RunRow
+
+    history = _store(store)
     columns = [f.name for f in dataclasses.fields(RunRow) if f.name not in _BULKY_RUN_FIELDS]
     rows = [[getattr(run, name) for name in columns] + [history.record_count(run.run_id)]
             for run in history.runs(limit, tag=tag)]
@@ -342,7 +367,7 @@ _BULKY_RUN_FIELDS = ("config", "price_snapshot", "fingerprint")
 
 def records(run: str = "last", store: str | None = None) -> pd.DataFrame:
     """Every stored call of a run, one row each (the columns of `evalkit.store.records.CallRecord`)."""
-    history = Store(store)
+    history = _store(store)
     return history.records_frame(history.run(run).run_id)
 
 
@@ -350,7 +375,9 @@ def analyse(run: str = "last", store: str | None = None, *, purchase: str | None
             cache_hit_rate: str | float | None = None) -> RunAnalysis:
     """A stored run's records, summary (per model, per model and suite) and verdict; with
     ``purchase`` or ``cache_hit_rate``, its calls costed as the workload would be bought."""
-    return analyse_run(Store(store), run, parse_purchase(purchase, cache_hit_rate))
+    from evalkit.analysis.run_analysis import analyse_run
+
+    return analyse_run(_store(store), run, parse_purchase(purchase, cache_hit_rate))
 
 
 def verdict(run: str = "last", store: str | None = None) -> Verdict:
@@ -366,6 +393,7 @@ def write_report(run: str | RunAnalysis = "last", formats: Sequence[str] = ("htm
     ``results_dir/<run-id>/``, or one format to ``output``; returns the files written.
     ``volume`` (e.g. ``50000/day``, ``2M-tokens/month``) sets the projected monthly cost;
     ``purchase`` and ``cache_hit_rate`` what the costs assume (see `analyse`)."""
+    from evalkit.analysis.run_analysis import RunAnalysis
     from evalkit.report.formats import write_reports
 
     parse_volume(volume)
@@ -381,14 +409,15 @@ def regress(baseline: str, candidate: str = "last", *, thresholds: Thresholds | 
     """Check a stored run for regressions against a baseline run, per model and suite, and
     write the summary (``results_dir/<candidate>/regression.md`` unless ``markdown_path``)
     and JUnit XML (``regression.junit.xml`` unless ``junit_path``)."""
-    history = Store(store)
+    history = _store(store)
     candidate_id = history.run(candidate).run_id
-    return _regress(history, baseline, candidate_id, thresholds or Thresholds(), Path(results_dir) / candidate_id,
+    return _regress(history, baseline, candidate_id, thresholds or _no_thresholds(), Path(results_dir) / candidate_id,
                     markdown_path, junit_path)
 
 
 def _regress(store: Store, baseline: str, candidate: str, thresholds: Thresholds, out_dir: Path,
              markdown_path: str | Path | None = None, junit_path: str | Path | None = None) -> Regression:
+    from evalkit.analysis.regress import regress as check_runs_for_regressions
     from evalkit.report import regression
 
     report = check_runs_for_regressions(store, baseline, candidate, thresholds)
@@ -402,5 +431,6 @@ def history(store: str | None = None, *, model: str | None = None, suite: str | 
             tag: str | None = None, limit: int | None = None) -> pd.DataFrame:
     """Accuracy (with its interval), E2E p95 and cost per 1k tasks of each model and suite
     (and ``ALL``) across stored runs, oldest first; ``limit`` keeps the most recent runs."""
+    from evalkit.analysis.history import history_frame
 
-    return history_frame(Store(store), model=model, suite=suite, tag=tag, limit=limit)
+    return history_frame(_store(store), model=model, suite=suite, tag=tag, limit=limit)

@@ -181,7 +181,8 @@ def compare(config_path, models, suites, resume_ref, max_cost, use_cache, dry_ru
         config_path, models=models, suites=suites, store=store, results_dir=results_dir, reports=reports,
         volume=volume, max_cost=max_cost, resume=resume_ref, cache=use_cache, tag=tag, run_id=run_id,
         shard=shard_text, baseline=baseline, purchase=purchase, cache_hit_rate=cache_hit_rate,
-        thresholds=_thresholds(max_accuracy_drop, max_latency_increase, max_cost_increase),
+        # only a baseline check reads them (and parsing them loads the analysis, pandas)
+        thresholds=_thresholds(max_accuracy_drop, max_latency_increase, max_cost_increase) if baseline else None,
         on_notice=click.echo, on_warning=_warn, **run_options)
     if dry_run:
         _print_estimate(prepared.plan)

@@ -30,18 +30,20 @@ from evalkit.run.cache import ResponseCache
 from evalkit.run.fingerprint import fingerprint
 from evalkit.run.plan import Plan
 from evalkit.run.prepare import prepare
-from evalkit.run.resume import check_resumable, find_resumable, plan_for_resume
 from evalkit.run.runner import Job, RetryPolicy, Runner, Target
 from evalkit.run.selection import names_anything, select
 from evalkit.run.shards import Shard
-from evalkit.store.database import RunRow, Store
-from evalkit.store.lease import WHOLE_RUN, Lease, store_now, takeover_line
 from evalkit.store.records import CallKey, CallRecord
-from evalkit.store.writer import RecordWriter
 from evalkit.version import __version__
 
 if TYPE_CHECKING:
+    from evalkit.store.database import RunRow, Store
+    from evalkit.store.lease import Lease
+    from evalkit.store.writer import RecordWriter
     from evalkit.transport.local.endpoints import LocalEndpoint
+
+# The store's modules (SQLAlchemy) and resume's are imported where a run is opened or
+# resumed: an estimate plans a comparison and needs neither.
 
 
 def new_run_id(now: dt.datetime | None = None) -> str:
@@ -105,6 +107,8 @@ def plan_comparison(config: RunConfig | str | Path | None = None, models: Sequen
             raise ValueError("resuming a run needs the store that holds it")
         stored = store.run(resume)
     if stored is not None and not names_anything(config, models, suites):
+        from evalkit.run.resume import plan_for_resume
+
         plan = plan_for_resume(stored)
     else:
         selection = select(config, models, suites, **(run_options or {}))
@@ -135,6 +139,8 @@ def check_options(plan: Plan, options: CompareOptions, store: Store | None = Non
     check_shard(plan.shard, options.run_id, resuming=options.resume is not None)
     resumed = options.resume
     if resumed is not None:
+        from evalkit.run.resume import check_resumable
+
         check_resumable(plan, resumed)
     if options.max_cost is not None:
         earlier = (store.spent(resumed.run_id), store.completed_keys(resumed.run_id)) if resumed and store else ()
@@ -148,6 +154,8 @@ def offer_resume(plan: Plan, options: CompareOptions, store: Store, ask: Callabl
     the old one. A resume or a shard is left as it is."""
     if options.resume is not None or plan.shard is not None:
         return options
+    from evalkit.run.resume import find_resumable
+
     earlier = find_resumable(plan, store)
     if earlier is None:
         return options
@@ -198,6 +206,8 @@ def execute(
     with _local_servers(plan) as servers:
         targets = {m.display: _target(m, plan, servers.get(m.display)) for m in plan.config.models}
         run_id, done, repeated, lease = _open_run(plan, store, options, on_notice or (lambda _line: None))
+        from evalkit.store.writer import RecordWriter
+
         writer = RecordWriter(store)
         budget = Budget(options.max_cost, spent=store.spent(run_id)) if options.max_cost is not None else None
         runner = _runner(plan, run_id, writer, lease, budget, options.cache, on_record)
@@ -245,6 +255,8 @@ def _open_run(plan: Plan, store: Store, options: CompareOptions,
               notify: Callable[[str], None]) -> tuple[str, set[CallKey], int, Lease]:
     """Take the run's lease, then open a new run row, join a shard to one, or reopen the
     resumed one: its id, the calls already done, the calls to repeat, and the lease."""
+    from evalkit.store.lease import WHOLE_RUN
+
     resume = options.resume
     run_id = resume.run_id if resume is not None else options.run_id or new_run_id()
     lease = _take_lease(store, run_id, plan.shard.index if plan.shard else WHOLE_RUN, notify)
@@ -268,6 +280,8 @@ def _open_run(plan: Plan, store: Store, options: CompareOptions,
 
 def _take_lease(store: Store, run_id: str, shard: int, notify: Callable[[str], None]) -> Lease:
     """This process's lease on the run; refused (`RunHeld`, exit 2) while another holds it."""
+    from evalkit.store.lease import Lease, store_now, takeover_line
+
     lease = Lease(store, run_id, shard)
     stale = lease.acquire()
     if stale:
