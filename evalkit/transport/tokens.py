@@ -49,8 +49,8 @@ def tiktoken_encoding(model_id: str) -> str | None:
     """The tiktoken encoding litellm counts an `openai/` model with; None where litellm
     would use another tokenizer or decide by rules of its own (then litellm counts)."""
     prefix, slash, name = model_id.partition("/")
-    if prefix != "openai" or not slash or "/" in name or _HUGGINGFACE_MODEL.search(model_id):
-        return None
+    if prefix != "openai" or not slash or "/" in name or ":" in name or _HUGGINGFACE_MODEL.search(model_id):
+        return None  # a fine-tune's name (ft:...) litellm resolves to its base model's by rules of its own
     from tiktoken.model import encoding_name_for_model
 
     try:
