@@ -203,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as folder_name:
         folder = Path(folder_name)
         trees = [Tree("before", args.before.resolve(), folder / "home-before")] if args.before else []
-        trees.append(Tree("after", ROOT, folder / "home-after"))
+        trees.append(Tree("after" if args.before else "this tree", ROOT, folder / "home-after"))
         for tree in trees:
             Path(tree.env["EVALKIT_HOME"]).mkdir()
         for name, produce in (("commands", lambda: bench_commands(trees, args.rounds, folder)),
