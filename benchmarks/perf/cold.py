@@ -173,8 +173,12 @@ def bench_fixed_costs(trees: list[Tree], items: int, concurrency: int, folder: P
     rows = ["| tree | items | C | whole process s | request phase s | whole ÷ phase | after the last response s |",
             "|---|---|---|---|---|---|---|"]
     with Server(ttft=0.0) as base:
+        items_file = folder / "items.jsonl"  # the built-in suites have 50 items: N of our own
+        items_file.write_text("".join(json.dumps({"id": f"q{i}", "prompt": f"What is {i} + 4 - {i}?", "reference": 4,
+                                                  "scorer": "numeric"}) + "\n" for i in range(items)))
         config = folder / "many.yaml"
-        config.write_text(CONFIG.format(base=base, concurrency=concurrency, items=items))
+        config.write_text(CONFIG.format(base=base, concurrency=concurrency, items=items).replace(
+            "  - name: arithmetic", f"  - {{name: items, path: {items_file}}}"))
         compare = [sys.executable, "-m", "evalkit", "compare", "-c", str(config), "-q",
                    "--results-dir", str(folder / "results")]
         for tree in trees:
