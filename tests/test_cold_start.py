@@ -29,8 +29,9 @@ try:
     main(sys.argv[1:], prog_name="evalkit")
 except SystemExit as stop:
     code = stop.code or 0
-print("PROBE " + json.dumps({"exit": code, "imported": sorted(n for n in %r if n in sys.modules)}), file=sys.stderr)
-""" % (HEAVY,)
+heavy = HEAVY_NAMES
+print("PROBE " + json.dumps({"exit": code, "imported": sorted(n for n in heavy if n in sys.modules)}), file=sys.stderr)
+""".replace("HEAVY_NAMES", repr(HEAVY))
 
 
 def run_probe(args: list[str], tmp_path: Path) -> dict:

@@ -97,3 +97,15 @@ def test_the_price_map_version_names_the_installed_litellm():
     from importlib.metadata import version
 
     assert model_map.price_map_version() == f"litellm {version('litellm')} local price map"
+
+
+def test_the_encoding_is_kept_in_the_cache_and_read_back_the_same(tmp_path, monkeypatch):
+    monkeypatch.setenv("EVALKIT_CACHE", str(tmp_path))
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", model_map.tokenizer_dir() or "")  # litellm's files, no download
+    parsed = tokens._encoding_arguments("o200k_base")
+    kept = list((tmp_path / "tiktoken").glob("o200k_base-tiktoken*-litellm*.marshal"))
+    assert len(kept) == 1
+    assert tokens._encoding_arguments("o200k_base") == parsed
+    for damaged in (b"not marshal data", b"N"):  # parsed again, never trusted
+        kept[0].write_bytes(damaged)
+        assert tokens._encoding_arguments("o200k_base") == parsed
