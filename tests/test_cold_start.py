@@ -88,3 +88,11 @@ def test_a_litellm_routed_model_still_goes_through_litellm(tmp_path, scripted_se
     assert result["exit"] == 0, result["stderr"][-3000:]
     assert [request.path for request in server.requests] == ["/v1/messages"]
     assert "claude-haiku-4-5" in result["stdout"]
+
+
+def test_a_typed_threshold_is_still_checked_without_a_baseline(tmp_path):
+    # untyped, the thresholds are left unparsed (parsing them loads pandas) until a baseline needs them
+    result = run_probe(["compare", "-m", "openai/gpt-4.1-mini", "--max-accuracy-drop", "banana", "--dry-run"],
+                       tmp_path)
+    assert result["exit"] == 2
+    assert "--max-accuracy-drop 'banana'" in result["stderr"]
