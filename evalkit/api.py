@@ -24,28 +24,25 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from evalkit.analysis.history import history_frame
-from evalkit.analysis.regress import Thresholds, resolve_baseline
-from evalkit.analysis.regress import regress as check_runs_for_regressions
-from evalkit.analysis.run_analysis import RunAnalysis, analyse_run
 from evalkit.config.models import ModelConfig, RunConfig, SuiteConfig, load_config
 from evalkit.economics.purchase import Purchase, parse_purchase
 from evalkit.economics.volume import parse_volume
 from evalkit.errors import UsageError
+from evalkit.lazy import lazy_exports
 from evalkit.run.cache import ResponseCache
-from evalkit.run.cluster import check_ray_options, run_on_ray
 from evalkit.run.compare import CompareOptions, Outcome, Prepared, execute, offer_resume, plan_comparison
 from evalkit.run.plan import Plan
 from evalkit.run.shards import Shard
 from evalkit.run.workers import parse_workers
-from evalkit.store.database import RunRow, Store
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from evalkit.analysis.regress import RegressionReport
+    from evalkit.analysis.regress import RegressionReport, Thresholds
+    from evalkit.analysis.run_analysis import RunAnalysis
     from evalkit.analysis.verdict import Verdict
     from evalkit.report.workload_bill import WorkloadBill, WorkloadRequest
+    from evalkit.store.database import Store
     from evalkit.store.records import CallRecord
 
 __all__ = [
@@ -76,6 +73,23 @@ __all__ = [
 
 DEFAULT_RESULTS_DIR = "results"
 """Where run folders go: ``results/<run-id>/``."""
+
+# The analysis (pandas, scipy) and the store (SQLAlchemy) load on first use: `evalkit
+# estimate` needs neither, and a comparison needs the analysis only after its last call.
+__getattr__, __dir__ = lazy_exports(__name__, {"RunAnalysis": "evalkit.analysis.run_analysis",
+                                               "Thresholds": "evalkit.analysis.regress"})
+
+
+def _store(url: str | None) -> Store:
+    from evalkit.store.database import Store
+
+    return Store(url)
+
+
+def _no_thresholds() -> Thresholds:
+    from evalkit.analysis.regress import Thresholds
+
+    return Thresholds()
 
 Progress = Callable[[int], AbstractContextManager[Callable[["CallRecord"], None] | None]]
 """``progress(total_calls)``: a context manager around the run, yielding the function to
@@ -109,7 +123,8 @@ class PreparedComparison:
     reports: tuple[str, ...] = ()
     volume: str | None = None
     baseline: str | None = None
-    thresholds: Thresholds = field(default_factory=Thresholds)
+    thresholds: Thresholds | None = None
+    """What the ``baseline`` check allows; None: the defaults of `Thresholds`."""
     cache: bool = False
     purchase: Purchase = field(default_factory=Purchase)
     """What the verdict and the reports' costs assume (purchase option, cache-hit rate)."""
@@ -216,7 +231,7 @@ def prepare_comparison(
     """
     _check_volume(volume, reports, workload)
     bought = parse_purchase(purchase, cache_hit_rate)
-    opened = Store(store) if resume is not None or workload is not None else None
+    opened = _store(store) if resume is not None or workload is not None else None
     wanted = _workload_request(opened, workload, volume, reference)
     prepared = plan_comparison(config, models, suites, run_options=run_options, store=opened, resume=resume,
                                shard=Shard.parse(shard) if isinstance(shard, str) else shard, run_id=run_id,
@@ -226,9 +241,11 @@ def prepare_comparison(
         raise UsageError(f"--workers {prepared.options.workers} cannot be combined with --cache, a development "
                          "aid of one process; drop one of them")
     if ray is not None:
+        from evalkit.run.cluster import check_ray_options
+
         check_ray_options(prepared.plan, prepared.options, cache=cache)
     return PreparedComparison(prepared, store=store, results_dir=Path(results_dir), reports=tuple(reports),
-                              volume=volume, baseline=baseline, thresholds=thresholds or Thresholds(),
+                              volume=volume, baseline=baseline, thresholds=thresholds,
                               cache=cache, purchase=bought, opened_store=opened, workload=wanted,
                               ray=ray, ray_shards=ray_shards)
 
@@ -255,7 +272,7 @@ def _workload_request(store: Store | None, name: str | None, volume: str | None,
     from evalkit.report.workload_bill import WorkloadRequest
     from evalkit.workload.profile import WorkloadProfile
 
-    row = (store or Store()).workload(name)
+    row = (store or _store(None)).workload(name)
     return WorkloadRequest(name, WorkloadProfile.from_dict(row.profile), volume, reference)
 
 
@@ -276,16 +293,22 @@ def run_comparison(prepared: PreparedComparison, *, progress: Progress | None = 
         if on_notice is not None:
             on_notice(line)
 
-    store = prepared.opened_store or Store(prepared.store)
+    store = prepared.opened_store or _store(prepared.store)
     options = prepared.prepared.options
     if prepared.ray is None:  # a Ray run is always a new one: a resume runs on one machine
         options = offer_resume(prepared.plan, options, store, ask_resume, notify)
     exclude = options.resume.run_id if options.resume is not None else options.run_id
-    baseline_run = resolve_baseline(store, prepared.baseline, exclude=exclude) if prepared.baseline else None
+    baseline_run = None
+    if prepared.baseline:
+        from evalkit.analysis.regress import resolve_baseline
+
+        baseline_run = resolve_baseline(store, prepared.baseline, exclude=exclude)
     if prepared.cache:
         options = replace(options, cache=ResponseCache(prepared.results_dir / "response-cache.db"))
     with (progress or _no_progress)(prepared.plan.total_calls) as on_record:
         if prepared.ray is not None:
+            from evalkit.run.cluster import run_on_ray
+
             outcome = run_on_ray(prepared.plan, store, options, prepared.ray, shards=prepared.ray_shards,
                                  on_record=on_record, on_notice=notify)
         else:
@@ -335,6 +358,7 @@ def _no_progress(_total: int):
 def _write_run_folder(prepared: PreparedComparison, store: Store, outcome: Outcome, options: CompareOptions,
                       notices: list[str]) -> Comparison:
     """The run's analysis, its folder, and the decision reports once it is complete and answered."""
+    from evalkit.analysis.run_analysis import analyse_run
     from evalkit.report.formats import write_reports
     from evalkit.report.run_folder import write_run_folder
 
@@ -371,6 +395,7 @@ def _series(store: Store, tag: str | None) -> pd.DataFrame | None:
     """The figures of a tagged run's series, for its report's history chart (two runs or more)."""
     if not tag or len(store.runs(2, tag=tag)) < 2:
         return None
+    from evalkit.analysis.history import history_frame
     from evalkit.report.run_folder import HISTORY_RUNS
 
     return history_frame(store, tag=tag, limit=HISTORY_RUNS)
@@ -383,7 +408,8 @@ def _check_baseline(result: Comparison, store: Store, prepared: PreparedComparis
     if baseline_run is None:
         return replace(result, baseline_note=f"No baseline yet ({prepared.baseline} matches no earlier finished "
                                              "run): nothing to compare; this run becomes the baseline of the next.")
-    regression = _regress(store, baseline_run.run_id, result.run_id, prepared.thresholds, result.run_dir)
+    regression = _regress(store, baseline_run.run_id, result.run_id, prepared.thresholds or _no_thresholds(),
+                          result.run_dir)
     return replace(result, regression=regression)
 
 
@@ -393,7 +419,9 @@ def runs(store: str | None = None, limit: int | None = None, tag: str | None = N
     number of records. A run's config and prices: ``analyse(run).run``."""
     import pandas as pd
 
-    history = Store(store)
+    from evalkit.store.database import RunRow
+
+    history = _store(store)
     columns = [f.name for f in dataclasses.fields(RunRow) if f.name not in _BULKY_RUN_FIELDS]
     rows = [[getattr(run, name) for name in columns] + [history.record_count(run.run_id)]
             for run in history.runs(limit, tag=tag)]
@@ -406,7 +434,7 @@ _BULKY_RUN_FIELDS = ("config", "price_snapshot", "fingerprint")
 
 def records(run: str = "last", store: str | None = None) -> pd.DataFrame:
     """Every stored call of a run, one row each (the columns of `evalkit.store.records.CallRecord`)."""
-    history = Store(store)
+    history = _store(store)
     return history.records_frame(history.run(run).run_id)
 
 
@@ -414,7 +442,9 @@ def analyse(run: str = "last", store: str | None = None, *, purchase: str | None
             cache_hit_rate: str | float | None = None) -> RunAnalysis:
     """A stored run's records, summary (per model, per model and suite) and verdict; with
     ``purchase`` or ``cache_hit_rate``, its calls costed as the workload would be bought."""
-    return analyse_run(Store(store), run, parse_purchase(purchase, cache_hit_rate))
+    from evalkit.analysis.run_analysis import analyse_run
+
+    return analyse_run(_store(store), run, parse_purchase(purchase, cache_hit_rate))
 
 
 def verdict(run: str = "last", store: str | None = None) -> Verdict:
@@ -432,6 +462,7 @@ def write_report(run: str | RunAnalysis = "last", formats: Sequence[str] = ("htm
     ``volume`` (e.g. ``50000/day``, ``2M-tokens/month``) sets the projected monthly cost;
     ``purchase`` and ``cache_hit_rate`` what the costs assume (see `analyse`); ``workload``
     (a stored profile's name, or its `workload_bill`) adds the bill for that traffic."""
+    from evalkit.analysis.run_analysis import RunAnalysis
     from evalkit.report.formats import write_reports
 
     parse_volume(volume)
@@ -453,10 +484,11 @@ def workload_bill(run: str | RunAnalysis, workload: str | None, *, store: str | 
     ``workload``: token inflation against ``reference`` (when the profile's incumbent is
     not in the run), per request and per month at ``volume`` (default: the profile's
     rate), bought with ``purchase`` at ``cache_hit_rate`` (default: the profile's)."""
+    from evalkit.analysis.run_analysis import RunAnalysis
     from evalkit.report.workload_bill import workload_bill as build
 
     parse_volume(volume)
-    request = _workload_request(Store(store) if workload else None, workload, volume, reference)
+    request = _workload_request(_store(store) if workload else None, workload, volume, reference)
     if request is None:
         return None
     analysis = run if isinstance(run, RunAnalysis) else analyse(run, store, purchase=purchase,
@@ -470,14 +502,15 @@ def regress(baseline: str, candidate: str = "last", *, thresholds: Thresholds | 
     """Check a stored run for regressions against a baseline run, per model and suite, and
     write the summary (``results_dir/<candidate>/regression.md`` unless ``markdown_path``)
     and JUnit XML (``regression.junit.xml`` unless ``junit_path``)."""
-    history = Store(store)
+    history = _store(store)
     candidate_id = history.run(candidate).run_id
-    return _regress(history, baseline, candidate_id, thresholds or Thresholds(), Path(results_dir) / candidate_id,
+    return _regress(history, baseline, candidate_id, thresholds or _no_thresholds(), Path(results_dir) / candidate_id,
                     markdown_path, junit_path)
 
 
 def _regress(store: Store, baseline: str, candidate: str, thresholds: Thresholds, out_dir: Path,
              markdown_path: str | Path | None = None, junit_path: str | Path | None = None) -> Regression:
+    from evalkit.analysis.regress import regress as check_runs_for_regressions
     from evalkit.report import regression
 
     report = check_runs_for_regressions(store, baseline, candidate, thresholds)
@@ -491,5 +524,6 @@ def history(store: str | None = None, *, model: str | None = None, suite: str | 
             tag: str | None = None, limit: int | None = None) -> pd.DataFrame:
     """Accuracy (with its interval), E2E p95 and cost per 1k tasks of each model and suite
     (and ``ALL``) across stored runs, oldest first; ``limit`` keeps the most recent runs."""
+    from evalkit.analysis.history import history_frame
 
-    return history_frame(Store(store), model=model, suite=suite, tag=tag, limit=limit)
+    return history_frame(_store(store), model=model, suite=suite, tag=tag, limit=limit)

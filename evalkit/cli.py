@@ -139,6 +139,16 @@ def threshold_options(command):
     return command
 
 
+def _thresholds_given() -> bool:
+    """Whether a threshold option was typed: only a baseline check reads them, and parsing
+    them loads the analysis (pandas) before the first call; a typed one is still checked."""
+    from click.core import ParameterSource
+
+    context = click.get_current_context()
+    return any(context.get_parameter_source(name) not in (None, ParameterSource.DEFAULT)
+               for name in ("max_accuracy_drop", "max_latency_increase", "max_cost_increase"))
+
+
 def _thresholds(max_accuracy_drop, max_latency_increase, max_cost_increase):
     from evalkit.analysis.regress import Thresholds, parse_fraction
 
@@ -199,7 +209,8 @@ def compare(config_path, models, suites, resume_ref, max_cost, use_cache, worker
         volume=volume, max_cost=max_cost, resume=resume_ref, cache=use_cache, tag=tag, run_id=run_id,
         shard=shard_text, baseline=baseline, purchase=purchase, cache_hit_rate=cache_hit_rate,
         workload=workload, reference=reference, workers=workers, ray=ray_address,
-        thresholds=_thresholds(max_accuracy_drop, max_latency_increase, max_cost_increase),
+        thresholds=_thresholds(max_accuracy_drop, max_latency_increase, max_cost_increase)
+        if baseline or _thresholds_given() else None,
         on_notice=click.echo, on_warning=_warn, **run_options)
     if dry_run:
         _print_estimate(prepared.plan)

@@ -14,7 +14,7 @@ from evalkit.config import routes
 from evalkit.config.lineup import default_models, provider_defaults
 from evalkit.report.facts import UNKNOWN, _row, shipped_facts
 from evalkit.report.families import families, family_of
-from evalkit.transport import litellm as in_process
+from evalkit.transport import model_map
 
 NOT_IN_PRICE_MAP = {"openrouter/qwen/qwen3-235b-a22b-2507", "huggingface/Qwen/Qwen3-235B-A22B-Instruct-2507"}
 """Defaults litellm's price map has no entry for: their price reads unknown unless evalkit's
@@ -46,7 +46,7 @@ def test_a_default_reads_the_key_litellm_reads_in_litellms_order(default):
 
 @pytest.mark.parametrize("default", provider_defaults(), ids=lambda d: d.provider)
 def test_a_default_model_is_priced_by_litellms_map_unless_it_is_named_as_missing(default):
-    entry = in_process.price_map_entry(default.model)
+    entry = model_map.price_map_entry(default.model)
     if default.model in NOT_IN_PRICE_MAP:
         assert entry is None  # once the map has it, take it off the list
     else:

@@ -382,6 +382,15 @@ def bench_peers(scale: float) -> list[str]:
     return rows
 
 
+def bench_cold(scale: float) -> list[str]:
+    """`python -m benchmarks.perf.cold` for this tree: whole processes, so in processes of their own."""
+    items = str(max(200, int(2000 * scale)))
+    done = subprocess.run([sys.executable, "-m", "benchmarks.perf.cold", "--rounds", "3", "--items", items],
+                          cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True, capture_output=True,
+                          text=True)
+    return done.stdout.splitlines()[1:]  # the first line is the machine, in this file's header already
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.perf")
     parser.add_argument("--quick", action="store_true", help="a tenth of the calls: a smoke test")
@@ -408,6 +417,8 @@ def main(argv: list[str] | None = None) -> int:
         ("7. Against peers (server latency L = 100 ms, same items, same concurrency)", lambda: bench_peers(scale)),
         ("8. Streaming at concurrency 32: efficiency and TTFT error on the same calls "
          "(server TTFT 50 ms, 8 words, 70 ms a call)", lambda: asyncio.run(bench_streaming_32(scale))),
+        ("9. Cold start and fixed costs (whole processes; before/after: python -m benchmarks.perf.cold --before DIR)",
+         lambda: bench_cold(scale)),
     ]
     sections = []
     for title, produce in benchmarks:

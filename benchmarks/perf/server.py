@@ -216,16 +216,26 @@ LATENESS: list[float] = []
 due: the server's own share of a client's TTFT error. Read and cleared by `GET /v1/stats`."""
 
 
+PHASE: dict[str, float] = {}
+"""Wall-clock times (`time.time()`, shared with a client on this machine) of the first chat
+request since the last read and of the last answer's final write: a client's request phase.
+Read and cleared by `GET /v1/stats`."""
+
+
 def stats_body() -> bytes:
-    """The lateness since the last read, in ms, and a fresh start for the next batch."""
+    """The lateness since the last read, in ms, the request phase, and a fresh start for the next batch."""
     late = sorted(LATENESS)
     LATENESS.clear()
+    phase = dict(PHASE)
+    PHASE.clear()
 
     def pct(q: float) -> float | None:
         return round(1000 * late[min(len(late) - 1, int(q * len(late)))], 3) if late else None
 
     return _json({"first_chunk_late_ms": {"n": len(late), "p50": pct(0.5), "p99": pct(0.99),
-                                          "max": pct(1.0)}})
+                                          "max": pct(1.0)},
+                  "first_request_at": phase.get("first_request_at"),
+                  "last_response_at": phase.get("last_response_at")})
 
 
 class Response:
@@ -268,6 +278,7 @@ class Response:
             for data in groups[self.index]:
                 write(data)
             self.index += 1
+        PHASE["last_response_at"] = time.time()
         conn.finished(self)
 
     def cancel(self) -> None:
@@ -362,6 +373,7 @@ class Connection(asyncio.Protocol):
             return Response(self, None, ((_full_response("200 OK", stats_body(), close),),), 0.0, 0.0, close)
         if not head.is_chat:
             return Response(self, None, ((reply.not_found[close],),), 0.0, 0.0, close)
+        PHASE.setdefault("first_request_at", time.time())
         options = chat_options(body)
         if options is None:
             return Response(self, None, ((reply.bad_request[close],),), 0.0, 0.0, close)

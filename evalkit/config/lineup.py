@@ -10,10 +10,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 
-import yaml
-
+from evalkit import data
 from evalkit.config.models import LOCAL_PREFIX, ModelConfig
 
 DEFAULT_LOCAL_VARIANTS = ("smollm2-135m-q4_1", "smollm2-135m-q4_0")
@@ -32,10 +30,9 @@ class ProviderDefault:
 
 @lru_cache(maxsize=1)
 def provider_defaults() -> tuple[ProviderDefault, ...]:
-    text = resources.files("evalkit.data").joinpath("providers.yaml").read_text(encoding="utf-8")
     return tuple(
         ProviderDefault(provider=e["provider"], env=tuple(e["env"]), model=e["model"], label=e["label"])
-        for e in yaml.safe_load(text)
+        for e in data.load("providers.yaml")
     )
 
 

@@ -18,7 +18,6 @@ import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 FAST, LITELLM = "fast", "litellm"
@@ -165,10 +164,9 @@ def request_body(model_id: str, messages: list[dict[str, str]], params: Mapping[
 
 @lru_cache(maxsize=1)
 def routes() -> dict[str, Route]:
-    import yaml
+    from evalkit import data
 
-    text = resources.files("evalkit.data").joinpath("routes.yaml").read_text(encoding="utf-8")
-    return {provider: _route(provider, entry) for provider, entry in yaml.safe_load(text).items()}
+    return {provider: _route(provider, entry) for provider, entry in data.load("routes.yaml").items()}
 
 
 def _route(provider: str, entry: dict[str, Any]) -> Route:

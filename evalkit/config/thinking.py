@@ -15,7 +15,6 @@ import copy
 import fnmatch
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 ON, OFF = "on", "off"
@@ -141,10 +140,9 @@ def budget_tokens(params: dict[str, Any]) -> int | None:
 
 @lru_cache(maxsize=1)
 def table() -> dict[str, ProviderThinking]:
-    import yaml
+    from evalkit import data
 
-    text = resources.files("evalkit.data").joinpath("thinking.yaml").read_text(encoding="utf-8")
-    return {provider: _entry(provider, spec) for provider, spec in yaml.safe_load(text).items()}
+    return {provider: _entry(provider, spec) for provider, spec in data.load("thinking.yaml").items()}
 
 
 def _modes(spec: dict[Any, Any]) -> dict[str, Any]:

@@ -11,10 +11,9 @@ from __future__ import annotations
 import fnmatch
 import functools
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
-import yaml
+from evalkit import data
 
 UNKNOWN = "unknown"
 PER_MILLION = 1_000_000
@@ -53,8 +52,7 @@ FIELDS = [
 
 @functools.lru_cache(maxsize=1)
 def shipped_facts() -> dict[str, Any]:
-    text = resources.files("evalkit").joinpath("data/model_facts.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    return data.load("model_facts.yaml")
 
 
 def model_name(model_id: str) -> str:
@@ -157,21 +155,10 @@ def _price_map_context(model_id: str) -> int | None:
     return entry.get("max_input_tokens") or entry.get("max_tokens")
 
 
-@functools.lru_cache(maxsize=1)
 def _price_map() -> dict[str, Any]:
-    import json
-    from importlib import util
+    from evalkit.transport import model_map
 
-    spec = util.find_spec("litellm")
-    if spec is None or not spec.submodule_search_locations:
-        return {}
-    from pathlib import Path
-
-    path = Path(next(iter(spec.submodule_search_locations))) / "model_prices_and_context_window_backup.json"
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+    return model_map.cost_map()
 
 
 def _prices(price: dict[str, Any]) -> tuple[str, str]:

@@ -14,11 +14,9 @@ import dataclasses
 import fnmatch
 import functools
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
-import yaml
-
+from evalkit import data
 from evalkit.analysis.run_analysis import RunAnalysis
 from evalkit.report.facts import UNKNOWN, facts_rows
 from evalkit.report.tables import SCORECARD, Table, scorecard_rows
@@ -58,9 +56,8 @@ class HostComparison:
 
 @functools.lru_cache(maxsize=1)
 def families() -> tuple[Family, ...]:
-    text = resources.files("evalkit.data").joinpath("model_families.yaml").read_text(encoding="utf-8")
     out = []
-    for i, entry in enumerate(yaml.safe_load(text)["families"]):
+    for i, entry in enumerate(data.load("model_families.yaml")["families"]):
         missing = {"family", "weights", "match", "source", "as_of"} - set(entry)
         if missing:
             raise ValueError(f"evalkit/data/model_families.yaml: family {i + 1}: missing {sorted(missing)}")

@@ -34,20 +34,22 @@ from evalkit.run.latency import benchmark_samples, has_latency, latency_phases
 from evalkit.run.limits import ConcurrencyReport, Limiter, LimiterState, LocalLimiter, limits_for
 from evalkit.run.plan import Plan
 from evalkit.run.prepare import prepare
-from evalkit.run.resume import check_resumable, find_resumable, plan_for_resume
 from evalkit.run.runner import Job, RetryPolicy, Runner, Target
 from evalkit.run.selection import names_anything, select
 from evalkit.run.shards import Shard
 from evalkit.run.worker_process import WorkerReport, WorkerTask
 from evalkit.run.workers import Parent, deal, run_workers
-from evalkit.store.database import RunRow, Store
-from evalkit.store.lease import TTL_S, WHOLE_RUN, Lease, RunHeld, store_now, takeover_line
 from evalkit.store.records import CallKey, CallRecord
-from evalkit.store.writer import RecordWriter
 from evalkit.version import __version__
 
 if TYPE_CHECKING:
+    from evalkit.store.database import RunRow, Store
+    from evalkit.store.lease import Lease
+    from evalkit.store.writer import RecordWriter
     from evalkit.transport.local.endpoints import LocalEndpoint
+
+# The store's modules (SQLAlchemy) and resume's are imported where a run is opened or
+# resumed: an estimate plans a comparison and needs neither.
 
 
 def new_run_id(now: dt.datetime | None = None) -> str:
@@ -81,8 +83,9 @@ class CompareOptions:
     rejoin: bool = False
     """A shard that already started continues instead of being refused: its process died
     and this one takes over its lease (a Ray task retried). Its finished calls are kept."""
-    lease_ttl_s: float = TTL_S
-    """Seconds after its last heartbeat that this process's lease expires; a rejoining shard
+    lease_ttl_s: float | None = None
+    """Seconds after its last heartbeat that this process's lease expires (None: the store's
+    `evalkit.store.lease.TTL_S`); a rejoining shard
     waits up to that long for a dead holder's lease on another machine to expire."""
 
 
@@ -125,6 +128,8 @@ def plan_comparison(config: RunConfig | str | Path | None = None, models: Sequen
             raise ValueError("resuming a run needs the store that holds it")
         stored = store.run(resume)
     if stored is not None and not names_anything(config, models, suites):
+        from evalkit.run.resume import plan_for_resume
+
         plan = plan_for_resume(stored, workloads)
     else:
         selection = select(config, models, suites, **(run_options or {}))
@@ -156,6 +161,8 @@ def check_options(plan: Plan, options: CompareOptions, store: Store | None = Non
     check_workers(plan, options)
     resumed = options.resume
     if resumed is not None:
+        from evalkit.run.resume import check_resumable
+
         check_resumable(plan, resumed)
     if options.max_cost is not None:
         earlier = (store.spent(resumed.run_id), store.completed_keys(resumed.run_id)) if resumed and store else ()
@@ -186,6 +193,8 @@ def offer_resume(plan: Plan, options: CompareOptions, store: Store, ask: Callabl
     the old one. A resume or a shard is left as it is."""
     if options.resume is not None or plan.shard is not None:
         return options
+    from evalkit.run.resume import find_resumable
+
     earlier = find_resumable(plan, store)
     if earlier is None:
         return options
@@ -242,6 +251,8 @@ def execute(
     with _local_servers(plan) as servers:
         targets = {m.display: _target(m, plan, servers.get(m.display)) for m in plan.config.models}
         run_id, done, repeated, lease = _open_run(plan, store, options, on_notice or (lambda _line: None))
+        from evalkit.store.writer import RecordWriter
+
         writer = RecordWriter(store)
         budget = Budget(options.max_cost, spent=store.spent(run_id)) if options.max_cost is not None else None
         parent = Parent(limiter or LocalLimiter(LimiterState(limits_for(targets.values()))), budget,
@@ -318,6 +329,8 @@ def _open_run(plan: Plan, store: Store, options: CompareOptions,
               notify: Callable[[str], None]) -> tuple[str, set[CallKey], int, Lease]:
     """Take the run's lease, then open a new run row, join a shard to one, or reopen the
     resumed one: its id, the calls already done, the calls to repeat, and the lease."""
+    from evalkit.store.lease import WHOLE_RUN
+
     resume = options.resume
     run_id = resume.run_id if resume is not None else options.run_id or new_run_id()
     shard = plan.shard.index if plan.shard else WHOLE_RUN
@@ -349,8 +362,11 @@ def _take_lease(store: Store, run_id: str, shard: int, notify: Callable[[str], N
     """This process's lease on the run; refused (`RunHeld`, exit 2) while another holds it.
     A rejoining shard first waits out the lease of the process it replaces: on another
     machine that one's death shows only once its heartbeat has stopped for its TTL."""
-    lease = Lease(store, run_id, shard, ttl=options.lease_ttl_s, heartbeat=options.lease_ttl_s / 6)
-    deadline = time.monotonic() + (options.lease_ttl_s + REJOIN_SLACK_S if options.rejoin else 0.0)
+    from evalkit.store.lease import TTL_S, Lease, RunHeld, store_now, takeover_line
+
+    ttl = options.lease_ttl_s or TTL_S
+    lease = Lease(store, run_id, shard, ttl=ttl, heartbeat=ttl / 6)
+    deadline = time.monotonic() + (ttl + REJOIN_SLACK_S if options.rejoin else 0.0)
     while True:
         try:
             stale = lease.acquire()

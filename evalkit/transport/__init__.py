@@ -7,7 +7,9 @@ through the transport that handles its model. Built in:
 * `fast_path` (`fast`): OpenAI-compatible providers, one aiohttp POST and a small
   server-sent-event parser, in the caller's event loop;
 * `worker` (`litellm`): every other provider, through litellm (`litellm`, the only
-  module that imports it, with the model map's lookups) in a worker process per model;
+  module that imports it) in a worker process per model;
+* `model_map` and `tokens`: litellm's price map, provider names and aliases read as data,
+  and tiktoken's counts for OpenAI's models, without importing litellm;
 * `local/`: the embedded llama.cpp servers, reached on the fast path;
 * `lag`: the event-loop lag monitor that says whether a measured time is the endpoint's.
 
@@ -37,15 +39,15 @@ from evalkit.transport.base import (
     transport_for,
     unregister,
 )
-from evalkit.transport.litellm import (
-    count_tokens,
+from evalkit.transport.litellm import missing_keys
+from evalkit.transport.model_map import (
     known_chat_models,
-    missing_keys,
     model_called,
     price_map_entry,
     price_map_version,
     provider_of,
 )
+from evalkit.transport.tokens import count_tokens
 
 __all__ = [
     "NEVER_RETRIED",

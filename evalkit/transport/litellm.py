@@ -1,10 +1,11 @@
-"""litellm, the only module that imports it: one streamed attempt in this process, and the model map.
+"""litellm, the only module that imports it: one streamed attempt in this process, and its own rules.
 
 A litellm worker process (`evalkit.transport.worker`) sends its calls with `complete`, so
-litellm's CPU is spent outside the runner's event loop. The model facts the rest of evalkit
-reads from litellm's local price map (provider, alias resolution, price entry, known chat
-models, tokenizer estimate, missing keys) are here too. litellm is imported on first use
-(it takes seconds) and with its remote price-map fetch turned off.
+litellm's CPU is spent outside the runner's event loop. The model facts only litellm's code
+can give are here too (its provider resolution where `evalkit.transport.model_map` defers
+to it, a tokenizer other than tiktoken's, the keys a litellm-routed provider needs); the
+price map itself is read as data by `model_map`. litellm is imported on first use (it takes
+seconds) and with its remote price-map fetch turned off.
 """
 
 from __future__ import annotations
@@ -234,24 +235,8 @@ def model_called(model_id: str) -> str:
     return f"{prefix}/{name}" if provider == prefix and "/" in model_id else model_id
 
 
-def price_map_entry(model_id: str) -> dict[str, Any] | None:
-    """The litellm price-map entry for a model id (local copy, no network)."""
-    cost = _litellm().model_cost
-    if model_id in cost:
-        return cost[model_id]
-    bare = model_id.split("/", 1)[1] if "/" in model_id else None
-    if bare and bare in cost and provider_of(model_id) == cost[bare].get("litellm_provider"):
-        return cost[bare]
-    return None
-
-
-def known_chat_models() -> list[str]:
-    """Every chat model of litellm's price map, sorted."""
-    return sorted(k for k, v in _litellm().model_cost.items() if v.get("mode") == "chat")
-
-
 def count_tokens(model_id: str, text: str) -> int:
-    """A tokenizer estimate, used only when the provider reported no usage."""
+    """litellm's tokenizer estimate (`evalkit.transport.tokens` counts OpenAI's models itself)."""
     litellm = _litellm()
     litellm.disable_token_counter = False  # sync code: no call can interleave while it is off
     try:
@@ -261,17 +246,6 @@ def count_tokens(model_id: str, text: str) -> int:
         return max(1, len(text) // 4) if text else 0
     finally:
         litellm.disable_token_counter = True
-
-
-def price_map_version() -> str:
-    """Which price map the prices come from, as stored with a run's prices."""
-    litellm = _litellm()
-    try:
-        from importlib.metadata import version
-
-        return f"litellm {version('litellm')} local price map"
-    except Exception:
-        return f"litellm {getattr(litellm, '__version__', '?')} local price map"
 
 
 def missing_keys(model_id: str) -> list[str]:
