@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from evalkit.analysis import run_summary
 from evalkit.analysis.history import history_frame
 from evalkit.analysis.regress import Thresholds, resolve_baseline
 from evalkit.analysis.regress import regress as check_runs_for_regressions
@@ -286,6 +287,8 @@ def _write_run_folder(prepared: PreparedComparison, store: Store, outcome: Outco
     from evalkit.report.run_folder import write_run_folder
 
     analysis = analyse_run(store, outcome.run_id)
+    # history reads this summary instead of the records (a run still running keeps none)
+    run_summary.keep(store, analysis.run, run_summary.summary_document(analysis.run, analysis.summary))
     answered = outcome.complete and not analysis.verdict.nothing_answered
     run_dir = prepared.results_dir / outcome.run_id
     reports = prepared.reports if answered else ()

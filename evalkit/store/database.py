@@ -211,6 +211,8 @@ class Store:
                 )
             )
             conn.execute(sa.delete(inflight_table).where(inflight_table.c.run_id == run_id))
+            # its figures will change: history recomputes them once it ends again
+            conn.execute(sa.delete(run_summaries_table).where(run_summaries_table.c.run_id == run_id))
 
     def add_record(self, record: CallRecord) -> None:
         """Commit one record, and clear its sent-call mark in the same transaction."""
@@ -350,9 +352,12 @@ class Store:
         """Keep (or replace) the figures of a finished run, for history."""
         row = dict(run_id=run_id, computed_at=time.time(), evalkit_version=version,
                    summary_json=json.dumps(summary, ensure_ascii=False))
-        with self.engine.begin() as conn:
-            conn.execute(sa.delete(run_summaries_table).where(run_summaries_table.c.run_id == run_id))
-            conn.execute(sa.insert(run_summaries_table).values(**row))
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(sa.delete(run_summaries_table).where(run_summaries_table.c.run_id == run_id))
+                conn.execute(sa.insert(run_summaries_table).values(**row))
+        except sa.exc.IntegrityError:
+            pass  # a concurrent reader stored the same run's summary first: figures of the same records
 
     def run_summaries(self, run_ids: list[str] | None = None) -> dict[str, dict]:
         """run_id -> stored summary (with ``evalkit_version`` and ``computed_at``), for the
