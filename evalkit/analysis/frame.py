@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evalkit.store.records import decode_start_s, inter_token_latency_s, output_speed_tps
 
 REQUIRED = ("model", "suite", "sample_id", "score")
 """Columns a records frame must have; the others default as in `OPTIONAL_DEFAULTS`."""
@@ -70,13 +69,20 @@ def records_have_clusters(records: pd.DataFrame) -> bool:
 
 
 def _decode_metrics(prep: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Each call's output speed and ITL, NaN where it has none (see `evalkit.store.records`)."""
-    firsts, ttfts = prep["first_token_s"].tolist(), prep["ttft_s"].tolist()
-    starts = [decode_start_s(first, ttft) for first, ttft in zip(firsts, ttfts)]
-    calls = list(zip(prep["completion_tokens"].tolist(), starts, prep["e2e_s"].tolist(), prep["turns"].tolist()))
-    speed = [output_speed_tps(*call) for call in calls]
-    itl = [inter_token_latency_s(*call) for call in calls]
-    return np.array(speed, dtype=float), np.array(itl, dtype=float)  # None -> NaN
+    """Each call's output speed and ITL, NaN where it has none: `decode_start_s`,
+    `output_speed_tps` and `inter_token_latency_s` of `evalkit.store.records` on whole
+    columns at once (the same float operations, so the same figures; a test holds them to
+    the per-call functions)."""
+    first, ttft = prep["first_token_s"].to_numpy(float), prep["ttft_s"].to_numpy(float)
+    start = np.where(np.isnan(first), ttft, first)
+    turns = prep["turns"].to_numpy(float)
+    with np.errstate(invalid="ignore"):  # NaN compares False: no figure, as for None
+        replies = np.where(np.isnan(turns) | (turns < 1), 1.0, turns)
+        gaps = prep["completion_tokens"].to_numpy(float) - replies
+        seconds = prep["e2e_s"].to_numpy(float) - start
+        timed = (gaps >= 1) & (seconds > 0)
+    gaps, seconds = np.where(timed, gaps, np.nan), np.where(timed, seconds, np.nan)
+    return gaps / seconds, seconds / gaps
 
 
 def _unit_codes(prep: pd.DataFrame) -> np.ndarray:

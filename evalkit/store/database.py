@@ -304,14 +304,33 @@ class Store:
 
     def records_frame(self, run_id: str, columns: list[str] | None = None) -> pd.DataFrame:
         """The run's records as a DataFrame, in commit order; only ``columns`` if given
-        (history over many runs need not read every response text)."""
-        import pandas as pd
+        (history over many runs need not read every response text).
 
-        selected = [records_table.c[name] for name in columns] if columns else [records_table]
+        Read in chunks of rows, each turned into typed columns (pyarrow: floats, integers,
+        booleans, strings) before the next is fetched, so a million records never stand as
+        one Python object per cell at once. The frame is what ``pandas.read_sql`` made of
+        the same rows: an integer column with a missing value is float (NaN), a text
+        column ``str``, and a column with no value at all holds None (object).
+        """
+        import pandas as pd
+        import pyarrow as pa
+
+        selected = [records_table.c[name] for name in columns] if columns else \
+            [column for column in records_table.columns if column.name != "id"]
+        schema = pa.schema([(column.name, _arrow_type(column.type)) for column in selected])
         query = sa.select(*selected).where(records_table.c.run_id == run_id).order_by(records_table.c.id)
+        batches = []
         with self.engine.connect() as conn:
-            frame = pd.read_sql(query, conn)
-        return frame.drop(columns=["id"], errors="ignore")
+            result = conn.execution_options(yield_per=_CHUNK_ROWS).execute(query)
+            for rows in result.partitions():
+                batches.append(pa.record_batch(
+                    [pa.array(values, field.type) for values, field in zip(zip(*rows), schema)], schema=schema))
+        table = pa.Table.from_batches(batches, schema=schema)
+        frame = table.to_pandas()
+        for name in schema.names:
+            if table.column(name).null_count == table.num_rows:
+                frame[name] = pd.Series([None] * table.num_rows, index=frame.index, dtype=object)
+        return frame
 
     # --- workload profiles ---
 
@@ -416,6 +435,21 @@ _DELETE_MARK = sa.delete(inflight_table).where(
 def _mark_params(record: CallRecord) -> dict[str, Any]:
     """The parameters of `_DELETE_MARK` that clear ``record``'s sent-call mark."""
     return {"m_run_id": record.run_id, **{f"m_{name}": value for name, value in record.key._asdict().items()}}
+
+
+_CHUNK_ROWS = 50_000
+"""Rows fetched at a time by `Store.records_frame`."""
+
+
+def _arrow_type(column_type: sa.types.TypeEngine[Any]) -> Any:
+    """The pyarrow type of a records column (see `evalkit.store.schema.column_type`)."""
+    import pyarrow as pa
+
+    for sa_type, arrow_type in ((sa.Boolean, pa.bool_()), (sa.Integer, pa.int64()), (sa.Float, pa.float64()),
+                                (sa.String, pa.string())):
+        if isinstance(column_type, sa_type):
+            return arrow_type
+    raise TypeError(f"the records table has a column of type {column_type!r} records_frame cannot read")
 
 
 def _hide_password(url: str) -> str:
