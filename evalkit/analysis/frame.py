@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-
 REQUIRED = ("model", "suite", "sample_id", "score")
 """Columns a records frame must have; the others default as in `OPTIONAL_DEFAULTS`."""
 OPTIONAL_DEFAULTS: dict[str, Any] = {
