@@ -28,7 +28,7 @@ from evalkit.analysis import run_summary
 from evalkit.analysis.history import history_frame
 from evalkit.analysis.regress import Thresholds, resolve_baseline
 from evalkit.analysis.regress import regress as check_runs_for_regressions
-from evalkit.analysis.run_analysis import RunAnalysis, analyse_run
+from evalkit.analysis.run_analysis import RunAnalysis, analyse_run, report_columns
 from evalkit.config.models import ModelConfig, RunConfig, SuiteConfig, load_config
 from evalkit.economics.purchase import Purchase, parse_purchase
 from evalkit.economics.volume import parse_volume
@@ -372,8 +372,10 @@ def write_report(run: str | RunAnalysis = "last", formats: Sequence[str] = ("htm
     from evalkit.report.formats import write_reports
 
     parse_volume(volume)
-    analysis = run if isinstance(run, RunAnalysis) else analyse(run, store, purchase=purchase,
-                                                                cache_hit_rate=cache_hit_rate)
+    if isinstance(run, RunAnalysis):
+        analysis = run
+    else:  # only the columns a report reads: a million records' bulk stays in the store
+        analysis = analyse_run(Store(store), run, parse_purchase(purchase, cache_hit_rate), columns=report_columns())
     directory = Path(results_dir) / analysis.run.run_id
     return write_reports(analysis, list(formats), directory, volume, Path(output) if output else None)
 

@@ -18,8 +18,8 @@ and the PDF).
   computes and stores every run's summary: the in-place migration), then a second call
   (summaries only), and the whole `evalkit history` process (table and chart).
 - **report**: one run of ``--records`` synthetic records (10 models, 2 suites), analysed
-  (`analyse_run`) and written as HTML, PDF and Markdown (`write_reports`), as
-  `evalkit report` does.
+  and written as HTML, PDF and Markdown by `evalkit.write_report`, what `evalkit report`
+  calls, from the imports on.
 """
 
 from __future__ import annotations
@@ -78,18 +78,12 @@ make_run(Store(str(folder / "runs.db")), folder / "suites", model_lineup(10), 2,
 
 TIME_REPORT = """
 import resource, sys, time
-from pathlib import Path
 t = time.perf_counter()
-from evalkit.analysis.run_analysis import analyse_run
-from evalkit.report.formats import write_reports
-from evalkit.store import Store
-store = Store(sys.argv[1])
-analysis = analyse_run(store, "last")
-t_analyse = time.perf_counter() - t
-write_reports(analysis, ["html", "pdf", "md"], Path(sys.argv[2]), "50000/day")
+import evalkit
+evalkit.write_report("last", ["html", "pdf", "md"], store=sys.argv[1], results_dir=sys.argv[2], volume="50000/day")
 total = time.perf_counter() - t
 peak = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
-print(len(analysis.records), round(t_analyse, 2), round(total, 2), peak // 1024)
+print(round(total, 2), peak // 1024)
 """
 
 
@@ -135,7 +129,7 @@ def bench_history(runs: int, before: str | None) -> list[str]:
 
 
 def bench_report(records: int, before: str | None) -> list[str]:
-    rows = ["| code | records | analyse s | analyse + html + pdf + md s | peak RSS MB |", "|---|---|---|---|---|"]
+    rows = ["| code | records | `evalkit.write_report` html + pdf + md, s | peak RSS MB |", "|---|---|---|---|"]
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         started = time.perf_counter()
@@ -144,8 +138,8 @@ def bench_report(records: int, before: str | None) -> list[str]:
         store = str(folder / "runs.db")
         trees = ([(before, export(before, _fresh(folder, "before")))] if before else []) + [("this tree", ROOT)]
         for name, code in trees:
-            n, analyse, total, peak = python(code, TIME_REPORT, store, str(_fresh(folder, f"out-{len(rows)}")))
-            rows.append(f"| {name} | {int(n):,} | {analyse} | {total} | {peak} |")
+            total, peak = python(code, TIME_REPORT, store, str(_fresh(folder, f"out-{len(rows)}")))
+            rows.append(f"| {name} | {records:,} | {total} | {peak} |")
     return rows
 
 

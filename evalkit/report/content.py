@@ -58,7 +58,7 @@ ANSWER_CHARS = 1500
 """Longest answer or prompt shown in full; longer ones are cut with a note."""
 
 
-@dataclass
+@dataclass(slots=True)  # one per answer shown: a million in a large run
 class Answer:
     model: str
     score: float
@@ -449,29 +449,48 @@ def find_disagreements(analysis: RunAnalysis, samples: dict | None = None) -> tu
     picked = frame[split].assign(_rank=lambda f: f["model"].map(order).fillna(len(order)))
     picked = picked.sort_values([*key, "_rank"], kind="stable")
     samples = _samples(analysis.run.config) if samples is None else samples
-    items: list[Disagreement] = []
-    last = None
-    # Whole columns as Python lists, zipped: not a groupby loop, nor itertuples, which
-    # fetches every string from pyarrow one at a time (a second on 100,000 records).
-    columns = [picked[name].tolist() for name in
-               ("suite", "sample_id", "epoch", "model", "score", "extracted", "error_class", "response_text",
-                "tool_calls")]
-    for suite, sample_id, epoch, model, score, extracted, error_class, response, calls in zip(*columns):
-        current = (suite, sample_id, epoch)
-        if current != last:
-            last = current
-            sample = samples.get((str(suite), str(sample_id)))
-            items.append(Disagreement(
-                suite=str(suite), sample_id=str(sample_id),
-                prompt=_cut(sample.prompt_text) if sample else "(prompt not available: the suite could not be re-read)",
-                reference=_cut(_reference(sample.reference)) if sample else "(not available)",
-                answers=[]))
-        items[-1].answers.append(Answer(str(model), float(score), _text(extracted),
-                                        _answer_text(error_class, response, calls)))
+    items = _gathered(picked, samples)
     total = grouped.ngroups
     note = (f"{len(items):,} of {total:,} items split the models (one scored at least "
             f"{DISAGREEMENT_SPREAD:g} higher than another). Texts longer than {ANSWER_CHARS:,} characters are cut.")
     return items, note
+
+
+_NO_PROMPT = "(prompt not available: the suite could not be re-read)"
+
+
+def _gathered(picked: Any, samples: dict) -> list[Disagreement]:
+    """The disagreements of ``picked`` (their records, grouped by item in order), each with
+    every model's answer."""
+    items: list[Disagreement] = []
+    last = None
+    # One string object per distinct model name, suite or extracted value, however many
+    # answers share it (a million answers would otherwise hold a million copies).
+    shared: dict[Any, Any] = {}
+    for columns in _column_chunks(picked, ("suite", "sample_id", "epoch", "model", "score", "extracted",
+                                           "error_class", "response_text", "tool_calls")):
+        for suite, sample_id, epoch, model, score, extracted, error_class, response, calls in zip(*columns):
+            if (suite, sample_id, epoch) != last:
+                last = (suite, sample_id, epoch)
+                sample = samples.get((str(suite), str(sample_id)))
+                items.append(Disagreement(
+                    suite=shared.setdefault(str(suite), str(suite)), sample_id=str(sample_id),
+                    prompt=_cut(sample.prompt_text) if sample else _NO_PROMPT,
+                    reference=_cut(_reference(sample.reference)) if sample else "(not available)", answers=[]))
+            extracted = _text(extracted)
+            items[-1].answers.append(Answer(shared.setdefault(str(model), str(model)), float(score),
+                                            shared.setdefault(extracted, extracted),
+                                            _answer_text(error_class, response, calls)))
+    return items
+
+
+def _column_chunks(frame: Any, names: tuple[str, ...], rows: int = 50_000) -> Any:
+    """The columns ``names`` as Python lists, ``rows`` rows at a time: not a groupby loop, nor
+    itertuples, which fetches every string from pyarrow one at a time (a second on 100,000
+    records), nor whole columns, which would hold every cell as an object at once."""
+    for start in range(0, len(frame), rows):
+        part = frame.iloc[start:start + rows]
+        yield [part[name].tolist() for name in names]
 
 
 def _code_outcomes(records: Any, extracted: Any) -> Any:
@@ -507,6 +526,8 @@ def _samples(config: dict) -> dict[tuple[str, str], Any]:
 def _answer_text(error_class: Any, response_text: Any, tool_calls: Any = None) -> str:
     if error_class is not None and isinstance(error_class, str):
         return f"(call failed: {error_class})"
+    if _missing(tool_calls):  # most replies: the text alone (a million of them in a large run)
+        return _cut(_text(response_text).strip())
     calls, task = _calls_text(tool_calls)
     text = _text(response_text).strip()
     # a multi-turn task's calls came first, its answer last; a single reply writes text, then calls

@@ -326,10 +326,14 @@ class Store:
                 batches.append(pa.record_batch(
                     [pa.array(values, field.type) for values, field in zip(zip(*rows), schema)], schema=schema))
         table = pa.Table.from_batches(batches, schema=schema)
-        frame = table.to_pandas()
-        for name in schema.names:
-            if table.column(name).null_count == table.num_rows:
-                frame[name] = pd.Series([None] * table.num_rows, index=frame.index, dtype=object)
+        del batches
+        rows = table.num_rows
+        empty = [name for name in schema.names if table.column(name).null_count == rows]
+        # each column's Arrow memory is released as soon as it is converted
+        frame = table.to_pandas(self_destruct=True, split_blocks=True)
+        del table
+        for name in empty:
+            frame[name] = pd.Series([None] * rows, index=frame.index, dtype=object)
         return frame
 
     # --- workload profiles ---
