@@ -103,7 +103,7 @@ def summaries(store: Store, runs: list[RunRow]) -> dict[str, dict[str, Any]]:
     out = {}
     for run in runs:
         document = stored.get(run.run_id)
-        if not is_current(document, run):
+        if document is None or not is_current(document, run):
             document = compute(store, run)
             keep(store, run, document)
         out[run.run_id] = document

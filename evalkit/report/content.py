@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from evalkit.analysis.run_analysis import RunAnalysis
 from evalkit.economics.volume import Volume, monthly_costs
@@ -504,8 +504,16 @@ def _code_outcomes(records: Any, extracted: Any) -> Any:
     return extracted.where(~ran, outcome)
 
 
+class _Shown(NamedTuple):
+    """What a report shows of a sample: a suite of 100,000 need not stay as whole samples."""
+
+    prompt_text: str
+    reference: Any
+    scorer: str
+
+
 def _samples(config: dict) -> dict[tuple[str, str], Any]:
-    """Prompts and references, regenerated from the run's suites (they are not stored)."""
+    """Prompts, references and scorers, regenerated from the run's suites (they are not stored)."""
     from evalkit.config.models import RunOptions, SuiteConfig
     from evalkit.suites import load_samples
 
@@ -517,7 +525,7 @@ def _samples(config: dict) -> dict[tuple[str, str], Any]:
     for suite in config.get("suites", []):
         try:
             for sample in load_samples(SuiteConfig(**suite), options):
-                out[(str(sample.suite), str(sample.id))] = sample
+                out[(str(sample.suite), str(sample.id))] = _Shown(sample.prompt_text, sample.reference, sample.scorer)
         except Exception:  # a moved suite file: its prompts read "not available"
             continue
     return out

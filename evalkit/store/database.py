@@ -441,7 +441,7 @@ def _mark_params(record: CallRecord) -> dict[str, Any]:
     return {"m_run_id": record.run_id, **{f"m_{name}": value for name, value in record.key._asdict().items()}}
 
 
-_CHUNK_ROWS = 50_000
+_CHUNK_ROWS = 10_000
 """Rows fetched at a time by `Store.records_frame`."""
 
 
