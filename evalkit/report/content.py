@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -116,21 +117,31 @@ class ReportContent:
 
     def all_text(self) -> str:
         """Every character any format may print (for the font subset)."""
-        parts = [self.title, self.run_line, *self.models, *self.summary, self.monthly_note, self.disagreement_note,
-                 self.cost_legend, THINKING_TITLE, *self.thinking_notes, TASKS_TITLE, TASKS_NOTE,
-                 CODE_TITLE, CODE_NOTE]
+        return "".join(self._texts())
+
+    def characters(self) -> str:
+        """Each character of `all_text` once, without joining a million answers into one string."""
+        seen: set[str] = set()
+        for text in self._texts():
+            seen.update(text)
+        return "".join(sorted(seen))
+
+    def _texts(self) -> Iterator[str]:
+        yield from (self.title, self.run_line, *self.models, *self.summary, self.monthly_note,
+                    self.disagreement_note, self.cost_legend, THINKING_TITLE, *self.thinking_notes, TASKS_TITLE,
+                    TASKS_NOTE, CODE_TITLE, CODE_NOTE)
         for table in (self.scorecard, self.suites, self.monthly, self.facts_table, self.suite_sizes, self.prices,
                       self.thinking, self.tasks, self.code):
-            parts += table.headers + [c for row in table.rows for c in row]
-        parts += [t for pair in self.methodology + self.definitions for t in pair]
+            yield from table.headers
+            yield from (c for row in table.rows for c in row)
+        yield from (t for pair in self.methodology + self.definitions for t in pair)
         for item in self.disagreements:
-            parts += [item.suite, item.sample_id, item.prompt, item.reference]
-            parts += [t for a in item.answers for t in (a.model, a.extracted, a.response)]
+            yield from (item.suite, item.sample_id, item.prompt, item.reference)
+            yield from (t for a in item.answers for t in (a.model, a.extracted, a.response))
         for hosted in self.self_hosting:
-            parts += [SELF_HOSTING_TITLE, *hosted.text()]
+            yield from (SELF_HOSTING_TITLE, *hosted.text())
         for comparison in self.families:
-            parts += [FAMILIES_TITLE, *comparison.text()]
-        return "".join(parts)
+            yield from (FAMILIES_TITLE, *comparison.text())
 
 
 def build_content(analysis: RunAnalysis, volume: Volume) -> ReportContent:
@@ -434,6 +445,8 @@ def _methodology(analysis: RunAnalysis, started: str, finished: str) -> list[tup
 
 def find_disagreements(analysis: RunAnalysis, samples: dict | None = None) -> tuple[list[Disagreement], str]:
     """Items where one model scored well and another badly, with every model's answer."""
+    import numpy as np
+
     records = analysis.records
     if records.empty or records["model"].nunique() < 2:
         return [], "Only one model: nothing to disagree on."
@@ -446,10 +459,14 @@ def find_disagreements(analysis: RunAnalysis, samples: dict | None = None) -> tu
     grouped = frame.groupby(key, sort=False)["score"]
     split = (grouped.transform("max") - grouped.transform("min")) >= DISAGREEMENT_SPREAD
     order = {m: i for i, m in enumerate(analysis.summary.by_model["model"])}
-    picked = frame[split].assign(_rank=lambda f: f["model"].map(order).fillna(len(order)))
-    picked = picked.sort_values([*key, "_rank"], kind="stable")
+    # Sort the split records' keys alone, then read the answers in that order a chunk at a
+    # time: the texts of a million answers are never copied into a sorted frame.
+    positions = np.flatnonzero(split.to_numpy())
+    keys = frame[[*key, "model"]].iloc[positions]
+    keys = keys.assign(_rank=keys["model"].map(order).fillna(len(order)).to_numpy(), _at=positions)
+    positions = keys.sort_values([*key, "_rank"], kind="stable")["_at"].to_numpy()
     samples = _samples(analysis.run.config) if samples is None else samples
-    items = _gathered(picked, samples)
+    items = _gathered(frame, positions, samples)
     total = grouped.ngroups
     note = (f"{len(items):,} of {total:,} items split the models (one scored at least "
             f"{DISAGREEMENT_SPREAD:g} higher than another). Texts longer than {ANSWER_CHARS:,} characters are cut.")
@@ -459,16 +476,16 @@ def find_disagreements(analysis: RunAnalysis, samples: dict | None = None) -> tu
 _NO_PROMPT = "(prompt not available: the suite could not be re-read)"
 
 
-def _gathered(picked: Any, samples: dict) -> list[Disagreement]:
-    """The disagreements of ``picked`` (their records, grouped by item in order), each with
-    every model's answer."""
+def _gathered(frame: Any, positions: Any, samples: dict) -> list[Disagreement]:
+    """The disagreements in the records of ``frame`` at ``positions`` (grouped by item, in
+    order), each with every model's answer."""
     items: list[Disagreement] = []
     last = None
     # One string object per distinct model name, suite or extracted value, however many
     # answers share it (a million answers would otherwise hold a million copies).
     shared: dict[Any, Any] = {}
-    for columns in _column_chunks(picked, ("suite", "sample_id", "epoch", "model", "score", "extracted",
-                                           "error_class", "response_text", "tool_calls")):
+    for columns in _column_chunks(frame, positions, ("suite", "sample_id", "epoch", "model", "score", "extracted",
+                                                     "error_class", "response_text", "tool_calls")):
         for suite, sample_id, epoch, model, score, extracted, error_class, response, calls in zip(*columns):
             if (suite, sample_id, epoch) != last:
                 last = (suite, sample_id, epoch)
@@ -484,12 +501,13 @@ def _gathered(picked: Any, samples: dict) -> list[Disagreement]:
     return items
 
 
-def _column_chunks(frame: Any, names: tuple[str, ...], rows: int = 50_000) -> Any:
-    """The columns ``names`` as Python lists, ``rows`` rows at a time: not a groupby loop, nor
-    itertuples, which fetches every string from pyarrow one at a time (a second on 100,000
-    records), nor whole columns, which would hold every cell as an object at once."""
-    for start in range(0, len(frame), rows):
-        part = frame.iloc[start:start + rows]
+def _column_chunks(frame: Any, positions: Any, names: tuple[str, ...], rows: int = 20_000) -> Any:
+    """The columns ``names`` of the rows at ``positions`` as Python lists, ``rows`` rows at a
+    time: not a groupby loop, nor itertuples, which fetches every string from pyarrow one at
+    a time (a second on 100,000 records), nor whole columns, which would hold every cell as
+    an object at once."""
+    for start in range(0, len(positions), rows):
+        part = frame.iloc[positions[start:start + rows]]
         yield [part[name].tolist() for name in names]
 
 
