@@ -23,9 +23,9 @@ def read_sql(store: Store, run_id: str, columns: list[str] | None = None) -> pd.
 
 
 @pytest.fixture
-def store(tmp_path, monkeypatch):
+def store(any_store_url, monkeypatch):
     monkeypatch.setattr(database, "_CHUNK_ROWS", 7)  # many chunks, some columns null in one only
-    return Store(str(tmp_path / "h.db"))
+    return Store(any_store_url)
 
 
 def test_a_synthetic_run_reads_as_read_sql_read_it(store, tmp_path):

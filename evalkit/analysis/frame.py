@@ -46,9 +46,10 @@ def prepare(records: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({name: records[name].astype(str).astype("category")
                         for name in ("model", "suite", "sample_id")})
     for name, default in OPTIONAL_DEFAULTS.items():
-        out[name] = records[name].to_numpy() if name in records.columns else default
+        # the column's own array (text stays Arrow strings, not a Python object per cell)
+        out[name] = records[name].array if name in records.columns else default
     out["is_error"] = out["error_class"].notna()
-    out["usage_estimated"] = out["usage_source"].to_numpy() == "estimated"
+    out["usage_estimated"] = (out["usage_source"] == "estimated").to_numpy(bool)
     score = pd.to_numeric(records["score"], errors="coerce").fillna(0.0).to_numpy(float)
     # The contract says a failed call scores 0; enforce it so no scorer slip credits one.
     out["score"] = np.where(out["is_error"].to_numpy(), 0.0, score)
