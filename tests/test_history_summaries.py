@@ -57,7 +57,7 @@ def suites(tmp_path):
 
 
 @pytest.fixture
-def compare(server, suites, store_path, tmp_path):
+def compare(server, suites, any_store_url, tmp_path):
     models = [evalkit.ModelConfig(id="openai/strong", label="strong", api_base=server.base_url,
                                   price={"input": 1.0, "output": 2.0}),
               evalkit.ModelConfig(id="openai/weak", label="weak", api_base=server.base_url,
@@ -66,7 +66,7 @@ def compare(server, suites, store_path, tmp_path):
               evalkit.ModelConfig(id="openai/no-such-price-model", label="unpriced", api_base=server.base_url)]
 
     def run(tag="nightly", **options):
-        return evalkit.compare(models=models, suites=suites, store=str(store_path), results_dir=tmp_path / "r",
+        return evalkit.compare(models=models, suites=suites, store=any_store_url, results_dir=tmp_path / "r",
                                tag=tag, retries=0, **options)
 
     return run
@@ -95,11 +95,11 @@ def stored(store: Store) -> dict[str, dict]:
     return store.run_summaries()
 
 
-def test_history_from_summaries_equals_history_from_records(compare, server, store_path):
+def test_history_from_summaries_equals_history_from_records(compare, server, any_store_url):
     first = compare()
     server.state["weak_fails"] = {"2+2?", "one?"}
     second = compare(tag="other")
-    store = Store(str(store_path))
+    store = Store(any_store_url)
     # each run's summary was kept when it finished, by the evalkit that ran it
     summaries = stored(store)
     assert set(summaries) == {first.run_id, second.run_id}
@@ -124,9 +124,9 @@ def test_history_from_summaries_equals_history_from_records(compare, server, sto
     assert frame.loc[(first.run_id, "unpriced", "ALL"), ["cost_per_1k_tasks"]].isna().all()
 
 
-def test_history_reads_summaries_not_records(compare, store_path):
+def test_history_reads_summaries_not_records(compare, any_store_url):
     first = compare()
-    store = Store(str(store_path))
+    store = Store(any_store_url)
     before = history_frame(store)
     with store.engine.begin() as conn:  # records gone: only the summaries can answer
         conn.execute(sa.delete(records_table))
@@ -134,9 +134,9 @@ def test_history_reads_summaries_not_records(compare, store_path):
     assert set(history_frame(store)["run_id"]) == {first.run_id}
 
 
-def test_runs_stored_before_summaries_get_theirs_on_first_use(compare, store_path):
+def test_runs_stored_before_summaries_get_theirs_on_first_use(compare, any_store_url):
     runs = [compare().run_id, compare().run_id]
-    store = Store(str(store_path))
+    store = Store(any_store_url)
     expected = history_from_records(store)
     with store.engine.begin() as conn:  # a store from before summaries: records only
         conn.execute(sa.delete(run_summaries_table))
@@ -147,9 +147,9 @@ def test_runs_stored_before_summaries_get_theirs_on_first_use(compare, store_pat
     assert set(stored(store)) == set(runs)
 
 
-def test_a_summary_of_another_format_or_run_state_is_recomputed(compare, store_path):
+def test_a_summary_of_another_format_or_run_state_is_recomputed(compare, any_store_url):
     run_id = compare().run_id
-    store = Store(str(store_path))
+    store = Store(any_store_url)
     expected = history_frame(store)
     good = stored(store)[run_id]
     wrong = [dict(row, accuracy=0.0) for row in good["rows"]]
@@ -160,9 +160,9 @@ def test_a_summary_of_another_format_or_run_state_is_recomputed(compare, store_p
         assert stored(store)[run_id]["rows"] == good["rows"]  # and stored again, current
 
 
-def test_a_reopened_run_loses_its_summary_and_a_running_run_keeps_none(compare, store_path):
+def test_a_reopened_run_loses_its_summary_and_a_running_run_keeps_none(compare, any_store_url):
     run_id = compare().run_id
-    store = Store(str(store_path))
+    store = Store(any_store_url)
     assert run_id in stored(store)
     store.reopen_run(run_id)  # what --resume does before it redoes the failed calls
     assert run_id not in stored(store)
@@ -172,9 +172,9 @@ def test_a_reopened_run_loses_its_summary_and_a_running_run_keeps_none(compare, 
     assert set(history_frame(store)["status"]) == {"finished"} and run_id in stored(store)
 
 
-def test_a_sharded_run_is_summarised_once_its_last_shard_reports(compare, store_path):
+def test_a_sharded_run_is_summarised_once_its_last_shard_reports(compare, any_store_url):
     first = compare(shard="1/2", run_id="night-1")
-    store = Store(str(store_path))
+    store = Store(any_store_url)
     assert not first.outcome.complete and stored(store) == {}
     partial = history_frame(store)
     second = compare(shard="2/2", run_id="night-1")
