@@ -33,6 +33,8 @@ OPTIONAL_DEFAULTS: dict[str, Any] = {
     "reasoning_tokens_source": None, "finish_reason": None, "turns": np.nan,
 }
 
+_TEXT_COLUMNS = ("cluster", "error_class", "usage_source", "reasoning_tokens_source", "finish_reason")
+
 
 def prepare(records: pd.DataFrame) -> pd.DataFrame:
     """Normalise the columns analysis needs; enforce "a failed call scores 0"."""
@@ -46,8 +48,10 @@ def prepare(records: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({name: records[name].astype(str).astype("category")
                         for name in ("model", "suite", "sample_id")})
     for name, default in OPTIONAL_DEFAULTS.items():
-        # the column's own array (text stays Arrow strings, not a Python object per cell)
-        out[name] = records[name].array if name in records.columns else default
+        if name not in records.columns:
+            out[name] = default
+        else:  # text keeps its own array (Arrow strings, not a Python object per cell)
+            out[name] = records[name].array if name in _TEXT_COLUMNS else records[name].to_numpy()
     out["is_error"] = out["error_class"].notna()
     out["usage_estimated"] = (out["usage_source"] == "estimated").to_numpy(bool)
     score = pd.to_numeric(records["score"], errors="coerce").fillna(0.0).to_numpy(float)
