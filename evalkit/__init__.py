@@ -41,6 +41,7 @@ __all__ = [
     "run_comparison",
     "runs",
     "verdict",
+    "workload_bill",
     "write_report",
 ]
 

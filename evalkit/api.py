@@ -34,9 +34,11 @@ from evalkit.economics.purchase import Purchase, parse_purchase
 from evalkit.economics.volume import parse_volume
 from evalkit.errors import UsageError
 from evalkit.run.cache import ResponseCache
+from evalkit.run.cluster import check_ray_options, run_on_ray
 from evalkit.run.compare import CompareOptions, Outcome, Prepared, execute, offer_resume, plan_comparison
 from evalkit.run.plan import Plan
 from evalkit.run.shards import Shard
+from evalkit.run.workers import parse_workers
 from evalkit.store.database import RunRow, Store
 
 if TYPE_CHECKING:
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
 
     from evalkit.analysis.regress import RegressionReport
     from evalkit.analysis.verdict import Verdict
+    from evalkit.report.workload_bill import WorkloadBill, WorkloadRequest
     from evalkit.store.records import CallRecord
 
 __all__ = [
@@ -68,6 +71,7 @@ __all__ = [
     "run_comparison",
     "runs",
     "verdict",
+    "workload_bill",
     "write_report",
 ]
 
@@ -112,6 +116,13 @@ class PreparedComparison:
     """What the verdict and the reports' costs assume (purchase option, cache-hit rate)."""
     opened_store: Store | None = field(default=None, repr=False)
     """The store, if the checks already opened it (a resume reads its run)."""
+    workload: WorkloadRequest | None = None
+    """The profile whose bill the run's terminal output and reports show (``--workload``)."""
+    ray: str | None = None
+    """The Ray cluster to run the shards on (`evalkit.run.cluster.LOCAL`: one started on
+    this machine); None runs in this process."""
+    ray_shards: int | None = None
+    """Shards of a Ray run; None: one per CPU of the cluster."""
 
     @property
     def plan(self) -> Plan:
@@ -154,6 +165,8 @@ class Comparison:
     """The ``baseline`` check, once the run is complete and there is a baseline."""
     baseline_note: str | None = None
     """Why the ``baseline`` check was not made (no baseline yet, shards still running)."""
+    workload_bill: WorkloadBill | None = None
+    """The bill for the ``workload`` profile, once the run is complete and answered."""
 
     @property
     def run_id(self) -> str:
@@ -176,7 +189,9 @@ def prepare_comparison(
     run_id: str | None = None, shard: Shard | str | None = None, baseline: str | None = None,
     thresholds: Thresholds | None = None, on_notice: Callable[[str], None] | None = None,
     on_warning: Callable[[str], None] | None = None, purchase: str | None = None,
-    cache_hit_rate: str | float | None = None, **run_options: Any,
+    cache_hit_rate: str | float | None = None, workload: str | None = None, reference: str | None = None,
+    workers: int | str = 1, ray: str | None = None, ray_shards: int | None = None,
+    **run_options: Any,
 ) -> PreparedComparison:
     """Check a comparison before anything is sent or written; raise UsageError on bad input.
 
@@ -193,26 +208,56 @@ def prepare_comparison(
     were chosen and what the run will lack as soon as it is known (the result keeps both).
     ``purchase`` (standard, batch, flex, priority) and ``cache_hit_rate`` (0.6 or "60%"):
     what the verdict and the reports' costs assume (`evalkit.economics.purchase`).
+    ``workload``: a stored workload profile to project each candidate's bill for, its token
+    inflation measured against ``reference`` when the profile's incumbent is not in the run.
+    ``workers`` (a count or ``auto``): processes sending the calls (`evalkit.run.workers`).
+    ``ray`` (an address, or ``"local"`` for a Ray instance on this machine): run the items
+    as ``ray_shards`` shards (default: one per CPU) of Ray tasks into ``store``
+    (`evalkit.run.cluster`); ``run_id`` names the run.
     """
-    _check_volume(volume, reports)
+    _check_volume(volume, reports, workload)
     bought = parse_purchase(purchase, cache_hit_rate)
-    opened = Store(store) if resume is not None else None
+    opened = Store(store) if resume is not None or workload is not None else None
+    wanted = _workload_request(opened, workload, volume, reference)
     prepared = plan_comparison(config, models, suites, run_options=run_options, store=opened, resume=resume,
                                shard=Shard.parse(shard) if isinstance(shard, str) else shard, run_id=run_id,
-                               max_cost=max_cost, tag=tag, on_notice=on_notice, on_warning=on_warning)
+                               max_cost=max_cost, tag=tag, workers=parse_workers(workers), on_notice=on_notice,
+                               on_warning=on_warning, workloads=store)
+    if cache and prepared.options.workers > 1:
+        raise UsageError(f"--workers {prepared.options.workers} cannot be combined with --cache, a development "
+                         "aid of one process; drop one of them")
+    if ray is not None:
+        check_ray_options(prepared.plan, prepared.options, cache=cache)
     return PreparedComparison(prepared, store=store, results_dir=Path(results_dir), reports=tuple(reports),
                               volume=volume, baseline=baseline, thresholds=thresholds or Thresholds(),
-                              cache=cache, purchase=bought, opened_store=opened)
+                              cache=cache, purchase=bought, opened_store=opened, workload=wanted,
+                              ray=ray, ray_shards=ray_shards)
 
 
-def _check_volume(volume: str | None, reports: Sequence[str]) -> None:
+def _check_volume(volume: str | None, reports: Sequence[str], workload: str | None = None) -> None:
     """A bad volume fails before the first paid call; one without a report would do nothing."""
     if volume is None:
         return
     parse_volume(volume)
-    if not reports:
+    if not reports and workload is None:
         raise UsageError(f"--volume {volume} only sets the workload of a decision report's projected "
                          "monthly cost: add --report html (or pdf, md), or drop --volume")
+
+
+def _workload_request(store: Store | None, name: str | None, volume: str | None,
+                      reference: str | None) -> WorkloadRequest | None:
+    """The stored profile ``name`` with the options of its bill; a UsageError listing the
+    stored profiles when there is none of that name."""
+    if name is None:
+        if reference is not None:
+            raise UsageError(f"--reference {reference} sets the tokenizer a workload's bill is measured against: "
+                             "add --workload NAME, or drop --reference")
+        return None
+    from evalkit.report.workload_bill import WorkloadRequest
+    from evalkit.workload.profile import WorkloadProfile
+
+    row = (store or Store()).workload(name)
+    return WorkloadRequest(name, WorkloadProfile.from_dict(row.profile), volume, reference)
 
 
 def run_comparison(prepared: PreparedComparison, *, progress: Progress | None = None,
@@ -233,13 +278,19 @@ def run_comparison(prepared: PreparedComparison, *, progress: Progress | None = 
             on_notice(line)
 
     store = prepared.opened_store or Store(prepared.store)
-    options = offer_resume(prepared.plan, prepared.prepared.options, store, ask_resume, notify)
+    options = prepared.prepared.options
+    if prepared.ray is None:  # a Ray run is always a new one: a resume runs on one machine
+        options = offer_resume(prepared.plan, options, store, ask_resume, notify)
     exclude = options.resume.run_id if options.resume is not None else options.run_id
     baseline_run = resolve_baseline(store, prepared.baseline, exclude=exclude) if prepared.baseline else None
     if prepared.cache:
         options = replace(options, cache=ResponseCache(prepared.results_dir / "response-cache.db"))
     with (progress or _no_progress)(prepared.plan.total_calls) as on_record:
-        outcome = execute(prepared.plan, store, on_record=on_record, options=options, on_notice=notify)
+        if prepared.ray is not None:
+            outcome = run_on_ray(prepared.plan, store, options, prepared.ray, shards=prepared.ray_shards,
+                                 on_record=on_record, on_notice=notify)
+        else:
+            outcome = execute(prepared.plan, store, on_record=on_record, options=options, on_notice=notify)
     result = _write_run_folder(prepared, store, outcome, options, notices)
     if prepared.baseline is None or (result.outcome.complete and result.verdict.nothing_answered):
         return result
@@ -267,12 +318,14 @@ def compare(config: RunConfig | str | Path | None = None, *, models: Sequence[Mo
 
 def estimate_plan(config: RunConfig | str | Path | None = None, *, models: Sequence[ModelConfig | str] = (),
                   suites: Sequence[SuiteConfig | str] = (), on_notice: Callable[[str], None] | None = None,
-                  on_warning: Callable[[str], None] | None = None, **run_options: Any) -> Prepared:
+                  on_warning: Callable[[str], None] | None = None, store: str | None = None,
+                  **run_options: Any) -> Prepared:
     """What a comparison would send, checked like `prepare_comparison` but without needing
     keys, and sending nothing: its `Plan` (models, samples, prices), notices and warnings.
-    `evalkit.run.estimate.estimate_model` turns a plan's model into tokens and dollars."""
+    `evalkit.run.estimate.estimate_model` turns a plan's model into tokens and dollars.
+    ``store`` holds the workload profiles replay suites draw from."""
     return plan_comparison(config, models, suites, run_options=run_options, require_keys=False,
-                           on_notice=on_notice, on_warning=on_warning)
+                           on_notice=on_notice, on_warning=on_warning, workloads=store)
 
 
 @contextlib.contextmanager
@@ -297,13 +350,24 @@ def _write_run_folder(prepared: PreparedComparison, store: Store, outcome: Outco
         # decision reports are costed as the workload would be bought
         write_run_folder(analysis, run_dir, history=_series(store, analysis.run.tag))
         analysis = analyse_run(store, outcome.run_id, prepared.purchase)
-        written = write_reports(analysis, list(reports), run_dir, prepared.volume) if reports else []
+        bill = _bill(analysis, prepared.workload, answered)
+        written = write_reports(analysis, list(reports), run_dir, prepared.volume, workload=bill) if reports else []
     else:
+        bill = _bill(analysis, prepared.workload, answered)
         written = write_run_folder(analysis, run_dir, history=_series(store, analysis.run.tag),
-                                   reports=reports, volume=prepared.volume)
+                                   reports=reports, volume=prepared.volume, workload=bill)
     reported = None if outcome.complete else store.shard_progress(outcome.run_id)[:2]
     return Comparison(outcome=outcome, options=options, analysis=analysis, store_url=store.url, run_dir=run_dir,
-                      reports=written, notices=notices, shard=prepared.plan.shard, shards_reported=reported)
+                      reports=written, notices=notices, shard=prepared.plan.shard, shards_reported=reported,
+                      workload_bill=bill)
+
+
+def _bill(analysis: RunAnalysis, request: WorkloadRequest | None, answered: bool) -> WorkloadBill | None:
+    if request is None or not answered:
+        return None
+    from evalkit.report.workload_bill import workload_bill as build
+
+    return build(analysis, request)
 
 
 def _series(store: Store, tag: str | None) -> pd.DataFrame | None:
@@ -364,11 +428,13 @@ def verdict(run: str = "last", store: str | None = None) -> Verdict:
 def write_report(run: str | RunAnalysis = "last", formats: Sequence[str] = ("html",), *,
                  store: str | None = None, results_dir: str | Path = DEFAULT_RESULTS_DIR,
                  output: str | Path | None = None, volume: str | None = None, purchase: str | None = None,
-                 cache_hit_rate: str | float | None = None) -> list[Path]:
+                 cache_hit_rate: str | float | None = None,
+                 workload: str | WorkloadBill | None = None, reference: str | None = None) -> list[Path]:
     """Write decision reports (html, pdf, md) of a stored run (or of an analysis) into
     ``results_dir/<run-id>/``, or one format to ``output``; returns the files written.
     ``volume`` (e.g. ``50000/day``, ``2M-tokens/month``) sets the projected monthly cost;
-    ``purchase`` and ``cache_hit_rate`` what the costs assume (see `analyse`)."""
+    ``purchase`` and ``cache_hit_rate`` what the costs assume (see `analyse`); ``workload``
+    (a stored profile's name, or its `workload_bill`) adds the bill for that traffic."""
     from evalkit.report.formats import write_reports
 
     parse_volume(volume)
@@ -376,8 +442,31 @@ def write_report(run: str | RunAnalysis = "last", formats: Sequence[str] = ("htm
         analysis = run
     else:  # only the columns a report reads: a million records' bulk stays in the store
         analysis = analyse_run(Store(store), run, parse_purchase(purchase, cache_hit_rate), columns=report_columns())
+    bill = workload if workload is None or not isinstance(workload, str) else \
+        workload_bill(analysis, workload, store=store, volume=volume, reference=reference)
+    if workload is None and reference is not None:
+        _workload_request(None, None, volume, reference)  # says --reference needs --workload
     directory = Path(results_dir) / analysis.run.run_id
-    return write_reports(analysis, list(formats), directory, volume, Path(output) if output else None)
+    return write_reports(analysis, list(formats), directory, volume, Path(output) if output else None,
+                         workload=bill)
+
+
+def workload_bill(run: str | RunAnalysis, workload: str | None, *, store: str | None = None,
+                  volume: str | None = None, reference: str | None = None, purchase: str | None = None,
+                  cache_hit_rate: str | float | None = None) -> WorkloadBill | None:
+    """The bill of each candidate of a run (or analysis) for the stored workload profile
+    ``workload``: token inflation against ``reference`` (when the profile's incumbent is
+    not in the run), per request and per month at ``volume`` (default: the profile's
+    rate), bought with ``purchase`` at ``cache_hit_rate`` (default: the profile's)."""
+    from evalkit.report.workload_bill import workload_bill as build
+
+    parse_volume(volume)
+    request = _workload_request(Store(store) if workload else None, workload, volume, reference)
+    if request is None:
+        return None
+    analysis = run if isinstance(run, RunAnalysis) else analyse(run, store, purchase=purchase,
+                                                                cache_hit_rate=cache_hit_rate)
+    return build(analysis, request)
 
 
 def regress(baseline: str, candidate: str = "last", *, thresholds: Thresholds | None = None,

@@ -87,6 +87,13 @@ cache_hit_option = click.option("--cache-hit-rate", help=CACHE_HIT_HELP)
 VOLUME_HELP = ("Workload for the projected monthly cost: requests (50000/day, 1.5M/month) or tokens "
                "(2M-tokens/month) [default: 10000/day].")
 
+WORKLOAD_HELP = ("A stored workload profile (`evalkit workload import`): price each candidate for that traffic, "
+                 "per request and per month, with its token inflation.")
+REFERENCE_HELP = ("The model token inflation is measured against when the profile's incumbent is not in the run "
+                  "[default: the run's first model].")
+workload_option = click.option("--workload", metavar="NAME", help=WORKLOAD_HELP)
+reference_option = click.option("--reference", metavar="MODEL", help=REFERENCE_HELP)
+
 store_option = click.option(
     "--store", envvar="EVALKIT_STORE",
     help="History database: a SQLite path or a SQLAlchemy URL such as postgresql://user:pass@host/db "
@@ -147,6 +154,10 @@ def _thresholds(max_accuracy_drop, max_latency_increase, max_cost_increase):
 @click.option("--resume", "resume_ref", metavar="RUN", help="Continue an interrupted run; done calls are not repeated.")
 @click.option("--max-cost", type=float, metavar="USD", help="Hard budget for the run, in US dollars.")
 @click.option("--cache", "use_cache", is_flag=True, help="Development: replay earlier successful answers.")
+@click.option("--workers", default="1", show_default=True, metavar="N|auto",
+              help="Processes sending the calls, each with its own event loop (auto: the cores free).")
+@click.option("--fixed-concurrency", is_flag=True, default=None,
+              help="Keep every model at its max_concurrency instead of adapting to its rate limits.")
 @click.option("--dry-run", is_flag=True, help="Print the cost estimate and stop; nothing is sent.")
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
 @click.option("--by-suite", is_flag=True, help="Also print the per-suite table.")
@@ -157,17 +168,23 @@ def _thresholds(max_accuracy_drop, max_latency_increase, max_cost_increase):
 @click.option("--shard", "shard_text", help="Run share I of N of the items (e.g. 2/3) into the run "
               "named by --run-id; the run is complete when every shard has reported.")
 @click.option("--run-id", help="Id of the run (required with --shard; the same on every shard).")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="local", default=None, metavar="[ADDRESS]",
+              help="Run the items as shards, one Ray task each, on the cluster at ADDRESS (host:6379, "
+              "ray://host:10001, auto); without ADDRESS, on a Ray instance started on this machine. "
+              "Concurrency and rate limits hold across the cluster.")
 @click.option("--report", "reports", multiple=True, type=_ReportFormats(),
               help="Also write a decision report into results/<run-id>/ (repeat: --report html --report pdf).")
 @click.option("--volume", help=VOLUME_HELP)
 @purchase_option
 @cache_hit_option
+@workload_option
+@reference_option
 @threshold_options
 @store_option
 @_fails_cleanly
-def compare(config_path, models, suites, resume_ref, max_cost, use_cache, dry_run, results_dir, by_suite, quiet,
-            tag, baseline, shard_text, run_id, reports, volume, purchase, cache_hit_rate, max_accuracy_drop,
-            max_latency_increase, max_cost_increase, store, **run_options) -> None:
+def compare(config_path, models, suites, resume_ref, max_cost, use_cache, workers, dry_run, results_dir, by_suite,
+            quiet, tag, baseline, shard_text, run_id, ray_address, reports, volume, purchase, cache_hit_rate, workload,
+            reference, max_accuracy_drop, max_latency_increase, max_cost_increase, store, **run_options) -> None:
     """Run the suites against every model and print the verdict.
 
     With no models named, runs one default model per provider whose API key is set,
@@ -181,6 +198,7 @@ def compare(config_path, models, suites, resume_ref, max_cost, use_cache, dry_ru
         config_path, models=models, suites=suites, store=store, results_dir=results_dir, reports=reports,
         volume=volume, max_cost=max_cost, resume=resume_ref, cache=use_cache, tag=tag, run_id=run_id,
         shard=shard_text, baseline=baseline, purchase=purchase, cache_hit_rate=cache_hit_rate,
+        workload=workload, reference=reference, workers=workers, ray=ray_address,
         thresholds=_thresholds(max_accuracy_drop, max_latency_increase, max_cost_increase),
         on_notice=click.echo, on_warning=_warn, **run_options)
     if dry_run:
@@ -212,13 +230,15 @@ def _warn(text: str) -> None:
 
 @main.command()
 @selection_options
+@store_option
 @_fails_cleanly
-def estimate(config_path, models, suites, **run_options) -> None:
+def estimate(config_path, models, suites, store, **run_options) -> None:
     """Expected tokens and cost per model, before any call (nothing is sent)."""
     from evalkit import api
 
     # the table itself notes an unknown price
-    prepared = api.estimate_plan(config_path, models=models, suites=suites, on_notice=click.echo, **run_options)
+    prepared = api.estimate_plan(config_path, models=models, suites=suites, on_notice=click.echo, store=store,
+                                 **run_options)
     _print_estimate(prepared.plan)
 
 
@@ -238,6 +258,7 @@ def _print_comparison(result, console, by_suite) -> None:
     terminal.render(result.analysis, console, by_suite=by_suite)
     console.print()
     fit.print_lines(console, _purchase_lines(result.analysis))
+    _print_workload_bill(result.workload_bill, console)
     fit.print_lines(console, outcome_lines(result.outcome, result.options))
     fit.print_lines(console, [f"Run {result.run_id}: {result.outcome.records} records in {result.store_url}; "
                               f"files in {result.run_dir}/"])
@@ -255,6 +276,16 @@ def _print_comparison(result, console, by_suite) -> None:
         click.echo(result.baseline_note)
     if result.regression is not None:
         _print_regression(result.regression)
+
+
+def _print_workload_bill(bill, console) -> None:
+    """The bill for the --workload profile, when one was asked for."""
+    if bill is None:
+        return
+    from evalkit.console import fit
+    from evalkit.report.workload_bill import terminal_lines
+
+    fit.print_lines(console, terminal_lines(bill))
 
 
 def _print_regression(regression) -> None:
@@ -320,15 +351,23 @@ def show(run, by_suite, purchase, cache_hit_rate, store) -> None:
 @cache_hit_option
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False),
               help="Reports go to DIR/<run-id>/ unless -o is given.")
+@workload_option
+@reference_option
 @store_option
 @_fails_cleanly
-def report(run, formats, output, volume, purchase, cache_hit_rate, results_dir, store) -> None:
+def report(run, formats, output, volume, purchase, cache_hit_rate, results_dir, workload, reference, store) -> None:
     """Write a decision report (HTML, PDF, Markdown) for a stored run, without re-running it."""
     from evalkit import api
 
-    for path in api.write_report(run, list(formats) or ["html"], store=store, results_dir=results_dir,
-                                 output=output, volume=volume, purchase=purchase, cache_hit_rate=cache_hit_rate):
+    analysis = api.analyse(run, store, purchase=purchase, cache_hit_rate=cache_hit_rate)
+    bill = api.workload_bill(analysis, workload, store=store, volume=volume, reference=reference)
+    for path in api.write_report(analysis, list(formats) or ["html"], store=store, results_dir=results_dir,
+                                 output=output, volume=volume, workload=bill):
         click.echo(f"wrote {path}")
+    if bill is not None:
+        from evalkit.console import fit
+
+        _print_workload_bill(bill, fit.console())
 
 
 @main.command()
@@ -465,6 +504,13 @@ def power(items, config_path, accuracy, discordance, target_diff, design_effect)
     _echo_lines(power_lines(items, config_path, accuracy, discordance, target_diff, design_effect))
 
 
+def _echo_worker_lag(per_step: list[list[float | None]]) -> None:
+    """capacity --workers: each worker's worst event-loop lag p99 over the steps."""
+    worst = [max((lag for lag in lags if lag is not None), default=None) for lags in zip(*per_step, strict=False)]
+    text = ", ".join("n/a" if lag is None else f"{lag:.1f}" for lag in worst)
+    click.echo(f"workers: {len(worst)} processes; event-loop lag p99 per worker, worst step (ms): {text}")
+
+
 @main.command("capacity")
 @click.option("-m", "--model", "model_id", required=True,
               help="litellm model id of the served model (hosted_vllm/..., openai/...), or local/<variant>.")
@@ -485,16 +531,20 @@ def power(items, config_path, accuracy, discordance, target_diff, design_effect)
 @click.option("--input-cost-ratio", type=float, default=0.25, show_default=True,
               help="Price of an input token relative to an output token, used to split the hourly cost.")
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
+@click.option("--workers", default="1", show_default=True, metavar="N|auto",
+              help="Processes sending each step's load, split between them (auto: the cores free).")
 @_fails_cleanly
 def capacity_command(model_id, api_base, api_key_env, hourly_cost, slo_ttft_p95, slo_speed_p50, suite,
                      max_concurrency, rates, step_seconds, warmup_seconds, max_tokens, input_cost_ratio,
-                     results_dir) -> None:
+                     results_dir, workers) -> None:
     """Load a serving endpoint step by step; derive its $/token at the highest load within the target."""
     from evalkit.console import capacity as view
     from evalkit.console import fit
     from evalkit.economics import capacity
     from evalkit.run.capacity import run_sweep, suite_prompts
+    from evalkit.run.workers import parse_workers
 
+    processes = parse_workers(workers)
     slo = capacity.SLO(capacity.parse_seconds(slo_ttft_p95), capacity.parse_speed(slo_speed_p50))
     options = capacity.SweepOptions(
         concurrency=capacity.concurrency_steps(max_concurrency), rates=tuple(rates) or None,
@@ -505,7 +555,7 @@ def capacity_command(model_id, api_base, api_key_env, hourly_cost, slo_ttft_p95,
     on_step = lambda step: click.echo("\n".join(view.step_table_lines(step, width=width)))  # noqa: E731
     click.echo(view.STEP_HEADER)
     result = run_sweep(model_id, api_base, api_key_env, prompts, hourly_cost, slo, options,
-                       suite=suite, on_step=on_step)
+                       suite=suite, on_step=on_step, workers=processes, on_lag=_echo_worker_lag)
     result = capacity.with_ratio(result, input_cost_ratio)
     _echo_lines([*view.price_lines(result), f"saved {result.save(results_dir)} (use it as "
                  "`price_from_capacity:` in a config, or with `evalkit breakeven`)"])
@@ -584,6 +634,91 @@ def local_serve(variant, port) -> None:
     from evalkit.transport.local.server import serve_forever
 
     serve_forever(variant, "127.0.0.1", port)
+
+
+
+@main.group()
+def workload() -> None:
+    """Workload profiles: your production traffic, read from its logs."""
+
+
+LOG_FORMATS = ["auto", "openai-jsonl", "litellm", "openrouter", "csv"]
+"""`evalkit.workload.formats.FORMATS` and ``auto``, listed here so `--help` imports no reader."""
+
+
+@workload.command("import")
+@click.argument("log_file", type=click.Path(dir_okay=False))
+@click.option("--name", help="Name of the profile [default: the file's name without its extension].")
+@click.option("--format", "fmt", type=click.Choice(LOG_FORMATS), default="auto", show_default=True,
+              help="The log's format; auto tells them apart by the first line.")
+@click.option("--keep-text", is_flag=True, help="Also store the prompts and answers (for replay suites); "
+              "logs may hold personal data.")
+@click.option("--redact", is_flag=True, help="With --keep-text: remove e-mail addresses, phone numbers "
+              "and long numbers from the text before it is stored.")
+@store_option
+@_fails_cleanly
+def workload_import(log_file, name, fmt, keep_text, redact, store) -> None:
+    """Read a log of production requests into a stored workload profile.
+
+    Reads OpenAI-format chat JSONL, litellm payloads, OpenRouter generation records or a
+    CSV of token counts. The whole file is checked first: one bad line and nothing is stored.
+    """
+    from evalkit.console.workload import summary_lines
+    from evalkit.store.database import Store
+    from evalkit.workload.importer import PRIVACY_WARNING, UNREDACTED_HINT, import_workload
+
+    if keep_text:
+        click.echo(PRIVACY_WARNING + ("" if redact else UNREDACTED_HINT), err=True)
+    history = Store(store)
+    imported = import_workload(history, log_file, name=name, fmt=fmt, keep_text=keep_text, redact=redact)
+    lines = summary_lines(imported.profile)
+    if imported.skipped:
+        lines.append(f"Skipped: {imported.skipped} logged failures (no answer was billed)")
+    if redact:
+        removed = ", ".join(f"{count} {marker}" for marker, count in sorted(imported.redactions.items()))
+        lines.append(f"Redacted: {removed or 'nothing found'}")
+    if keep_text and not imported.profile.has_text:
+        lines.append("Text sample: the log holds no text, so none was kept")
+    lines.append(f"Stored as {imported.profile.name!r} in {history.url}")
+    _echo_lines(lines)
+
+
+@workload.command("list")
+@store_option
+@_fails_cleanly
+def workload_list(store) -> None:
+    """List the stored workload profiles."""
+    from evalkit.console import fit
+    from evalkit.console.workload import workloads_table
+    from evalkit.store.database import Store
+
+    fit.show(fit.console(), workloads_table(Store(store)))
+
+
+@workload.command("show")
+@click.argument("name")
+@store_option
+@_fails_cleanly
+def workload_show(name, store) -> None:
+    """Print a stored workload profile."""
+    from evalkit.console.workload import stored_lines
+    from evalkit.store.database import Store
+
+    _echo_lines(stored_lines(Store(store).workload(name)))
+
+
+@workload.command("delete")
+@click.argument("name")
+@store_option
+@_fails_cleanly
+def workload_delete(name, store) -> None:
+    """Delete a stored workload profile (and its text sample)."""
+    from evalkit.store.database import Store
+
+    history = Store(store)
+    history.workload(name)  # a UsageError naming the stored profiles when there is none
+    history.delete_workload(name)
+    click.echo(f"deleted workload profile {name!r} from {history.url}")
 
 
 if __name__ == "__main__":

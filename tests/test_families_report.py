@@ -66,7 +66,9 @@ def run(tmp_path_factory):
 
 
 def _family_part(text: str) -> str:
-    return text[text.index(TITLE):]
+    """From the family section's title to the run's footer (which names every model)."""
+    part = text[text.index(TITLE):]
+    return part.split("Concurrency (", 1)[0]
 
 
 def _verdict_within_the_family(lines: str) -> None:

@@ -147,8 +147,11 @@ def regress(store: Store, baseline_ref: str, candidate_ref: str, thresholds: Thr
             if reported < total:
                 raise UsageError(f"run {run.run_id} is incomplete: {reported} of {total} shards have "
                                  "reported; compare it once every shard has finished")
-    return check_runs(baseline, store.records_frame(baseline.run_id),
-                      candidate, store.records_frame(candidate.run_id), thresholds)
+    from evalkit.analysis.latency_tiers import split_latency
+
+    # latency-suite records are timed, not graded: no accuracy of theirs to regress
+    return check_runs(baseline, split_latency(store.records_frame(baseline.run_id))[0],
+                      candidate, split_latency(store.records_frame(candidate.run_id))[0], thresholds)
 
 
 def check_runs(baseline: RunRow, baseline_records: pd.DataFrame, candidate: RunRow,

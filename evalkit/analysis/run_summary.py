@@ -81,10 +81,12 @@ def storable(run: RunRow) -> bool:
 
 def compute(store: Store, run: RunRow) -> dict[str, Any]:
     """A run's summary from its records (the columns `RECORD_COLUMNS`)."""
+    from evalkit.analysis.latency_tiers import split_latency
     from evalkit.analysis.summary import summarize
     from evalkit.economics.pricing import time_priced
 
-    records = store.records_frame(run.run_id, columns=RECORD_COLUMNS)
+    # latency-suite records are timed, not graded: never in accuracy, as in `analyse_run`
+    records = split_latency(store.records_frame(run.run_id, columns=RECORD_COLUMNS))[0]
     if records.empty:
         return {"format": SUMMARY_FORMAT, "state": run_state(run), "rows": []}
     return summary_document(run, summarize(records, time_priced(run.price_snapshot)))

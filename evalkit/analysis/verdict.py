@@ -72,6 +72,9 @@ class Verdict:
     """Models none of whose calls succeeded (a bad key, a wrong URL), each with how its
     calls failed. They are left out of every pick and frontier: failed calls cost $0 and
     take no time, which would make such a model look cheapest."""
+    incumbent: list[VerdictLine] = field(default_factory=list)
+    """Each candidate against the model run today, on a replay suite of the user's traffic
+    (`evalkit.analysis.incumbent`); empty for a run without one."""
 
     @property
     def nothing_answered(self) -> bool:

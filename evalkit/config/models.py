@@ -132,6 +132,10 @@ class ModelConfig(Strict):
         "this model (in a config file, relative to the file's folder).")
     max_concurrency: int = Field(default=8, ge=1, description="Requests in flight at once.")
     requests_per_minute: float | None = Field(default=None, gt=0, description="Rate limit.")
+    adaptive_concurrency: bool | None = Field(
+        default=None, description="Adapt the requests in flight to the provider's rate limits (429s, "
+        "retry-after, x-ratelimit-* headers), up to max_concurrency; unset: on, except for local/ models "
+        "and with run.fixed_concurrency.")
     facts: ModelFacts | None = Field(
         default=None, description="Procurement facts for reports; overrides the shipped facts file."
     )
@@ -148,6 +152,13 @@ class ModelConfig(Strict):
     @property
     def is_local(self) -> bool:
         return self.id.startswith(LOCAL_PREFIX)
+
+    def adapts_concurrency(self, run: RunOptions) -> bool:
+        """Whether the runner adapts this model's concurrency: its own setting, else on for
+        every model but a local one (its server has one slot per request in flight)."""
+        if self.adaptive_concurrency is not None:
+            return self.adaptive_concurrency
+        return not (self.is_local or run.fixed_concurrency)
 
     @model_validator(mode="after")
     def _one_cost_source(self) -> ModelConfig:
@@ -205,14 +216,36 @@ class ModelConfig(Strict):
         return params
 
 
-class SuiteConfig(Strict):
-    """One suite: a built-in generator by name, or a user file by path."""
+class JudgeConfig(Strict):
+    """The judge of a replay suite: the `judge` scorer's own options, under the same names."""
 
-    name: str = Field(description="Built-in suite name, or a name for a file suite.")
+    judge_model: str = Field(description="litellm id of the judge, e.g. openai/gpt-4.1.")
+    rubric: str | None = Field(default=None, description="What the better answer does; default: which "
+                               "answer serves the user better (`evalkit.suites.replay.DEFAULT_RUBRIC`).")
+    api_base: str | None = Field(default=None, description="Endpoint of the judge (self-hosted or proxied).")
+    api_key_env: str | None = Field(default=None, description="Environment variable holding the judge's key.")
+    price: Price | None = Field(default=None, description="The judge's price; default: the price files.")
+    max_tokens: int = Field(default=1024, ge=1, description="Longest verdict the judge may write: bounds "
+                            "what a --max-cost budget reserves for each judge call.")
+
+
+class SuiteConfig(Strict):
+    """One suite: a built-in generator by name, a user file by path, or ``replay:PROFILE``."""
+
+    name: str = Field(description="Built-in suite name, a name for a file suite, or replay:PROFILE.")
     path: str | None = Field(default=None, description="JSONL or CSV file; relative to the config file.")
-    size: int | None = Field(default=None, ge=1, description="Items to generate (built-in suites).")
+    size: int | None = Field(default=None, ge=1, description="Items to generate (built-in suites) or to "
+                             "draw from the profile's text (replay suites).")
     difficulty: int | None = Field(default=None, ge=1, le=5, description="Built-in suites: 1 (easy) to 5.")
     seed: int | None = Field(default=None, description="Overrides the run seed for this suite.")
+    concurrency: int | None = Field(
+        default=None, ge=2, le=256,
+        description="Latency suites: requests sent at once in the second phase (default 10); "
+                    "the first phase sends one at a time.")
+    judge: JudgeConfig | None = Field(default=None, description="Replay suites: the judge that compares each "
+                                      "answer with the one logged from the model in production.")
+    incumbent_price: Price | None = Field(default=None, description="Replay suites: the price of the model "
+                                          "that wrote the logged answers; default: the price files.")
 
 
 class RunOptions(Strict):
@@ -232,6 +265,9 @@ class RunOptions(Strict):
         description="Times each item is asked; the intervals and tests treat an item's answers as one unit.")
     lm_eval_include: list[str] = Field(
         default_factory=list, description="Folders of extra lm-eval task YAMLs, for `lm-eval:<task>` suites.")
+    fixed_concurrency: bool = Field(
+        default=False, description="Keep every model at its max_concurrency instead of adapting to rate "
+        "limits (a model's own adaptive_concurrency still wins).")
 
 
 class RunConfig(Strict):
@@ -265,9 +301,14 @@ class RunConfig(Strict):
         payload = self.model_dump(mode="json", exclude={"source"})
         if payload["run"].get("epochs") == 1:  # the default: keep hashes of older runs unchanged
             del payload["run"]["epochs"]
+        for suite in payload["suites"]:
+            if suite.get("concurrency") is None:  # not set: the hashes of older configs stay as they were
+                suite.pop("concurrency", None)
+        payload["run"].pop("fixed_concurrency", None)  # how fast calls go changes no request
         for model in payload["models"]:
             # facts only label reports; they change no request, so not the hash either
             model.pop("facts", None)
+            model.pop("adaptive_concurrency", None)
             if model.get("thinking") is None:  # not set: the hashes of older configs stay as they were
                 model.pop("thinking", None)
         blob = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from evalkit.console import fit
 from evalkit.report.tables import usd
-from evalkit.run.estimate import estimate_model
+from evalkit.run.estimate import answer_lengths, estimate_model
+from evalkit.run.judge_cost import estimate_judges
 
 
 def estimate_table(plan) -> fit.Grid:
@@ -32,4 +33,20 @@ def estimate_table(plan) -> fit.Grid:
             so_far = total[i]
             total[i] = so_far + value if value is not None and so_far is not None else None
     table.add_row("All models", "", "", "", *(usd(v) for v in total), "")
+    judges = estimate_judges([answer_lengths(m, samples, run.max_tokens) for m in plan.config.models], samples)
+    for judge in judges:
+        high = "unbounded" if judge.completion_high is None else f"{judge.completion_high:,}"
+        per_item = "2 calls per answer (both orders)" if judge.mode == "pairwise" else "1 call per answer"
+        note = ", ".join(filter(None, [f"judge, {judge.mode}: {per_item}; apart from the models' cost",
+                                       "" if judge.cost_expected is not None else "price unknown"]))
+        table.add_row(
+            f"Judge {judge.judge}", f"{judge.calls:,}", f"{judge.prompt_tokens:,}",
+            f"{judge.completion_low:,}–{judge.completion_expected:,}–{high}",
+            usd(judge.cost_low), usd(judge.cost_expected), usd(judge.cost_high), note,
+        )
+        for i, value in enumerate((judge.cost_low, judge.cost_expected, judge.cost_high)):
+            so_far = total[i]
+            total[i] = so_far + value if value is not None and so_far is not None else None
+    if judges:
+        table.add_row("All, judging included", "", "", "", *(usd(v) for v in total), "")
     return table

@@ -14,6 +14,9 @@ from evalkit.report.verdict_lines import code_lines, epoch_lines, verdict_lines
 def render(analysis: RunAnalysis, console: Console, by_suite: bool = False) -> None:
     run = analysis.run
     if analysis.records.empty:
+        if analysis.latency is not None:  # a run of the latency suite alone
+            latency_view(analysis, console)
+            return
         fit.print_lines(console, [f"Run {run.run_id} ({run.status}) has no records."])
         return
     console.print(scorecard(analysis.summary.by_model, f"evalkit run {run.run_id} ({run.status})"), crop=False)
@@ -31,9 +34,23 @@ def render(analysis: RunAnalysis, console: Console, by_suite: bool = False) -> N
     names = tuple(str(m) for m in analysis.summary.by_model["model"])
     fit.print_lines(console, epoch_lines(analysis), names)
     fit.print_lines(console, code_lines(analysis), names)
+    latency_view(analysis, console)
     console.print()
     fit.print_lines(console, verdict_lines(analysis), names)
     host_comparisons_view(analysis, console, names)
+
+
+def latency_view(analysis: RunAnalysis, console: Console) -> None:
+    """Latency per tier beside the benchmark's, under the scorecard; nothing without a latency suite."""
+    from evalkit.report.latency_tiers import LATENCY_TITLE, latency_notes, latency_table
+
+    table = latency_table(analysis)
+    if not table.rows:
+        return
+    rows: list[list[fit.Cell]] = [list(row) for row in table.rows]
+    columns = [fit.Column(h, right=h not in ("Model", "Tier (prompt/answer)")) for h in table.headers]
+    console.print(fit.Grid(LATENCY_TITLE, columns, rows, keys=(0, 1)), crop=False)
+    fit.print_lines(console, latency_notes(analysis))
 
 
 def host_comparisons_view(analysis: RunAnalysis, console: Console, names: tuple[str, ...]) -> None:

@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from evalkit.economics.capacity import (
     SLO,
@@ -70,8 +70,11 @@ async def _one(endpoint: Endpoint, messages: tuple, options: SweepOptions, t0: f
                   completion_tokens=count(attempt.text + attempt.reasoning), estimated=True)
 
 
-async def _closed_loop(endpoint, prompts, options, concurrency: int, t_end: float) -> list[TimedRequest]:
-    t0, samples, cursor = time.perf_counter(), [], iter(_cycle(prompts))
+async def _closed_loop(endpoint, prompts, options, concurrency: int, t_end: float,
+                       t0: float | None = None) -> list[TimedRequest]:
+    t0 = time.perf_counter() if t0 is None else t0
+    samples: list[TimedRequest] = []
+    cursor = iter(_cycle(prompts))
 
     async def worker() -> None:
         while time.perf_counter() - t0 < t_end:
@@ -81,8 +84,11 @@ async def _closed_loop(endpoint, prompts, options, concurrency: int, t_end: floa
     return samples
 
 
-async def _poisson(endpoint, prompts, options, rate: float, t_end: float, rng: random.Random) -> list[TimedRequest]:
-    t0, tasks, cursor = time.perf_counter(), [], iter(_cycle(prompts))
+async def _poisson(endpoint, prompts, options, rate: float, t_end: float, rng: random.Random,
+                   t0: float | None = None) -> list[TimedRequest]:
+    t0 = time.perf_counter() if t0 is None else t0
+    tasks: list[asyncio.Task] = []
+    cursor = iter(_cycle(prompts))
     due = rng.expovariate(rate)
     while due < t_end:
         await asyncio.sleep(max(0.0, due - (time.perf_counter() - t0)))
@@ -108,6 +114,29 @@ async def measure_step(endpoint: Endpoint, prompts: Sequence[tuple], options: Sw
     return summarise(samples, load, mode, w0, w1)
 
 
+async def measure_requests(endpoint: Endpoint, prompts: Sequence[tuple], options: SweepOptions, load: float,
+                           seed: int, t0: float) -> list[TimedRequest]:
+    """One share of a step's load, timed from ``t0`` (``time.perf_counter`` of a moment the
+    parent chose, so the shares of several processes line up): ``load`` requests in flight,
+    or Poisson arrivals at ``load`` per second, through the warm-up and the window."""
+    t_end = options.warmup_seconds + options.step_seconds
+    if options.rates:
+        return await _poisson(endpoint, prompts, options, load, t_end, random.Random(seed), t0)
+    return await _closed_loop(endpoint, prompts, options, int(load), t_end, t0)
+
+
+class StepMeasurer(Protocol):
+    """Measures a sweep's steps somewhere else than on the sweep's own loop (worker
+    processes: `evalkit.run.capacity`); entered once around the whole sweep."""
+
+    async def __aenter__(self) -> StepMeasurer: ...
+
+    async def __aexit__(self, *exc_info: object) -> None: ...
+
+    async def measure(self, endpoint: Endpoint, prompts: Sequence[tuple], options: SweepOptions,
+                      load: float, rng: random.Random) -> Step: ...
+
+
 # --- the sweep and the price -----------------------------------------------------------
 
 
@@ -115,13 +144,15 @@ _DEFAULT_OPTIONS = SweepOptions()
 
 
 def sweep(endpoint: Endpoint, prompts: Sequence[tuple], hourly_cost: float, slo: SLO = SLO(),
-          options: SweepOptions = _DEFAULT_OPTIONS, *, suite: str = "", on_step=None) -> CapacityResult:
-    """Load the endpoint step by step until the target breaks or throughput stops growing."""
+          options: SweepOptions = _DEFAULT_OPTIONS, *, suite: str = "", on_step=None,
+          measurer: StepMeasurer | None = None) -> CapacityResult:
+    """Load the endpoint step by step until the target breaks or throughput stops growing.
+    ``measurer``: where the steps are measured (default: on this process's loop)."""
     if not prompts:
         raise UsageError("capacity: the suite gave no prompts")
     if hourly_cost <= 0:
         raise UsageError("--hourly-cost must be positive (USD per hour of the serving machine)")
-    steps, stop_reason = asyncio.run(_run_steps(endpoint, prompts, slo, options, on_step))
+    steps, stop_reason = asyncio.run(_run_steps(endpoint, prompts, slo, options, on_step, measurer))
     chosen = choose_step(steps)
     price = derive_price(steps[chosen], hourly_cost) if chosen is not None else None
     return CapacityResult(
@@ -133,19 +164,22 @@ def sweep(endpoint: Endpoint, prompts: Sequence[tuple], hourly_cost: float, slo:
     )
 
 
-async def _run_steps(endpoint, prompts, slo, options, on_step) -> tuple[list[Step], str]:
+async def _run_steps(endpoint, prompts, slo, options, on_step, measurer=None) -> tuple[list[Step], str]:
     # One event loop for the whole sweep: the clients are bound to the loop they were made on.
     from evalkit import transport
 
     # Imports and clients (litellm takes seconds) are made before any step is measured.
     await transport.warm_up({(endpoint.model_id, endpoint.api_base, endpoint.api_key)})
     try:
-        return await _sweep(endpoint, prompts, slo, options, on_step)
+        if measurer is None:
+            return await _sweep(endpoint, prompts, slo, options, on_step, measure_step)
+        async with measurer:
+            return await _sweep(endpoint, prompts, slo, options, on_step, measurer.measure)
     finally:
         await transport.close_clients()
 
 
-async def _sweep(endpoint, prompts, slo, options, on_step) -> tuple[list[Step], str]:
+async def _sweep(endpoint, prompts, slo, options, on_step, measure) -> tuple[list[Step], str]:
     first = await _one(endpoint, prompts[0], options, time.perf_counter())
     if first.error is not None:
         raise UsageError(f"capacity: the first request to {_redacted(endpoint.api_base) or endpoint.model_id} "
@@ -153,7 +187,7 @@ async def _sweep(endpoint, prompts, slo, options, on_step) -> tuple[list[Step], 
     rng = random.Random(options.seed)
     steps: list[Step] = []
     for load in options.rates or options.concurrency:
-        step = check_target(await measure_step(endpoint, prompts, options, load, rng), slo)
+        step = check_target(await measure(endpoint, prompts, options, load, rng), slo)
         steps.append(step)
         if on_step:
             on_step(step)

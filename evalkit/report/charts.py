@@ -34,7 +34,9 @@ class Chart:
 
 
 def make_charts(content: ReportContent, font: FontSubset) -> list[Chart]:
-    """All charts of the report, in order."""
+    """All charts of the report, in order; none when no benchmark suite ran (a latency suite alone)."""
+    if not content.models:
+        return []
     import matplotlib
 
     matplotlib.use("Agg", force=False)

@@ -24,6 +24,9 @@ from evalkit.report.facts import FIELDS as FACT_FIELDS
 from evalkit.report.facts import FactsRow, facts_rows
 from evalkit.report.families import TITLE as FAMILIES_TITLE
 from evalkit.report.families import HostComparison, host_comparisons
+from evalkit.report.incumbent import TITLE as INCUMBENT_TITLE
+from evalkit.report.incumbent import incumbent_lines, incumbent_note, incumbent_table
+from evalkit.report.latency_tiers import LATENCY_TITLE, latency_notes, latency_table
 from evalkit.report.selfhosting import TITLE as SELF_HOSTING_TITLE
 from evalkit.report.selfhosting import SelfHosted, self_hosting
 from evalkit.report.tables import (
@@ -37,6 +40,7 @@ from evalkit.report.tables import (
 )
 from evalkit.report.tasks import TASKS_NOTE, TASKS_TITLE, tasks_table
 from evalkit.report.thinking import thinking_notes, thinking_sentences, thinking_table
+from evalkit.report.workload_bill import WorkloadBill
 from evalkit.store.records import ESTIMATED_MARK
 
 SECTIONS = [
@@ -114,6 +118,17 @@ class ReportContent:
     """Multi-turn tasks per model and suite; no rows: the report has no "Multi-turn tasks" part."""
     code: Table = field(default_factory=lambda: Table([], []))
     """pass@k of the code suites per model; no rows: the report has no "Code suites" part."""
+    latency: Table = field(default_factory=lambda: Table([], []))
+    """Latency per tier beside the benchmark's; no rows: no "Latency at your prompt sizes" part."""
+    latency_notes: list[str] = field(default_factory=list)
+    """How each model's latency prompts were built (exact tokens or a character budget), and what the figures mean."""
+    workload_bill: WorkloadBill | None = None
+    """The bill for a workload profile (``--workload``); None: no "Your workload" section."""
+    incumbent: Table = field(default_factory=lambda: Table([], []))
+    """Each candidate against the logged answers of a replay suite; no rows: no "Against what
+    you run today" section (`evalkit.report.incumbent`)."""
+    incumbent_lines: list[str] = field(default_factory=list)
+    incumbent_note: str = ""
 
     def all_text(self) -> str:
         """Every character any format may print (for the font subset)."""
@@ -129,9 +144,10 @@ class ReportContent:
     def _texts(self) -> Iterator[str]:
         yield from (self.title, self.run_line, *self.models, *self.summary, self.monthly_note,
                     self.disagreement_note, self.cost_legend, THINKING_TITLE, *self.thinking_notes, TASKS_TITLE,
-                    TASKS_NOTE, CODE_TITLE, CODE_NOTE)
+                    TASKS_NOTE, CODE_TITLE, CODE_NOTE, INCUMBENT_TITLE, *self.incumbent_lines, self.incumbent_note,
+                    LATENCY_TITLE, *self.latency_notes)
         for table in (self.scorecard, self.suites, self.monthly, self.facts_table, self.suite_sizes, self.prices,
-                      self.thinking, self.tasks, self.code):
+                      self.thinking, self.tasks, self.code, self.incumbent, self.latency):
             yield from table.headers
             yield from (c for row in table.rows for c in row)
         yield from (t for pair in self.methodology + self.definitions for t in pair)
@@ -142,9 +158,11 @@ class ReportContent:
             yield from (SELF_HOSTING_TITLE, *hosted.text())
         for comparison in self.families:
             yield from (FAMILIES_TITLE, *comparison.text())
+        if self.workload_bill is not None:
+            yield from self.workload_bill.text()
 
 
-def build_content(analysis: RunAnalysis, volume: Volume) -> ReportContent:
+def build_content(analysis: RunAnalysis, volume: Volume, workload: WorkloadBill | None = None) -> ReportContent:
     run, summary = analysis.run, analysis.summary
     by_model = summary.by_model
     started = _when(run.started_at)
@@ -161,7 +179,8 @@ def build_content(analysis: RunAnalysis, volume: Volume) -> ReportContent:
         run_line=(f"Run {run.run_id} · {started} → {finished} · status {run.status} · "
                   f"config {run.config_hash} · evalkit {run.evalkit_version}"),
         models=[str(m) for m in by_model["model"]],
-        summary=executive_summary(analysis) + thinking_sentences(analysis),
+        summary=executive_summary(analysis) + thinking_sentences(analysis)
+        + [line.sentence for line in analysis.verdict.incumbent],
         scorecard=_scorecard(by_model),
         suites=_suite_table(summary.by_model_suite),
         volume=volume,
@@ -184,6 +203,12 @@ def build_content(analysis: RunAnalysis, volume: Volume) -> ReportContent:
         families=_host_comparisons(analysis),
         tasks=tasks_table(analysis),
         code=code_table(analysis),
+        latency=latency_table(analysis),
+        latency_notes=latency_notes(analysis),
+        workload_bill=workload,
+        incumbent=incumbent_table(analysis),
+        incumbent_lines=incumbent_lines(analysis),
+        incumbent_note=incumbent_note(analysis) if analysis.incumbent else "",
     )
 
 

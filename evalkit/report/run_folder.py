@@ -22,19 +22,21 @@ HISTORY_RUNS = 30
 
 
 def write_run_folder(analysis: RunAnalysis, run_dir: Path, *, history=None, reports: Sequence[str] = (),
-                     volume: str | None = None) -> list[Path]:
+                     volume: str | None = None, workload=None) -> list[Path]:
     """Write the run's records, summary and report.md into ``run_dir``, and the decision
     reports named in ``reports`` (html, pdf, md) for the workload ``volume``.
 
     ``history``: the tagged series' figures (`evalkit.analysis.history.history_frame`) when
     the run belongs to a series of two runs or more; report.md then ends with its chart.
-    Returns the decision reports written.
+    ``workload``: the bill for a workload profile (`evalkit.report.workload_bill.WorkloadBill`)
+    the decision reports show. Returns the decision reports written.
     """
     run_dir.mkdir(parents=True, exist_ok=True)
+    timed = analysis.latency.records.to_dict(orient="records") if analysis.latency is not None else []
     with open(run_dir / "records.jsonl", "w", encoding="utf-8") as out:
-        for row in analysis.records.to_dict(orient="records"):
+        for row in analysis.records.to_dict(orient="records") + timed:  # the latency suites' too
             out.write(json.dumps(_clean(row), ensure_ascii=False) + "\n")
-    if analysis.records.empty:
+    if analysis.records.empty and analysis.latency is None:
         return []
     overall = analysis.summary.by_model.assign(suite="ALL")
     _concat(analysis.summary.by_model_suite, overall).to_csv(run_dir / "summary.csv", index=False)
@@ -42,7 +44,7 @@ def write_run_folder(analysis: RunAnalysis, run_dir: Path, *, history=None, repo
     if SUMMARY_FILE not in {formats[name].file_name for name in reports if name in formats}:
         summary = markdown.render(analysis) + _history_section(analysis.run.tag, history, run_dir)
         (run_dir / SUMMARY_FILE).write_text(summary, encoding="utf-8")
-    return write_reports(analysis, list(reports), run_dir, volume) if reports else []
+    return write_reports(analysis, list(reports), run_dir, volume, workload=workload) if reports else []
 
 
 def _history_section(tag: str | None, history, run_dir: Path) -> str:

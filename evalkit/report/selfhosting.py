@@ -58,6 +58,11 @@ def self_hosting(run: Any, volume: Volume) -> list[SelfHosted]:
     return [_one(label, path, prices.get(label), apis, volume) for label, path in sources.items()]
 
 
+def capacity_files(run: Any) -> dict[str, Path | None]:
+    """Label -> capacity file, for each model of ``run`` priced from a capacity run (None: not recorded)."""
+    return _capacity_files(run)
+
+
 def _capacity_files(run: Any) -> dict[str, Path | None]:
     """Label -> capacity file, for each model priced from a capacity run."""
     out: dict[str, Path | None] = {}

@@ -16,6 +16,7 @@ def verdict_lines(analysis: RunAnalysis) -> list[str]:
     if verdict.nothing_answered:
         return [verdict.good.sentence]
     lines = [line.sentence for line in (verdict.good, verdict.fast, verdict.cheap, verdict.best_value)]
+    lines += [line.sentence for line in verdict.incumbent]
     models = [m for m in analysis.summary.by_model["model"] if m not in verdict.unanswered]
     if len(models) > 1:
         lines.append(_frontier("quality vs cost", verdict.frontier_cost, "cheapest first", models))

@@ -7,7 +7,7 @@ and looks up the endpoint's key, then runs `evalkit.economics.sweep` against it.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from evalkit import redaction
 from evalkit.config.keys import resolve_api_key
@@ -15,6 +15,7 @@ from evalkit.config.models import LOCAL_PREFIX, ModelConfig, RunOptions, suite_f
 from evalkit.economics.capacity import SLO, CapacityResult
 from evalkit.economics.sweep import Endpoint, SweepOptions, sweep
 from evalkit.errors import UsageError
+from evalkit.run.step_workers import StepWorkers
 from evalkit.suites import load_samples
 from evalkit.transport.local.endpoints import LocalModel, serving
 
@@ -28,9 +29,15 @@ def suite_prompts(suite: str, size: int = 50, seed: int = 1234) -> list[tuple]:
 
 
 def run_sweep(model_id: str, api_base: str | None, api_key_env: str | None, prompts: Sequence[tuple],
-              hourly_cost: float, slo: SLO, options: SweepOptions, *, suite: str = "", on_step=None) -> CapacityResult:
+              hourly_cost: float, slo: SLO, options: SweepOptions, *, suite: str = "", on_step=None,
+              workers: int = 1, on_lag: Callable[[list[list[float | None]]], None] | None = None) -> CapacityResult:
     """`sweep` for a model named as on the command line: ``local/<variant>`` starts the
-    embedded llama.cpp server for the duration; anything else needs ``api_base``."""
+    embedded llama.cpp server for the duration; anything else needs ``api_base``.
+    ``workers`` above 1 sends each step from that many processes (`StepWorkers`), and
+    ``on_lag`` hears each worker's event-loop lag p99 per step once the sweep is done."""
+    if workers > 1 and model_id.startswith(LOCAL_PREFIX):
+        raise UsageError(f"capacity --workers {workers}: {model_id} runs on this machine's own server, which "
+                         "more client processes would only compete with; drop --workers")
     if model_id.startswith(LOCAL_PREFIX):
         # As many llama.cpp slots as the sweep's highest load sends at once (Poisson steps
         # are open-loop: their arrivals may overlap more; the rest wait in llama.cpp's queue).
@@ -48,4 +55,10 @@ def run_sweep(model_id: str, api_base: str | None, api_key_env: str | None, prom
     redaction.remember_url(api_base)
     key = resolve_api_key(ModelConfig(id=model_id, api_base=api_base, api_key_env=api_key_env))
     endpoint = Endpoint(model_id, api_base, key)
-    return sweep(endpoint, prompts, hourly_cost, slo, options, suite=suite, on_step=on_step)
+    if workers == 1:
+        return sweep(endpoint, prompts, hourly_cost, slo, options, suite=suite, on_step=on_step)
+    measurer = StepWorkers(workers, endpoint, prompts)
+    result = sweep(endpoint, prompts, hourly_cost, slo, options, suite=suite, on_step=on_step, measurer=measurer)
+    if on_lag is not None:
+        on_lag(measurer.lag_p99_ms)
+    return result

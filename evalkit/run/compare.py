@@ -15,7 +15,8 @@ import contextlib
 import datetime as dt
 import math
 import secrets
-from collections.abc import Callable, Collection, Sequence
+import time
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,14 +29,19 @@ from evalkit.errors import RunStopped, UsageError
 from evalkit.run.budget import Budget, exact_usd
 from evalkit.run.cache import ResponseCache
 from evalkit.run.fingerprint import fingerprint
+from evalkit.run.judge_cost import judge_max_tokens, judge_of
+from evalkit.run.latency import benchmark_samples, has_latency, latency_phases
+from evalkit.run.limits import ConcurrencyReport, Limiter, LimiterState, LocalLimiter, limits_for
 from evalkit.run.plan import Plan
 from evalkit.run.prepare import prepare
 from evalkit.run.resume import check_resumable, find_resumable, plan_for_resume
 from evalkit.run.runner import Job, RetryPolicy, Runner, Target
 from evalkit.run.selection import names_anything, select
 from evalkit.run.shards import Shard
+from evalkit.run.worker_process import WorkerReport, WorkerTask
+from evalkit.run.workers import Parent, deal, run_workers
 from evalkit.store.database import RunRow, Store
-from evalkit.store.lease import WHOLE_RUN, Lease, store_now, takeover_line
+from evalkit.store.lease import TTL_S, WHOLE_RUN, Lease, RunHeld, store_now, takeover_line
 from evalkit.store.records import CallKey, CallRecord
 from evalkit.store.writer import RecordWriter
 from evalkit.version import __version__
@@ -47,6 +53,10 @@ if TYPE_CHECKING:
 def new_run_id(now: dt.datetime | None = None) -> str:
     now = now or dt.datetime.now()
     return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+
+
+REJOIN_SLACK_S = 5.0
+"""Seconds a rejoining shard waits beyond the lease TTL: a heartbeat may be a little late."""
 
 
 def _ignore(_line: str) -> None:
@@ -66,6 +76,14 @@ class CompareOptions:
     """A label for a series of runs (e.g. `nightly`), so `last:nightly` finds the latest."""
     run_id: str | None = None
     """Shards of one run all name it; otherwise a new id is made."""
+    workers: int = 1
+    """Processes sending the calls (`evalkit.run.workers`); 1: this process alone."""
+    rejoin: bool = False
+    """A shard that already started continues instead of being refused: its process died
+    and this one takes over its lease (a Ray task retried). Its finished calls are kept."""
+    lease_ttl_s: float = TTL_S
+    """Seconds after its last heartbeat that this process's lease expires; a rejoining shard
+    waits up to that long for a dead holder's lease on another machine to expire."""
 
 
 @dataclass(frozen=True)
@@ -87,16 +105,18 @@ def plan_comparison(config: RunConfig | str | Path | None = None, models: Sequen
                     suites: Sequence[SuiteConfig | str] = (), *, run_options: dict[str, Any] | None = None,
                     store: Store | None = None, resume: str | None = None, shard: Shard | None = None,
                     run_id: str | None = None, max_cost: float | None = None, tag: str | None = None,
-                    require_keys: bool = True, on_notice: Callable[[str], None] | None = None,
-                    on_warning: Callable[[str], None] | None = None) -> Prepared:
+                    workers: int = 1, require_keys: bool = True, on_notice: Callable[[str], None] | None = None,
+                    on_warning: Callable[[str], None] | None = None, workloads: str | None = None) -> Prepared:
     """Every check of a comparison, before anything is sent or written; UsageError on bad input.
 
     ``resume`` (a run id, prefix or ``last``, read from ``store``) continues that run: with
     no config, model or suite given, from the config stored with it; otherwise the given
     one must make the same requests. ``shard`` runs a share of the items into run
-    ``run_id``. An estimate needs no keys (``require_keys=False``). See
+    ``run_id``; ``workers`` sends the calls from that many processes. An estimate needs
+    no keys (``require_keys=False``). See
     `evalkit.run.selection.select` for the rest. Notices and warnings go to ``on_notice``
     and ``on_warning`` as soon as they are known, so a refusal that follows comes after them.
+    ``workloads``: the store (URL or path) that holds the profiles replay suites draw from.
     """
     check_shard(shard, run_id, resuming=resume is not None)
     stored, notices = None, []
@@ -105,16 +125,16 @@ def plan_comparison(config: RunConfig | str | Path | None = None, models: Sequen
             raise ValueError("resuming a run needs the store that holds it")
         stored = store.run(resume)
     if stored is not None and not names_anything(config, models, suites):
-        plan = plan_for_resume(stored)
+        plan = plan_for_resume(stored, workloads)
     else:
         selection = select(config, models, suites, **(run_options or {}))
         notices = selection.notices
         for line in notices:
             (on_notice or _ignore)(line)
-        plan = prepare(selection.config, require_keys, shard=shard)
+        plan = prepare(selection.config, require_keys, shard=shard, store=workloads)
     for warning in plan.warnings:
         (on_warning or _ignore)(warning)
-    options = CompareOptions(resume=stored, max_cost=max_cost, tag=tag, run_id=run_id)
+    options = CompareOptions(resume=stored, max_cost=max_cost, tag=tag, run_id=run_id, workers=workers)
     check_options(plan, options, store)
     return Prepared(plan, options, notices)
 
@@ -133,12 +153,30 @@ def check_options(plan: Plan, options: CompareOptions, store: Store | None = Non
     requests differ, a budget that cannot pay (see `check_budget`). ``store`` holds the
     resumed run, whose spending counts against the budget."""
     check_shard(plan.shard, options.run_id, resuming=options.resume is not None)
+    check_workers(plan, options)
     resumed = options.resume
     if resumed is not None:
         check_resumable(plan, resumed)
     if options.max_cost is not None:
         earlier = (store.spent(resumed.run_id), store.completed_keys(resumed.run_id)) if resumed and store else ()
         check_budget(plan, options.max_cost, *earlier)
+
+
+def check_workers(plan: Plan, options: CompareOptions) -> None:
+    """``--workers`` above 1 sends calls from other processes: not to a local model (its
+    server already runs on this machine's cores, with a slot per call) and not with the
+    development cache (one process's file)."""
+    if options.workers < 1:
+        raise UsageError(f"--workers {options.workers}: at least 1")
+    if options.workers == 1:
+        return
+    local = [m.display for m in plan.config.models if m.is_local]
+    if local:
+        raise UsageError(f"--workers {options.workers}: {', '.join(local)} runs on this machine's own server, "
+                         "which more client processes would only compete with; drop --workers (or the local model)")
+    if options.cache is not None:
+        raise UsageError(f"--workers {options.workers} cannot be combined with --cache, a development aid "
+                         "of one process; drop one of them")
 
 
 def offer_resume(plan: Plan, options: CompareOptions, store: Store, ask: Callable[[str], bool] | None = None,
@@ -175,6 +213,10 @@ class Outcome:
     spent: float | None = None
     complete: bool = True
     """False while other shards of the run have not reported yet."""
+    concurrency: dict[str, ConcurrencyReport] = field(default_factory=dict)
+    """The concurrency each model ran at (`evalkit.run.limits`), by label."""
+    workers: list[WorkerReport] = field(default_factory=list)
+    """With ``--workers`` above 1: each worker's share and event-loop lag."""
 
 
 def execute(
@@ -183,6 +225,7 @@ def execute(
     on_record: Callable[[CallRecord], None] | None = None,
     options: CompareOptions = CompareOptions(),
     on_notice: Callable[[str], None] | None = None,
+    limiter: Limiter | None = None,
 ) -> Outcome:
     """Run the plan: start local servers, send every job, commit records as they arrive.
 
@@ -191,7 +234,8 @@ def execute(
     with its share of the items; the run is finished when the last of its shards ends.
     While it runs, this process holds the run's (or its shard's) lease: another process
     resuming it is refused (`RunHeld`), and a lease left by a killed process is taken
-    over, with a line to ``on_notice``.
+    over, with a line to ``on_notice``. ``limiter`` paces the calls when their limits are
+    shared beyond this process (a Ray cluster's); by default the runner keeps its own.
     """
     check_options(plan, options, store)
     # Local servers start before the run is opened: one that cannot start leaves no run behind.
@@ -200,13 +244,17 @@ def execute(
         run_id, done, repeated, lease = _open_run(plan, store, options, on_notice or (lambda _line: None))
         writer = RecordWriter(store)
         budget = Budget(options.max_cost, spent=store.spent(run_id)) if options.max_cost is not None else None
-        runner = _runner(plan, run_id, writer, lease, budget, options.cache, on_record)
+        parent = Parent(limiter or LocalLimiter(LimiterState(limits_for(targets.values()))), budget,
+                        _journal(run_id, writer, lease), _sink(writer, on_record))
         status, complete = "failed", True
+        sent = _Sent()
         try:
             jobs = [job for job in _jobs(plan, targets, budget is not None) if job.key not in done]
-            asyncio.run(runner.run(_interleave(jobs)))
+            sent = _send(plan, run_id, _interleave(jobs), parent, options)
+            if has_latency(plan):  # after every other item, so that nothing queues with them
+                sent.unsent += _send_latency(plan, run_id, targets, servers, done, parent, options)
             _raise_if_a_server_died(servers, run_id)
-            status = "stopped: budget" if runner.unsent else "finished"
+            status = "stopped: budget" if sent.unsent else "finished"
         except KeyboardInterrupt:
             status = "interrupted"
             raise
@@ -216,29 +264,54 @@ def execute(
                 status = "failed"  # not a baseline for `last:TAG`; a re-run of the config offers to resume it
             complete = _close_run(plan, store, run_id, status, lease)
     return Outcome(run_id=run_id, status=status, records=writer.written,
-                   already_done=len(done), repeated=repeated, unsent=runner.unsent,
-                   spent=budget.spent if budget else None, complete=complete)
+                   already_done=len(done), repeated=repeated, unsent=sent.unsent,
+                   spent=budget.spent if budget else None, complete=complete,
+                   concurrency=parent.limiter.snapshot(), workers=sent.workers)
 
 
-def _runner(plan: Plan, run_id: str, writer: RecordWriter, lease, budget: Budget | None,
-            cache: ResponseCache | None, on_record: Callable[[CallRecord], None] | None) -> Runner:
-    """The runner of an opened run: records go to the writer (redacted), and every call is
-    journalled before it is sent, unless this process has lost the run's lease."""
+@dataclass
+class _Sent:
+    unsent: int = 0
+    workers: list[WorkerReport] = field(default_factory=list)
+
+
+def _send(plan: Plan, run_id: str, jobs: list[Job], parent: Parent, options: CompareOptions) -> _Sent:
+    """Send every job, from this process or from ``options.workers`` processes; either
+    way through the parent's limiter, budget, journal and record sink."""
+    run = plan.config.run
+    retry = RetryPolicy(retries=run.retries, max_total_wait=run.max_retry_wait)
+    if options.workers == 1:
+        runner = Runner(run_id, run.timeout, retry, parent.sink, journal=lambda job: parent.journal(job.key),
+                        budget=parent.budget, cache=options.cache, limiter=parent.limiter)
+        asyncio.run(runner.run(jobs))
+        return _Sent(runner.unsent)
+    tasks = [WorkerTask(index, run_id, run.timeout, retry, share, budgeted=parent.budget is not None)
+             for index, share in enumerate(deal(jobs, options.workers), start=1)]
+    reports = run_workers(tasks, parent) if tasks else []
+    return _Sent(sum(report.unsent for report in reports), reports)
+
+
+def _sink(writer: RecordWriter, on_record: Callable[[CallRecord], None] | None) -> Callable[[CallRecord], None]:
+    """Records go to the writer (redacted) and to the listener."""
 
     def sink(record: CallRecord) -> None:
         writer.put(redaction.redact_record(record))
         if on_record:
             on_record(record)
 
-    async def journal(job: Job) -> None:
+    return sink
+
+
+def _journal(run_id: str, writer: RecordWriter, lease: Lease) -> Callable[[CallKey], Awaitable[None]]:
+    """Journal every call before it is sent, unless this process has lost the run's lease."""
+
+    async def journal(key: CallKey) -> None:
         if lease.lost:  # another process runs these calls now: send no more of them
             raise RunStopped(f"run {run_id}: another process took over its lease while this one's heartbeat "
                              "was late; this process stopped sending (its finished calls are stored)")
-        await asyncio.wrap_future(writer.mark_sent(run_id, job.key))
+        await asyncio.wrap_future(writer.mark_sent(run_id, key))
 
-    run = plan.config.run
-    retry = RetryPolicy(retries=run.retries, max_total_wait=run.max_retry_wait)
-    return Runner(run_id, run.timeout, retry, sink, journal=journal, budget=budget, cache=cache)
+    return journal
 
 
 def _open_run(plan: Plan, store: Store, options: CompareOptions,
@@ -247,12 +320,17 @@ def _open_run(plan: Plan, store: Store, options: CompareOptions,
     resumed one: its id, the calls already done, the calls to repeat, and the lease."""
     resume = options.resume
     run_id = resume.run_id if resume is not None else options.run_id or new_run_id()
-    lease = _take_lease(store, run_id, plan.shard.index if plan.shard else WHOLE_RUN, notify)
+    shard = plan.shard.index if plan.shard else WHOLE_RUN
+    lease = _take_lease(store, run_id, shard, notify, options)
     try:
         if resume is not None:
             repeated = store.inflight_count(run_id)
             store.reopen_run(run_id)
             return run_id, store.completed_keys(run_id), repeated, lease
+        if options.rejoin and plan.shard is not None and store.shard_started(run_id, shard):
+            mine = _shard_keys(plan)
+            repeated = store.reopen_shard(run_id, shard, mine)
+            return run_id, store.completed_keys(run_id) & mine, repeated, lease
         start = (_storable_config(plan.config), plan.config.config_hash(), __version__,
                  snapshot(list(plan.prices.values())))
         if plan.shard is None:
@@ -266,14 +344,31 @@ def _open_run(plan: Plan, store: Store, options: CompareOptions,
         raise
 
 
-def _take_lease(store: Store, run_id: str, shard: int, notify: Callable[[str], None]) -> Lease:
-    """This process's lease on the run; refused (`RunHeld`, exit 2) while another holds it."""
-    lease = Lease(store, run_id, shard)
-    stale = lease.acquire()
+def _take_lease(store: Store, run_id: str, shard: int, notify: Callable[[str], None],
+                options: CompareOptions) -> Lease:
+    """This process's lease on the run; refused (`RunHeld`, exit 2) while another holds it.
+    A rejoining shard first waits out the lease of the process it replaces: on another
+    machine that one's death shows only once its heartbeat has stopped for its TTL."""
+    lease = Lease(store, run_id, shard, ttl=options.lease_ttl_s, heartbeat=options.lease_ttl_s / 6)
+    deadline = time.monotonic() + (options.lease_ttl_s + REJOIN_SLACK_S if options.rejoin else 0.0)
+    while True:
+        try:
+            stale = lease.acquire()
+            break
+        except RunHeld:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(1.0)
     if stale:
         with store.engine.connect() as conn:
             notify(takeover_line(run_id, stale, store_now(conn)))
     return lease
+
+
+def _shard_keys(plan: Plan) -> set[CallKey]:
+    """Every call of the plan's share of the items."""
+    return {CallKey(model.display, sample.suite, sample.id, epoch) for model in plan.config.models
+            for items in plan.samples.values() for sample in items for epoch in range(plan.config.run.epochs)}
 
 
 def _close_run(plan: Plan, store: Store, run_id: str, status: str, lease: Lease) -> bool:
@@ -301,16 +396,41 @@ def _storable_config(config: RunConfig) -> dict:
     return data
 
 
+def _send_latency(plan: Plan, run_id: str, targets: dict[str, Target], servers: dict[str, LocalEndpoint],
+                  done: set[CallKey], parent: Parent, options: CompareOptions) -> int:
+    """Send the latency suites' phases (`evalkit.run.latency`) one after the other, from
+    this process whatever ``--workers`` says, each under a limiter of its own that holds
+    every model at the phase's fixed concurrency (not the run's adaptive window). The tiers
+    no context window holds go to the sink at once as skipped. Returns the calls unsent."""
+    latency = latency_phases(plan, targets, run_id, servers, parent.budget is not None)
+    for record in latency.skipped:
+        parent.sink(record)
+    run = plan.config.run
+    retry = RetryPolicy(retries=run.retries, max_total_wait=run.max_retry_wait)
+    unsent = 0
+    for phase in latency.phases:
+        jobs = [job for job in phase if job.key not in done]
+        if not jobs:
+            continue
+        limiter = LocalLimiter(LimiterState(limits_for(job.target for job in jobs)))
+        runner = Runner(run_id, run.timeout, retry, parent.sink, journal=lambda job: parent.journal(job.key),
+                        budget=parent.budget, cache=options.cache, limiter=limiter)
+        asyncio.run(runner.run(_interleave(jobs)))
+        unsent += runner.unsent
+    return unsent
+
+
 def _jobs(plan: Plan, targets: dict[str, Target], with_worst_case: bool) -> list[Job]:
     run = plan.config.run
     jobs = []
     for model in plan.config.models:
-        for items in plan.samples.values():
+        for items in benchmark_samples(plan).values():
             for sample in items:
                 # counting every prompt's tokens is only worth it when a budget needs it
                 worst = plan.worst_case(model, sample) if with_worst_case else 0.0
+                judging = plan.judge_worst_case(sample) if with_worst_case else 0.0
                 for epoch in range(run.epochs):
-                    jobs.append(Job(targets[model.display], sample, epoch, max_cost=worst))
+                    jobs.append(Job(targets[model.display], sample, epoch, max_cost=worst, judge_max_cost=judging))
     return jobs
 
 
@@ -326,6 +446,7 @@ def check_budget(plan: Plan, max_cost: float, spent: float = 0.0,
     if unknown:
         raise UsageError(f"--max-cost needs every price; unknown for {', '.join(unknown)} "
                          "(give them a price in the config)")
+    check_judges_for_budget(plan)
     dearest, label = 0.0, ""
     for model in plan.config.models:
         for items in plan.samples.values():
@@ -339,11 +460,29 @@ def check_budget(plan: Plan, max_cost: float, spent: float = 0.0,
     if dearest > max_cost - spent:
         what = ("its timeout of machine time" if plan.prices[label].hourly_cost is not None
                 else f"its whole prompt and max_tokens={plan.config.run.max_tokens} of answer")
+        if plan.judge_prices():
+            what += ", and its judging"
         left = f" ({exact_usd(max_cost - spent)} left after {exact_usd(spent)} spent)" if spent else ""
         raise UsageError(
             f"--max-cost {exact_usd(max_cost)}{left} cannot pay for one call of {label}, whose worst case "
             f"({what}) is {exact_usd(dearest)}: the run would stop at that call; raise --max-cost to at least "
             f"{exact_usd(dearest + spent)} or lower --max-tokens")
+
+
+def check_judges_for_budget(plan: Plan) -> None:
+    """A budget holds the judges' calls too: refuse one whose judge has no known price, or
+    no ``max_tokens`` to bound its verdicts (its worst case would be unbounded)."""
+    unknown = [judge for judge, price in plan.judge_prices().items() if not price.known]
+    if unknown:
+        raise UsageError(f"--max-cost counts the judge's calls and needs its price; unknown for judge "
+                         f"{', '.join(unknown)} (give the judge a price: {{input: ..., output: ...}})")
+    for items in plan.samples.values():
+        for sample in items:
+            spec = judge_of(sample)
+            if spec is not None and judge_max_tokens(spec) is None:
+                raise UsageError(f"--max-cost counts the judge's calls, but judge {spec.model} of suite "
+                                 f"{sample.suite} (item {sample.id}) has no max_tokens, so its worst case has "
+                                 "no bound; give it params: {max_tokens: 1024} in its scorer_options")
 
 
 def _interleave(jobs: list[Job]) -> list[Job]:
@@ -407,5 +546,6 @@ def _target(model: ModelConfig, plan: Plan, server: LocalEndpoint | None) -> Tar
         api_key=api_key,
         max_concurrency=model.max_concurrency,
         requests_per_minute=model.requests_per_minute,
+        adaptive=model.adapts_concurrency(options),
         endpoint_down=endpoint_down,
     )

@@ -54,7 +54,11 @@ def prompt_tokens(model: ModelConfig, sample: Sample) -> int:
 
 
 def typical_answer(sample: Sample) -> int:
-    """A capable model's usual answer length for the item: its built-in suite's, else the default."""
+    """A capable model's usual answer length for the item: for a replayed request the
+    length of the answer logged for it, else its built-in suite's, else the default."""
+    logged = sample.metadata.get("incumbent_completion_tokens")
+    if isinstance(logged, int) and not isinstance(logged, bool) and logged > 0:
+        return logged
     declared = typical_answer_tokens(sample.suite)
     return DEFAULT_ANSWER_TOKENS if declared is None else declared
 
@@ -100,19 +104,26 @@ def item_calls(model: ModelConfig, sample: Sample, answer: int, scenario: str,
     return [(first + turn * growth, answer) for turn in range(task_turns(sample, scenario))]
 
 
+def answer_lengths(model: ModelConfig, samples: list[Sample], max_tokens: int) -> dict[str, list[int]]:
+    """The answer tokens ``model`` is assumed to give each sample, per scenario (low,
+    expected, high): half a typical answer, a typical one (several for a reasoning model),
+    ``max_tokens``."""
+    factor = REASONING_FACTOR if is_reasoning(model) else 1
+    limits = [answer_limit(s, max_tokens) for s in samples]  # an item's own max_tokens wins
+    return {"low": [min(limit, typical_answer(s) // 2) for s, limit in zip(samples, limits)],
+            "expected": [min(limit, typical_answer(s) * factor) for s, limit in zip(samples, limits)],
+            "high": limits}
+
+
 def estimate_model(
     model: ModelConfig, price: ModelPrice, samples: list[Sample], max_tokens: int, timeout: float
 ) -> ModelEstimate:
     reasoning = is_reasoning(model)
-    factor = REASONING_FACTOR if reasoning else 1
     firsts = [prompt_tokens(model, s) for s in samples]
-    answers = {
-        "low": lambda s: min(max_tokens, typical_answer(s) // 2),
-        "expected": lambda s: min(max_tokens, typical_answer(s) * factor),
-        "high": lambda s: max_tokens,
-    }
-    calls = {scenario: [item_calls(model, s, answer(s), scenario, first) for s, first in zip(samples, firsts)]
-             for scenario, answer in answers.items()}
+    answers = answer_lengths(model, samples, max_tokens)
+    calls = {scenario: [item_calls(model, s, answer, scenario, first)
+                        for s, answer, first in zip(samples, lengths, firsts)]
+             for scenario, lengths in answers.items()}
     expected = [call for item in calls["expected"] for call in item]
     prompt = sum(p for p, _ in expected)
     completions = {scenario: sum(a for item in items for _, a in item) for scenario, items in calls.items()}
@@ -148,8 +159,16 @@ def worst_case_cost(model: ModelConfig, price: ModelPrice, sample: Sample, max_t
     if price.hourly_cost is not None:
         return price.hourly_cost * timeout * turns / 3600 / price.hourly_slots
     first = int(prompt_tokens(model, sample) * TOKENIZER_MARGIN)
+    max_tokens = answer_limit(sample, max_tokens)
     growth = int((max_tokens + result_allowance(model, sample)) * TOKENIZER_MARGIN)
     return sum(worst_call_cost(price, first + turn * growth, max_tokens, timeout) for turn in range(turns))
+
+
+def answer_limit(sample: Sample, max_tokens: int) -> int:
+    """The answer tokens an item may get: its own ``max_tokens`` where it sends one (a
+    latency tier's answer size, an lm-eval task's), which wins over the run's."""
+    own = sample.params.get("max_tokens")
+    return int(own) if isinstance(own, int) and own > 0 else max_tokens
 
 
 def worst_call_cost(price: ModelPrice, prompt_tokens: int, max_tokens: int | None, timeout: float) -> float:

@@ -26,17 +26,19 @@ def default_suites() -> list[SuiteConfig]:
     return [SuiteConfig(name=name) for name in default_builtin_names()]
 
 
-def prepare(config: RunConfig, require_keys: bool = True, shard: Shard | None = None) -> Plan:
+def prepare(config: RunConfig, require_keys: bool = True, shard: Shard | None = None,
+            store: str | None = None) -> Plan:
     """Validate everything that could fail before a paid call; raise UsageError on bad input.
 
     An estimate needs no keys: `require_keys=False` skips that check (nothing is sent).
-    A shard keeps only its deterministic share of the items.
+    A shard keeps only its deterministic share of the items. ``store`` (a URL or path)
+    holds the workload profiles replay suites draw from.
     """
     if not config.models:
         raise UsageError("no models to compare; pass -m MODEL or a config with models")
     suites = config.suites or default_suites()
     config = config.model_copy(update={"suites": suites})
-    samples = _load_suites(config)
+    samples = _load_suites(config, store)
     warnings: list[str] = []
     prices, keys = {}, {}
     for i, model in enumerate(config.models):
@@ -57,11 +59,11 @@ def prepare(config: RunConfig, require_keys: bool = True, shard: Shard | None = 
     return Plan(config=config, samples=samples, prices=prices, keys=keys, warnings=warnings, shard=shard)
 
 
-def _load_suites(config: RunConfig) -> dict[str, list[Sample]]:
+def _load_suites(config: RunConfig, store: str | None = None) -> dict[str, list[Sample]]:
     """Every suite's samples; a missing file or an unknown suite names the config field."""
     samples = {}
     for i, suite in enumerate(config.suites):
-        items = load_samples(suite, config.run, locate=functools.partial(config.where, "suites", i))
+        items = load_samples(suite, config.run, locate=functools.partial(config.where, "suites", i), store=store)
         if not items:
             raise UsageError(f"{config.where('suites', i)}: suite {suite.name} has no items")
         samples[suite.name] = items

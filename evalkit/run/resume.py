@@ -38,11 +38,12 @@ def find_resumable(plan: Plan, store: Store) -> RunRow | None:
     return None
 
 
-def plan_for_resume(run: RunRow) -> Plan:
-    """The plan of a stored run, from its stored config (keys come from the environment)."""
+def plan_for_resume(run: RunRow, workloads: str | None = None) -> Plan:
+    """The plan of a stored run, from its stored config (keys come from the environment;
+    replay suites' profiles from the store ``workloads``)."""
     if any(redaction.has_redactions(m.get("api_base")) for m in run.config.get("models", [])):
         raise UsageError(
             f"run {run.run_id} used an endpoint with credentials, which are never stored; "
             "resume it with the same config: evalkit compare --resume RUN -c CONFIG"
         )
-    return prepare(validate_config(run.config, source=f"<config stored with run {run.run_id}>"))
+    return prepare(validate_config(run.config, source=f"<config stored with run {run.run_id}>"), store=workloads)

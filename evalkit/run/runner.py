@@ -11,12 +11,13 @@ import asyncio
 import functools
 import gc
 import hashlib
+import inspect
 import json
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 from evalkit import transport
 from evalkit.economics.pricing import ModelPrice
@@ -24,6 +25,7 @@ from evalkit.errors import EvalkitError
 from evalkit.run.budget import Budget
 from evalkit.run.cache import ResponseCache
 from evalkit.run.estimate import TEMPLATE_OVERHEAD_TOKENS, TOKENIZER_MARGIN, worst_call_cost
+from evalkit.run.limits import CallOutcome, Limiter, LimiterState, LocalLimiter, Permit, limits_for
 from evalkit.run.turns import merge_turns, tool_round
 from evalkit.scoring.registry import JudgeError, get_scorer, score_item, scorer_input
 from evalkit.store.records import CallKey, CallRecord, decode_start_s, output_speed_tps
@@ -52,6 +54,9 @@ class Target:
     port changes each run): part of what identifies a request."""
     max_concurrency: int = 8
     requests_per_minute: float | None = None
+    adaptive: bool = False
+    """Let the limiter adapt the model's concurrency to 429s and rate-limit headers, up to
+    `max_concurrency` (`evalkit.run.limits`); False keeps `max_concurrency` fixed."""
     token_counter: Callable[[str], int] | None = field(default=None, repr=False, compare=False)
     """Counts tokens when the provider reports no usage; default: litellm's tokenizer for the model."""
     endpoint_down: Callable[[], str | None] | None = field(default=None, repr=False, compare=False)
@@ -80,28 +85,23 @@ class Job:
     sample: Sample
     epoch: int = 0
     max_cost: float = 0.0
-    """Worst-case cost of the call (full prompt, max_tokens of output): what a budget reserves."""
+    """Worst-case cost of the call (full prompt, max_tokens of output) and of its judging:
+    what a budget reserves."""
+    judge_max_cost: float = 0.0
+    """The judging part of `max_cost` (0 for an item no judge grades)."""
 
     @property
     def key(self) -> CallKey:
         return CallKey(self.target.label, self.sample.suite, self.sample.id, self.epoch)
 
 
-class RateLimiter:
-    """Spaces requests evenly so that no more than `per_minute` start in any minute."""
+class RunBudget(Protocol):
+    """A run's budget as the runner uses it: a `Budget`, or a worker's proxy for the one
+    its parent holds, whose reservation is awaited."""
 
-    def __init__(self, per_minute: float) -> None:
-        self.interval = 60.0 / per_minute
-        self.next_slot = 0.0
-        self.lock = asyncio.Lock()
+    def try_reserve(self, worst_case: float) -> bool | Awaitable[bool]: ...
 
-    async def wait(self) -> None:
-        async with self.lock:
-            now = time.monotonic()
-            slot = max(now, self.next_slot)
-            self.next_slot = slot + self.interval
-        if slot > now:
-            await asyncio.sleep(slot - now)
+    def settle(self, reserved: float, actual: float | None) -> None: ...
 
 
 TASKS_PER_SLOT = 2
@@ -115,7 +115,9 @@ class Runner:
     Optional collaborators: `journal` is awaited once per job right before its first call
     goes out (so a crash can tell which calls were in flight); `budget` reserves each
     job's worst-case cost before sending and stops the run when the next call could
-    exceed it; `cache` replays earlier successful answers (development only).
+    exceed it; `cache` replays earlier successful answers (development only); `limiter`
+    decides when each call may go (`evalkit.run.limits`; default: one in this process,
+    from the targets' limits), shared by every runner of a run that splits it.
     """
 
     def __init__(
@@ -126,8 +128,9 @@ class Runner:
         sink: Callable[[CallRecord], None],
         *,
         journal: Callable[[Job], Awaitable[None]] | None = None,
-        budget: Budget | None = None,
+        budget: Budget | RunBudget | None = None,
         cache: ResponseCache | None = None,
+        limiter: Limiter | None = None,
     ) -> None:
         self.run_id = run_id
         self.timeout = timeout
@@ -136,8 +139,7 @@ class Runner:
         self.journal = journal
         self.budget = budget
         self.cache = cache
-        self.semaphores: dict[str, asyncio.Semaphore] = {}
-        self.limiters: dict[str, RateLimiter] = {}
+        self.limiter = limiter
         self.gates: dict[str, _Gate] = {}
         self.stopped: dict[str, str] = {}
         """Models stopped after a failure no retry can fix (a bad key): label -> reason."""
@@ -151,13 +153,10 @@ class Runner:
         jobs = list(jobs)
         by_model: dict[str, list[Job]] = {}
         for job in jobs:
-            target = job.target
-            if target.label not in self.semaphores:
-                self.semaphores[target.label] = asyncio.Semaphore(target.max_concurrency)
-                self.gates[target.label] = _Gate()
-                if target.requests_per_minute:
-                    self.limiters[target.label] = RateLimiter(target.requests_per_minute)
-            by_model.setdefault(target.label, []).append(job)
+            self.gates.setdefault(job.target.label, _Gate())
+            by_model.setdefault(job.target.label, []).append(job)
+        if self.limiter is None:
+            self.limiter = LocalLimiter(LimiterState(limits_for(job.target for job in jobs)))
         await transport.warm_up({(job.target.model_id, job.target.api_base, job.target.api_key) for job in jobs})
         if any(job.sample.environment is not None for job in jobs):
             import jsonschema  # noqa: F401 - tool calls are checked with it; imported mid-run it would stall the loop
@@ -225,20 +224,24 @@ class Runner:
         state = _JobState()
         turns: list[CallRecord] = []
         calls: list[list[dict]] = []
+        record: CallRecord | None = None
         try:
-            attempt = await self._converse(job, state, turns, calls)
-        except _BudgetExhausted:
-            if not turns:
+            try:
+                attempt = await self._converse(job, state, turns, calls)
+            except _BudgetExhausted:
+                if not turns:
+                    self.unsent += 1
+                    return None
+                attempt = None  # a task the budget cannot take further: its paid turns are kept
+                _stop_for_budget(turns)
                 self.unsent += 1
-                return None
-            attempt = None  # a task the budget cannot take further: its paid turns are kept
-            _stop_for_budget(turns)
-            self.unsent += 1
+            record = turns[0] if job.sample.environment is None else self._task_record(job, turns, calls)
+            await self._score(record, attempt, job.sample)
         finally:
+            # settled after judging: the reservation held the judge's worst case too
             if self.budget and state.reserved is not None:  # what was sent; replayed turns cost nothing
-                self.budget.settle(state.reserved, sum(t.cost_usd or 0.0 for t in turns if not t.from_cache))
-        record = turns[0] if job.sample.environment is None else self._task_record(job, turns, calls)
-        await self._score(record, attempt, job.sample)
+                judged = _judging_spent(record, job)
+                self.budget.settle(state.reserved, sum(t.cost_usd or 0.0 for t in turns if not t.from_cache) + judged)
         record.finished_at = time.time()
         return record
 
@@ -252,7 +255,7 @@ class Runner:
         attempt: transport.Attempt | None = None
         for number in range(1, limit + 1):
             if number > 1:
-                self._cover_next_turn(job, state, turns, messages)
+                await self._cover_next_turn(job, state, turns, messages)
             turn, attempt = await self._turn(job, tuple(messages), state, first=number == 1)
             turns.append(turn)
             if turn.error_class is not None or environment is None or attempt is None or not attempt.tool_calls:
@@ -267,8 +270,8 @@ class Runner:
             state.added = more
         return attempt
 
-    def _cover_next_turn(self, job: Job, state: _JobState, turns: list[CallRecord],
-                         messages: list[dict[str, Any]]) -> None:
+    async def _cover_next_turn(self, job: Job, state: _JobState, turns: list[CallRecord],
+                               messages: list[dict[str, Any]]) -> None:
         """Keep a task's reservation above what it has spent plus its next call's worst case.
 
         The first reservation rests on assumptions (results no bigger than the item's data);
@@ -284,9 +287,9 @@ class Runner:
         prompt = int(((last.prompt_tokens or 0) + (last.completion_tokens or 0)) * margin) + added
         params = request_params(job.target, job.sample)
         worst = worst_call_cost(job.target.price, prompt, params.get("max_tokens"), self.timeout)
-        short = sum(t.cost_usd or 0.0 for t in turns if not t.from_cache) + worst - state.reserved
+        short = sum(t.cost_usd or 0.0 for t in turns if not t.from_cache) + worst + job.judge_max_cost - state.reserved
         if short > 0:
-            if not self.budget.try_reserve(short):
+            if not await self._reserve(short):
                 raise _BudgetExhausted()
             state.reserved += short
 
@@ -417,10 +420,10 @@ class Runner:
 
     async def _send(self, job: Job, request: transport.Request, state: _JobState) -> transport.Attempt:
         target = job.target
-        limiter = self.limiters.get(target.label)
-        if limiter:
-            await limiter.wait()
-        async with self.semaphores[target.label]:
+        assert self.limiter is not None  # set by `run`
+        permit = await self.limiter.acquire(target.label)
+        outcome = CallOutcome("error")
+        try:
             # Checked once a slot is free: calls queued behind a failed one must not go out.
             if target.label in self.stopped:
                 raise _ModelStopped(self.stopped[target.label])
@@ -430,12 +433,22 @@ class Runner:
             timed: transport.Attempt | None = None
             try:
                 timed = await transport.complete(request)
+                outcome = call_outcome(timed, None)
                 return timed
             except transport.CallError as error:
                 timed = error.attempt
+                outcome = call_outcome(timed, error)
                 raise
             finally:
                 state.loop_lag_ms = self._lag_of(timed, mark)
+        finally:
+            await self._release(permit, outcome)
+
+    async def _release(self, permit: Permit, outcome: CallOutcome) -> None:
+        assert self.limiter is not None
+        # A limiter's release does not wait (a remote one posts it), so a call cancelled
+        # mid-flight (Ctrl-C, a failed sibling) still frees its slot here.
+        await self.limiter.release(permit, outcome)
 
     def _lag_of(self, timed: transport.Attempt | None, mark: int) -> float | None:
         """The client lag an attempt was timed under: that of the process whose clock timed
@@ -444,9 +457,16 @@ class Runner:
             return timed.clock_lag_ms
         return self.lag.worst_since(mark) if self.lag else None
 
+    async def _reserve(self, amount: float) -> bool:
+        """Reserve on the run's budget: a `Budget` here, or one in the parent of this
+        worker process, whose answer is awaited (`evalkit.run.worker_process`)."""
+        assert self.budget is not None
+        reserved = self.budget.try_reserve(amount)
+        return await reserved if inspect.isawaitable(reserved) else reserved
+
     async def _before_first_send(self, job: Job, state: _JobState) -> None:
         if self.budget is not None:
-            if not self.budget.try_reserve(job.max_cost):
+            if not await self._reserve(job.max_cost):
                 raise _BudgetExhausted()
             state.reserved = job.max_cost
         if self.journal is not None:
@@ -492,11 +512,37 @@ class _ModelStopped(EvalkitError):
     """The model was stopped by an earlier failure that no retry can fix."""
 
 
+def call_outcome(attempt: transport.Attempt | None, error: transport.CallError | None) -> CallOutcome:
+    """What the limiter learns from an attempt: answered, rate-limited (a 429) or failed,
+    with the rate-limit headers the response carried and the tokens it used."""
+    headers = attempt.rate_limit_headers if attempt is not None else None
+    if error is None:
+        tokens = None
+        if attempt is not None and attempt.usage_source == "provider":
+            tokens = (attempt.prompt_tokens or 0) + (attempt.completion_tokens or 0)
+        # most providers send no rate-limit headers: nothing to parse on the hot path
+        return CallOutcome.from_headers("ok", headers, tokens=tokens) if headers else CallOutcome("ok", tokens=tokens)
+    if error.status == 429 or error.error_class == "rate_limit":
+        return CallOutcome.from_headers("rate_limited", headers, retry_after_s=error.retry_after)
+    return CallOutcome.from_headers("error", headers)
+
+
 def later_turn_params(params: dict) -> dict:
     """A task's parameters after its first turn: a forced tool choice (``required``, or one
     named function) forced the first call; kept, it would forbid the answer the task needs."""
     choice = params.get("tool_choice")
     return {**params, "tool_choice": "auto"} if choice is not None and choice != "none" else params
+
+
+def _judging_spent(record: CallRecord | None, job: Job) -> float:
+    """What judging the record cost, for the budget: its judge cost, or where the judge
+    failed the judge's reserved worst case: a pairwise judge may have been paid for its
+    first call before the second failed, the record does not say, and the limit must hold."""
+    if record is None:
+        return 0.0
+    if record.error_class == "judge":
+        return job.judge_max_cost
+    return record.judge_cost_usd or 0.0
 
 
 def _stop_for_budget(turns: list[CallRecord]) -> None:

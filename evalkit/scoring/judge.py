@@ -21,7 +21,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evalkit.errors import UsageError
 from evalkit.scoring.registry import (
@@ -35,6 +35,9 @@ from evalkit.scoring.registry import (
     is_text,
     register,
 )
+
+if TYPE_CHECKING:
+    from evalkit.economics.pricing import ModelPrice
 
 DEFAULT_SCALE = 5
 
@@ -96,6 +99,26 @@ class JudgeSpec:
 
     async def grade(self, question: str, response: str, reference: Any, timeout: float) -> Judgement:
         return await judge_reply(self, question, response, reference, timeout)
+
+    @property
+    def calls_per_item(self) -> int:
+        """Judge calls one reply costs: one in score mode, two in pairwise mode (both orders)."""
+        return 2 if self.mode == "pairwise" else 1
+
+    def prompts(self, question: str, response: str, reference: Any) -> list[str]:
+        """The prompts the judge is sent about one reply, in the order they are sent."""
+        if self.mode == "pairwise":
+            return [pairwise_prompt(self, question, response, str(reference)),
+                    pairwise_prompt(self, question, str(reference), response)]
+        return [score_prompt(self, question, response, reference)]
+
+    def model_price(self) -> ModelPrice:
+        """The judge's price: its ``price`` option, else the price files (as for any model)."""
+        from evalkit.config.models import ModelConfig, Price
+        from evalkit.economics.pricing import resolve_price
+
+        price = Price(**self.price) if self.price else None
+        return resolve_price(ModelConfig(id=self.model, price=price))
 
     def api_key(self) -> str | None:
         """The judge's key, by the same lookup as every model's (`evalkit.config.keys`): its
@@ -168,8 +191,9 @@ async def _pairwise(spec: JudgeSpec, question: str, response: str, baseline: str
     first_winner, second_winner = winners
     if first_winner is None or second_winner is None:
         raise JudgeError(f"judge {spec.model} gave no 'Winner: A/B/tie' line")
-    points = {"A": 1.0, "tie": 0.5, "B": 0.0}
-    value = (points[first_winner] + (1.0 - points[second_winner])) / 2
+    # as the module says: a win only when the reply wins in both orders, a loss only when it
+    # loses in both; a win and a tie is not three quarters of a win, but no decision (0.5)
+    value = 1.0 if winners == ("A", "B") else 0.0 if winners == ("B", "A") else 0.5
     extracted = f"{first_winner}/{second_winner}"
     detail = "" if value == 1.0 else f"pairwise vs reference (reply first, then second): {extracted}"
     judgement.score = Score(value, extracted, detail)
@@ -212,12 +236,7 @@ async def _ask(spec: JudgeSpec, prompt: str, timeout: float) -> tuple[str, tuple
 
 
 def _cost(spec: JudgeSpec, prompt_tokens: int, completion_tokens: int) -> float | None:
-    from evalkit.config.models import ModelConfig, Price
-    from evalkit.economics.pricing import resolve_price
-
-    price = Price(**spec.price) if spec.price else None
-    model_price = resolve_price(ModelConfig(id=spec.model, price=price))
-    return model_price.cost(prompt_tokens, completion_tokens)
+    return spec.model_price().cost(prompt_tokens, completion_tokens)
 
 
 def _is_price(value: Any) -> bool:

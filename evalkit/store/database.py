@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -157,6 +158,38 @@ class Store:
             raise UsageError(
                 f"shard {shard}/{shard_count} of run {run_id} has already started; "
                 "running it again would store its items twice") from None
+
+    def shard_started(self, run_id: str, shard: int) -> bool:
+        """Whether shard ``shard`` of run ``run_id`` has joined it (by any process, ever)."""
+        query = sa.select(shards_table.c.status).where(
+            (shards_table.c.run_id == run_id) & (shards_table.c.shard == shard))
+        with self.engine.connect() as conn:
+            return conn.execute(query).first() is not None
+
+    def reopen_shard(self, run_id: str, shard: int, keys: Collection[CallKey]) -> int:
+        """A shard whose process died runs again (the caller holds its lease): it is
+        running again, and of its calls (``keys``) the failed records go, to be redone, as
+        do the sent-call marks of those in flight when it died. Returns how many were in
+        flight. Other shards' records and marks are left alone: they may be running."""
+        mine = set(keys)
+        with self.engine.begin() as conn:
+            conn.execute(sa.update(shards_table)
+                         .where((shards_table.c.run_id == run_id) & (shards_table.c.shard == shard))
+                         .values(status="running", finished_at=None))
+            key_columns = [records_table.c[name] for name in CallKey._fields]
+            failed = [row.id for row in conn.execute(
+                sa.select(records_table.c.id, *key_columns).where(
+                    records_table.c.run_id == run_id, records_table.c.error_class.is_not(None)))
+                if CallKey(*row[1:]) in mine]
+            if failed:
+                conn.execute(sa.delete(records_table).where(records_table.c.id.in_(failed)))
+            marks = [CallKey(*row) for row in conn.execute(
+                sa.select(*(inflight_table.c[name] for name in CallKey._fields))
+                .where(inflight_table.c.run_id == run_id))]
+            inflight = [key for key in marks if key in mine]
+            if inflight:
+                conn.execute(_DELETE_MARK, [_key_params(run_id, key) for key in inflight])
+        return len(inflight)
 
     def finish_shard(self, run_id: str, shard: int, status: str) -> bool:
         """Record that a shard ended; finish the run once every shard has reported.
@@ -438,7 +471,11 @@ _DELETE_MARK = sa.delete(inflight_table).where(
 
 def _mark_params(record: CallRecord) -> dict[str, Any]:
     """The parameters of `_DELETE_MARK` that clear ``record``'s sent-call mark."""
-    return {"m_run_id": record.run_id, **{f"m_{name}": value for name, value in record.key._asdict().items()}}
+    return _key_params(record.run_id, record.key)
+
+
+def _key_params(run_id: str, key: CallKey) -> dict[str, Any]:
+    return {"m_run_id": run_id, **{f"m_{name}": value for name, value in key._asdict().items()}}
 
 
 _CHUNK_ROWS = 10_000

@@ -34,13 +34,29 @@ def default_builtin_names() -> list[str]:
 
 
 def load_samples(suite: SuiteConfig, options: RunOptions,
-                 locate: Callable[[str], str] | None = None) -> list[Sample]:
+                 locate: Callable[[str], str] | None = None, store: str | None = None) -> list[Sample]:
     """The samples of one suite, generated or read, validated, cut to the run's limit.
 
     ``locate(field)`` says where the suite's ``field`` was set (config file, line and
     field, or the flag), for the messages about a missing file or an unknown suite.
+    ``store`` (a URL or path; None: the default) holds the profiles ``replay:`` suites draw from.
     """
     locate = locate or (lambda _field: f"suite {suite.name}")
+    from evalkit.suites.latency import is_latency_suite, load_latency_suite
+
+    if is_latency_suite(suite.name) and not suite.path:
+        return load_latency_suite(suite, locate, limit=options.limit, store=store)
+    if suite.concurrency is not None:
+        raise UsageError(f"{locate('concurrency')}: concurrency is an option of the latency suites only "
+                         "(latency, latency:PROFILE); leave it out of suite " + suite.name)
+    from evalkit.suites.replay import is_replay, load_replay_samples
+
+    if is_replay(suite):
+        return load_replay_samples(suite, options, locate, store)
+    if suite.judge is not None or suite.incumbent_price is not None:
+        field = "judge" if suite.judge is not None else "incumbent_price"
+        raise UsageError(f"{locate(field)}: '{field}' belongs to replay suites (replay:PROFILE); "
+                         f"suite {suite.name} is not one, so remove it")
     if suite.name.startswith("lm-eval:") and not suite.path:
         from evalkit.suites.lm_eval import load_lm_eval_samples
 

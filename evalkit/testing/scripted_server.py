@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import re
 import select
@@ -40,6 +41,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from evalkit.testing import anthropic_messages
+from evalkit.testing.rate_limit import TokenBucket
 
 FAULTS: dict[str, str] = {
     "hang": "accept the request and never answer, until the client hangs up or the server stops",
@@ -561,7 +563,8 @@ class _Handler(BaseHTTPRequestHandler):
         elif is_messages:
             self._answer_messages(_Exchange(request, choose_reply(app.script, request), app.stop_event))
         elif is_chat:
-            self._answer_chat(_Exchange(request, choose_reply(app.script, request), app.stop_event))
+            reply = app.limited(choose_reply(app.script, request))
+            self._answer_chat(_Exchange(request, reply, app.stop_event))
         else:
             error = {"message": f"No route for {self.command} {path}", "type": "invalid_request_error"}
             self.send_json(404, {"error": error | {"param": None, "code": None}})
@@ -734,9 +737,13 @@ class ScriptedServer:
 
     ``script`` may be replaced while the server runs. With ``api_key`` set, requests to
     ``/v1/*`` without ``Authorization: Bearer <api_key>`` get 401. ``port=0`` picks a free port.
+    With ``rate_limit`` (a `TokenBucket`), chat requests beyond the account's limit get 429,
+    and every chat answer carries the ``x-ratelimit-*`` headers OpenAI sends.
     """
 
-    def __init__(self, script: Script | None = None, *, api_key: str | None = None, port: int = 0) -> None:
+    def __init__(self, script: Script | None = None, *, api_key: str | None = None, port: int = 0,
+                 rate_limit: TokenBucket | None = None) -> None:
+        self.rate_limit = rate_limit
         self.script: Script = script if script is not None else Reply()
         check_script(self.script)
         self.api_key = api_key
@@ -835,6 +842,15 @@ class ScriptedServer:
             )
             self._requests.append(request)
         return request
+
+    def limited(self, reply: Reply) -> Reply:
+        """The reply as the rate limit lets it out: with its headers, or a 429 instead."""
+        if self.rate_limit is None or reply.status != 200:
+            return reply
+        admitted, headers = self.rate_limit.admit((reply.prompt_tokens or 0) + reply.completion_count())
+        if admitted:
+            return dataclasses.replace(reply, headers={**reply.headers, **headers})
+        return Reply(status=429, headers=headers)
 
     def models_payload(self) -> dict[str, Any]:
         """``GET /v1/models``: ``scripted`` plus every model id requested so far."""

@@ -102,6 +102,9 @@ class Attempt:
     """The function calls the reply made, in the order of their stream ``index``: each
     ``{"index", "id", "name", "arguments"}``, the arguments as the model wrote them (a JSON
     text, perhaps malformed: parsing them is the scorer's business, not the transport's)."""
+    rate_limit_headers: dict[str, str] | None = None
+    """The response's ``x-ratelimit-*`` headers (lower-cased names), where it sent any: what
+    the account has left, which the runner's limiter paces by; None when it sent none."""
 
 
 class CallError(EvalkitError):
@@ -380,6 +383,14 @@ def one_line(text: str, limit: int = 300) -> str:
     """The text on one line, cut to `limit` characters: error messages are stored and printed."""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def rate_limit_headers(headers: Any) -> dict[str, str] | None:
+    """The ``x-ratelimit-*`` headers of a response, names lower-cased; None when there are none."""
+    if not headers:
+        return None
+    found = {str(k).lower(): str(v) for k, v in headers.items() if str(k).lower().startswith("x-ratelimit-")}
+    return found or None
 
 
 def retry_after_from_headers(headers: Any) -> float | None:

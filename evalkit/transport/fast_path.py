@@ -46,6 +46,7 @@ from evalkit.transport.base import (
     check_complete,
     error_class_for_status,
     one_line,
+    rate_limit_headers,
     register,
     retry_after_from_headers,
 )
@@ -129,6 +130,7 @@ async def complete(request: Request) -> Attempt:
     sent = time.perf_counter()
     try:
         async with _posted(url, body, headers, timeout) as (response, sent):
+            attempt.rate_limit_headers = rate_limit_headers(response.headers)
             if response.status != 200:
                 raise await _status_error(response, attempt)
             content_type = response.headers.get("Content-Type", "")

@@ -48,6 +48,12 @@ class WorkloadProfile:
     """Whether personal data was removed from the kept text before it was stored."""
     has_text: bool = False
     """Whether the text sample was kept (stored beside the profile)."""
+    requests_logged: int | None = None
+    """Requests the log held (every counted line, not only the sample); the rate and the
+    hours are over all of them, the per-request lists over the sample."""
+    cache_hit_source: str | None = None
+    """What `cache_hit_estimate` comes from: ``logged cached tokens`` or ``repeated message
+    prefixes`` (counted in tiktoken ``o200k_base`` tokens); None when there is no estimate."""
 
     @property
     def requests(self) -> int:

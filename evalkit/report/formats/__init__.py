@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from evalkit.report.charts import Chart
     from evalkit.report.content import ReportContent
     from evalkit.report.fonts import FontSubset
+    from evalkit.report.workload_bill import WorkloadBill
 
 
 @dataclass(frozen=True)
@@ -100,13 +101,14 @@ def format_names() -> list[str]:
 
 
 def write_reports(analysis: RunAnalysis, formats: list[str], directory: Path, volume: str | None = None,
-                  output: Path | None = None) -> list[Path]:
+                  output: Path | None = None, workload: WorkloadBill | None = None) -> list[Path]:
     """Write each format into ``directory`` under its file name (report.html, ...), or a
-    single format to ``output``. Returns the files written."""
+    single format to ``output``. Returns the files written. ``workload``: the bill for a
+    workload profile (`evalkit.report.workload_bill`), shown as its own section."""
     from evalkit.economics.volume import parse_volume
 
     chosen = _chosen(formats, output)
-    if analysis.records.empty:
+    if analysis.records.empty and analysis.latency is None:  # a latency suite alone still has its tiers
         raise UsageError(f"run {analysis.run.run_id} has no records: nothing to report")
     parsed = parse_volume(volume)
     from evalkit.analysis.gc_pause import gc_paused
@@ -116,7 +118,7 @@ def write_reports(analysis: RunAnalysis, formats: list[str], directory: Path, vo
 
     # a row per answer shown, paragraphs, drawings: many live objects, see gc_pause
     with gc_paused():
-        content = build_content(analysis, parsed)
+        content = build_content(analysis, parsed, workload)
         fonts = subset_fonts(content.characters())
         parts = ReportParts(content, make_charts(content, fonts[400]), fonts)
         paths = {fmt.name: Path(output) if output is not None else Path(directory) / fmt.file_name

@@ -18,10 +18,13 @@ from evalkit.report.content import SECTIONS, ReportContent, Table
 from evalkit.report.families import TITLE as FAMILIES_TITLE
 from evalkit.report.fonts import FONT_LICENSE, FontSubset
 from evalkit.report.formats import ReportFormat, ReportParts, register_format
+from evalkit.report.incumbent import TITLE as INCUMBENT_TITLE
+from evalkit.report.latency_tiers import LATENCY_TITLE
 from evalkit.report.selfhosting import CHART_SECTION
 from evalkit.report.selfhosting import TITLE as SELF_HOSTING_TITLE
 from evalkit.report.tables import THINKING_TITLE
 from evalkit.report.tasks import TASKS_NOTE, TASKS_TITLE
+from evalkit.report.workload_bill import TITLE as WORKLOAD_TITLE
 
 _CSS = """
 @font-face { font-family: "EvalkitCJK"; font-weight: 400;
@@ -103,10 +106,12 @@ def render_pieces(content: ReportContent, charts: list[Chart], fonts: dict[int, 
                  + (f'<p class="legend">{escape(content.cost_legend)}</p>' if content.cost_legend else "")
                  + _thinking(content)
                  + "<h3>By suite</h3>" + _table(content.suites, "suites") + _tasks(content)
-                 + _code(content)),
+                 + _code(content) + _latency(content)),
         _families(content),
+        _incumbent(content),
         _section(3, f"<p>{escape(content.monthly_note)}</p>" + _table(content.monthly, "monthly")),
         _self_hosting(content, charts),
+        _workload_bill(content),
         _section(4, _table(content.facts_table, "facts") + "<p>Facts come from evalkit's facts file (each with its "
                  "source) or the run's config; prices are the ones this run used. Unknown means unknown.</p>"),
         _section(5, _methodology(content)),
@@ -145,12 +150,29 @@ def _tasks(content: ReportContent) -> str:
             + f'<p class="legend">{escape(TASKS_NOTE)}</p>')
 
 
+def _latency(content: ReportContent) -> str:
+    """Latency per tier beside the benchmark's; nothing when the run had no latency suite."""
+    if not content.latency.rows:
+        return ""
+    notes = "".join(f'<p class="legend">{escape(note)}</p>' for note in content.latency_notes)
+    return f"<h3>{escape(LATENCY_TITLE)}</h3>" + _table(content.latency, "latency") + notes
+
+
 def _code(content: ReportContent) -> str:
     """pass@k of the code suites; nothing when the run had none."""
     if not content.code.rows:
         return ""
     return (f"<h3>{escape(CODE_TITLE)}</h3>" + _table(content.code, "code")
             + f'<p class="legend">{escape(CODE_NOTE)}</p>')
+
+
+def _incumbent(content: ReportContent) -> str:
+    """Each candidate against the answers logged in production; nothing without a replay suite."""
+    if not content.incumbent.rows:
+        return ""
+    lines = "".join(f"<li>{escape(line)}</li>" for line in content.incumbent_lines)
+    return _section(-1, f"<ul>{lines}</ul>" + _table(content.incumbent, "incumbent")
+                    + f'<p class="legend">{escape(content.incumbent_note)}</p>', INCUMBENT_TITLE)
 
 
 def _families(content: ReportContent) -> str:
@@ -179,6 +201,18 @@ def _self_hosting(content: ReportContent, charts: list[Chart]) -> str:
             body.append(_table(item.table, f"self-hosting-{i}"))
         body += [_figure(c) for c in figures if c.key == f"self-hosting-{i}"]
     return _section(-1, "".join(body), SELF_HOSTING_TITLE)
+
+
+def _workload_bill(content: ReportContent) -> str:
+    """The bill for the ``--workload`` profile; nothing without one."""
+    bill = content.workload_bill
+    if bill is None:
+        return ""
+    lines = "".join(f"<p>{escape(line)}</p>" for line in bill.lines)
+    rows = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in bill.assumptions)
+    return _section(-1, f"<h3>Profile {escape(bill.name)}</h3>" + _table(bill.bill, "workload-bill") + lines
+                    + "<h3>Token inflation</h3>" + _table(bill.inflation, "token-inflation")
+                    + f'<h3>Assumptions</h3><table id="table-workload-assumptions">{rows}</table>', WORKLOAD_TITLE)
 
 
 def _figure(chart: Chart) -> str:

@@ -14,6 +14,8 @@ from evalkit.report.definitions import METRIC_DEFINITIONS
 from evalkit.report.families import TITLE as FAMILIES_TITLE
 from evalkit.report.families import host_comparisons
 from evalkit.report.formats import ReportFormat, ReportParts, register_format
+from evalkit.report.incumbent import TITLE as INCUMBENT_TITLE
+from evalkit.report.latency_tiers import LATENCY_TITLE, latency_notes, latency_table
 from evalkit.report.tables import SCORECARD, THINKING_TITLE, estimated_legend, scorecard_rows
 from evalkit.report.tasks import TASKS_NOTE, TASKS_TITLE, tasks_table
 from evalkit.report.thinking import thinking_notes, thinking_table
@@ -46,6 +48,7 @@ def render(analysis: RunAnalysis) -> str:
         "",
         *_run_tasks(analysis),
         *_run_code(analysis),
+        *_run_latency(analysis),
         "## Prices used",
         "",
         *_prices(run.price_snapshot),
@@ -61,6 +64,14 @@ def render(analysis: RunAnalysis) -> str:
 def _run_code(analysis: RunAnalysis) -> list[str]:
     lines = code_lines(analysis)
     return ["## Code suites", "", *(f"- {line}" for line in lines), ""] if lines else []
+
+
+def _run_latency(analysis: RunAnalysis) -> list[str]:
+    table = latency_table(analysis)
+    if not table.rows:
+        return []
+    return [f"## {LATENCY_TITLE}", "", *_table(table.headers, table.rows), "",
+            *(f"- {_md_text(note)}" for note in latency_notes(analysis)), ""]
 
 
 def _run_thinking(analysis: RunAnalysis) -> list[str]:
@@ -144,10 +155,12 @@ def report_pieces(content, charts: list, chart_dir_name: str) -> Iterator[str]:
               *([_md_text(content.cost_legend), ""] if content.cost_legend else []),
               *_thinking(content),
               "### By suite", "", *_content_table(content.suites), "", *_tasks(content),
-              *_code_part(content)]
+              *_code_part(content), *_latency_part(content)]
     parts += _families(content.families, _content_table, escape=_md_text)
+    parts += _incumbent(content)
     parts += [f"## {SECTIONS[3]}", "", _md_text(content.monthly_note), "", *_content_table(content.monthly), ""]
     parts += _self_hosting(content, charts, chart_dir_name)
+    parts += _workload_bill(content)
     parts += [f"## {SECTIONS[4]}", "", *_content_table(content.facts_table), "",
               "Unknown means evalkit does not know; override or extend facts per model in the config (`facts:`).", ""]
     parts += [f"## {SECTIONS[5]}", "", *(f"- **{k}**: {_md_text(v)}" for k, v in content.methodology), "",
@@ -173,6 +186,14 @@ def report_pieces(content, charts: list, chart_dir_name: str) -> Iterator[str]:
         yield "\n" + "\n".join(lines)
 
 
+def _incumbent(content) -> list[str]:
+    """Each candidate against the answers logged in production; nothing without a replay suite."""
+    if not content.incumbent.rows:
+        return []
+    return [f"## {INCUMBENT_TITLE}", "", *(f"- {_md_text(line)}" for line in content.incumbent_lines), "",
+            *_content_table(content.incumbent), "", _md_text(content.incumbent_note), ""]
+
+
 def _thinking(content) -> list[str]:
     from evalkit.report.tables import THINKING_TITLE
 
@@ -192,6 +213,13 @@ def _code_part(content) -> list[str]:
     if not content.code.rows:
         return []
     return [f"### {CODE_TITLE}", "", *_content_table(content.code), "", _md_text(CODE_NOTE), ""]
+
+
+def _latency_part(content) -> list[str]:
+    if not content.latency.rows:
+        return []
+    return [f"### {LATENCY_TITLE}", "", *_content_table(content.latency), "",
+            *(f"- {_md_text(note)}" for note in content.latency_notes), ""]
 
 
 def _run_tasks(analysis: RunAnalysis) -> list[str]:
@@ -217,6 +245,18 @@ def _self_hosting(content, charts: list, chart_dir_name: str) -> list[str]:
                 parts += [f"![{chart.title}]({chart_dir_name}/{chart.key}.svg)", "",
                           f"*{_md_text(chart.title)}.* {_md_text(chart.caption)}", ""]
     return parts
+
+
+def _workload_bill(content) -> list[str]:
+    from evalkit.report.workload_bill import TITLE
+
+    bill = content.workload_bill
+    if bill is None:
+        return []
+    return [f"## {TITLE}", "", f"### Profile {_md_text(bill.name)}", "", *_content_table(bill.bill), "",
+            *(f"- {_md_text(line)}" for line in bill.lines), "", "### Token inflation", "",
+            *_content_table(bill.inflation), "", "### Assumptions", "",
+            *(f"- **{k}**: {_md_text(v)}" for k, v in bill.assumptions), ""]
 
 
 def _content_table(table) -> list[str]:

@@ -22,10 +22,13 @@ from evalkit.report.facts import FIELDS as FACT_FIELDS
 from evalkit.report.families import TITLE as FAMILIES_TITLE
 from evalkit.report.fonts import FONT_LICENSE, FontSubset
 from evalkit.report.formats import ReportFormat, ReportParts, register_format
+from evalkit.report.incumbent import TITLE as INCUMBENT_TITLE
+from evalkit.report.latency_tiers import LATENCY_TITLE
 from evalkit.report.selfhosting import CHART_SECTION
 from evalkit.report.selfhosting import TITLE as SELF_HOSTING_TITLE
 from evalkit.report.tables import THINKING_TITLE
 from evalkit.report.tasks import TASKS_NOTE, TASKS_TITLE
+from evalkit.report.workload_bill import TITLE as WORKLOAD_TITLE
 
 DISAGREEMENT_SAMPLE = 12
 """Items the PDF shows of the disagreements (the HTML shows all)."""
@@ -80,10 +83,12 @@ def render(content: ReportContent, charts: list[Chart], fonts: dict[int, FontSub
               *([Paragraph(_x(content.cost_legend), st["small"])] if content.cost_legend else []), Spacer(1, 6),
               *_thinking(content, width, st),
               Paragraph("By suite", st["h3"]), _table(content.suites, width, st, first_col=0.12, font_size=6),
-              *_tasks(content, width, st), *_code(content, width, st)]
+              *_tasks(content, width, st), *_code(content, width, st), *_latency(content, width, st)]
     story += _families(content, width, st)
+    story += _incumbent(content, width, st)
     story += [_heading(3, st), Paragraph(_x(content.monthly_note), st["body"]), _table(content.monthly, width, st)]
     story += _self_hosting(content, charts, width, st)
+    story += _workload_bill(content, width, st)
     story += [PageBreak(), _heading(4, st)] + _facts(content, width, st)
     story += [PageBreak(), _heading(5, st)] + _methodology(content, width, st)
     story += [PageBreak(), _heading(6, st)] + _disagreements(content, width, st)
@@ -306,6 +311,17 @@ def _tasks(content: ReportContent, width: float, st: dict[str, Any]) -> list[Any
             _table(content.tasks, width, st, first_col=0.16, font_size=6), Paragraph(_x(TASKS_NOTE), st["small"])]
 
 
+def _latency(content: ReportContent, width: float, st: dict[str, Any]) -> list[Any]:
+    """Latency per tier beside the benchmark's; nothing when the run had no latency suite."""
+    from reportlab.platypus import Paragraph, Spacer
+
+    if not content.latency.rows:
+        return []
+    return [Spacer(1, 6), Paragraph(_x(LATENCY_TITLE), st["h3"]),
+            _table(content.latency, width, st, first_col=0.12, font_size=6),
+            *(Paragraph(_x(note), st["small"]) for note in content.latency_notes)]
+
+
 def _code(content: ReportContent, width: float, st: dict[str, Any]) -> list[Any]:
     """pass@k of the code suites; nothing when the run had none."""
     from reportlab.platypus import Paragraph, Spacer
@@ -314,6 +330,18 @@ def _code(content: ReportContent, width: float, st: dict[str, Any]) -> list[Any]
         return []
     return [Spacer(1, 6), Paragraph(_x(CODE_TITLE), st["h3"]),
             _table(content.code, width, st, first_col=0.16, font_size=6), Paragraph(_x(CODE_NOTE), st["small"])]
+
+
+def _incumbent(content: ReportContent, width: float, st: dict[str, Any]) -> list[Any]:
+    """Each candidate against the answers logged in production; nothing without a replay suite."""
+    from reportlab.platypus import Paragraph
+
+    if not content.incumbent.rows:
+        return []
+    return [Paragraph(_x(INCUMBENT_TITLE), st["h2"]), *(Paragraph(_x(line), st["body"]) for line in
+                                                        content.incumbent_lines),
+            _table(content.incumbent, width, st, first_col=0.14, font_size=6),
+            Paragraph(_x(content.incumbent_note), st["small"])]
 
 
 def _families(content: ReportContent, width: float, st: dict[str, Any]) -> list[Any]:
@@ -355,6 +383,22 @@ def _self_hosting(content: ReportContent, charts: list[Chart], width: float, st:
             if chart.section == CHART_SECTION and chart.key == f"self-hosting-{i}":
                 out += _chart(chart, width, st)
     return out
+
+
+def _workload_bill(content: ReportContent, width: float, st: dict[str, Any]) -> list[Any]:
+    """On a page of its own: the bill per candidate, the inflation, the assumptions."""
+    from reportlab.platypus import PageBreak, Paragraph
+
+    bill = content.workload_bill
+    if bill is None:
+        return []
+    return [PageBreak(), Paragraph(_x(WORKLOAD_TITLE), st["h2"]), Paragraph(_x(f"Profile {bill.name}"), st["h3"]),
+            _table(bill.bill, width, st, widths=[0.18, 0.1, 0.22, 0.24, 0.26]), _spacer(4),
+            *(Paragraph(_x(line), st["body"]) for line in bill.lines), Paragraph("Token inflation", st["h3"]),
+            _table(bill.inflation, width, st, widths=[0.24, 0.16, 0.2, 0.1, 0.3]),
+            Paragraph("Assumptions", st["h3"]),
+            _table(Table(["Assumption", "Value"], [list(pair) for pair in bill.assumptions]), width, st,
+                   widths=[0.2, 0.8])]
 
 
 def _facts(content: ReportContent, width: float, st: dict[str, Any]) -> list[Any]:
