@@ -358,11 +358,14 @@ def _no_progress(_total: int):
 def _write_run_folder(prepared: PreparedComparison, store: Store, outcome: Outcome, options: CompareOptions,
                       notices: list[str]) -> Comparison:
     """The run's analysis, its folder, and the decision reports once it is complete and answered."""
+    from evalkit.analysis import run_summary
     from evalkit.analysis.run_analysis import analyse_run
     from evalkit.report.formats import write_reports
     from evalkit.report.run_folder import write_run_folder
 
     analysis = analyse_run(store, outcome.run_id)
+    # history reads this summary instead of the records (a run still running keeps none)
+    run_summary.keep(store, analysis.run, run_summary.summary_document(analysis.run, analysis.summary))
     answered = outcome.complete and not analysis.verdict.nothing_answered
     run_dir = prepared.results_dir / outcome.run_id
     reports = prepared.reports if answered else ()
@@ -462,12 +465,14 @@ def write_report(run: str | RunAnalysis = "last", formats: Sequence[str] = ("htm
     ``volume`` (e.g. ``50000/day``, ``2M-tokens/month``) sets the projected monthly cost;
     ``purchase`` and ``cache_hit_rate`` what the costs assume (see `analyse`); ``workload``
     (a stored profile's name, or its `workload_bill`) adds the bill for that traffic."""
-    from evalkit.analysis.run_analysis import RunAnalysis
+    from evalkit.analysis.run_analysis import RunAnalysis, analyse_run, report_columns
     from evalkit.report.formats import write_reports
 
     parse_volume(volume)
-    analysis = run if isinstance(run, RunAnalysis) else analyse(run, store, purchase=purchase,
-                                                                cache_hit_rate=cache_hit_rate)
+    if isinstance(run, RunAnalysis):
+        analysis = run
+    else:  # only the columns a report reads: a million records' bulk stays in the store
+        analysis = analyse_run(_store(store), run, parse_purchase(purchase, cache_hit_rate), columns=report_columns())
     bill = workload if workload is None or not isinstance(workload, str) else \
         workload_bill(analysis, workload, store=store, volume=volume, reference=reference)
     if workload is None and reference is not None:

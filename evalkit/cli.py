@@ -479,12 +479,13 @@ def regress(baseline, candidate, max_accuracy_drop, max_latency_increase, max_co
 @_fails_cleanly
 def history(model, suite, tag, limit, chart_path, by_run, store) -> None:
     """Accuracy, p95 latency and cost per task across runs: a table and a chart."""
-    from evalkit import api
-    from evalkit.analysis.history import ALL_SUITES
+    # history alone, not all of evalkit.api: it reads stored summaries and draws one chart
+    from evalkit.analysis.history import ALL_SUITES, history_frame
     from evalkit.console import fit, trend
     from evalkit.report.history_chart import chart
+    from evalkit.store.database import Store
 
-    frame = api.history(store, model=model, suite=suite, tag=tag, limit=limit)
+    frame = history_frame(Store(store), model=model, suite=suite, tag=tag, limit=limit)
     console = fit.console()
     fit.show(console, trend.trend_table(frame))
     if frame.empty:

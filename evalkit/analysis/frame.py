@@ -23,8 +23,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evalkit.store.records import decode_start_s, inter_token_latency_s, output_speed_tps
-
 REQUIRED = ("model", "suite", "sample_id", "score")
 """Columns a records frame must have; the others default as in `OPTIONAL_DEFAULTS`."""
 OPTIONAL_DEFAULTS: dict[str, Any] = {
@@ -34,6 +32,8 @@ OPTIONAL_DEFAULTS: dict[str, Any] = {
     "first_token_s": np.nan, "thinking_s": np.nan, "reasoning_tokens": np.nan,
     "reasoning_tokens_source": None, "finish_reason": None, "turns": np.nan,
 }
+
+_TEXT_COLUMNS = ("cluster", "error_class", "usage_source", "reasoning_tokens_source", "finish_reason")
 
 
 def prepare(records: pd.DataFrame) -> pd.DataFrame:
@@ -48,9 +48,12 @@ def prepare(records: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({name: records[name].astype(str).astype("category")
                         for name in ("model", "suite", "sample_id")})
     for name, default in OPTIONAL_DEFAULTS.items():
-        out[name] = records[name].to_numpy() if name in records.columns else default
+        if name not in records.columns:
+            out[name] = default
+        else:  # text keeps its own array (Arrow strings, not a Python object per cell)
+            out[name] = records[name].array if name in _TEXT_COLUMNS else records[name].to_numpy()
     out["is_error"] = out["error_class"].notna()
-    out["usage_estimated"] = out["usage_source"].to_numpy() == "estimated"
+    out["usage_estimated"] = (out["usage_source"] == "estimated").to_numpy(bool)
     score = pd.to_numeric(records["score"], errors="coerce").fillna(0.0).to_numpy(float)
     # The contract says a failed call scores 0; enforce it so no scorer slip credits one.
     out["score"] = np.where(out["is_error"].to_numpy(), 0.0, score)
@@ -70,13 +73,20 @@ def records_have_clusters(records: pd.DataFrame) -> bool:
 
 
 def _decode_metrics(prep: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Each call's output speed and ITL, NaN where it has none (see `evalkit.store.records`)."""
-    firsts, ttfts = prep["first_token_s"].tolist(), prep["ttft_s"].tolist()
-    starts = [decode_start_s(first, ttft) for first, ttft in zip(firsts, ttfts)]
-    calls = list(zip(prep["completion_tokens"].tolist(), starts, prep["e2e_s"].tolist(), prep["turns"].tolist()))
-    speed = [output_speed_tps(*call) for call in calls]
-    itl = [inter_token_latency_s(*call) for call in calls]
-    return np.array(speed, dtype=float), np.array(itl, dtype=float)  # None -> NaN
+    """Each call's output speed and ITL, NaN where it has none: `decode_start_s`,
+    `output_speed_tps` and `inter_token_latency_s` of `evalkit.store.records` on whole
+    columns at once (the same float operations, so the same figures; a test holds them to
+    the per-call functions)."""
+    first, ttft = prep["first_token_s"].to_numpy(float), prep["ttft_s"].to_numpy(float)
+    start = np.where(np.isnan(first), ttft, first)
+    turns = prep["turns"].to_numpy(float)
+    with np.errstate(invalid="ignore"):  # NaN compares False: no figure, as for None
+        replies = np.where(np.isnan(turns) | (turns < 1), 1.0, turns)
+        gaps = prep["completion_tokens"].to_numpy(float) - replies
+        seconds = prep["e2e_s"].to_numpy(float) - start
+        timed = (gaps >= 1) & (seconds > 0)
+    gaps, seconds = np.where(timed, gaps, np.nan), np.where(timed, seconds, np.nan)
+    return gaps / seconds, seconds / gaps
 
 
 def _unit_codes(prep: pd.DataFrame) -> np.ndarray:

@@ -1,23 +1,25 @@
-"""History: accuracy, p95 latency and cost per task of each model and suite across stored runs."""
+"""History: accuracy, p95 latency and cost per task of each model and suite across stored runs.
+
+The figures come from each run's stored summary (`evalkit.analysis.run_summary`), not its
+records: one row per run is read, and a run without a current summary gets one computed
+from its records and stored on the way.
+"""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from evalkit.analysis.latency_tiers import split_latency
-from evalkit.analysis.summary import summarize
-from evalkit.economics.pricing import time_priced
+from evalkit.analysis.run_summary import ALL_SUITES, FIGURES, summaries
 from evalkit.store.database import Store
 
 HISTORY_COLUMNS = [
     "run_id", "started_at", "tag", "status", "model", "suite", "n", "accuracy", "accuracy_low",
     "accuracy_high", "e2e_p95", "cost_per_1k_tasks", "cost_estimated",
 ]
-_RECORD_COLUMNS = ["model", "suite", "sample_id", "cluster", "epoch", "score", "error_class",
-                   "ttft_s", "e2e_s", "prompt_tokens", "completion_tokens", "cost_usd",
-                   "usage_source"]
-ALL_SUITES = "ALL"
-"""The suite name of a model's figures over all its suites."""
+_INTEGER_COLUMNS = ("n", "cost_estimated")
+_FLOAT_COLUMNS = ("started_at", *(name for name in FIGURES if name not in _INTEGER_COLUMNS))
+
+__all__ = ["ALL_SUITES", "HISTORY_COLUMNS", "history_frame"]
 
 
 def history_frame(store: Store, model: str | None = None, suite: str | None = None,
@@ -28,24 +30,22 @@ def history_frame(store: Store, model: str | None = None, suite: str | None = No
     day. Without ``suite``, each model also gets a row with suite ``ALL``.
     ``limit`` keeps the most recent runs.
     """
+    runs = list(reversed(store.runs(limit, tag=tag)))
+    if model is not None:
+        runs = [run for run in runs if model in run.models]
+    documents = summaries(store, runs)
     rows = []
-    for run in reversed(store.runs(limit, tag=tag)):
-        if model is not None and model not in run.models:
-            continue
-        records = split_latency(store.records_frame(run.run_id, columns=_RECORD_COLUMNS))[0]
-        if model is not None:
-            records = records[records["model"] == model]
-        if suite is not None:
-            records = records[records["suite"] == suite]
-        if records.empty:
-            continue
-        summary = summarize(records, time_priced(run.price_snapshot))
-        frames = [summary.by_model_suite]
-        if suite is None:
-            frames.append(summary.by_model.assign(suite=ALL_SUITES))
-        for frame in frames:
-            rows.append(frame.assign(run_id=run.run_id, started_at=run.started_at, tag=run.tag,
-                                     status=run.status))
+    for run in runs:
+        for row in documents[run.run_id]["rows"]:
+            if model is not None and row["model"] != model:
+                continue
+            if suite is not None and (row["suite"] != suite or row["suite"] == ALL_SUITES):
+                continue
+            rows.append({"run_id": run.run_id, "started_at": run.started_at, "tag": run.tag,
+                         "status": run.status, **row})
     if not rows:
         return pd.DataFrame(columns=HISTORY_COLUMNS)
-    return pd.concat(rows, ignore_index=True)[HISTORY_COLUMNS]
+    frame = pd.DataFrame.from_records(rows, columns=HISTORY_COLUMNS)
+    # None (unknown) becomes NaN; counts stay integers
+    return frame.astype({**{name: float for name in _FLOAT_COLUMNS},
+                         **{name: "int64" for name in _INTEGER_COLUMNS}})

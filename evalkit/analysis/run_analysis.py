@@ -18,6 +18,20 @@ if TYPE_CHECKING:  # a report module importing this type must not pay for pandas
     from evalkit.store.database import RunRow, Store
 
 
+UNREPORTED_COLUMNS = ("run_id", "model_id", "request_hash", "attempts", "from_cache", "finished_at",
+                      "judge_model", "judge_rubric", "judge_verdict", "judge_prompt_tokens",
+                      "judge_completion_tokens", "judge_cost_usd", "reasoning_text")
+"""Record columns no figure, chart or report section reads (the run row holds its id): a
+report's analysis leaves them in the store (see `report_columns`)."""
+
+
+def report_columns() -> list[str]:
+    """The record columns a decision report needs: all but `UNREPORTED_COLUMNS`."""
+    from evalkit.store.records import CallRecord
+
+    return [name for name in CallRecord.field_names() if name not in UNREPORTED_COLUMNS]
+
+
 @dataclass
 class RunAnalysis:
     """Everything a report shows of one run, worked out once."""
@@ -48,9 +62,11 @@ def _standard() -> Purchase:
     return Purchase()
 
 
-def analyse_run(store: Store, ref: str, purchase: Purchase | None = None) -> RunAnalysis:
+def analyse_run(store: Store, ref: str, purchase: Purchase | None = None,
+                columns: list[str] | None = None) -> RunAnalysis:
     """Read run ``ref`` (an id, a prefix, ``last`` or ``last:TAG``) and analyse it, its
-    calls costed as bought with ``purchase`` (default: as measured)."""
+    calls costed as bought with ``purchase`` (default: as measured); only the record
+    ``columns`` given (e.g. `report_columns()`), or all."""
     from evalkit.analysis.latency_tiers import latency_tiers, split_latency
     from evalkit.analysis.summary import summarize
     from evalkit.analysis.verdict import verdict
@@ -60,7 +76,7 @@ def analyse_run(store: Store, ref: str, purchase: Purchase | None = None) -> Run
     purchase = purchase or Purchase()
     run = store.run(ref)
     with gc_paused():  # the records are many long-lived objects: see gc_pause
-        records = reprice(store.records_frame(run.run_id), run.price_snapshot, purchase)
+        records = reprice(store.records_frame(run.run_id, columns), run.price_snapshot, purchase)
         records, timed = split_latency(records)  # timed, not graded: never in accuracy or "good"
         summary = summarize(records, time_priced(run.price_snapshot))
         # reports list the most accurate first

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from evalkit.analysis.run_analysis import RunAnalysis
 from evalkit.economics.volume import Volume, monthly_costs
@@ -62,7 +63,7 @@ ANSWER_CHARS = 1500
 """Longest answer or prompt shown in full; longer ones are cut with a note."""
 
 
-@dataclass
+@dataclass(slots=True)  # one per answer shown: a million in a large run
 class Answer:
     model: str
     score: float
@@ -131,24 +132,34 @@ class ReportContent:
 
     def all_text(self) -> str:
         """Every character any format may print (for the font subset)."""
-        parts = [self.title, self.run_line, *self.models, *self.summary, self.monthly_note, self.disagreement_note,
-                 self.cost_legend, THINKING_TITLE, *self.thinking_notes, TASKS_TITLE, TASKS_NOTE,
-                 CODE_TITLE, CODE_NOTE, INCUMBENT_TITLE, *self.incumbent_lines, self.incumbent_note,
-                 LATENCY_TITLE, *self.latency_notes]
+        return "".join(self._texts())
+
+    def characters(self) -> str:
+        """Each character of `all_text` once, without joining a million answers into one string."""
+        seen: set[str] = set()
+        for text in self._texts():
+            seen.update(text)
+        return "".join(sorted(seen))
+
+    def _texts(self) -> Iterator[str]:
+        yield from (self.title, self.run_line, *self.models, *self.summary, self.monthly_note,
+                    self.disagreement_note, self.cost_legend, THINKING_TITLE, *self.thinking_notes, TASKS_TITLE,
+                    TASKS_NOTE, CODE_TITLE, CODE_NOTE, INCUMBENT_TITLE, *self.incumbent_lines, self.incumbent_note,
+                    LATENCY_TITLE, *self.latency_notes)
         for table in (self.scorecard, self.suites, self.monthly, self.facts_table, self.suite_sizes, self.prices,
                       self.thinking, self.tasks, self.code, self.incumbent, self.latency):
-            parts += table.headers + [c for row in table.rows for c in row]
-        parts += [t for pair in self.methodology + self.definitions for t in pair]
+            yield from table.headers
+            yield from (c for row in table.rows for c in row)
+        yield from (t for pair in self.methodology + self.definitions for t in pair)
         for item in self.disagreements:
-            parts += [item.suite, item.sample_id, item.prompt, item.reference]
-            parts += [t for a in item.answers for t in (a.model, a.extracted, a.response)]
+            yield from (item.suite, item.sample_id, item.prompt, item.reference)
+            yield from (t for a in item.answers for t in (a.model, a.extracted, a.response))
         for hosted in self.self_hosting:
-            parts += [SELF_HOSTING_TITLE, *hosted.text()]
+            yield from (SELF_HOSTING_TITLE, *hosted.text())
         for comparison in self.families:
-            parts += [FAMILIES_TITLE, *comparison.text()]
+            yield from (FAMILIES_TITLE, *comparison.text())
         if self.workload_bill is not None:
-            parts += self.workload_bill.text()
-        return "".join(parts)
+            yield from self.workload_bill.text()
 
 
 def build_content(analysis: RunAnalysis, volume: Volume, workload: WorkloadBill | None = None) -> ReportContent:
@@ -459,6 +470,8 @@ def _methodology(analysis: RunAnalysis, started: str, finished: str) -> list[tup
 
 def find_disagreements(analysis: RunAnalysis, samples: dict | None = None) -> tuple[list[Disagreement], str]:
     """Items where one model scored well and another badly, with every model's answer."""
+    import numpy as np
+
     records = analysis.records
     if records.empty or records["model"].nunique() < 2:
         return [], "Only one model: nothing to disagree on."
@@ -471,32 +484,56 @@ def find_disagreements(analysis: RunAnalysis, samples: dict | None = None) -> tu
     grouped = frame.groupby(key, sort=False)["score"]
     split = (grouped.transform("max") - grouped.transform("min")) >= DISAGREEMENT_SPREAD
     order = {m: i for i, m in enumerate(analysis.summary.by_model["model"])}
-    picked = frame[split].assign(_rank=lambda f: f["model"].map(order).fillna(len(order)))
-    picked = picked.sort_values([*key, "_rank"], kind="stable")
+    # Sort the split records' keys alone, then read the answers in that order a chunk at a
+    # time: the texts of a million answers are never copied into a sorted frame.
+    positions = np.flatnonzero(split.to_numpy())
+    keys = frame[[*key, "model"]].iloc[positions]
+    keys = keys.assign(_rank=keys["model"].map(order).fillna(len(order)).to_numpy(), _at=positions)
+    positions = keys.sort_values([*key, "_rank"], kind="stable")["_at"].to_numpy()
     samples = _samples(analysis.run.config, analysis.store_url) if samples is None else samples
-    items: list[Disagreement] = []
-    last = None
-    # Whole columns as Python lists, zipped: not a groupby loop, nor itertuples, which
-    # fetches every string from pyarrow one at a time (a second on 100,000 records).
-    columns = [picked[name].tolist() for name in
-               ("suite", "sample_id", "epoch", "model", "score", "extracted", "error_class", "response_text",
-                "tool_calls")]
-    for suite, sample_id, epoch, model, score, extracted, error_class, response, calls in zip(*columns):
-        current = (suite, sample_id, epoch)
-        if current != last:
-            last = current
-            sample = samples.get((str(suite), str(sample_id)))
-            items.append(Disagreement(
-                suite=str(suite), sample_id=str(sample_id),
-                prompt=_cut(sample.prompt_text) if sample else "(prompt not available: the suite could not be re-read)",
-                reference=_cut(_reference(sample.reference)) if sample else "(not available)",
-                answers=[]))
-        items[-1].answers.append(Answer(str(model), float(score), _text(extracted),
-                                        _answer_text(error_class, response, calls)))
+    items = _gathered(frame, positions, samples)
     total = grouped.ngroups
     note = (f"{len(items):,} of {total:,} items split the models (one scored at least "
             f"{DISAGREEMENT_SPREAD:g} higher than another). Texts longer than {ANSWER_CHARS:,} characters are cut.")
     return items, note
+
+
+_NO_PROMPT = "(prompt not available: the suite could not be re-read)"
+
+
+def _gathered(frame: Any, positions: Any, samples: dict) -> list[Disagreement]:
+    """The disagreements in the records of ``frame`` at ``positions`` (grouped by item, in
+    order), each with every model's answer."""
+    items: list[Disagreement] = []
+    last = None
+    # One string object per distinct model name, suite or extracted value, however many
+    # answers share it (a million answers would otherwise hold a million copies).
+    shared: dict[Any, Any] = {}
+    for columns in _column_chunks(frame, positions, ("suite", "sample_id", "epoch", "model", "score", "extracted",
+                                                     "error_class", "response_text", "tool_calls")):
+        for suite, sample_id, epoch, model, score, extracted, error_class, response, calls in zip(*columns):
+            if (suite, sample_id, epoch) != last:
+                last = (suite, sample_id, epoch)
+                sample = samples.get((str(suite), str(sample_id)))
+                items.append(Disagreement(
+                    suite=shared.setdefault(str(suite), str(suite)), sample_id=str(sample_id),
+                    prompt=_cut(sample.prompt_text) if sample else _NO_PROMPT,
+                    reference=_cut(_reference(sample.reference)) if sample else "(not available)", answers=[]))
+            extracted = _text(extracted)
+            items[-1].answers.append(Answer(shared.setdefault(str(model), str(model)), float(score),
+                                            shared.setdefault(extracted, extracted),
+                                            _answer_text(error_class, response, calls)))
+    return items
+
+
+def _column_chunks(frame: Any, positions: Any, names: tuple[str, ...], rows: int = 20_000) -> Any:
+    """The columns ``names`` of the rows at ``positions`` as Python lists, ``rows`` rows at a
+    time: not a groupby loop, nor itertuples, which fetches every string from pyarrow one at
+    a time (a second on 100,000 records), nor whole columns, which would hold every cell as
+    an object at once."""
+    for start in range(0, len(positions), rows):
+        part = frame.iloc[positions[start:start + rows]]
+        yield [part[name].tolist() for name in names]
 
 
 def _code_outcomes(records: Any, extracted: Any) -> Any:
@@ -510,8 +547,16 @@ def _code_outcomes(records: Any, extracted: Any) -> Any:
     return extracted.where(~ran, outcome)
 
 
+class _Shown(NamedTuple):
+    """What a report shows of a sample: a suite of 100,000 need not stay as whole samples."""
+
+    prompt_text: str
+    reference: Any
+    scorer: str
+
+
 def _samples(config: dict, store: str | None = None) -> dict[tuple[str, str], Any]:
-    """Prompts and references, regenerated from the run's suites (they are not stored)."""
+    """Prompts, references and scorers, regenerated from the run's suites (they are not stored)."""
     from evalkit.config.models import RunOptions, SuiteConfig
     from evalkit.suites import load_samples
 
@@ -523,7 +568,7 @@ def _samples(config: dict, store: str | None = None) -> dict[tuple[str, str], An
     for suite in config.get("suites", []):
         try:
             for sample in load_samples(SuiteConfig(**suite), options, store=store):
-                out[(str(sample.suite), str(sample.id))] = sample
+                out[(str(sample.suite), str(sample.id))] = _Shown(sample.prompt_text, sample.reference, sample.scorer)
         except Exception:  # a moved suite file: its prompts read "not available"
             continue
     return out
@@ -532,6 +577,8 @@ def _samples(config: dict, store: str | None = None) -> dict[tuple[str, str], An
 def _answer_text(error_class: Any, response_text: Any, tool_calls: Any = None) -> str:
     if error_class is not None and isinstance(error_class, str):
         return f"(call failed: {error_class})"
+    if _missing(tool_calls):  # most replies: the text alone (a million of them in a large run)
+        return _cut(_text(response_text).strip())
     calls, task = _calls_text(tool_calls)
     text = _text(response_text).strip()
     # a multi-turn task's calls came first, its answer last; a single reply writes text, then calls

@@ -252,6 +252,8 @@ class Store:
                 )
             )
             conn.execute(sa.delete(inflight_table).where(inflight_table.c.run_id == run_id))
+            # its figures will change: history recomputes them once it ends again
+            conn.execute(sa.delete(run_summaries_table).where(run_summaries_table.c.run_id == run_id))
 
     def add_record(self, record: CallRecord) -> None:
         """Commit one record, and clear its sent-call mark in the same transaction."""
@@ -343,14 +345,37 @@ class Store:
 
     def records_frame(self, run_id: str, columns: list[str] | None = None) -> pd.DataFrame:
         """The run's records as a DataFrame, in commit order; only ``columns`` if given
-        (history over many runs need not read every response text)."""
-        import pandas as pd
+        (history over many runs need not read every response text).
 
-        selected = [records_table.c[name] for name in columns] if columns else [records_table]
+        Read in chunks of rows, each turned into typed columns (pyarrow: floats, integers,
+        booleans, strings) before the next is fetched, so a million records never stand as
+        one Python object per cell at once. The frame is what ``pandas.read_sql`` made of
+        the same rows: an integer column with a missing value is float (NaN), a text
+        column ``str``, and a column with no value at all holds None (object).
+        """
+        import pandas as pd
+        import pyarrow as pa
+
+        selected = [records_table.c[name] for name in columns] if columns else \
+            [column for column in records_table.columns if column.name != "id"]
+        schema = pa.schema([(column.name, _arrow_type(column.type)) for column in selected])
         query = sa.select(*selected).where(records_table.c.run_id == run_id).order_by(records_table.c.id)
+        batches = []
         with self.engine.connect() as conn:
-            frame = pd.read_sql(query, conn)
-        return frame.drop(columns=["id"], errors="ignore")
+            result = conn.execution_options(yield_per=_CHUNK_ROWS).execute(query)
+            for rows in result.partitions():
+                batches.append(pa.record_batch(
+                    [pa.array(values, field.type) for values, field in zip(zip(*rows), schema)], schema=schema))
+        table = pa.Table.from_batches(batches, schema=schema)
+        del batches
+        rows = table.num_rows
+        empty = [name for name in schema.names if table.column(name).null_count == rows]
+        # each column's Arrow memory is released as soon as it is converted
+        frame = table.to_pandas(self_destruct=True, split_blocks=True)
+        del table
+        for name in empty:
+            frame[name] = pd.Series([None] * rows, index=frame.index, dtype=object)
+        return frame
 
     # --- workload profiles ---
 
@@ -391,9 +416,12 @@ class Store:
         """Keep (or replace) the figures of a finished run, for history."""
         row = dict(run_id=run_id, computed_at=time.time(), evalkit_version=version,
                    summary_json=json.dumps(summary, ensure_ascii=False))
-        with self.engine.begin() as conn:
-            conn.execute(sa.delete(run_summaries_table).where(run_summaries_table.c.run_id == run_id))
-            conn.execute(sa.insert(run_summaries_table).values(**row))
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(sa.delete(run_summaries_table).where(run_summaries_table.c.run_id == run_id))
+                conn.execute(sa.insert(run_summaries_table).values(**row))
+        except sa.exc.IntegrityError:
+            pass  # a concurrent reader stored the same run's summary first: figures of the same records
 
     def run_summaries(self, run_ids: list[str] | None = None) -> dict[str, dict]:
         """run_id -> stored summary (with ``evalkit_version`` and ``computed_at``), for the
@@ -456,6 +484,21 @@ def _mark_params(record: CallRecord) -> dict[str, Any]:
 
 def _key_params(run_id: str, key: CallKey) -> dict[str, Any]:
     return {"m_run_id": run_id, **{f"m_{name}": value for name, value in key._asdict().items()}}
+
+
+_CHUNK_ROWS = 10_000
+"""Rows fetched at a time by `Store.records_frame`."""
+
+
+def _arrow_type(column_type: sa.types.TypeEngine[Any]) -> Any:
+    """The pyarrow type of a records column (see `evalkit.store.schema.column_type`)."""
+    import pyarrow as pa
+
+    for sa_type, arrow_type in ((sa.Boolean, pa.bool_()), (sa.Integer, pa.int64()), (sa.Float, pa.float64()),
+                                (sa.String, pa.string())):
+        if isinstance(column_type, sa_type):
+            return arrow_type
+    raise TypeError(f"the records table has a column of type {column_type!r} records_frame cannot read")
 
 
 def _hide_password(url: str) -> str:

@@ -119,7 +119,7 @@ def write_reports(analysis: RunAnalysis, formats: list[str], directory: Path, vo
     # a row per answer shown, paragraphs, drawings: many live objects, see gc_pause
     with gc_paused():
         content = build_content(analysis, parsed, workload)
-        fonts = subset_fonts(content.all_text())
+        fonts = subset_fonts(content.characters())
         parts = ReportParts(content, make_charts(content, fonts[400]), fonts)
         paths = {fmt.name: Path(output) if output is not None else Path(directory) / fmt.file_name
                  for fmt in chosen}

@@ -4,7 +4,7 @@ report written into every run folder."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -126,7 +126,9 @@ def write(parts: ReportParts, path: Path) -> None:
     chart_dir.mkdir(exist_ok=True)
     for chart in parts.charts:
         (chart_dir / f"{chart.key}.svg").write_text(chart.svg, encoding="utf-8")
-    path.write_text(render_report(parts.content, parts.charts, chart_dir.name), encoding="utf-8")
+    # piece by piece: a million records' disagreements are tens of MB of text
+    with open(path, "w", encoding="utf-8") as out:
+        out.writelines(report_pieces(parts.content, parts.charts, chart_dir.name))
 
 
 register_format(ReportFormat("md", "report.md", write, order=3))
@@ -135,6 +137,11 @@ register_format(ReportFormat("md", "report.md", write, order=3))
 def render_report(content, charts: list, chart_dir_name: str) -> str:
     """The full decision report (`evalkit report --format md`): the same sections as the HTML
     and PDF; charts are SVG files in ``chart_dir_name`` beside the Markdown file."""
+    return "".join(report_pieces(content, charts, chart_dir_name))
+
+
+def report_pieces(content, charts: list, chart_dir_name: str) -> Iterator[str]:
+    """`render_report` in pieces: the sections before the disagreements, then one per item."""
     from evalkit.report.content import SECTIONS
 
     parts = [f"# {content.title}", "", content.run_line, "", f"## {SECTIONS[0]}", ""]
@@ -161,12 +168,22 @@ def render_report(content, charts: list, chart_dir_name: str) -> str:
               "### Prices used (snapshot stored with the run)", "", *_content_table(content.prices), "",
               "### Metric definitions", "", *(f"- **{k}**: {v}" for k, v in content.definitions), ""]
     parts += [f"## {SECTIONS[6]}", "", _md_text(content.disagreement_note), ""]
+    yield "\n".join(parts)
+    # Model names, scores and extracted values repeat over thousands of answers: format each once.
+    cells: dict[str, str] = {}
+
+    def cell(text: str) -> str:
+        if text not in cells:
+            cells[text] = _md_cell(text)
+        return cells[text]
+
     for item in content.disagreements:
-        parts += [f"### {_md_text(item.suite)} · {_md_text(item.sample_id)}", "", "Prompt:", "",
-                  _fence(item.prompt), "", f"Reference: `{item.reference.replace('`', 'ˋ')}`", ""]
-        rows = [[a.model, f"{a.score:.2f}", a.extracted, a.response] for a in item.answers]
-        parts += _table(["Model", "Score", "Extracted", "Answer"], [[_md_cell(c) for c in r] for r in rows]) + [""]
-    return "\n".join(parts)
+        lines = [f"### {_md_text(item.suite)} · {_md_text(item.sample_id)}", "", "Prompt:", "",
+                 _fence(item.prompt), "", f"Reference: `{item.reference.replace('`', 'ˋ')}`", ""]
+        rows = [[cell(a.model), cell(f"{a.score:.2f}"), cell(a.extracted), _md_cell(a.response)]
+                for a in item.answers]
+        lines += _table(["Model", "Score", "Extracted", "Answer"], rows) + [""]
+        yield "\n" + "\n".join(lines)
 
 
 def _incumbent(content) -> list[str]:
