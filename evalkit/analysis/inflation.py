@@ -175,23 +175,12 @@ def item_languages(config: dict, keys: Iterable[tuple[str, str]],
 
 
 def _samples(config: dict, suites: set[str], store: str | None) -> dict[tuple[str, str], Any]:
-    """The run's samples of ``suites``, regenerated from its config (prompts are not stored)."""
-    from evalkit.config.models import RunOptions, SuiteConfig
-    from evalkit.suites import load_samples
+    """The run's samples of ``suites``; a suite that can no longer be read has none, and its
+    items' language is read from the name, or unknown."""
+    from evalkit.suites import stored_run_samples
 
-    out: dict[tuple[str, str], Any] = {}
-    try:
-        options = RunOptions(**config.get("run", {}))
-    except Exception:
-        return out
-    for suite in config.get("suites", []):
-        try:
-            for sample in load_samples(SuiteConfig(**suite), options, store=store):
-                if sample.suite in suites:
-                    out[(str(sample.suite), str(sample.id))] = sample
-        except Exception:  # a moved suite file: its items' language is read from the name, or unknown
-            continue
-    return out
+    return {(str(sample.suite), str(sample.id)): sample for sample in stored_run_samples(config, store)
+            if sample.suite in suites}
 
 
 def matches(name: str, label: str, model_id: str) -> bool:

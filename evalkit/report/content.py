@@ -556,22 +556,12 @@ class _Shown(NamedTuple):
 
 
 def _samples(config: dict, store: str | None = None) -> dict[tuple[str, str], Any]:
-    """Prompts, references and scorers, regenerated from the run's suites (they are not stored)."""
-    from evalkit.config.models import RunOptions, SuiteConfig
-    from evalkit.suites import load_samples
+    """Prompts, references and scorers, regenerated from the run's suites (they are not
+    stored); a suite that can no longer be read has none: its prompts read "not available"."""
+    from evalkit.suites import stored_run_samples
 
-    out: dict = {}
-    try:
-        options = RunOptions(**config.get("run", {}))
-    except Exception:
-        return out
-    for suite in config.get("suites", []):
-        try:
-            for sample in load_samples(SuiteConfig(**suite), options, store=store):
-                out[(str(sample.suite), str(sample.id))] = _Shown(sample.prompt_text, sample.reference, sample.scorer)
-        except Exception:  # a moved suite file: its prompts read "not available"
-            continue
-    return out
+    return {(str(sample.suite), str(sample.id)): _Shown(sample.prompt_text, sample.reference, sample.scorer)
+            for sample in stored_run_samples(config, store)}
 
 
 def _answer_text(error_class: Any, response_text: Any, tool_calls: Any = None) -> str:

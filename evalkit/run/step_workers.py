@@ -27,7 +27,7 @@ from typing import Any
 from evalkit.economics.capacity import Step, SweepOptions, TimedRequest, summarise
 from evalkit.economics.sweep import Endpoint, measure_requests
 from evalkit.run.channel import Channel
-from evalkit.run.workers import STOP_GRACE_S, WorkerDied
+from evalkit.run.workers import WorkerDied, reap
 
 START_AHEAD_S = 0.2
 """How far ahead of now a step's common start is set: time for every worker to hear of it."""
@@ -78,7 +78,7 @@ class StepWorkers:
                 channel.post("stop")
                 await channel.drain()
             channel.close()
-        await asyncio.to_thread(_reap, self._processes)
+        await asyncio.to_thread(reap, self._processes)
 
     async def measure(self, endpoint: Endpoint, prompts: Sequence[tuple], options: SweepOptions,
                       load: float, rng: random.Random) -> Step:
@@ -147,11 +147,3 @@ async def _serve(fileno: int, endpoint: Endpoint, prompts: list[tuple]) -> None:
     finally:
         await transport.close_clients()
         channel.close()
-
-
-def _reap(processes: list[Any]) -> None:
-    for process in processes:
-        process.join(STOP_GRACE_S)
-        if process.is_alive():
-            process.kill()
-            process.join()

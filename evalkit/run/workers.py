@@ -122,7 +122,7 @@ async def _run(tasks: list[WorkerTask], parent: Parent) -> list[WorkerReport]:
     finally:
         for channel in channels:
             channel.close()
-        await asyncio.to_thread(_reap, processes)
+        await asyncio.to_thread(reap, processes)
 
 
 async def _gather_or_stop(serving: list[asyncio.Task], channels: list[Channel]) -> list[WorkerReport]:
@@ -204,7 +204,7 @@ def _death(task: WorkerTask, process: Any) -> str:
             f"are stored and those in flight are journalled: continue with evalkit compare --resume {task.run_id}")
 
 
-def _reap(processes: list[Any]) -> None:
+def reap(processes: list[Any]) -> None:
     """Wait for every worker to exit; one that does not within the grace is killed."""
     for process in processes:
         process.join(STOP_GRACE_S)

@@ -9,7 +9,7 @@ checked by their scorers before any call), the stages below them, and the founda
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from evalkit.config.models import RunOptions, SuiteConfig
@@ -17,6 +17,23 @@ from evalkit.errors import UsageError
 from evalkit.suites.base import Sample
 
 DEFAULT_SUITE_SIZE = 25
+
+
+def stored_run_samples(config: dict, store: str | None = None) -> Iterator[Sample]:
+    """Every sample of a stored run's config (its prompts are not stored), regenerated;
+    ``store`` holds the profiles its replay and latency suites were drawn from. A suite
+    that can no longer be read (a moved file, a deleted profile) yields nothing: the
+    reports then say its prompts are not available."""
+    try:
+        options = RunOptions(**config.get("run", {}))
+    except Exception:
+        return
+    for suite in config.get("suites", []):
+        try:
+            samples = load_samples(SuiteConfig(**suite), options, store=store)
+        except Exception:
+            continue
+        yield from samples
 
 
 def builtin_names() -> list[str]:
