@@ -37,15 +37,14 @@ projection (`evalkit.economics.selfhost`) at a stated utilisation.
 from __future__ import annotations
 
 import json
-import math
 import statistics
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from evalkit.errors import UsageError
 from evalkit.store.records import inter_token_latency_s, output_speed_tps
+from evalkit.workload.stats import percentile
 
 DEFAULT_CONCURRENCY = (1, 2, 4, 8, 16, 32, 64)
 DEFAULT_INPUT_COST_RATIO = 0.25
@@ -223,16 +222,6 @@ def load_capacity(path: str | Path) -> CapacityResult:
 
 
 # --- measurement ------------------------------------------------------------------------
-
-
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """Linear-interpolated q-th percentile (0-100); None for no values."""
-    data = sorted(values)
-    if not data:
-        return None
-    k = (len(data) - 1) * q / 100
-    lo, hi = math.floor(k), math.ceil(k)
-    return data[lo] + (data[hi] - data[lo]) * (k - lo)
 
 
 def summarise(samples: list[TimedRequest], load: float, mode: str, w0: float, w1: float) -> Step:

@@ -24,6 +24,7 @@ from evalkit.config.models import SuiteConfig
 from evalkit.errors import UsageError
 from evalkit.suites.base import Sample
 from evalkit.suites.latency_prompt import PromptTokenizer, build_prompt, latency_data
+from evalkit.workload.stats import percentile
 
 SUITE = "latency"
 PROFILE_PREFIX = "latency:"
@@ -79,19 +80,8 @@ MIN_PROMPT_TOKENS = 16
 def profile_tiers(prompt_tokens: list[int], completion_tokens: list[int]) -> list[Tier]:
     """A profile's median and 90th-percentile request (prompts at least `MIN_PROMPT_TOKENS`,
     answers at least 1 token)."""
-    return [Tier(f"p{q}", max(MIN_PROMPT_TOKENS, round(percentile(prompt_tokens, q))),
-                 max(1, round(percentile(completion_tokens, q)))) for q in (50, 90)]
-
-
-def percentile(values: list[int], q: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default), without numpy."""
-    ordered = sorted(values)
-    if not ordered:
-        raise ValueError("no values")
-    rank = (len(ordered) - 1) * q / 100
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+    return [Tier(f"p{q}", max(MIN_PROMPT_TOKENS, round(percentile(prompt_tokens, q) or 0)),
+                 max(1, round(percentile(completion_tokens, q) or 0))) for q in (50, 90)]
 
 
 def latency_samples(suite: str, tiers: list[Tier], size: int, concurrency: int) -> list[Sample]:

@@ -1,8 +1,8 @@
 """Summary figures of a profile's per-request token counts.
 
-Percentiles are linear-interpolated between the sorted values (numpy's default, and the
-rule `evalkit.economics.capacity.percentile` uses): the q-th percentile of n values is
-at rank (n - 1) * q / 100, counted from 0.
+Percentiles are linear-interpolated between the sorted values (numpy's default): the q-th
+percentile of n values is at rank (n - 1) * q / 100, counted from 0. The one definition:
+capacity sweeps and latency suites use it too.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ PERCENTILES = (50, 90, 99)
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
+    """Linear-interpolated q-th percentile (0-100); None for no values."""
     data = sorted(values)
     if not data:
         return None
