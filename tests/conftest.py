@@ -12,6 +12,7 @@ import os
 import secrets
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -109,9 +110,23 @@ def postgres_url() -> Iterator[str]:
     try:
         yield sa.make_url(store_url(POSTGRES_URL)).set(database=name).render_as_string(hide_password=False)
     finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        _drop_database(admin, name)
         admin.dispose()
+
+
+def _drop_database(admin: sa.Engine, name: str, attempts: int = 20) -> None:
+    """Drop a test database, closing the test's own sessions. PostgreSQL's autovacuum may be
+    working in it just then, a session of the server's own that FORCE may not end: wait for
+    it to finish (it is short on a database this small) and try again."""
+    for attempt in range(attempts):
+        try:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            return
+        except sa.exc.DBAPIError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
