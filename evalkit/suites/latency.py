@@ -7,7 +7,7 @@ prompt and completion tokens. Each tier is asked ``size`` times one request at a
 then ``max(size, concurrency)`` times at the suite's ``concurrency``.
 
 The samples made here are the plan's: their prompt is built to a character budget with a
-placeholder nonce, which is what a cost estimate counts. `evalkit.run.latency` rebuilds
+nonce of zeros, which is what a cost estimate counts. `evalkit.run.latency` rebuilds
 each one per model and per run before it is sent (a nonce of the run first, the length
 exact to the model's tokenizer where there is one). A sample's id says what it measures:
 ``<tier>-<prompt>x<answer>-c<concurrency>-<n>``, e.g. ``1k-1000x1000-c1-01``; records keep
@@ -88,10 +88,10 @@ def latency_samples(suite: str, tiers: list[Tier], size: int, concurrency: int) 
     """The plan's samples: per tier ``size`` at concurrency 1, then ``max(size, concurrency)``
     at ``concurrency`` (enough that the concurrency is reached)."""
     samples = []
-    placeholder = PromptTokenizer("none", None, None, "placeholder until the run builds it per model")
+    by_characters = PromptTokenizer("none", None, None, "character budget until the run builds it per model")
     for tier in tiers:
         # one text per tier: it is only counted (estimate, budget), never sent
-        text = build_prompt(tier.prompt_tokens, "0" * 16, f"{suite}:{tier.name}", placeholder).text
+        text = build_prompt(tier.prompt_tokens, "0" * 16, f"{suite}:{tier.name}", by_characters).text
         for level, count in ((1, size), (concurrency, max(size, concurrency))):
             for n in range(1, count + 1):
                 samples.append(Sample(

@@ -8,7 +8,7 @@ small inline filter of the disagreements table, written here.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from html import escape
 from pathlib import Path
 
@@ -104,9 +104,11 @@ def render_pieces(content: ReportContent, charts: list[Chart], fonts: dict[int, 
         _section(1, "".join(_figure(c) for c in charts if c.section == "Charts")),
         _section(2, _table(content.scorecard, "scorecard") + "<p>▲ and bold: the best value of its column.</p>"
                  + (f'<p class="legend">{escape(content.cost_legend)}</p>' if content.cost_legend else "")
-                 + _thinking(content)
-                 + "<h3>By suite</h3>" + _table(content.suites, "suites") + _tasks(content)
-                 + _code(content) + _latency(content)),
+                 + _part(THINKING_TITLE, content.thinking, "thinking", content.thinking_notes)
+                 + "<h3>By suite</h3>" + _table(content.suites, "suites")
+                 + _part(TASKS_TITLE, content.tasks, "tasks", [TASKS_NOTE])
+                 + _part(CODE_TITLE, content.code, "code", [CODE_NOTE])
+                 + _part(LATENCY_TITLE, content.latency, "latency", content.latency_notes)),
         _families(content),
         _incumbent(content),
         _section(3, f"<p>{escape(content.monthly_note)}</p>" + _table(content.monthly, "monthly")),
@@ -134,36 +136,13 @@ def _section_pieces(index: int, body: Iterable[str], title: str | None = None) -
     yield "</section>"
 
 
-def _thinking(content: ReportContent) -> str:
-    """Both clocks, thinking tokens and truncations; nothing when no model thought or was cut."""
-    if not content.thinking.rows:
+def _part(title: str, table: Table, css: str, notes: Sequence[str]) -> str:
+    """A titled table of the scorecard with its legend lines; nothing when it has no rows
+    (no model thought or was cut, no agent tasks, no code suites, no latency suite)."""
+    if not table.rows:
         return ""
-    notes = "".join(f'<p class="legend">{escape(note)}</p>' for note in content.thinking_notes)
-    return f"<h3>{escape(THINKING_TITLE)}</h3>" + _table(content.thinking, "thinking") + notes
-
-
-def _tasks(content: ReportContent) -> str:
-    """The agent tasks per model and suite; nothing when the run had none."""
-    if not content.tasks.rows:
-        return ""
-    return (f"<h3>{escape(TASKS_TITLE)}</h3>" + _table(content.tasks, "tasks")
-            + f'<p class="legend">{escape(TASKS_NOTE)}</p>')
-
-
-def _latency(content: ReportContent) -> str:
-    """Latency per tier beside the benchmark's; nothing when the run had no latency suite."""
-    if not content.latency.rows:
-        return ""
-    notes = "".join(f'<p class="legend">{escape(note)}</p>' for note in content.latency_notes)
-    return f"<h3>{escape(LATENCY_TITLE)}</h3>" + _table(content.latency, "latency") + notes
-
-
-def _code(content: ReportContent) -> str:
-    """pass@k of the code suites; nothing when the run had none."""
-    if not content.code.rows:
-        return ""
-    return (f"<h3>{escape(CODE_TITLE)}</h3>" + _table(content.code, "code")
-            + f'<p class="legend">{escape(CODE_NOTE)}</p>')
+    legend = "".join(f'<p class="legend">{escape(note)}</p>' for note in notes)
+    return f"<h3>{escape(title)}</h3>" + _table(table, css) + legend
 
 
 def _incumbent(content: ReportContent) -> str:
