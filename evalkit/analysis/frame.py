@@ -45,8 +45,7 @@ def prepare(records: pd.DataFrame) -> pd.DataFrame:
             "CallRecord columns (e.g. from the store)"
         )
     # Categorical keys: every later groupby then works on integer codes, not strings.
-    out = pd.DataFrame({name: records[name].astype(str).astype("category")
-                        for name in ("model", "suite", "sample_id")})
+    out = pd.DataFrame({name: _category(records[name]) for name in ("model", "suite", "sample_id")})
     for name, default in OPTIONAL_DEFAULTS.items():
         if name not in records.columns:
             out[name] = default
@@ -59,12 +58,34 @@ def prepare(records: pd.DataFrame) -> pd.DataFrame:
     out["score"] = np.where(out["is_error"].to_numpy(), 0.0, score)
     for name in ("ttft_s", "e2e_s", "prompt_tokens", "completion_tokens", "cost_usd", "loop_lag_ms",
                  "first_token_s", "thinking_s", "reasoning_tokens", "turns"):
-        out[name] = pd.to_numeric(out[name], errors="coerce").astype(float)
+        out[name] = _floats(out[name])
     out["epoch"] = pd.to_numeric(out["epoch"], errors="coerce").fillna(0).astype(np.int64)
     out["output_speed_tps"], out["itl_s"] = _decode_metrics(out)
     out["unit"] = _unit_codes(out)
     out["nonbinary"] = ~np.isin(out["score"].to_numpy(), (0.0, 1.0))
     return out
+
+
+def _category(column: pd.Series) -> pd.Series:
+    """``column.astype(str).astype("category")``, with only the distinct values converted (a
+    million records hold a few distinct names): codes first, then the names of the codes."""
+    codes, uniques = pd.factorize(column)
+    names = pd.Index(uniques).astype(str)
+    if names.has_duplicates or names.hasnans:  # e.g. 1 and "1": distinct values that print alike
+        return column.astype(str).astype("category")
+    order = np.argsort(np.asarray(names, dtype=object), kind="stable")  # sorted, as astype("category") has them
+    rank = np.empty(len(order) + 1, dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    rank[-1] = -1  # a missing value stays missing
+    return pd.Series(pd.Categorical.from_codes(rank[codes], names[order]), index=column.index, name=column.name)
+
+
+def _floats(column: Any) -> Any:
+    """A numeric column as floats, NaN where a value is missing or not a number; a column of
+    nothing but None (a figure no record has) without asking of each cell."""
+    if column.dtype == object and column.isna().all():
+        return np.full(len(column), np.nan)
+    return pd.to_numeric(column, errors="coerce").astype(float)
 
 
 def records_have_clusters(records: pd.DataFrame) -> bool:

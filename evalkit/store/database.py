@@ -347,34 +347,26 @@ class Store:
         """The run's records as a DataFrame, in commit order; only ``columns`` if given
         (history over many runs need not read every response text).
 
-        Read in chunks of rows, each turned into typed columns (pyarrow: floats, integers,
-        booleans, strings) before the next is fetched, so a million records never stand as
-        one Python object per cell at once. The frame is what ``pandas.read_sql`` made of
-        the same rows: an integer column with a missing value is float (NaN), a text
-        column ``str``, and a column with no value at all holds None (object).
+        Read as typed Arrow columns (`evalkit.store.columns`: floats, integers, booleans,
+        strings), so a million records never stand as one Python object per cell. The frame
+        is what ``pandas.read_sql`` made of the same rows: an integer column with a missing
+        value is float (NaN), a text column ``str``, and a column with no value at all holds
+        None (object).
         """
+        import numpy as np
         import pandas as pd
-        import pyarrow as pa
 
-        selected = [records_table.c[name] for name in columns] if columns else \
-            [column for column in records_table.columns if column.name != "id"]
-        schema = pa.schema([(column.name, _arrow_type(column.type)) for column in selected])
-        query = sa.select(*selected).where(records_table.c.run_id == run_id).order_by(records_table.c.id)
-        batches = []
-        with self.engine.connect() as conn:
-            result = conn.execution_options(yield_per=_CHUNK_ROWS).execute(query)
-            for rows in result.partitions():
-                batches.append(pa.record_batch(
-                    [pa.array(values, field.type) for values, field in zip(zip(*rows), schema)], schema=schema))
-        table = pa.Table.from_batches(batches, schema=schema)
-        del batches
+        from evalkit.store.columns import read_records
+
+        table = read_records(self.engine, run_id, columns)
+        schema = table.schema
         rows = table.num_rows
         empty = [name for name in schema.names if table.column(name).null_count == rows]
         # each column's Arrow memory is released as soon as it is converted
         frame = table.to_pandas(self_destruct=True, split_blocks=True)
         del table
         for name in empty:
-            frame[name] = pd.Series([None] * rows, index=frame.index, dtype=object)
+            frame[name] = pd.Series(np.full(rows, None, dtype=object), index=frame.index)
         return frame
 
     # --- workload profiles ---
@@ -484,21 +476,6 @@ def _mark_params(record: CallRecord) -> dict[str, Any]:
 
 def _key_params(run_id: str, key: CallKey) -> dict[str, Any]:
     return {"m_run_id": run_id, **{f"m_{name}": value for name, value in key._asdict().items()}}
-
-
-_CHUNK_ROWS = 10_000
-"""Rows fetched at a time by `Store.records_frame`."""
-
-
-def _arrow_type(column_type: sa.types.TypeEngine[Any]) -> Any:
-    """The pyarrow type of a records column (see `evalkit.store.schema.column_type`)."""
-    import pyarrow as pa
-
-    for sa_type, arrow_type in ((sa.Boolean, pa.bool_()), (sa.Integer, pa.int64()), (sa.Float, pa.float64()),
-                                (sa.String, pa.string())):
-        if isinstance(column_type, sa_type):
-            return arrow_type
-    raise TypeError(f"the records table has a column of type {column_type!r} records_frame cannot read")
 
 
 def _hide_password(url: str) -> str:
