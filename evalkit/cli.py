@@ -7,6 +7,7 @@ Heavy libraries (litellm, pandas) are imported inside the commands that need the
 from __future__ import annotations
 
 import functools
+import gc
 import os
 import sys
 from pathlib import Path
@@ -56,6 +57,18 @@ def _fails_cleanly(command):
 @click.version_option(__version__, prog_name="evalkit")
 def main() -> None:
     """Which model should we buy? Accuracy, latency and cost on the same requests."""
+
+
+def run() -> None:
+    """The `evalkit` command as a process: the console script and ``python -m evalkit``."""
+    try:
+        main()
+    finally:
+        # The process is about to end. The interpreter's last garbage collection would walk
+        # every object the command left (pandas, scipy, a run's records) only to free memory
+        # the system takes back anyway: 0.3-0.4 s of a 2,000-item compare. Frozen objects
+        # are left out of it; atexit handlers and the joins of threads still run.
+        gc.freeze()
 
 
 class _ReportFormats(click.Choice):

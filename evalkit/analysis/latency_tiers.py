@@ -73,6 +73,8 @@ def latency_mask(records: pd.DataFrame) -> pd.Series:
 def split_latency(records: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(the benchmark records, the latency-suite records)."""
     mask = latency_mask(records)
+    if not mask.any():  # most runs: the records as they are, not a copy of every column
+        return records, records.iloc[:0]
     return records[~mask], records[mask]
 
 
