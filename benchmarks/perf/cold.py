@@ -168,10 +168,11 @@ def bench_first_request(trees: list[Tree], rounds: int, folder: Path) -> list[st
     return rows
 
 
-def bench_fixed_costs(trees: list[Tree], items: int, concurrency: int, folder: Path) -> list[str]:
-    """A whole compare of `items` items against its request phase (first request -> last response)."""
-    rows = ["| tree | items | C | whole process s | request phase s | whole ÷ phase | after the last response s |",
-            "|---|---|---|---|---|---|---|"]
+def bench_fixed_costs(trees: list[Tree], items: int, concurrency: int, folder: Path, rounds: int) -> list[str]:
+    """A whole compare of `items` items against its request phase (first request -> last
+    response), each tree's process run ``rounds`` times, interleaved; medians."""
+    rows = ["| tree | items | C | whole process s | request phase s | whole ÷ phase | before the first request s "
+            "| after the last response s |", "|---|---|---|---|---|---|---|---|"]
     with Server(ttft=0.0) as base:
         items_file = folder / "items.jsonl"  # the built-in suites have 50 items: N of our own
         items_file.write_text("".join(json.dumps({"id": f"q{i}", "prompt": f"What is {i} + 4 - {i}?", "reference": 4,
@@ -181,16 +182,22 @@ def bench_fixed_costs(trees: list[Tree], items: int, concurrency: int, folder: P
             "  - name: arithmetic", f"  - {{name: items, path: {items_file}}}"))
         compare = [sys.executable, "-m", "evalkit", "compare", "-c", str(config), "-q",
                    "--results-dir", str(folder / "results")]
-        for tree in trees:
-            server_phase(base)
-            started = time.time()
-            wall, _peak, _err = _timed(compare, tree.env, folder)
-            ended = time.time()
-            del started
-            phase = server_phase(base)
-            request_phase = phase["last_response_at"] - phase["first_request_at"]
-            rows.append(f"| {tree.label} | {items} | {concurrency} | {wall:.2f} | {request_phase:.2f} | "
-                        f"{wall / request_phase:.2f} | {ended - phase['last_response_at']:.2f} |")
+        runs: dict[str, list[tuple[float, float, float, float]]] = {}
+        for _ in range(rounds):
+            for tree in trees:
+                server_phase(base)
+                started = time.time()
+                wall, _peak, _err = _timed(compare, tree.env, folder)
+                ended = time.time()
+                phase = server_phase(base)
+                request_phase = phase["last_response_at"] - phase["first_request_at"]
+                runs.setdefault(tree.label, []).append(
+                    (wall, request_phase, phase["first_request_at"] - started, ended - phase["last_response_at"]))
+    for label, measured in runs.items():
+        wall, request_phase, before, after = (statistics.median(m[i] for m in measured) for i in range(4))
+        ratio = statistics.median(m[0] / m[1] for m in measured)
+        rows.append(f"| {label} | {items} | {concurrency} | {wall:.2f} | {request_phase:.2f} | {ratio:.2f} | "
+                    f"{before:.2f} | {after:.2f} |")
     return rows
 
 
@@ -212,7 +219,8 @@ def main(argv: list[str] | None = None) -> int:
             Path(tree.env["EVALKIT_HOME"]).mkdir()
         for name, produce in (("commands", lambda: bench_commands(trees, args.rounds, folder)),
                               ("first", lambda: bench_first_request(trees, args.rounds, folder)),
-                              ("fixed", lambda: bench_fixed_costs(trees, args.items, args.concurrency, folder))):
+                              ("fixed", lambda: bench_fixed_costs(trees, args.items, args.concurrency, folder,
+                                                                  args.rounds))):
             if name in args.only:
                 print("\n".join(produce()) + "\n", flush=True)
     return 0

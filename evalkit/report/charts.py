@@ -219,6 +219,7 @@ def _distribution_chart(content: ReportContent, styles: dict[str, ModelStyle]) -
     import matplotlib.pyplot as plt
 
     records = content.analysis.records
+    records = records[[c for c in ("model", "ttft_s", "e2e_s", "error_class") if c in records]]  # not the texts
     ok = records[records["error_class"].isna()] if "error_class" in records else records
     models = content.models
     height = 1.2 + 0.32 * len(models)
