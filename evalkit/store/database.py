@@ -365,8 +365,12 @@ class Store:
         # each column's Arrow memory is released as soon as it is converted
         frame = table.to_pandas(self_destruct=True, split_blocks=True)
         del table
+        # One array of None for every such column: copy-on-write keeps them apart if one is
+        # ever written to (a million records leave a dozen columns empty: 8 MB each otherwise).
+        nothing = np.full(rows, None, dtype=object)
+        nothing.flags.writeable = False
         for name in empty:
-            frame[name] = pd.Series(np.full(rows, None, dtype=object), index=frame.index)
+            frame[name] = pd.Series(nothing, index=frame.index, copy=False)
         return frame
 
     # --- workload profiles ---
