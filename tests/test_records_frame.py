@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 
 import pandas as pd
@@ -102,3 +103,15 @@ def test_a_store_of_schema_11_gets_the_commit_order_index_and_reads_unsorted(tmp
         version = db.execute("SELECT value FROM evalkit_meta WHERE key = 'schema_version'").fetchone()
     assert "ix_records_run_order" in plan and "TEMP B-TREE" not in plan
     assert version == (str(SCHEMA_VERSION),)
+
+
+@pytest.mark.parametrize("interpreter", ["/nonexistent/python", "false"])
+def test_a_reader_process_that_cannot_run_leaves_the_read_to_sqlalchemy_and_says_so(tmp_path, monkeypatch,
+                                                                                  interpreter):
+    store = Store(str(tmp_path / "runs.db"))
+    run_id = make_run(store, tmp_path / "suites", model_lineup(2), 1, 5)
+    monkeypatch.setattr(record_columns, "ADBC_MIN_ROWS", 0)
+    monkeypatch.setattr(record_columns.sys, "executable", shutil.which(interpreter) or interpreter)
+    with pytest.warns(RuntimeWarning, match="through SQLAlchemy"):
+        frame = store.records_frame(run_id)
+    pd.testing.assert_frame_equal(frame, read_sql(store, run_id), check_exact=True)

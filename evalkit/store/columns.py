@@ -91,13 +91,19 @@ def _read_in_reader_process(path: Path, run_id: str, schema: pa.Schema) -> pa.Ta
 
     with tempfile.TemporaryDirectory(prefix="evalkit-records-") as folder:
         table_file = Path(folder) / "records.arrow"
-        done = subprocess.run([sys.executable, "-m", "evalkit.store.sqlite_reader", str(path), run_id,
-                               str(table_file), ",".join(schema.names)], capture_output=True, text=True,
-                              env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+        try:
+            done = subprocess.run([sys.executable, "-m", "evalkit.store.sqlite_reader", str(path), run_id,
+                                   str(table_file), ",".join(schema.names)], capture_output=True, text=True,
+                                  env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+        except OSError as exc:  # no interpreter to start (an embedded one): the slower way still works
+            warnings.warn(f"cannot start the ADBC reader ({exc}); reading {path} through SQLAlchemy",
+                          RuntimeWarning, stacklevel=3)
+            return None
         if done.returncode != 0:
             if done.returncode != sqlite_reader.TYPES_DISAGREE:
-                warnings.warn(f"reading {path} through ADBC failed (read through SQLAlchemy instead): "
-                              f"{done.stderr.strip().splitlines()[-1:]}", RuntimeWarning, stacklevel=3)
+                last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+                warnings.warn(f"reading {path} through ADBC failed ({last}); read through SQLAlchemy instead",
+                              RuntimeWarning, stacklevel=3)
             return None
         # mapped, not read: the columns are the file's pages (which outlive its name) until
         # pandas copies them; a column null throughout reads as integers, cast to its type
