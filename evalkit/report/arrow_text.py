@@ -33,6 +33,16 @@ def as_text(values: Any) -> Any:
     return pc.fill_null(values, pa.scalar("", pa.large_string())) if values.null_count else values
 
 
+def column_text(table: Any, name: str) -> Any:
+    """A table's string column (or a slice of one) as one plain ``large_string`` array: its
+    chunks joined, a dictionary-encoded one decoded."""
+    import pyarrow as pa
+
+    chunks = [chunk.dictionary_decode() if pa.types.is_dictionary(chunk.type) else chunk
+              for chunk in table.column(name).chunks]
+    return pa.concat_arrays(chunks) if chunks else pa.array([], pa.large_string())
+
+
 def join(*parts: Any) -> Any:
     """Each row's parts one after the other; a `str` part is the same in every row."""
     import pyarrow as pa

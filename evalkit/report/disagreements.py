@@ -62,8 +62,9 @@ class Disagreements:
             {name: pa.array([], text) for name in ("suite", "sample_id", "prompt", "reference")})
         """One row per item: suite, sample_id, prompt and reference (cut as shown)."""
         self.answers = answers if answers is not None else pa.table(
-            {"item": pa.array([], pa.int64()), "model": pa.array([], text), "score": pa.array([], pa.float64()),
-             "extracted": pa.array([], text), "response": pa.array([], text)})
+            {"item": pa.array([], pa.int64()), "model": pa.array([], text).dictionary_encode(),
+             "score": pa.array([], pa.float64()), "extracted": pa.array([], text).dictionary_encode(),
+             "response": pa.array([], text)})
         """One row per answer, grouped by item in order: item (its row in `items`), model,
         score, extracted and response (the answer text as shown: cut, a failed call said so)."""
         counts = np.bincount(self.answers.column("item").to_numpy(), minlength=self.items.num_rows)
@@ -104,13 +105,17 @@ class Disagreements:
 
     def characters(self) -> set[str]:
         """Every character of every text shown, from the columns."""
+        import pyarrow as pa
+
         from evalkit.report.arrow_text import characters
 
         seen: set[str] = set()
         for table in (self.items, self.answers):
             for name in table.column_names:
-                if name not in ("item", "score"):
-                    seen |= characters(table.column(name).unique())
+                if name in ("item", "score"):
+                    continue
+                for chunk in table.column(name).chunks:  # a dictionary holds just the values used
+                    seen |= characters(chunk.dictionary if pa.types.is_dictionary(chunk.type) else chunk.unique())
         return seen
 
     def texts(self) -> Iterator[str]:
@@ -183,7 +188,9 @@ def _items(suites: list, sample_ids: list, samples: dict) -> Any:
 
 
 def _answers(frame: Any, positions: Any) -> Any:
-    """The answers at ``positions`` of ``frame``, in that order, a chunk at a time."""
+    """The answers at ``positions`` of ``frame``, in that order, made a chunk at a time and
+    kept as those chunks (joining them would copy every text once more). Model names and
+    extracted values repeat: they are dictionary-encoded."""
     import pyarrow as pa
 
     from evalkit.report.arrow_text import as_text
@@ -193,24 +200,29 @@ def _answers(frame: Any, positions: Any) -> Any:
     parts = []
     for start in range(0, len(positions), CHUNK_ANSWERS):
         at = pa.array(positions[start:start + CHUNK_ANSWERS], pa.int64())
-        taken = {name: column.take(at) for name, column in columns.items()}
+        taken = {name: _one(column.take(at)) for name, column in columns.items()}
         parts.append(pa.table({
-            "model": as_text(taken["model"]), "score": taken["score"].cast(pa.float64()),
-            "extracted": as_text(taken["extracted"]),
+            "model": as_text(taken["model"]).dictionary_encode(), "score": taken["score"].cast(pa.float64()),
+            "extracted": as_text(taken["extracted"]).dictionary_encode(),
             "response": answer_texts(taken["error_class"], taken["response_text"], taken["tool_calls"])}))
     if not parts:
         return Disagreements().answers.drop_columns(["item"])
-    return pa.concat_tables(parts).combine_chunks()
+    return pa.concat_tables(parts)
 
 
 def _arrow(column: Any) -> Any:
-    """A frame column as one Arrow array (a string column as it is stored: no copy)."""
+    """A frame column as Arrow (a string column as it is stored, its chunks and all: no copy)."""
     import pyarrow as pa
 
     values = pa.array(column, from_pandas=True)
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
     return values.cast(pa.large_string()) if pa.types.is_null(values.type) else values
+
+
+def _one(values: Any) -> Any:
+    """One array of a chunked array (a chunk's worth of rows: a small copy)."""
+    import pyarrow as pa
+
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
 
 
 def answer_texts(error_class: Any, response_text: Any, tool_calls: Any) -> Any:

@@ -13,7 +13,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from evalkit.report.arrow_text import either, html_escaped, join, joined_lists, mapped, utf8_bytes
+from evalkit.report.arrow_text import column_text, either, html_escaped, join, joined_lists, mapped, utf8_bytes
 from evalkit.report.charts import Chart
 from evalkit.report.code import CODE_NOTE, CODE_TITLE
 from evalkit.report.content import SECTIONS, ReportContent, Table
@@ -249,15 +249,16 @@ def _items_html(items: Any, answers: Any, offsets: Any) -> Any:
     score = answers.column("score").combine_chunks()
     right = pc.greater_equal(score, 0.5)
     rows = join(either(right, '<tr class="right"><td>', '<tr class="wrong"><td>'),
-                html_escaped(_column(answers, "model")), "</td><td>", mapped(score, lambda v: f"{v:.2f}"),
-                "</td><td>", html_escaped(_column(answers, "extracted")), "</td><td><pre>",
-                html_escaped(_column(answers, "response")), "</pre></td></tr>")
-    suite = html_escaped(_column(items, "suite"))
+                html_escaped(column_text(answers, "model")), "</td><td>", mapped(score, lambda v: f"{v:.2f}"),
+                "</td><td>", html_escaped(column_text(answers, "extracted")), "</td><td><pre>",
+                html_escaped(column_text(answers, "response")), "</pre></td></tr>")
+    suite = html_escaped(column_text(items, "suite"))
     return join(
         '<div class="item" data-suite="', suite, '" data-right="', html_escaped(_models(answers, offsets, right)),
         '" data-wrong="', html_escaped(_models(answers, offsets, pc.invert(right))), '"><p><b>', suite, " · ",
-        html_escaped(_column(items, "sample_id")), "</b></p><p>Prompt:</p><pre>",
-        html_escaped(_column(items, "prompt")), "</pre><p>Reference: <code>", html_escaped(_column(items, "reference")),
+        html_escaped(column_text(items, "sample_id")), "</b></p><p>Prompt:</p><pre>",
+        html_escaped(column_text(items, "prompt")), "</pre><p>Reference: <code>",
+        html_escaped(column_text(items, "reference")),
         "</code></p><table><thead><tr><th>Model</th><th>Score</th><th>Extracted</th><th>Answer</th></tr></thead>"
         "<tbody>", joined_lists(rows, offsets), "</tbody></table></div>")
 
@@ -268,10 +269,6 @@ def _models(answers: Any, offsets: Any, chosen: Any) -> Any:
 
     import numpy as np
 
-    names = mapped(_column(answers, "model"), lambda name: json.dumps(name, ensure_ascii=False))
+    names = mapped(column_text(answers, "model"), lambda name: json.dumps(name, ensure_ascii=False))
     kept = np.concatenate([[0], np.cumsum(chosen.to_numpy(zero_copy_only=False))])
     return join("[", joined_lists(names.filter(chosen), kept[offsets], ", "), "]")
-
-
-def _column(table: Any, name: str) -> Any:
-    return table.column(name).combine_chunks()

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.analysis.run_analysis import RunAnalysis
-from evalkit.report.arrow_text import either, join, joined_lists, mapped, replaced, utf8_bytes
+from evalkit.report.arrow_text import column_text, either, join, joined_lists, mapped, replaced, utf8_bytes
 from evalkit.report.code import CODE_NOTE, CODE_TITLE
 from evalkit.report.definitions import METRIC_DEFINITIONS
 from evalkit.report.families import TITLE as FAMILIES_TITLE
@@ -184,13 +184,14 @@ def _items_markdown(items: Any, answers: Any, offsets: Any) -> Any:
     import pyarrow.compute as pc
 
     score = answers.column("score").combine_chunks()
-    rows = join("| ", _md_cells(_column(answers, "model")), " | ", mapped(score, lambda v: f"{v:.2f}"), " | ",
-                _md_cells(_column(answers, "extracted")), " | ", _md_cells(_column(answers, "response")), " |\n")
-    prompt = _column(items, "prompt")
+    rows = join("| ", _md_cells(column_text(answers, "model")), " | ", mapped(score, lambda v: f"{v:.2f}"),
+                " | ", _md_cells(column_text(answers, "extracted")), " | ", _md_cells(column_text(answers, "response")),
+                " |\n")
+    prompt = column_text(items, "prompt")
     fence = either(pc.match_substring(prompt, "~~~"), "~~~~", "~~~")
-    return join("\n### ", replaced(_column(items, "suite"), _MD_ESCAPES), " · ",
-                replaced(_column(items, "sample_id"), _MD_ESCAPES), "\n\nPrompt:\n\n", fence, "text\n", prompt,
-                "\n", fence, "\n\nReference: `", replaced(_column(items, "reference"), (("`", "ˋ"),)),
+    return join("\n### ", replaced(column_text(items, "suite"), _MD_ESCAPES), " · ",
+                replaced(column_text(items, "sample_id"), _MD_ESCAPES), "\n\nPrompt:\n\n", fence, "text\n", prompt,
+                "\n", fence, "\n\nReference: `", replaced(column_text(items, "reference"), (("`", "ˋ"),)),
                 "`\n\n| Model | Score | Extracted | Answer |\n|---|---|---|---|\n", joined_lists(rows, offsets))
 
 
@@ -198,9 +199,6 @@ def _md_cells(values: Any) -> Any:
     """`_md_cell` of each value, its pipes escaped as `_table` does."""
     return replaced(values, (*_MD_ESCAPES, ("\n", "<br>"), ("|", "\\|")))
 
-
-def _column(table: Any, name: str) -> Any:
-    return table.column(name).combine_chunks()
 
 
 def _incumbent(content) -> list[str]:
