@@ -4,8 +4,8 @@
 the executive summary (the verdict in sentences with the numbers behind them and the
 "indistinguishable from" caveats), the scorecard with the best cell of each column, the
 per-suite table, the monthly cost projection, the procurement facts, the methodology and
-the items the models disagree on. Every format renders this one object, so they cannot
-drift apart.
+the items the models disagree on (as Arrow columns: `evalkit.report.disagreements`).
+Every format renders this one object, so they cannot drift apart.
 """
 
 from __future__ import annotations
@@ -21,15 +21,7 @@ from evalkit.analysis.run_analysis import RunAnalysis
 from evalkit.economics.volume import Volume, monthly_costs
 from evalkit.report.code import CODE_NOTE, CODE_TITLE, code_table
 from evalkit.report.definitions import METRIC_DEFINITIONS
-from evalkit.report.disagreements import (  # noqa: F401  (where callers have found them)
-    ANSWER_CHARS,
-    DISAGREEMENT_SPREAD,
-    Answer,
-    Disagreement,
-    Disagreements,
-    _samples,
-    find_disagreements,
-)
+from evalkit.report.disagreements import Disagreements, _samples, find_disagreements
 from evalkit.report.facts import FIELDS as FACT_FIELDS
 from evalkit.report.facts import FactsRow, facts_rows
 from evalkit.report.families import TITLE as FAMILIES_TITLE
