@@ -33,14 +33,18 @@ def as_text(values: Any) -> Any:
     return pc.fill_null(values, pa.scalar("", pa.large_string())) if values.null_count else values
 
 
-def column_text(table: Any, name: str) -> Any:
-    """A table's string column (or a slice of one) as one plain ``large_string`` array: its
-    chunks joined, a dictionary-encoded one decoded."""
+def column_text(table: Any, name: str, transform: Callable[[Any], Any] | None = None) -> Any:
+    """A table's string column (or a slice of one) as one plain ``large_string`` array, with
+    ``transform`` (a column-wise function) applied: to a dictionary-encoded chunk's distinct
+    values only, then spread over its rows."""
     import pyarrow as pa
 
-    chunks = [chunk.dictionary_decode() if pa.types.is_dictionary(chunk.type) else chunk
+    def shown(values: Any) -> Any:
+        return values if transform is None else transform(values)
+
+    chunks = [shown(chunk.dictionary).take(chunk.indices) if pa.types.is_dictionary(chunk.type) else shown(chunk)
               for chunk in table.column(name).chunks]
-    return pa.concat_arrays(chunks) if chunks else pa.array([], pa.large_string())
+    return pa.concat_arrays(chunks) if chunks else shown(pa.array([], pa.large_string()))
 
 
 def join(*parts: Any) -> Any:

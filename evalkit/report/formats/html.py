@@ -249,13 +249,14 @@ def _items_html(items: Any, answers: Any, offsets: Any) -> Any:
     score = answers.column("score").combine_chunks()
     right = pc.greater_equal(score, 0.5)
     rows = join(either(right, '<tr class="right"><td>', '<tr class="wrong"><td>'),
-                html_escaped(column_text(answers, "model")), "</td><td>", mapped(score, lambda v: f"{v:.2f}"),
-                "</td><td>", html_escaped(column_text(answers, "extracted")), "</td><td><pre>",
+                column_text(answers, "model", html_escaped), "</td><td>", mapped(score, lambda v: f"{v:.2f}"),
+                "</td><td>", column_text(answers, "extracted", html_escaped), "</td><td><pre>",
                 html_escaped(column_text(answers, "response")), "</pre></td></tr>")
     suite = html_escaped(column_text(items, "suite"))
+    names = column_text(answers, "model", _json_strings)
     return join(
-        '<div class="item" data-suite="', suite, '" data-right="', html_escaped(_models(answers, offsets, right)),
-        '" data-wrong="', html_escaped(_models(answers, offsets, pc.invert(right))), '"><p><b>', suite, " · ",
+        '<div class="item" data-suite="', suite, '" data-right="', html_escaped(_models(names, offsets, right)),
+        '" data-wrong="', html_escaped(_models(names, offsets, pc.invert(right))), '"><p><b>', suite, " · ",
         html_escaped(column_text(items, "sample_id")), "</b></p><p>Prompt:</p><pre>",
         html_escaped(column_text(items, "prompt")), "</pre><p>Reference: <code>",
         html_escaped(column_text(items, "reference")),
@@ -263,12 +264,16 @@ def _items_html(items: Any, answers: Any, offsets: Any) -> Any:
         "<tbody>", joined_lists(rows, offsets), "</tbody></table></div>")
 
 
-def _models(answers: Any, offsets: Any, chosen: Any) -> Any:
-    """Each item's ``chosen`` answers' models as a JSON list (`json.dumps`, ensure_ascii off)."""
-    import json
-
+def _models(names: Any, offsets: Any, chosen: Any) -> Any:
+    """Each item's ``chosen`` answers' model ``names`` (JSON strings) as a JSON list."""
     import numpy as np
 
-    names = mapped(column_text(answers, "model"), lambda name: json.dumps(name, ensure_ascii=False))
     kept = np.concatenate([[0], np.cumsum(chosen.to_numpy(zero_copy_only=False))])
     return join("[", joined_lists(names.filter(chosen), kept[offsets], ", "), "]")
+
+
+def _json_strings(values: Any) -> Any:
+    """`json.dumps` of each value, as the filter script reads it (ensure_ascii off)."""
+    import json
+
+    return mapped(values, lambda value: json.dumps(value, ensure_ascii=False))

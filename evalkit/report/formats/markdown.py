@@ -184,8 +184,8 @@ def _items_markdown(items: Any, answers: Any, offsets: Any) -> Any:
     import pyarrow.compute as pc
 
     score = answers.column("score").combine_chunks()
-    rows = join("| ", _md_cells(column_text(answers, "model")), " | ", mapped(score, lambda v: f"{v:.2f}"),
-                " | ", _md_cells(column_text(answers, "extracted")), " | ", _md_cells(column_text(answers, "response")),
+    rows = join("| ", column_text(answers, "model", _md_cells), " | ", mapped(score, lambda v: f"{v:.2f}"),
+                " | ", column_text(answers, "extracted", _md_cells), " | ", _md_cells(column_text(answers, "response")),
                 " |\n")
     prompt = column_text(items, "prompt")
     fence = either(pc.match_substring(prompt, "~~~"), "~~~~", "~~~")
