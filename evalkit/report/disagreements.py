@@ -342,6 +342,8 @@ def _calls_text(tool_calls: Any) -> tuple[str, bool]:
 def _reference(value: Any) -> str:
     import json
 
+    if type(value) is int:  # most references: what json.dumps writes of an int, without its machinery
+        return str(value)
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
