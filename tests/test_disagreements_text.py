@@ -128,3 +128,9 @@ def test_the_font_covers_every_character_of_the_answers(tmp_path):
     assert isinstance(content.disagreements, Disagreements) and len(content.disagreements) > 0
     assert content.characters() == "".join(sorted(set(content.all_text())))
     assert {"答", "案", "<", "'"} <= set(content.characters())
+
+
+def test_the_answers_lose_the_whitespace_str_strip_would_remove():
+    from evalkit.report.disagreements import WHITESPACE
+
+    assert "".join(chr(code) for code in range(0x110000) if chr(code).isspace()) == WHITESPACE

@@ -27,8 +27,10 @@ CHUNK_ANSWERS = 50_000
 
 _NO_PROMPT = "(prompt not available: the suite could not be re-read)"
 _NO_REFERENCE = "(not available)"
-# What `str.strip()` removes: every character Python calls whitespace.
-_WHITESPACE = "".join(chr(code) for code in range(0x110000) if chr(code).isspace())
+WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+              "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+"""What `str.strip()` removes: every character for which `str.isspace` is true (a test
+holds the two equal)."""
 
 
 @dataclass(slots=True)
@@ -206,7 +208,7 @@ def _answers(frame: Any, positions: Any) -> Any:
         parts.append(pa.table({
             "model": as_text(taken["model"]).dictionary_encode(), "score": taken["score"].cast(pa.float64()),
             "extracted": as_text(taken["extracted"]).dictionary_encode(),
-            "response": answer_texts(taken["error_class"], taken["response_text"], taken["tool_calls"])}))
+            "response": _answer_texts(taken["error_class"], taken["response_text"], taken["tool_calls"])}))
     if not parts:
         return Disagreements().answers.drop_columns(["item"])
     return pa.concat_tables(parts)
@@ -227,7 +229,7 @@ def _one(values: Any) -> Any:
     return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
 
 
-def answer_texts(error_class: Any, response_text: Any, tool_calls: Any) -> Any:
+def _answer_texts(error_class: Any, response_text: Any, tool_calls: Any) -> Any:
     """`_answer_text` of each row, column-wise; rows with tool calls (rare, and JSON to
     read) go through it one by one."""
     import numpy as np
@@ -236,7 +238,7 @@ def answer_texts(error_class: Any, response_text: Any, tool_calls: Any) -> Any:
 
     from evalkit.report.arrow_text import as_text, join
 
-    text = _cut_texts(pc.utf8_trim(as_text(response_text), characters=_WHITESPACE))
+    text = _cut_texts(pc.utf8_trim(as_text(response_text), characters=WHITESPACE))
     failed = error_class.is_valid()
     if pc.any(failed).as_py():
         text = pc.if_else(failed, join("(call failed: ", as_text(error_class), ")"), text)
