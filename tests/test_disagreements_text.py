@@ -134,3 +134,22 @@ def test_the_answers_lose_the_whitespace_str_strip_would_remove():
     from evalkit.report.disagreements import WHITESPACE
 
     assert "".join(chr(code) for code in range(0x110000) if chr(code).isspace()) == WHITESPACE
+
+
+def test_the_pdf_sample_takes_the_suites_in_turn_and_makes_objects_of_those_items_alone():
+    import pyarrow as pa
+
+    from evalkit.report.disagreements import Disagreements, sample_disagreements
+
+    text = pa.large_string()
+    suites = ["b", "a", "a", "c", "a"]
+    items = pa.table({"suite": pa.array(suites, text), "sample_id": pa.array([f"i{n}" for n in range(5)], text),
+                      "prompt": pa.array(["p"] * 5, text), "reference": pa.array(["r"] * 5, text)})
+    answers = pa.table({"model": pa.array(["m", "n"] * 5, text).dictionary_encode(), "score": pa.array([1.0, 0.0] * 5),
+                        "extracted": pa.array(["x"] * 10, text).dictionary_encode(),
+                        "response": pa.array([f"answer {n}" for n in range(10)], text),
+                        "item": pa.array([n // 2 for n in range(10)], pa.int64())})
+    picked = sample_disagreements(Disagreements(items, answers), 4)
+    assert [item.sample_id for item in picked] == ["i1", "i0", "i3", "i2"]
+    first = [(a.model, a.score, a.response) for a in picked[0].answers]
+    assert first == [("m", 1.0, "answer 2"), ("n", 0.0, "answer 3")]
