@@ -4,22 +4,24 @@
 the executive summary (the verdict in sentences with the numbers behind them and the
 "indistinguishable from" caveats), the scorecard with the best cell of each column, the
 per-suite table, the monthly cost projection, the procurement facts, the methodology and
-the items the models disagree on. Every format renders this one object, so they cannot
-drift apart.
+the items the models disagree on (as Arrow columns: `evalkit.report.disagreements`).
+Every format renders this one object, so they cannot drift apart.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 from evalkit.analysis.run_analysis import RunAnalysis
 from evalkit.economics.volume import Volume, monthly_costs
 from evalkit.report.code import CODE_NOTE, CODE_TITLE, code_table
 from evalkit.report.definitions import METRIC_DEFINITIONS
+from evalkit.report.disagreements import Disagreements, _samples, find_disagreements
 from evalkit.report.facts import FIELDS as FACT_FIELDS
 from evalkit.report.facts import FactsRow, facts_rows
 from evalkit.report.families import TITLE as FAMILIES_TITLE
@@ -57,29 +59,6 @@ BEST_RULE = {  # scorecard column -> which way is better
     "$ / 1k tasks": ("cost_per_1k_tasks", "min"),
     "$ / correct": ("cost_per_correct", "min"), "Errors": ("error_rate", "min"),
 }
-DISAGREEMENT_SPREAD = 0.5
-"""An item is a disagreement when its best and worst model scores differ by at least this."""
-ANSWER_CHARS = 1500
-"""Longest answer or prompt shown in full; longer ones are cut with a note."""
-
-
-@dataclass(slots=True)  # one per answer shown: a million in a large run
-class Answer:
-    model: str
-    score: float
-    extracted: str
-    response: str
-
-
-@dataclass
-class Disagreement:
-    suite: str
-    sample_id: str
-    prompt: str
-    reference: str
-    answers: list[Answer]
-
-
 @dataclass
 class ReportContent:
     title: str
@@ -101,7 +80,8 @@ class ReportContent:
     suite_sizes: Table
     prices: Table
     definitions: list[tuple[str, str]]
-    disagreements: list[Disagreement]
+    disagreements: Disagreements
+    """The items the models disagree on, as columns (`evalkit.report.disagreements`)."""
     disagreement_note: str
     analysis: RunAnalysis = field(repr=False)
     self_hosting: list[SelfHosted] = field(default_factory=list)
@@ -132,16 +112,18 @@ class ReportContent:
 
     def all_text(self) -> str:
         """Every character any format may print (for the font subset)."""
-        return "".join(self._texts())
+        return "".join(itertools.chain(self._texts(), self.disagreements.texts()))
 
     def characters(self) -> str:
-        """Each character of `all_text` once, without joining a million answers into one string."""
+        """Each character of `all_text` once, the disagreements' read off their columns
+        (a million answers are never Python strings at once)."""
         seen: set[str] = set()
         for text in self._texts():
             seen.update(text)
-        return "".join(sorted(seen))
+        return "".join(sorted(seen | self.disagreements.characters()))
 
     def _texts(self) -> Iterator[str]:
+        """Every text but the disagreements'."""
         yield from (self.title, self.run_line, *self.models, *self.summary, self.monthly_note,
                     self.disagreement_note, self.cost_legend, THINKING_TITLE, *self.thinking_notes, TASKS_TITLE,
                     TASKS_NOTE, CODE_TITLE, CODE_NOTE, INCUMBENT_TITLE, *self.incumbent_lines, self.incumbent_note,
@@ -151,9 +133,6 @@ class ReportContent:
             yield from table.headers
             yield from (c for row in table.rows for c in row)
         yield from (t for pair in self.methodology + self.definitions for t in pair)
-        for item in self.disagreements:
-            yield from (item.suite, item.sample_id, item.prompt, item.reference)
-            yield from (t for a in item.answers for t in (a.model, a.extracted, a.response))
         for hosted in self.self_hosting:
             yield from (SELF_HOSTING_TITLE, *hosted.text())
         for comparison in self.families:
@@ -463,150 +442,6 @@ def _methodology(analysis: RunAnalysis, started: str, finished: str) -> list[tup
                   "same items (exact McNemar for independent 0/1 items, otherwise a sign-flip permutation test "
                   "over clusters, exact up to 16 of them); significance level 0.05"),
     ]
-
-
-# ---------------------------------------------------------------------------- disagreements
-
-
-def find_disagreements(analysis: RunAnalysis, samples: dict | None = None) -> tuple[list[Disagreement], str]:
-    """Items where one model scored well and another badly, with every model's answer."""
-    import numpy as np
-
-    records = analysis.records
-    if records.empty or records["model"].nunique() < 2:
-        return [], "Only one model: nothing to disagree on."
-    frame = records[["model", "suite", "sample_id", "epoch", "score", "error_class", "response_text", "extracted"]]
-    # records from before tool calls were kept (or a frame built without them) made none
-    frame = frame.assign(tool_calls=records.get("tool_calls"))
-    frame = frame.assign(extracted=_code_outcomes(records, frame["extracted"]))
-    frame = frame.assign(score=frame["score"].where(frame["error_class"].isna(), 0.0).fillna(0.0))
-    key = ["suite", "sample_id", "epoch"]
-    grouped = frame.groupby(key, sort=False)["score"]
-    split = (grouped.transform("max") - grouped.transform("min")) >= DISAGREEMENT_SPREAD
-    order = {m: i for i, m in enumerate(analysis.summary.by_model["model"])}
-    # Sort the split records' keys alone, then read the answers in that order a chunk at a
-    # time: the texts of a million answers are never copied into a sorted frame.
-    positions = np.flatnonzero(split.to_numpy())
-    keys = frame[[*key, "model"]].iloc[positions]
-    keys = keys.assign(_rank=keys["model"].map(order).fillna(len(order)).to_numpy(), _at=positions)
-    positions = keys.sort_values([*key, "_rank"], kind="stable")["_at"].to_numpy()
-    samples = _samples(analysis.run.config, analysis.store_url) if samples is None else samples
-    items = _gathered(frame, positions, samples)
-    total = grouped.ngroups
-    note = (f"{len(items):,} of {total:,} items split the models (one scored at least "
-            f"{DISAGREEMENT_SPREAD:g} higher than another). Texts longer than {ANSWER_CHARS:,} characters are cut.")
-    return items, note
-
-
-_NO_PROMPT = "(prompt not available: the suite could not be re-read)"
-
-
-def _gathered(frame: Any, positions: Any, samples: dict) -> list[Disagreement]:
-    """The disagreements in the records of ``frame`` at ``positions`` (grouped by item, in
-    order), each with every model's answer."""
-    items: list[Disagreement] = []
-    last = None
-    # One string object per distinct model name, suite or extracted value, however many
-    # answers share it (a million answers would otherwise hold a million copies).
-    shared: dict[Any, Any] = {}
-    for columns in _column_chunks(frame, positions, ("suite", "sample_id", "epoch", "model", "score", "extracted",
-                                                     "error_class", "response_text", "tool_calls")):
-        for suite, sample_id, epoch, model, score, extracted, error_class, response, calls in zip(*columns):
-            if (suite, sample_id, epoch) != last:
-                last = (suite, sample_id, epoch)
-                sample = samples.get((str(suite), str(sample_id)))
-                items.append(Disagreement(
-                    suite=shared.setdefault(str(suite), str(suite)), sample_id=str(sample_id),
-                    prompt=_cut(sample.prompt_text) if sample else _NO_PROMPT,
-                    reference=_cut(_reference(sample.reference)) if sample else "(not available)", answers=[]))
-            extracted = _text(extracted)
-            items[-1].answers.append(Answer(shared.setdefault(str(model), str(model)), float(score),
-                                            shared.setdefault(extracted, extracted),
-                                            _answer_text(error_class, response, calls)))
-    return items
-
-
-def _column_chunks(frame: Any, positions: Any, names: tuple[str, ...], rows: int = 20_000) -> Any:
-    """The columns ``names`` of the rows at ``positions`` as Python lists, ``rows`` rows at a
-    time: not a groupby loop, nor itertuples, which fetches every string from pyarrow one at
-    a time (a second on 100,000 records), nor whole columns, which would hold every cell as
-    an object at once."""
-    for start in range(0, len(positions), rows):
-        part = frame.iloc[positions[start:start + rows]]
-        yield [part[name].tolist() for name in names]
-
-
-def _code_outcomes(records: Any, extracted: Any) -> Any:
-    """For an item whose tests ran, what they said (the failing test's output, or that
-    they passed) instead of the extracted code, which the answer column already shows."""
-    if "tests_s" not in records.columns:
-        return extracted
-    ran = records["tests_s"].notna()
-    detail = records["score_detail"] if "score_detail" in records.columns else None
-    outcome = detail.where(detail.notna() & (detail != ""), "tests passed") if detail is not None else "tests ran"
-    return extracted.where(~ran, outcome)
-
-
-class _Shown(NamedTuple):
-    """What a report shows of a sample: a suite of 100,000 need not stay as whole samples."""
-
-    prompt_text: str
-    reference: Any
-    scorer: str
-
-
-def _samples(config: dict, store: str | None = None) -> dict[tuple[str, str], Any]:
-    """Prompts, references and scorers, regenerated from the run's suites (they are not
-    stored); a suite that can no longer be read has none: its prompts read "not available"."""
-    from evalkit.suites import stored_run_samples
-
-    return {(str(sample.suite), str(sample.id)): _Shown(sample.prompt_text, sample.reference, sample.scorer)
-            for sample in stored_run_samples(config, store)}
-
-
-def _answer_text(error_class: Any, response_text: Any, tool_calls: Any = None) -> str:
-    if error_class is not None and isinstance(error_class, str):
-        return f"(call failed: {error_class})"
-    if _missing(tool_calls):  # most replies: the text alone (a million of them in a large run)
-        return _cut(_text(response_text).strip())
-    calls, task = _calls_text(tool_calls)
-    text = _text(response_text).strip()
-    # a multi-turn task's calls came first, its answer last; a single reply writes text, then calls
-    parts = (calls, f"answer: {text}" if text else "") if task else (text, calls)
-    return _cut(" ".join(part for part in parts if part))
-
-
-def _calls_text(tool_calls: Any) -> tuple[str, bool]:
-    """The function calls a reply made, as ``name(arguments)`` (in a multi-turn task with
-    ``→ result`` each), for the answer column; and whether they are a task's."""
-    import json
-
-    text = _text(tool_calls)
-    if not text:
-        return "", False
-    try:
-        calls = [call for call in json.loads(text) if isinstance(call, dict)]
-    except (ValueError, TypeError):
-        return text, False
-    task = any("turn" in call for call in calls)
-    return "; ".join(f"{call.get('name')}({call.get('arguments') or ''})"
-                     + (f" → {call['result']}" if "result" in call else "") for call in calls), task
-
-
-def _reference(value: Any) -> str:
-    import json
-
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-
-
-def _text(value: Any) -> str:
-    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
-
-
-def _cut(text: str) -> str:
-    if len(text) <= ANSWER_CHARS:
-        return text
-    return f"{text[:ANSWER_CHARS]}… ({len(text) - ANSWER_CHARS:,} more characters)"
 
 
 # ---------------------------------------------------------------------------- small formats

@@ -11,7 +11,9 @@ import base64
 from collections.abc import Iterable, Iterator, Sequence
 from html import escape
 from pathlib import Path
+from typing import Any
 
+from evalkit.report.arrow_text import column_text, either, html_escaped, join, joined_lists, mapped, utf8_bytes
 from evalkit.report.charts import Chart
 from evalkit.report.code import CODE_NOTE, CODE_TITLE
 from evalkit.report.content import SECTIONS, ReportContent, Table
@@ -80,19 +82,23 @@ _FILTER_SCRIPT = """
 
 def write(parts: ReportParts, path: Path) -> None:
     # piece by piece: a million records' disagreements are hundreds of MB of text
-    with open(path, "w", encoding="utf-8") as out:
-        out.writelines(render_pieces(parts.content, parts.charts, parts.fonts))
+    with open(path, "wb") as out:
+        for piece in render_pieces(parts.content, parts.charts, parts.fonts):
+            out.write(piece.encode("utf-8") if isinstance(piece, str) else piece)
 
 
 register_format(ReportFormat("html", "report.html", write, order=1))
 
 
 def render(content: ReportContent, charts: list[Chart], fonts: dict[int, FontSubset]) -> str:
-    return "".join(render_pieces(content, charts, fonts))
+    return "".join(p if isinstance(p, str) else bytes(p).decode("utf-8")
+                   for p in render_pieces(content, charts, fonts))
 
 
-def render_pieces(content: ReportContent, charts: list[Chart], fonts: dict[int, FontSubset]) -> Iterator[str]:
-    """The page in pieces, in order: everything before the disagreements, each of them, the rest."""
+def render_pieces(content: ReportContent, charts: list[Chart],
+                  fonts: dict[int, FontSubset]) -> Iterator[str | memoryview]:
+    """The page in pieces, in order: everything before the disagreements, them (UTF-8 bytes,
+    many items a piece), the rest."""
     css = _CSS % {"regular": base64.b64encode(fonts[400].data).decode(),
                   "bold": base64.b64encode(fonts[700].data).decode(), "chart_family": fonts[400].family}
     parts = [
@@ -125,10 +131,11 @@ def render_pieces(content: ReportContent, charts: list[Chart], fonts: dict[int, 
 
 
 def _section(index: int, body: str, title: str | None = None) -> str:
-    return "".join(_section_pieces(index, [body], title))
+    return "".join(str(piece) for piece in _section_pieces(index, [body], title))
 
 
-def _section_pieces(index: int, body: Iterable[str], title: str | None = None) -> Iterator[str]:
+def _section_pieces(index: int, body: Iterable[str | memoryview],
+                    title: str | None = None) -> Iterator[str | memoryview]:
     title = title or SECTIONS[index]
     anchor = title.lower().replace(" ", "-")
     yield f'<section id="{anchor}"><h2>{escape(title)}</h2>'
@@ -218,13 +225,10 @@ def _methodology(content: ReportContent) -> str:
             f'<h3>Metric definitions</h3><dl class="defs">{defs}</dl>')
 
 
-def _disagreements(content: ReportContent) -> Iterator[str]:
-    """The section's body: its note and filters, then one piece per item."""
-    import json
-
-    suites = sorted({d.suite for d in content.disagreements})
-    options = "".join(f'<option value="{escape(s)}">{escape(s)}</option>' for s in suites)
+def _disagreements(content: ReportContent) -> Iterator[str | memoryview]:
+    """The section's body: its note and filters, then the items, many at a time."""
     models = "".join(f'<option value="{escape(m)}">{escape(m)}</option>' for m in content.models)
+    options = "".join(f'<option value="{escape(s)}">{escape(s)}</option>' for s in content.disagreements.suites())
     filters = (
         '<div class="filters"><input id="filter-text" type="search" placeholder="Search prompts and answers">'
         f' <select id="filter-suite"><option value="">all suites</option>{options}</select>'
@@ -232,26 +236,44 @@ def _disagreements(content: ReportContent) -> Iterator[str]:
         ' <select id="filter-outcome"><option value="">right or wrong</option><option value="right">got it right'
         '</option><option value="wrong">got it wrong</option></select> <span id="filter-count"></span></div>')
     yield f'<p>{escape(content.disagreement_note)}</p>{filters}<div id="disagreements">'
-    # Model names, scores and extracted values repeat over thousands of answers: escape each once.
-    cells: dict[tuple[str, object], str] = {}
-
-    def cell(kind: str, value: object) -> str:
-        key = (kind, value)
-        if key not in cells:
-            cells[key] = f"{value:.2f}" if kind == "score" else escape(str(value))
-        return cells[key]
-
-    for d in content.disagreements:
-        right = json.dumps([a.model for a in d.answers if a.score >= 0.5], ensure_ascii=False)
-        wrong = json.dumps([a.model for a in d.answers if a.score < 0.5], ensure_ascii=False)
-        answers = "".join(
-            f'<tr class="{"right" if a.score >= 0.5 else "wrong"}"><td>{cell("text", a.model)}</td>'
-            f'<td>{cell("score", a.score)}</td>'
-            f"<td>{cell('text', a.extracted)}</td><td><pre>{escape(a.response)}</pre></td></tr>" for a in d.answers)
-        yield (
-            f'<div class="item" data-suite="{escape(d.suite)}" '
-            f'data-right="{escape(right)}" data-wrong="{escape(wrong)}">'
-            f"<p><b>{escape(d.suite)} · {escape(d.sample_id)}</b></p><p>Prompt:</p><pre>{escape(d.prompt)}</pre>"
-            f"<p>Reference: <code>{escape(d.reference)}</code></p><table><thead><tr><th>Model</th><th>Score</th>"
-            f"<th>Extracted</th><th>Answer</th></tr></thead><tbody>{answers}</tbody></table></div>")
+    for items, answers, offsets in content.disagreements.chunks():
+        yield utf8_bytes(_items_html(items, answers, offsets))
     yield "</div>"
+
+
+def _items_html(items: Any, answers: Any, offsets: Any) -> Any:
+    """Each item's ``<div>``, built a column at a time (see `evalkit.report.arrow_text`):
+    what `html.escape` and an f-string per answer would write, byte for byte."""
+    import pyarrow.compute as pc
+
+    score = answers.column("score").combine_chunks()
+    right = pc.greater_equal(score, 0.5)
+    rows = join(either(right, '<tr class="right"><td>', '<tr class="wrong"><td>'),
+                column_text(answers, "model", html_escaped), "</td><td>", mapped(score, lambda v: f"{v:.2f}"),
+                "</td><td>", column_text(answers, "extracted", html_escaped), "</td><td><pre>",
+                html_escaped(column_text(answers, "response")), "</pre></td></tr>")
+    suite = html_escaped(column_text(items, "suite"))
+    names = column_text(answers, "model", _json_strings)
+    return join(
+        '<div class="item" data-suite="', suite, '" data-right="', html_escaped(_models(names, offsets, right)),
+        '" data-wrong="', html_escaped(_models(names, offsets, pc.invert(right))), '"><p><b>', suite, " · ",
+        html_escaped(column_text(items, "sample_id")), "</b></p><p>Prompt:</p><pre>",
+        html_escaped(column_text(items, "prompt")), "</pre><p>Reference: <code>",
+        html_escaped(column_text(items, "reference")),
+        "</code></p><table><thead><tr><th>Model</th><th>Score</th><th>Extracted</th><th>Answer</th></tr></thead>"
+        "<tbody>", joined_lists(rows, offsets), "</tbody></table></div>")
+
+
+def _models(names: Any, offsets: Any, chosen: Any) -> Any:
+    """Each item's ``chosen`` answers' model ``names`` (JSON strings) as a JSON list."""
+    import numpy as np
+
+    kept = np.concatenate([[0], np.cumsum(chosen.to_numpy(zero_copy_only=False))])
+    return join("[", joined_lists(names.filter(chosen), kept[offsets], ", "), "]")
+
+
+def _json_strings(values: Any) -> Any:
+    """`json.dumps` of each value, as the filter script reads it (ensure_ascii off)."""
+    import json
+
+    return mapped(values, lambda value: json.dumps(value, ensure_ascii=False))

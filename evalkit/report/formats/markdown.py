@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.analysis.run_analysis import RunAnalysis
+from evalkit.report.arrow_text import column_text, either, join, joined_lists, mapped, replaced, utf8_bytes
 from evalkit.report.code import CODE_NOTE, CODE_TITLE
 from evalkit.report.definitions import METRIC_DEFINITIONS
 from evalkit.report.families import TITLE as FAMILIES_TITLE
@@ -127,8 +128,9 @@ def write(parts: ReportParts, path: Path) -> None:
     for chart in parts.charts:
         (chart_dir / f"{chart.key}.svg").write_text(chart.svg, encoding="utf-8")
     # piece by piece: a million records' disagreements are tens of MB of text
-    with open(path, "w", encoding="utf-8") as out:
-        out.writelines(report_pieces(parts.content, parts.charts, chart_dir.name))
+    with open(path, "wb") as out:
+        for piece in report_pieces(parts.content, parts.charts, chart_dir.name):
+            out.write(piece.encode("utf-8") if isinstance(piece, str) else piece)
 
 
 register_format(ReportFormat("md", "report.md", write, order=3))
@@ -137,11 +139,13 @@ register_format(ReportFormat("md", "report.md", write, order=3))
 def render_report(content, charts: list, chart_dir_name: str) -> str:
     """The full decision report (`evalkit report --format md`): the same sections as the HTML
     and PDF; charts are SVG files in ``chart_dir_name`` beside the Markdown file."""
-    return "".join(report_pieces(content, charts, chart_dir_name))
+    return "".join(p if isinstance(p, str) else bytes(p).decode("utf-8")
+                   for p in report_pieces(content, charts, chart_dir_name))
 
 
-def report_pieces(content, charts: list, chart_dir_name: str) -> Iterator[str]:
-    """`render_report` in pieces: the sections before the disagreements, then one per item."""
+def report_pieces(content, charts: list, chart_dir_name: str) -> Iterator[str | memoryview]:
+    """`render_report` in pieces: the sections before the disagreements, then they (UTF-8
+    bytes, many items a piece)."""
     from evalkit.report.content import SECTIONS
 
     parts = [f"# {content.title}", "", content.run_line, "", f"## {SECTIONS[0]}", ""]
@@ -169,21 +173,32 @@ def report_pieces(content, charts: list, chart_dir_name: str) -> Iterator[str]:
               "### Metric definitions", "", *(f"- **{k}**: {v}" for k, v in content.definitions), ""]
     parts += [f"## {SECTIONS[6]}", "", _md_text(content.disagreement_note), ""]
     yield "\n".join(parts)
-    # Model names, scores and extracted values repeat over thousands of answers: format each once.
-    cells: dict[str, str] = {}
+    for items, answers, offsets in content.disagreements.chunks():
+        yield utf8_bytes(_items_markdown(items, answers, offsets))
 
-    def cell(text: str) -> str:
-        if text not in cells:
-            cells[text] = _md_cell(text)
-        return cells[text]
 
-    for item in content.disagreements:
-        lines = [f"### {_md_text(item.suite)} · {_md_text(item.sample_id)}", "", "Prompt:", "",
-                 _fence(item.prompt), "", f"Reference: `{item.reference.replace('`', 'ˋ')}`", ""]
-        rows = [[cell(a.model), cell(f"{a.score:.2f}"), cell(a.extracted), _md_cell(a.response)]
-                for a in item.answers]
-        lines += _table(["Model", "Score", "Extracted", "Answer"], rows) + [""]
-        yield "\n" + "\n".join(lines)
+def _items_markdown(items: Any, answers: Any, offsets: Any) -> Any:
+    """Each item's heading, prompt, reference and answers table, built a column at a time
+    (see `evalkit.report.arrow_text`): what `_md_text` and `_table` would write for it,
+    byte for byte; the prompt fenced with four tildes when it holds three."""
+    import pyarrow.compute as pc
+
+    score = answers.column("score").combine_chunks()
+    rows = join("| ", column_text(answers, "model", _md_cells), " | ", mapped(score, lambda v: f"{v:.2f}"),
+                " | ", column_text(answers, "extracted", _md_cells), " | ", _md_cells(column_text(answers, "response")),
+                " |\n")
+    prompt = column_text(items, "prompt")
+    fence = either(pc.match_substring(prompt, "~~~"), "~~~~", "~~~")
+    return join("\n### ", replaced(column_text(items, "suite"), _MD_ESCAPES), " · ",
+                replaced(column_text(items, "sample_id"), _MD_ESCAPES), "\n\nPrompt:\n\n", fence, "text\n", prompt,
+                "\n", fence, "\n\nReference: `", replaced(column_text(items, "reference"), (("`", "ˋ"),)),
+                "`\n\n| Model | Score | Extracted | Answer |\n|---|---|---|---|\n", joined_lists(rows, offsets))
+
+
+def _md_cells(values: Any) -> Any:
+    """`_md_cell` of each value, its pipes escaped as `_table` does."""
+    return replaced(values, (*_MD_ESCAPES, ("\n", "<br>"), ("|", "\\|")))
+
 
 
 def _incumbent(content) -> list[str]:
@@ -265,6 +280,10 @@ def _content_table(table) -> list[str]:
     return _table([_md_cell(h) for h in table.headers], rows)
 
 
+_MD_ESCAPES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"))
+"""What `_md_text` replaces, in order."""
+
+
 def _md_text(text: str) -> str:
     """Model output and prompts must not become markup: escape what Markdown and HTML read."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -272,8 +291,3 @@ def _md_text(text: str) -> str:
 
 def _md_cell(text: str) -> str:
     return _md_text(text).replace("\n", "<br>")
-
-
-def _fence(text: str) -> str:
-    fence = "~~~~" if "~~~" in text else "~~~"
-    return f"{fence}text\n{text}\n{fence}"

@@ -18,6 +18,7 @@ from xml.sax.saxutils import escape
 from evalkit.report.charts import Chart
 from evalkit.report.code import CODE_NOTE, CODE_TITLE
 from evalkit.report.content import SECTIONS, ReportContent, Table
+from evalkit.report.disagreements import sample_disagreements
 from evalkit.report.facts import FIELDS as FACT_FIELDS
 from evalkit.report.families import TITLE as FAMILIES_TITLE
 from evalkit.report.fonts import FONT_LICENSE, FontSubset
@@ -448,20 +449,6 @@ def _disagreements(content: ReportContent, width: float, st: dict[str, Any]) -> 
                         widths=[0.24, 0.07, 0.17, 0.52])]
         out += [KeepTogether(block), _spacer(6)]
     return out
-
-
-def sample_disagreements(items: list[Any], count: int) -> list[Any]:
-    """Up to ``count`` items, taken round-robin over the suites so each is represented."""
-    by_suite: dict[str, list[Any]] = {}
-    for item in items:
-        by_suite.setdefault(item.suite, []).append(item)
-    queues = [list(v) for _, v in sorted(by_suite.items())]
-    picked: list[Any] = []
-    while len(picked) < count and any(queues):
-        for queue in queues:
-            if queue and len(picked) < count:
-                picked.append(queue.pop(0))
-    return picked
 
 
 def _short(text: str, limit: int) -> str:
