@@ -196,7 +196,7 @@ call, and the language of the code (Python, the one evalkit runs)."""
 def _code_item(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """A row written with `CODE_FIELDS` as the row the `code` scorer reads: ``tests`` is the
     reference, ``entry_point`` a scorer option, the scorer ``code``; and what is wrong."""
-    if not any(name in raw for name in CODE_FIELDS):
+    if raw.keys().isdisjoint(CODE_FIELDS):  # most rows (a generator per row: a third of a second at 100,000)
         return raw, []
     row = {key: value for key, value in raw.items() if key not in CODE_FIELDS}
     problems = []
