@@ -66,13 +66,18 @@ def test_the_estimate_prices_an_openai_model_from_the_map_and_counts_its_tokens(
     assert "unknown" not in row and "$" in row
 
 
-def test_a_fast_path_compare_never_imports_litellm(tmp_path, scripted_server):
-    server = scripted_server(Reply("4"), api_key="k")
+def compare_probe(tmp_path, model: str, api_base: str, limit: int) -> dict:
+    """A probed `evalkit compare` of ``limit`` arithmetic items against one model."""
     config = tmp_path / "bench.yaml"
     config.write_text(yaml.safe_dump({
-        "models": [{"id": "openai/gpt-4.1-mini", "api_base": server.base_url, "api_key_env": "BENCH_KEY"}],
-        "suites": [{"name": "arithmetic"}], "run": {"limit": 2, "retries": 0}}))
-    result = run_probe(["compare", "-c", str(config), "-q", "--results-dir", str(tmp_path / "results")], tmp_path)
+        "models": [{"id": model, "api_base": api_base, "api_key_env": "BENCH_KEY"}],
+        "suites": [{"name": "arithmetic"}], "run": {"limit": limit, "retries": 0}}))
+    return run_probe(["compare", "-c", str(config), "-q", "--results-dir", str(tmp_path / "results")], tmp_path)
+
+
+def test_a_fast_path_compare_never_imports_litellm(tmp_path, scripted_server):
+    server = scripted_server(Reply("4"), api_key="k")
+    result = compare_probe(tmp_path, "openai/gpt-4.1-mini", server.base_url, limit=2)
     assert result["exit"] == 0, result["stderr"][-3000:]
     assert "litellm" not in result["imported"]
     assert len(server.requests) == 2
@@ -80,11 +85,7 @@ def test_a_fast_path_compare_never_imports_litellm(tmp_path, scripted_server):
 
 def test_a_litellm_routed_model_still_goes_through_litellm(tmp_path, scripted_server):
     server = scripted_server(Reply("4"), api_key="k")
-    config = tmp_path / "bench.yaml"
-    config.write_text(yaml.safe_dump({
-        "models": [{"id": "anthropic/claude-haiku-4-5", "api_base": server.url, "api_key_env": "BENCH_KEY"}],
-        "suites": [{"name": "arithmetic"}], "run": {"limit": 1, "retries": 0}}))
-    result = run_probe(["compare", "-c", str(config), "-q", "--results-dir", str(tmp_path / "results")], tmp_path)
+    result = compare_probe(tmp_path, "anthropic/claude-haiku-4-5", server.url, limit=1)
     assert result["exit"] == 0, result["stderr"][-3000:]
     assert [request.path for request in server.requests] == ["/v1/messages"]
     assert "claude-haiku-4-5" in result["stdout"]
