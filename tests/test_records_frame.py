@@ -35,7 +35,7 @@ def store(request, any_store_url, monkeypatch):
     if request.param != "through SQLAlchemy":
         monkeypatch.setattr(record_columns, "ADBC_MIN_ROWS", 0)
     if request.param == "by the reader in small batches":
-        monkeypatch.setenv("EVALKIT_ADBC_BATCH_ROWS", "7")
+        monkeypatch.setattr(record_columns, "READER_BATCH_ROWS", 7)
     return Store(any_store_url)
 
 

@@ -21,7 +21,7 @@ from evalkit.analysis.run_analysis import RunAnalysis
 from evalkit.economics.volume import Volume, monthly_costs
 from evalkit.report.code import CODE_NOTE, CODE_TITLE, code_table
 from evalkit.report.definitions import METRIC_DEFINITIONS
-from evalkit.report.disagreements import Disagreements, _samples, find_disagreements
+from evalkit.report.disagreements import Disagreements, find_disagreements, shown_samples
 from evalkit.report.facts import FIELDS as FACT_FIELDS
 from evalkit.report.facts import FactsRow, facts_rows
 from evalkit.report.families import TITLE as FAMILIES_TITLE
@@ -151,7 +151,7 @@ def build_content(analysis: RunAnalysis, volume: Volume, workload: WorkloadBill 
         if row["model"] in analysis.unavailable:
             row["note"] = f"unavailable: no {analysis.purchase.option} price"
     facts = facts_rows(run)
-    samples = _samples(run.config, analysis.store_url)
+    samples = shown_samples(run.config, analysis.store_url)
     disagreements, note = find_disagreements(analysis, samples)
     return ReportContent(
         title=f"Which model to buy: evalkit run {run.run_id}",

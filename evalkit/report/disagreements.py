@@ -141,7 +141,7 @@ def find_disagreements(analysis: RunAnalysis, samples: dict | None = None) -> tu
     grouped = frame.groupby(key, sort=False)["score"]
     split = (grouped.transform("max") - grouped.transform("min")) >= DISAGREEMENT_SPREAD
     order = {m: i for i, m in enumerate(analysis.summary.by_model["model"])}
-    samples = _samples(analysis.run.config, analysis.store_url) if samples is None else samples
+    samples = shown_samples(analysis.run.config, analysis.store_url) if samples is None else samples
     disagreements = _gathered(frame, split, order, samples)
     note = (f"{len(disagreements):,} of {grouped.ngroups:,} items split the models (one scored at least "
             f"{DISAGREEMENT_SPREAD:g} higher than another). Texts longer than {ANSWER_CHARS:,} characters are cut.")
@@ -303,7 +303,7 @@ class _Shown(NamedTuple):
     scorer: str
 
 
-def _samples(config: dict, store: str | None = None) -> dict[tuple[str, str], Any]:
+def shown_samples(config: dict, store: str | None = None) -> dict[tuple[str, str], Any]:
     """Prompts, references and scorers, regenerated from the run's suites (they are not
     stored); a suite that can no longer be read has none: its prompts read "not available"."""
     from evalkit.suites import stored_run_samples

@@ -41,6 +41,10 @@ CHUNK_ROWS = 10_000
 ADBC_MIN_ROWS = 50_000
 """Runs with at least this many records are read through the ADBC reader process."""
 
+READER_BATCH_ROWS: int | None = None
+"""Rows per batch of the reader; None: the run's count (one batch). Tests set a small one to
+see the read fall back when a later batch disagrees with the types the first inferred."""
+
 
 def arrow_type(column_type: sa.types.TypeEngine[Any]) -> Any:
     """The pyarrow type of a records column (see `evalkit.store.schema.column_type`)."""
@@ -63,8 +67,8 @@ def read_records(engine: sa.Engine, run_id: str, columns: list[str] | None = Non
     schema = pa.schema([(column.name, arrow_type(column.type)) for column in selected])
     path = _sqlite_file(engine)
     table = None
-    if path is not None and _count(engine, run_id) >= ADBC_MIN_ROWS:
-        table = _read_in_reader_process(path, run_id, schema)
+    if path is not None and (rows := _count(engine, run_id)) >= ADBC_MIN_ROWS:
+        table = _read_in_reader_process(path, run_id, schema, batch_rows=rows)
     return table if table is not None else _read_chunked(engine, run_id, selected, schema)
 
 
@@ -82,9 +86,10 @@ def _sqlite_file(engine: sa.Engine) -> Path | None:
     return Path(database).resolve()
 
 
-def _read_in_reader_process(path: Path, run_id: str, schema: pa.Schema) -> pa.Table | None:
-    """The records as `evalkit.store.sqlite_reader` reads them; None when it could not give
-    them in the schema's types (the caller then reads them through SQLAlchemy)."""
+def _read_in_reader_process(path: Path, run_id: str, schema: pa.Schema, batch_rows: int) -> pa.Table | None:
+    """The records as `evalkit.store.sqlite_reader` reads them, ``batch_rows`` at a time (the
+    run's count: one batch, see there); None when it could not give them in the schema's
+    types (the caller then reads them through SQLAlchemy)."""
     import pyarrow as pa
 
     from evalkit.store import sqlite_reader
@@ -93,7 +98,8 @@ def _read_in_reader_process(path: Path, run_id: str, schema: pa.Schema) -> pa.Ta
         table_file = Path(folder) / "records.arrow"
         try:
             done = subprocess.run([sys.executable, "-m", "evalkit.store.sqlite_reader", str(path), run_id,
-                                   str(table_file), ",".join(schema.names)], capture_output=True, text=True,
+                                   str(table_file), ",".join(schema.names), str(READER_BATCH_ROWS or batch_rows)],
+                                  capture_output=True, text=True,
                                   env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
         except OSError as exc:  # no interpreter to start (an embedded one): the slower way still works
             warnings.warn(f"cannot start the ADBC reader ({exc}); reading {path} through SQLAlchemy",
